@@ -1,0 +1,45 @@
+"""Bulk MongoDB helpers shared by the pipeline stages.
+
+The embedded server answers `$in` queries in time that grows with the square of the list,
+so lookups go in slices of LOOKUP_SLICE keys; bulk inserts tolerate documents that already
+exist, which is what makes re-ingest and resume idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from pymongo.collection import Collection
+from pymongo.errors import BulkWriteError
+
+LOOKUP_SLICE = 100
+DUPLICATE_KEY = 11000
+
+
+def slices(items: list, size: int = LOOKUP_SLICE) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def find_by_values(collection: Collection, field: str, values: Iterable, projection: dict | None = None) -> list[dict]:
+    """All documents whose `field` is one of `values`, looked up in bounded slices."""
+    unique = list(dict.fromkeys(v for v in values if v is not None))
+    found: list[dict] = []
+    for part in slices(unique):
+        found.extend(collection.find({field: {"$in": part}}, projection))
+    return found
+
+
+def insert_new(collection: Collection, documents: list[dict]) -> set:
+    """Insert documents, skipping those whose _id exists already; returns the skipped _ids."""
+    if not documents:
+        return set()
+    try:
+        collection.insert_many(documents, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        other = [e for e in errors if e.get("code") != DUPLICATE_KEY]
+        if other:
+            raise
+        return {documents[e["index"]]["_id"] for e in errors}
+    return set()

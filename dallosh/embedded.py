@@ -1,0 +1,167 @@
+"""Start and stop the embedded default's servers: SecantusDB (MongoDB protocol) and Redis.
+
+One home for how these processes are launched, used by the demo script, the test session and
+the benchmarks. Production does not use this module: it points MONGODB_URI and REDIS_URL at
+real clusters.
+
+    python -m dallosh.embedded start|stop|status [--var DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_VAR = ROOT / "var"
+MONGO_PORT = int(os.environ.get("DALLOSH_MONGO_PORT", "27018"))
+REDIS_PORT = int(os.environ.get("DALLOSH_REDIS_PORT", "6380"))
+
+
+class EmbeddedServerError(RuntimeError):
+    """A server of the embedded default could not be started."""
+
+
+@dataclass
+class ServerProcess:
+    name: str
+    port: int
+    process: subprocess.Popen | None
+    url: str
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, *, process: subprocess.Popen, name: str, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise EmbeddedServerError(f"{name} exited with {process.returncode}; see {log}:\n{_tail(log)}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise EmbeddedServerError(f"{name} did not listen on 127.0.0.1:{port} within {timeout}s; see {log}")
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def mongo_uri(port: int, database: str = "dallosh") -> str:
+    return f"mongodb://127.0.0.1:{port}/{database}?directConnection=true"
+
+
+def start_secantus(*, port: int, storage: Path, log: Path, cache_size: str = "1G") -> ServerProcess:
+    """Start SecantusDB, a MongoDB wire-protocol server on WiredTiger, on loopback."""
+    exe = Path(sys.executable).parent / "secantusd-py"
+    if not exe.exists():
+        raise EmbeddedServerError(f"secantusd-py not found beside {sys.executable}: run scripts/bootstrap.sh")
+    storage.mkdir(parents=True, exist_ok=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [str(exe), "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(storage),
+           "--log-level", "WARNING", "--cache-size", cache_size]
+    process = subprocess.Popen(cmd, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+    wait_for_port(port, process=process, name="secantusd-py", log=log)
+    return ServerProcess("mongodb", port, process, mongo_uri(port))
+
+
+def start_redis(*, port: int, directory: Path, log: Path) -> ServerProcess:
+    """Start a private redis-server on loopback (Channels layer and django-q2 broker)."""
+    exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not Path(exe).exists():
+        raise EmbeddedServerError("redis-server not found: run scripts/bootstrap.sh (apt-get install redis-server)")
+    directory.mkdir(parents=True, exist_ok=True)
+    cmd = [exe, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(directory),
+           "--save", "60 1000", "--appendonly", "no", "--protected-mode", "yes", "--logfile", str(log)]
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    wait_for_port(port, process=process, name="redis-server", log=log)
+    return ServerProcess("redis", port, process, f"redis://127.0.0.1:{port}/0")
+
+
+def _pidfile(var: Path, name: str) -> Path:
+    return var / "run" / f"{name}.pid"
+
+
+def _running_pid(pidfile: Path) -> int | None:
+    try:
+        pid = int(pidfile.read_text())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def start_all(var: Path = DEFAULT_VAR) -> None:
+    """Start both servers as daemons with pid files under var/run (no-op for a running one)."""
+    (var / "run").mkdir(parents=True, exist_ok=True)
+    starters = {
+        "mongodb": lambda: start_secantus(port=MONGO_PORT, storage=var / "mongo", log=var / "log" / "mongodb.log"),
+        "redis": lambda: start_redis(port=REDIS_PORT, directory=var / "redis", log=var / "log" / "redis.log"),
+    }
+    for name, start in starters.items():
+        pidfile = _pidfile(var, name)
+        if _running_pid(pidfile):
+            print(f"{name}: already running (pid {pidfile.read_text().strip()})")
+            continue
+        server = start()
+        pidfile.write_text(str(server.process.pid))
+        print(f"{name}: started on 127.0.0.1:{server.port} (pid {server.process.pid})")
+
+
+def stop_all(var: Path = DEFAULT_VAR) -> None:
+    for name in ("redis", "mongodb"):
+        pidfile = _pidfile(var, name)
+        pid = _running_pid(pidfile)
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(200):
+                if _running_pid(pidfile) is None:
+                    break
+                time.sleep(0.1)
+            print(f"{name}: stopped")
+        pidfile.unlink(missing_ok=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["start", "stop", "status"])
+    parser.add_argument("--var", type=Path, default=DEFAULT_VAR)
+    args = parser.parse_args()
+    if args.action == "start":
+        start_all(args.var)
+    elif args.action == "stop":
+        stop_all(args.var)
+    else:
+        for name in ("mongodb", "redis"):
+            pid = _running_pid(_pidfile(args.var, name))
+            print(f"{name}: {'running (pid %d)' % pid if pid else 'stopped'}")
+
+
+if __name__ == "__main__":
+    main()

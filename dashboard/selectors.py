@@ -1,0 +1,15 @@
+"""Dashboard reads. Counts come from indexed queries only."""
+
+from __future__ import annotations
+
+from ingestion.models import IngestJob, JobStatus
+from tickets.models import Ticket, TicketStatus
+
+
+def overview() -> dict:
+    return {
+        "tickets_new": Ticket.objects(status=TicketStatus.NEW).count(),
+        "tickets_awaiting_analysis": Ticket.objects(needs_analysis=True).count(),
+        "jobs_running": IngestJob.objects(status=JobStatus.RUNNING).count(),
+        "recent_jobs": list(IngestJob.objects.order_by("-created_at").limit(5)),
+    }

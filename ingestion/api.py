@@ -1,0 +1,60 @@
+"""Stream endpoint (DRF): POST a JSON array or NDJSON of tweets, token-authenticated."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.http import Http404
+from rest_framework import status
+from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dallosh.permissions import CanIngest
+from ingestion import selectors, services
+
+
+class NDJSONParser(BaseParser):
+    media_type = "application/x-ndjson"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return [json.loads(line) for line in stream.read().decode("utf-8").splitlines() if line.strip()]
+
+
+class StreamIngestView(APIView):
+    """Ingest a batch of live tweets now; answers with the job's counters."""
+
+    permission_classes = [CanIngest]
+    parser_classes = [JSONParser, NDJSONParser]
+
+    def post(self, request):
+        limits = settings.DALLOSH
+        length = int(request.headers.get("Content-Length") or 0)
+        if length > limits["STREAM_MAX_BYTES"]:
+            return Response({"error": f"payload over {limits['STREAM_MAX_BYTES']} bytes; send smaller batches"},
+                            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        records = request.data
+        if isinstance(records, dict):
+            records = records.get("tweets", [records])
+        if not isinstance(records, list):
+            return Response({"error": "expected a JSON array of tweets or NDJSON"}, status=400)
+        if len(records) > limits["STREAM_MAX_RECORDS"]:
+            return Response({"error": f"at most {limits['STREAM_MAX_RECORDS']} tweets per request"}, status=413)
+        try:
+            job = services.ingest_records(records=records, source=request.query_params.get("source"),
+                                          format_name=request.query_params.get("format"),
+                                          user=request.user.get_username())
+        except services.IngestError as exc:
+            return Response({"error": str(exc)}, status=400)
+        return Response(selectors.job_progress(job), status=status.HTTP_201_CREATED)
+
+
+class IngestJobView(APIView):
+    permission_classes = [CanIngest]
+
+    def get(self, request, job_id: str):
+        job = selectors.get_job(job_id)
+        if job is None:
+            raise Http404
+        return Response(selectors.job_progress(job))

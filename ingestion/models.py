@@ -1,0 +1,174 @@
+"""Ingestion documents (MongoDB, mongoengine). Thin data: the logic is in services.py.
+
+The hot path writes these collections with pymongo `insert_many` (see pipeline.py) using
+the field names declared here, which are also the stored names.
+"""
+
+from __future__ import annotations
+
+import mongoengine as me
+
+
+class JobStatus:
+    PENDING = "pending"
+    RUNNING = "running"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+    COMPLETED = "completed"
+    CHOICES = (PENDING, RUNNING, INTERRUPTED, FAILED, COMPLETED)
+    RESUMABLE = (PENDING, INTERRUPTED, FAILED)
+
+
+class JobCounters(me.EmbeddedDocument):
+    rows_read = me.IntField(default=0)
+    raw_rows_stored = me.IntField(default=0)
+    quarantined = me.IntField(default=0)
+    tweets_created = me.IntField(default=0)
+    tweets_already_known = me.IntField(default=0)
+    retweets = me.IntField(default=0)
+    duplicates = me.IntField(default=0)
+    brand_posts = me.IntField(default=0)
+    tickets_created = me.IntField(default=0)
+    tickets_updated = me.IntField(default=0)
+    conversations_merged = me.IntField(default=0)
+
+
+class IngestJob(me.Document):
+    """One ingest of one file or one stream request: its progress, counters and resume point."""
+
+    kind = me.StringField(choices=("file", "upload", "stream"), required=True)
+    source = me.StringField(required=True)
+    format = me.StringField(required=True)
+    path = me.StringField()
+    original_name = me.StringField()
+    content_hash = me.StringField(required=True)
+    size_bytes = me.IntField(default=0)
+    columns = me.ListField(me.StringField())
+    encoding = me.StringField()
+    status = me.StringField(choices=JobStatus.CHOICES, default=JobStatus.PENDING)
+    error = me.StringField()
+    created_by = me.StringField()
+    counters = me.EmbeddedDocumentField(JobCounters, default=JobCounters)
+    # Resume point: rows [0, next_row) are fully processed; bytes_done is where they end.
+    next_row = me.IntField(default=0)
+    bytes_done = me.IntField(default=0)
+    lease = me.StringField()
+    heartbeat_at = me.DateTimeField()
+    created_at = me.DateTimeField(required=True)
+    started_at = me.DateTimeField()
+    finished_at = me.DateTimeField()
+    seconds_spent = me.FloatField(default=0.0)
+
+    meta = {
+        "collection": "ingest_jobs",
+        "indexes": [
+            {"fields": ["content_hash", "source"], "unique": True},
+            {"fields": ["-created_at"]},
+            {"fields": ["status", "-created_at"]},
+        ],
+    }
+
+    @property
+    def progress(self) -> float:
+        if self.status == JobStatus.COMPLETED:
+            return 1.0
+        return min(self.bytes_done / self.size_bytes, 1.0) if self.size_bytes else 0.0
+
+
+class RawRow(me.Document):
+    """A row exactly as it came in, stored before any parsing, for audit.
+
+    `_id` is "<content hash>:<row number>", so re-ingesting a file stores nothing twice.
+    `values` are the fields as read, aligned with the job's `columns`; `raw_text` is kept
+    only where the row could not be split into fields.
+    """
+
+    id = me.StringField(primary_key=True)
+    job = me.ObjectIdField(required=True)
+    row = me.IntField(required=True)
+    values = me.ListField(me.StringField())
+    raw_text = me.StringField()
+    received_at = me.DateTimeField(required=True)
+
+    meta = {"collection": "raw_rows", "indexes": [{"fields": ["job", "row"]}]}
+
+
+class QuarantinedRow(me.Document):
+    """A row that could not become a tweet, with its raw text and the reason."""
+
+    id = me.StringField(primary_key=True)
+    job = me.ObjectIdField(required=True)
+    row = me.IntField(required=True)
+    line = me.IntField()
+    reason = me.StringField(required=True)
+    raw_text = me.StringField()
+    at = me.DateTimeField(required=True)
+
+    meta = {"collection": "quarantined_rows", "indexes": [{"fields": ["job", "row"]}, {"fields": ["-at"]}]}
+
+
+class Tweet(me.Document):
+    """A parsed, cleaned tweet. `_id` is "<source>:<tweet id>"."""
+
+    id = me.StringField(primary_key=True)
+    source = me.StringField(required=True)
+    tweet_id = me.StringField(required=True)
+    author = me.StringField(required=True)
+    is_brand = me.BooleanField(default=False)
+    created_at = me.DateTimeField(required=True)
+    text = me.StringField()
+    clean_text = me.StringField()
+    language = me.StringField()
+    is_retweet = me.BooleanField(default=False)
+    is_duplicate = me.BooleanField(default=False)
+    duplicate_of = me.StringField()
+    duplicate_kind = me.StringField(choices=("exact", "near"))
+    fingerprint = me.StringField()
+    reply_to = me.StringField()
+    response_ids = me.ListField(me.StringField())
+    conversation_id = me.StringField(required=True)
+    job = me.ObjectIdField()
+    row = me.IntField()
+
+    meta = {
+        "collection": "tweets",
+        "indexes": [
+            {"fields": ["conversation_id", "created_at"]},
+            {"fields": ["author", "created_at"]},
+            {"fields": ["created_at"]},
+        ],
+    }
+
+
+class TextFingerprint(me.Document):
+    """First tweet seen with a given normalised text: how duplicates are found across chunks."""
+
+    id = me.StringField(primary_key=True)
+    tweet = me.StringField(required=True)
+    exact = me.StringField(required=True)
+
+    meta = {"collection": "text_fingerprints"}
+
+
+class PendingReply(me.Document):
+    """A reply whose parent tweet has not arrived yet; resolved when it does."""
+
+    id = me.StringField(primary_key=True)  # the child tweet key
+    parent = me.StringField(required=True)
+    conversation_id = me.StringField(required=True)
+
+    meta = {"collection": "pending_replies", "indexes": [{"fields": ["parent"]}]}
+
+
+class UploadSession(me.Document):
+    """A file being uploaded from the web page in chunks; becomes an IngestJob when complete."""
+
+    user = me.StringField(required=True)
+    filename = me.StringField(required=True)
+    size_bytes = me.IntField(required=True)
+    received_bytes = me.IntField(default=0)
+    source = me.StringField()
+    job = me.ObjectIdField()
+    created_at = me.DateTimeField(required=True)
+
+    meta = {"collection": "upload_sessions", "indexes": [{"fields": ["user", "-created_at"]}]}

@@ -1,0 +1,187 @@
+"""One chunk through the whole stage: raw store → parse → quarantine → clean → threads →
+duplicates → tweets → tickets. Used by every door (CLI, upload, stream).
+
+The hot path writes with pymongo `insert_many` on the mongoengine collections: building
+mongoengine objects for millions of rows would cost more than the database itself.
+Every write is idempotent (deterministic _ids, duplicates skipped), so a chunk replayed
+after a crash produces nothing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pandas as pd
+from bson import ObjectId
+from django.conf import settings
+
+from dallosh.bulk import find_by_values, insert_new
+from ingestion import cleaning, threads
+from ingestion.formats import CsvFormat
+from ingestion.models import QuarantinedRow, RawRow, TextFingerprint, Tweet
+from ingestion.reader import RawRecord
+from tickets import services as ticket_services
+
+
+@dataclass
+class ChunkOutcome:
+    rows_read: int = 0
+    raw_rows_stored: int = 0
+    quarantined: int = 0
+    tweets_created: int = 0
+    tweets_already_known: int = 0
+    retweets: int = 0
+    duplicates: int = 0
+    brand_posts: int = 0
+    tickets_created: int = 0
+    tickets_updated: int = 0
+    conversations_merged: int = 0
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class JobContext:
+    """What every chunk of one job shares."""
+
+    job_id: ObjectId
+    content_hash: str
+    source: str
+    fmt: CsvFormat
+    columns: list[str]
+    resolver: threads.ConversationResolver
+
+
+def process_chunk(ctx: JobContext, records: list[RawRecord]) -> ChunkOutcome:
+    now = datetime.now(UTC)
+    outcome = ChunkOutcome(rows_read=len(records))
+    outcome.raw_rows_stored = _store_raw(ctx, records, now)
+    by_row = {r.row: r for r in records}
+    rejects = [(r.row, r.error) for r in records if r.error]
+    parsed = ctx.fmt.parse(_frame(ctx, [r for r in records if not r.error]))
+    rejects += parsed.rejects
+    tweets, repeated = _prepare_tweets(ctx, parsed.tweets)
+    rejects += repeated
+    _quarantine(ctx, rejects, by_row, now, outcome)
+    if tweets.empty:
+        return outcome
+    assignment = ctx.resolver.assign(tweets["_id"].tolist(), tweets["reply_to"].tolist())
+    tweets["conversation_id"] = tweets["_id"].map(assignment.conversation)
+    _mark_duplicates(tweets)
+    documents = _tweet_documents(ctx, tweets)
+    known = insert_new(Tweet._get_collection(), documents)
+    threads.record_pending(assignment.pending, assignment.conversation)
+    merges = threads.adopt_waiting_replies(parents=assignment.adopted_parents, conversation=assignment.conversation)
+    for absorbed, into in merges:
+        ctx.resolver.redirect(absorbed, into)
+    ctx.resolver.await_parents([parent for _, parent in assignment.pending])
+    ctx.resolver.remember(assignment.conversation)
+    rebuild = assignment.existing | {into for _, into in merges}
+    synced = ticket_services.sync_tickets(chunk_tweets=documents, rebuild=rebuild, now=now)
+    ticket_services.merge_tickets(merges=merges, now=now)
+    outcome.tweets_created = len(documents) - len(known)
+    outcome.tweets_already_known = len(known)
+    outcome.retweets = int(tweets["is_retweet"].sum())
+    outcome.duplicates = int(tweets["is_duplicate"].sum())
+    outcome.brand_posts = int(tweets["is_brand"].sum())
+    outcome.tickets_created, outcome.tickets_updated = synced.created, synced.updated
+    outcome.conversations_merged = len(merges)
+    return outcome
+
+
+def _store_raw(ctx: JobContext, records: list[RawRecord], now: datetime) -> int:
+    """Every row, unchanged, before anything else touches it."""
+    documents = []
+    for record in records:
+        document = {"_id": f"{ctx.content_hash}:{record.row}", "job": ctx.job_id, "row": record.row,
+                    "received_at": now}
+        if record.fields is None:
+            document["raw_text"] = record.raw_text
+        else:
+            document["values"] = record.fields
+        documents.append(document)
+    return len(documents) - len(insert_new(RawRow._get_collection(), documents))
+
+
+def _frame(ctx: JobContext, records: list[RawRecord]) -> pd.DataFrame:
+    names = [c or f"column_{i}" for i, c in enumerate(ctx.columns)]
+    frame = pd.DataFrame([r.fields for r in records], columns=names, dtype=object)
+    frame = frame.fillna("").astype(str)
+    frame["row"] = [r.row for r in records]
+    return frame
+
+
+def _prepare_tweets(ctx: JobContext, parsed: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """Keys, clean text, language and marks; a tweet id repeated within the chunk is rejected."""
+    tweets = parsed.copy()
+    tweets["_id"] = ctx.source + ":" + tweets["tweet_id"]
+    repeated_mask = tweets["_id"].duplicated(keep="first")
+    first_row = tweets.drop_duplicates("_id").set_index("_id")["row"]
+    repeated = [(int(row), f"tweet id repeated (first seen at row {int(first_row[key])})")
+                for row, key in zip(tweets.loc[repeated_mask, "row"], tweets.loc[repeated_mask, "_id"])]
+    tweets = tweets.loc[~repeated_mask].reset_index(drop=True)
+    tweets["reply_to"] = (ctx.source + ":" + tweets["reply_to_id"]).where(tweets["reply_to_id"] != "", None)
+    tweets["clean_text"] = cleaning.clean_for_model(tweets["text"], stray_newline_n=ctx.fmt.stray_newline_n)
+    tweets["language"] = cleaning.detect_languages(tweets["clean_text"])
+    tweets["is_retweet"] = cleaning.mark_retweets(tweets["text"])
+    tweets["fingerprint"] = cleaning.fingerprints(
+        tweets["clean_text"], tweets["author"], global_min_chars=settings.DALLOSH["DUPLICATE_GLOBAL_MIN_CHARS"]
+    )
+    tweets["exact"] = cleaning.exact_hashes(tweets["text"])
+    return tweets, repeated
+
+
+def _mark_duplicates(tweets: pd.DataFrame) -> None:
+    """Mark customer tweets whose (near-)identical text was seen before, here or in any earlier chunk.
+
+    Brand posts and retweets are excluded from queues anyway and are not fingerprinted.
+    """
+    tweets["is_duplicate"] = False
+    tweets["duplicate_of"] = None
+    tweets["duplicate_kind"] = None
+    candidates = tweets[~tweets["is_brand"] & ~tweets["is_retweet"] & (tweets["clean_text"] != "")]
+    firsts = candidates.drop_duplicates("fingerprint")
+    documents = [{"_id": fp, "tweet": key, "exact": exact}
+                 for fp, key, exact in zip(firsts["fingerprint"], firsts["_id"], firsts["exact"])]
+    seen_before = insert_new(TextFingerprint._get_collection(), documents)
+    original = dict(zip(firsts["fingerprint"], zip(firsts["_id"], firsts["exact"])))
+    for doc in find_by_values(TextFingerprint._get_collection(), "_id", list(seen_before)):
+        original[doc["_id"]] = (doc["tweet"], doc["exact"])
+    for index, fp, key, exact in zip(candidates.index, candidates["fingerprint"], candidates["_id"],
+                                     candidates["exact"]):
+        first_key, first_exact = original[fp]
+        if first_key != key:
+            tweets.at[index, "is_duplicate"] = True
+            tweets.at[index, "duplicate_of"] = first_key
+            tweets.at[index, "duplicate_kind"] = "exact" if first_exact == exact else "near"
+
+
+def _tweet_documents(ctx: JobContext, tweets: pd.DataFrame) -> list[dict]:
+    columns = ["_id", "tweet_id", "author", "is_brand", "created_at", "text", "clean_text", "language",
+               "is_retweet", "is_duplicate", "duplicate_of", "duplicate_kind", "fingerprint", "reply_to",
+               "response_ids", "conversation_id", "row"]
+    documents = []
+    for values in zip(*(tweets[c] for c in columns)):
+        document = dict(zip(columns, values))
+        document["created_at"] = document["created_at"].to_pydatetime()
+        document["is_brand"] = bool(document["is_brand"])
+        document["is_retweet"] = bool(document["is_retweet"])
+        document["is_duplicate"] = bool(document["is_duplicate"])
+        document["row"] = int(document["row"])
+        document["source"] = ctx.source
+        document["job"] = ctx.job_id
+        documents.append({k: v for k, v in document.items() if v is not None})
+    return documents
+
+
+def _quarantine(ctx: JobContext, rejects: list[tuple[int, str]], by_row: dict[int, RawRecord], now: datetime,
+                outcome: ChunkOutcome) -> None:
+    documents = []
+    for row, reason in rejects:
+        record = by_row[row]
+        documents.append({"_id": f"{ctx.content_hash}:{row}", "job": ctx.job_id, "row": row, "line": record.line,
+                          "reason": reason, "raw_text": record.raw_text, "at": now})
+        label = reason.split(":")[0].split("(")[0].strip()
+        outcome.quarantine_reasons[label] = outcome.quarantine_reasons.get(label, 0) + 1
+    insert_new(QuarantinedRow._get_collection(), documents)
+    outcome.quarantined = len(documents)

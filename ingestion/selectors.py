@@ -1,0 +1,40 @@
+"""Ingestion reads: job progress and quarantine, for pages, the API and the admin."""
+
+from __future__ import annotations
+
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from ingestion.models import IngestJob, QuarantinedRow
+
+
+def get_job(job_id: str) -> IngestJob | None:
+    try:
+        return IngestJob.objects(id=ObjectId(job_id)).first()
+    except InvalidId:
+        return None
+
+
+def job_progress(job: IngestJob) -> dict:
+    counters = job.counters.to_mongo().to_dict() if job.counters else {}
+    return {
+        "id": str(job.id),
+        "status": job.status,
+        "source": job.source,
+        "format": job.format,
+        "file": job.original_name,
+        "progress": round(job.progress, 4),
+        "rows_done": job.next_row,
+        "rows_per_second": round(job.next_row / job.seconds_spent, 1) if job.seconds_spent else None,
+        "counters": counters,
+        "error": job.error,
+    }
+
+
+def recent_jobs(*, limit: int = 50) -> list[IngestJob]:
+    return list(IngestJob.objects.order_by("-created_at").limit(limit))
+
+
+def quarantined_rows(*, job: IngestJob, limit: int = 200, after_row: int = -1) -> list[QuarantinedRow]:
+    """A page of a job's quarantined rows (keyset on row number)."""
+    return list(QuarantinedRow.objects(job=job.id, row__gt=after_row).order_by("row").limit(limit))

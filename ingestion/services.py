@@ -1,0 +1,276 @@
+"""Ingestion writes: jobs for files, uploads and stream requests, run chunk by chunk.
+
+The three doors (CLI, web upload, stream API) all end in `run_job` or `ingest_records`,
+which feed chunks to `pipeline.process_chunk`. A job is resumable: its checkpoint
+(`next_row`, `bytes_done`) moves only after a chunk is fully written, and a job whose
+runner died (stale heartbeat) can be taken over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bson import ObjectId
+from django.conf import settings
+from pymongo import ReturnDocument
+
+from ingestion import pipeline, threads
+from ingestion.formats import UnknownFormat, detect_format, format_by_name
+from ingestion.models import IngestJob, JobStatus, UploadSession
+from ingestion.reader import RawRecord, UnreadableFile, iter_chunks, read_header
+
+ProgressCallback = Callable[[IngestJob, pipeline.ChunkOutcome], None]
+
+
+class IngestError(ValueError):
+    """Input refused as a whole (empty, binary, unknown format...): the message says why."""
+
+
+class JobBusy(RuntimeError):
+    """Another runner holds this job's lease and is alive."""
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def create_file_job(*, path: Path, source: str | None = None, format_name: str | None = None, kind: str = "file",
+                    original_name: str | None = None, user: str | None = None) -> IngestJob:
+    """The job for this file: a new one, or the existing one for the same content and source.
+
+    Re-ingesting identical content returns the earlier job (completed: nothing to do;
+    otherwise it is resumed), so a file is never ingested twice.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise IngestError(f"{path}: no such file")
+    try:
+        with path.open("rb") as stream:
+            header = read_header(stream)
+        fmt = format_by_name(format_name) if format_name else detect_format(header.columns)
+    except (UnreadableFile, UnknownFormat) as exc:
+        raise IngestError(f"{original_name or path.name}: {exc}") from exc
+    content_hash = file_sha256(path)
+    source = source or fmt.name
+    now = datetime.now(UTC)
+    collection = IngestJob._get_collection()
+    collection.update_one(
+        {"content_hash": content_hash, "source": source},
+        {"$setOnInsert": {"kind": kind, "format": fmt.name, "path": str(path.resolve()),
+                          "original_name": original_name or path.name, "size_bytes": path.stat().st_size,
+                          "columns": header.columns, "encoding": header.encoding, "status": JobStatus.PENDING,
+                          "created_by": user, "counters": {}, "next_row": 0, "bytes_done": 0,
+                          "created_at": now, "seconds_spent": 0.0}},
+        upsert=True,
+    )
+    job = IngestJob.objects.get(content_hash=content_hash, source=source)
+    if job.path != str(path.resolve()) and job.status != JobStatus.COMPLETED:
+        job.update(set__path=str(path.resolve()))
+        job.reload()
+    return job
+
+
+def run_job(*, job_id: ObjectId, on_progress: ProgressCallback | None = None) -> IngestJob:
+    """Ingest a file job from its checkpoint to the end."""
+    job = _claim(job_id)
+    if job.status == JobStatus.COMPLETED:
+        return job
+    fmt = format_by_name(job.format)
+    ctx = pipeline.JobContext(job.id, job.content_hash, job.source, fmt, job.columns,
+                              threads.ConversationResolver.for_large_job())
+    chunk_rows = settings.DALLOSH["INGEST_CHUNK_ROWS"]
+    try:
+        with open(job.path, "rb") as stream:
+            header = read_header(stream)
+            for chunk in iter_chunks(stream, header, chunk_rows=chunk_rows, start_row=job.next_row,
+                                     start_offset=job.bytes_done or None):
+                started = datetime.now(UTC)
+                outcome = pipeline.process_chunk(ctx, chunk.records)
+                job = _checkpoint(job, outcome, next_row=chunk.records[-1].row + 1, bytes_done=chunk.end_offset,
+                                  seconds=(datetime.now(UTC) - started).total_seconds())
+                if on_progress:
+                    on_progress(job, outcome)
+    except KeyboardInterrupt:
+        _finish(job, JobStatus.INTERRUPTED, error="interrupted; run the same command again to resume")
+        raise
+    except Exception as exc:
+        _finish(job, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
+    return _finish(job, JobStatus.COMPLETED)
+
+
+def ingest_file(*, path: Path, source: str | None = None, format_name: str | None = None,
+                on_progress: ProgressCallback | None = None, user: str | None = None) -> IngestJob:
+    """The CLI door: create (or find) the job for a file and run it to the end."""
+    job = create_file_job(path=path, source=source, format_name=format_name, user=user)
+    if job.status == JobStatus.COMPLETED:
+        return job
+    return run_job(job_id=job.id, on_progress=on_progress)
+
+
+def ingest_records(*, records: list[dict], source: str | None = None, format_name: str | None = None,
+                   user: str | None = None) -> IngestJob:
+    """The stream door: a batch of tweets as JSON objects, ingested now as one small job.
+
+    A retried request with the same body maps to the same job and stores nothing twice.
+    """
+    if not records:
+        raise IngestError("no tweets in the request")
+    if not all(isinstance(r, dict) for r in records):
+        raise IngestError("each tweet must be a JSON object")
+    keys = list(dict.fromkeys(k for r in records for k in r))
+    try:
+        fmt = format_by_name(format_name) if format_name else detect_format(keys)
+    except UnknownFormat as exc:
+        raise IngestError(str(exc)) from exc
+    body = json.dumps(records, sort_keys=True, default=str).encode()
+    content_hash = "stream-" + hashlib.sha256(body).hexdigest()
+    source = source or fmt.name
+    now = datetime.now(UTC)
+    columns = list(fmt.columns)
+    job = IngestJob.objects(content_hash=content_hash, source=source).first()
+    if job and job.status == JobStatus.COMPLETED:
+        return job
+    if job is None:
+        job = IngestJob(kind="stream", source=source, format=fmt.name, content_hash=content_hash,
+                        size_bytes=len(body), columns=columns, encoding="utf-8", created_by=user,
+                        created_at=now, original_name=f"stream ({len(records)} tweets)").save()
+    raw = [RawRecord(i, 0, json.dumps(r, ensure_ascii=False, default=str), [_as_text(r.get(c)) for c in columns])
+           for i, r in enumerate(records)]
+    ctx = pipeline.JobContext(job.id, content_hash, source, fmt, columns, threads.ConversationResolver())
+    outcome = pipeline.process_chunk(ctx, raw)
+    job = _checkpoint(job, outcome, next_row=len(records), bytes_done=len(body),
+                      seconds=(datetime.now(UTC) - now).total_seconds())
+    return _finish(job, JobStatus.COMPLETED)
+
+
+def _as_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _claim(job_id: ObjectId) -> IngestJob:
+    """Take the job's lease: it must be resumable, or running with a stale heartbeat."""
+    now = datetime.now(UTC)
+    stale = now - timedelta(seconds=settings.DALLOSH["INGEST_STALE_AFTER_S"])
+    claimed = IngestJob._get_collection().find_one_and_update(
+        {"_id": job_id, "$or": [{"status": {"$in": list(JobStatus.RESUMABLE)}},
+                                {"status": JobStatus.RUNNING, "heartbeat_at": {"$lt": stale}}]},
+        {"$set": {"status": JobStatus.RUNNING, "lease": uuid.uuid4().hex, "heartbeat_at": now, "error": None},
+         "$min": {"started_at": now}},
+        return_document=ReturnDocument.AFTER,
+    )
+    job = IngestJob.objects.get(id=job_id)
+    if claimed is None and job.status != JobStatus.COMPLETED:
+        raise JobBusy(f"ingest job {job_id} is running elsewhere (heartbeat {job.heartbeat_at:%H:%M:%S} UTC)")
+    return job
+
+
+def _checkpoint(job: IngestJob, outcome: pipeline.ChunkOutcome, *, next_row: int, bytes_done: int,
+                seconds: float) -> IngestJob:
+    counters = {f"counters.{k}": v for k, v in asdict(outcome).items() if isinstance(v, int) and v}
+    updated = IngestJob._get_collection().find_one_and_update(
+        {"_id": job.id, "lease": job.lease} if job.lease else {"_id": job.id},
+        {"$inc": {**counters, "seconds_spent": seconds},
+         "$set": {"next_row": next_row, "bytes_done": bytes_done, "heartbeat_at": datetime.now(UTC)}},
+        return_document=ReturnDocument.AFTER,
+    )
+    if updated is None:
+        raise JobBusy(f"ingest job {job.id} was taken over by another runner")
+    return IngestJob._from_son(updated)
+
+
+def _finish(job: IngestJob, status: str, *, error: str | None = None) -> IngestJob:
+    IngestJob._get_collection().update_one(
+        {"_id": job.id},
+        {"$set": {"status": status, "error": error, "finished_at": datetime.now(UTC), "lease": None}},
+    )
+    return IngestJob.objects.get(id=job.id)
+
+
+# --- web upload: a file sent in slices, then ingested by a django-q2 worker ------------------
+
+def start_upload(*, user: str, filename: str, size_bytes: int, source: str | None = None) -> UploadSession:
+    limit = settings.DALLOSH["UPLOAD_MAX_BYTES"]
+    if size_bytes <= 0:
+        raise IngestError(f"{filename}: the file is empty")
+    if size_bytes > limit:
+        raise IngestError(f"{filename}: {size_bytes} bytes is over the upload limit of {limit} bytes")
+    if not filename.lower().endswith((".csv", ".txt")):
+        raise IngestError(f"{filename}: only CSV files can be ingested")
+    upload = UploadSession(user=user, filename=Path(filename).name, size_bytes=size_bytes, source=source or None,
+                           created_at=datetime.now(UTC)).save()
+    _upload_path(upload).parent.mkdir(parents=True, exist_ok=True)
+    _upload_path(upload).write_bytes(b"")
+    return upload
+
+
+def append_upload_chunk(*, upload_id: str, user: str, offset: int, data: bytes) -> UploadSession:
+    """Append one slice at `offset`; a slice sent twice (a retry) is ignored."""
+    upload = UploadSession.objects(id=upload_id, user=user).first()
+    if upload is None:
+        raise IngestError("unknown upload")
+    if upload.job:
+        raise IngestError("this upload is already complete")
+    if offset != upload.received_bytes:
+        if offset + len(data) <= upload.received_bytes:
+            return upload  # already have it
+        raise IngestError(f"expected the slice at byte {upload.received_bytes}, got {offset}")
+    if upload.received_bytes + len(data) > upload.size_bytes:
+        raise IngestError("more bytes than announced")
+    with _upload_path(upload).open("r+b") as stream:
+        stream.seek(offset)
+        stream.write(data)
+    upload.update(set__received_bytes=offset + len(data))
+    upload.reload()
+    return upload
+
+
+def finish_upload(*, upload_id: str, user: str) -> IngestJob:
+    """Check the complete file, create its job and hand it to a worker."""
+    upload = UploadSession.objects(id=upload_id, user=user).first()
+    if upload is None:
+        raise IngestError("unknown upload")
+    if upload.received_bytes != upload.size_bytes:
+        raise IngestError(f"upload incomplete: {upload.received_bytes} of {upload.size_bytes} bytes")
+    staged = _upload_path(upload)
+    final = staged.with_name(f"{upload.id}-{upload.filename}")
+    shutil.move(staged, final)
+    try:
+        job = create_file_job(path=final, source=upload.source, kind="upload", original_name=upload.filename,
+                              user=user)
+    except IngestError:
+        final.unlink(missing_ok=True)
+        raise
+    upload.update(set__job=job.id)
+    if job.status != JobStatus.COMPLETED:
+        enqueue_job(job_id=job.id)
+    return job
+
+
+def enqueue_job(*, job_id: ObjectId) -> None:
+    from django_q.tasks import async_task
+
+    async_task("ingestion.tasks.run_ingest_job", str(job_id), task_name=f"ingest-{job_id}")
+
+
+def _upload_path(upload: UploadSession) -> Path:
+    return Path(settings.DALLOSH["UPLOAD_DIR"]) / f"{upload.id}.part"
+
+
+def upload_chunk_bytes() -> int:
+    return int(settings.DALLOSH["UPLOAD_CHUNK_BYTES"])

@@ -1,0 +1,10 @@
+"""django-q2 tasks: ingestion that must not run inside a web request."""
+
+from bson import ObjectId
+
+from ingestion import services
+
+
+def run_ingest_job(job_id: str) -> dict:
+    job = services.run_job(job_id=ObjectId(job_id))
+    return {"job": str(job.id), "status": job.status, "rows": job.counters.rows_read}

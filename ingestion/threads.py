@@ -1,0 +1,135 @@
+"""Rebuilding reply threads into conversations, chunk by chunk, with bounded memory.
+
+A conversation's id is the key of the first tweet of its reply chain. A reply whose
+parent has not arrived yet starts a provisional conversation and leaves a PendingReply;
+when the parent arrives (later in the file, or in a later file or stream request), the
+provisional conversation is merged into the parent's.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from dallosh.bulk import find_by_values, insert_new, slices
+from ingestion.models import PendingReply, Tweet
+
+RECENT_LIMIT = 200_000
+
+
+@dataclass
+class Assignment:
+    conversation: dict[str, str]  # tweet key -> conversation id
+    existing: set[str] = field(default_factory=set)  # conversations that existed before this chunk
+    pending: list[tuple[str, str]] = field(default_factory=list)  # (child key, missing parent key)
+    adopted_parents: list[str] = field(default_factory=list)  # keys in this chunk that replies wait for
+
+
+class ConversationResolver:
+    """Assigns conversations to chunks of tweets; one instance lives for one ingest job.
+
+    `recent` remembers the conversations of the last RECENT_LIMIT tweets, so replies close
+    to their parent in the file never touch the database. `awaited` holds the parent keys
+    that stored replies wait for: loaded once for a file job, or looked up per chunk for a
+    small stream request (awaited=None).
+    """
+
+    def __init__(self, *, awaited: set[str] | None = None) -> None:
+        self.recent: OrderedDict[str, str] = OrderedDict()
+        self.redirects: dict[str, str] = {}
+        self.awaited = awaited
+
+    @classmethod
+    def for_large_job(cls) -> ConversationResolver:
+        return cls(awaited=set(PendingReply._get_collection().distinct("parent")))
+
+    def assign(self, keys: list[str], parents: list[str | None]) -> Assignment:
+        in_chunk = dict(zip(keys, parents))
+        known = self._conversations_outside(p for p in parents if p and p not in in_chunk)
+        result = Assignment(conversation={})
+        for key in keys:
+            self._walk_to_root(key, in_chunk, known, result)
+        result.adopted_parents = self._awaited_in(keys)
+        return result
+
+    def remember(self, conversation: dict[str, str]) -> None:
+        self.recent.update(conversation)
+        while len(self.recent) > RECENT_LIMIT:
+            self.recent.popitem(last=False)
+
+    def redirect(self, absorbed: str, into: str) -> None:
+        self.redirects[absorbed] = into
+        if self.awaited is not None:
+            self.awaited.discard(absorbed)
+
+    def await_parents(self, parents: list[str]) -> None:
+        if self.awaited is not None:
+            self.awaited.update(parents)
+
+    def current(self, conversation: str) -> str:
+        seen = set()
+        while conversation in self.redirects and conversation not in seen:
+            seen.add(conversation)
+            conversation = self.redirects[conversation]
+        return conversation
+
+    def _conversations_outside(self, parents) -> dict[str, str]:
+        known, missing = {}, []
+        for parent in dict.fromkeys(parents):
+            if parent in self.recent:
+                known[parent] = self.current(self.recent[parent])
+            else:
+                missing.append(parent)
+        for doc in find_by_values(Tweet._get_collection(), "_id", missing, {"conversation_id": 1}):
+            known[doc["_id"]] = doc["conversation_id"]
+        return known
+
+    def _walk_to_root(self, key: str, in_chunk: dict, known: dict, result: Assignment) -> None:
+        conversation = result.conversation
+        path, current = [], key
+        while current not in conversation:
+            parent = in_chunk.get(current)
+            if parent and parent in in_chunk and parent not in path and parent != current:
+                path.append(current)
+                current = parent
+                continue
+            if parent and parent in known:
+                conversation[current] = known[parent]
+                result.existing.add(known[parent])
+            else:
+                conversation[current] = current
+                if parent and parent not in in_chunk:
+                    result.pending.append((current, parent))
+            break
+        for step in path:
+            conversation[step] = conversation[current]
+
+    def _awaited_in(self, keys: list[str]) -> list[str]:
+        if self.awaited is not None:
+            return [k for k in keys if k in self.awaited]
+        found = find_by_values(PendingReply._get_collection(), "parent", keys, {"parent": 1})
+        return list(dict.fromkeys(doc["parent"] for doc in found))
+
+
+def record_pending(pending: list[tuple[str, str]], conversation: dict[str, str]) -> None:
+    docs = [{"_id": child, "parent": parent, "conversation_id": conversation[child]} for child, parent in pending]
+    insert_new(PendingReply._get_collection(), docs)
+
+
+def adopt_waiting_replies(*, parents: list[str], conversation: dict[str, str]) -> list[tuple[str, str]]:
+    """Merge the provisional conversations that waited for these parents; returns (absorbed, into)."""
+    waiting = find_by_values(PendingReply._get_collection(), "parent", parents)
+    if not waiting:
+        return []
+    children = {doc["_id"]: doc["parent"] for doc in waiting}
+    current = {d["_id"]: d["conversation_id"]
+               for d in find_by_values(Tweet._get_collection(), "_id", list(children), {"conversation_id": 1})}
+    merges = []
+    for child, parent in children.items():
+        absorbed, into = current.get(child), conversation[parent]
+        if absorbed and absorbed != into:
+            Tweet._get_collection().update_many({"conversation_id": absorbed}, {"$set": {"conversation_id": into}})
+            merges.append((absorbed, into))
+    for part in slices(list(children)):
+        PendingReply._get_collection().delete_many({"_id": {"$in": part}})
+    return merges

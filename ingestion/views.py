@@ -1,0 +1,75 @@
+"""Upload page and its JSON endpoints. Thin: every decision is in services/selectors."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from dallosh.permissions import can_ingest
+from ingestion import selectors, services
+
+
+def _ingest_allowed(view):
+    @login_required
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not can_ingest(request.user):
+            raise PermissionDenied("ingestion is for staff")
+        try:
+            return view(request, *args, **kwargs)
+        except services.IngestError as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
+
+    return wrapped
+
+
+@_ingest_allowed
+@require_GET
+def upload_page(request: HttpRequest) -> HttpResponse:
+    jobs = [selectors.job_progress(job) for job in selectors.recent_jobs(limit=20)]
+    return render(request, "ingestion/upload.html", {"jobs": jobs, "chunk_bytes": services.upload_chunk_bytes()})
+
+
+@_ingest_allowed
+@require_POST
+def upload_start(request: HttpRequest) -> JsonResponse:
+    try:
+        body = json.loads(request.body)
+        filename, size = str(body["filename"]), int(body["size"])
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"error": "expected JSON {filename, size[, source]}"}, status=400)
+    upload = services.start_upload(user=request.user.get_username(), filename=filename, size_bytes=size,
+                                   source=body.get("source") or None)
+    return JsonResponse({"upload": str(upload.id), "received": upload.received_bytes})
+
+
+@_ingest_allowed
+@require_POST
+def upload_chunk(request: HttpRequest, upload_id: str) -> JsonResponse:
+    try:
+        offset = int(request.headers.get("X-Upload-Offset", ""))
+    except ValueError:
+        return JsonResponse({"error": "X-Upload-Offset header missing"}, status=400)
+    upload = services.append_upload_chunk(upload_id=upload_id, user=request.user.get_username(), offset=offset,
+                                          data=request.body)
+    return JsonResponse({"received": upload.received_bytes, "size": upload.size_bytes})
+
+
+@_ingest_allowed
+@require_POST
+def upload_finish(request: HttpRequest, upload_id: str) -> JsonResponse:
+    job = services.finish_upload(upload_id=upload_id, user=request.user.get_username())
+    return JsonResponse(selectors.job_progress(job))
+
+
+@_ingest_allowed
+@require_GET
+def job_progress(request: HttpRequest, job_id: str) -> JsonResponse:
+    job = selectors.get_job(job_id)
+    if job is None:
+        raise Http404("no such job")
+    return JsonResponse(selectors.job_progress(job))

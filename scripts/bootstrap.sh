@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs everything Dallosh needs on a fresh Debian machine: Debian packages (redis-server),
+# a Python >= 3.12 virtual environment in .venv and the pinned requirements.
+# Idempotent: a second run only checks. Sourced by demo.sh and test.sh.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+
+log() { printf '[bootstrap] %s\n' "$*" >&2; }
+
+python_ok() { "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; }
+
+find_python() {
+  local candidates=() c
+  [ -n "${DALLOSH_PYTHON:-}" ] && candidates+=("$DALLOSH_PYTHON")
+  for c in python3.13 python3.12 python3.14 python3; do
+    command -v "$c" >/dev/null 2>&1 && candidates+=("$(command -v "$c")")
+  done
+  for c in "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3 /root/.pyenv/versions/3.1[2-9]*/bin/python3; do
+    [ -x "$c" ] && candidates+=("$c")
+  done
+  for c in "${candidates[@]}"; do
+    if python_ok "$c"; then echo "$c"; return 0; fi
+  done
+  return 1
+}
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
+
+install_debian_packages() {
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing Debian packages: ${missing[*]}"
+  if ! command -v apt-get >/dev/null 2>&1; then
+    log "ERROR: ${missing[*]} missing and apt-get is not available; install them by hand."; exit 1
+  fi
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_python_env() {
+  local py stamp want
+  if [ ! -x "$VENV/bin/python" ] || ! python_ok "$VENV/bin/python"; then
+    if ! py="$(find_python)"; then
+      log "ERROR: Dallosh needs Python >= 3.12 (3.13 preferred). None was found on PATH or under ~/.pyenv."
+      log "Install one (e.g. 'apt-get install python3.13' or pyenv) or set DALLOSH_PYTHON=/path/to/python3.12+."
+      exit 1
+    fi
+    log "creating .venv with $py ($("$py" --version))"
+    rm -rf "$VENV"
+    "$py" -m venv "$VENV"
+  fi
+  stamp="$VENV/.requirements.sha256"
+  want="$(sha256sum "$ROOT/requirements.txt" | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "installing pinned Python requirements"
+    "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+    "$VENV/bin/python" -m pip install -q -r "$ROOT/requirements.txt" 2>&1 | grep -v '^WARNING: Location' || true
+    "$VENV/bin/python" -m pip check >/dev/null || { log "ERROR: pip could not install requirements.txt"; exit 1; }
+    echo "$want" > "$stamp"
+  fi
+}
+
+install_debian_packages
+install_python_env
+log "ready: $("$VENV/bin/python" --version), redis $(redis-server --version | awk '{print $3}')"

@@ -1,0 +1,66 @@
+"""The test session runs the real servers: SecantusDB (MongoDB protocol) and Redis, on
+loopback ports of their own, reached over sockets exactly as in production."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dallosh import embedded, mongo
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory):
+    base = tmp_path_factory.mktemp("servers")
+    mongo_server = embedded.start_secantus(port=embedded.free_port(), storage=base / "mongo",
+                                           log=base / "mongodb.log", cache_size="512M")
+    redis_server = embedded.start_redis(port=embedded.free_port(), directory=base / "redis", log=base / "redis.log")
+    uri = embedded.mongo_uri(mongo_server.port, "dallosh_test")
+    os.environ["MONGODB_URI"] = uri
+    yield {"mongodb": uri, "redis": redis_server.url}
+    redis_server.stop()
+    mongo_server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def mongo_connection(servers, django_db_blocker):
+    from django.conf import settings
+
+    settings.MONGODB_URI = servers["mongodb"]
+    settings.REDIS_URL = servers["redis"]
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "redis": servers["redis"]}
+    mongo.connect(servers["mongodb"])
+    mongo.ensure_indexes()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def clean_mongo(mongo_connection, settings, tmp_path):
+    """Each test starts with empty collections (indexes kept)."""
+    settings.DALLOSH = {**settings.DALLOSH, "UPLOAD_DIR": tmp_path / "uploads"}
+    yield
+    for document in mongo.document_classes():
+        document._get_collection().delete_many({})
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not (SHARED_DATA / "twcs_sample.csv").exists():
+        pytest.skip("../shared/data is not beside the project")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def write_csv(tmp_path):
+    """Write a CSV test file from text (str) or bytes and return its path."""
+
+    def write(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        return path
+
+    return write

@@ -1,0 +1,52 @@
+"""Tickets (MongoDB, mongoengine): one per customer conversation. Thin data."""
+
+from __future__ import annotations
+
+import mongoengine as me
+
+
+class TicketStatus:
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    WAITING_CUSTOMER = "waiting_customer"
+    RESOLVED = "resolved"
+    MERGED = "merged"  # its conversation turned out to belong to another ticket
+    CHOICES = (NEW, IN_PROGRESS, WAITING_CUSTOMER, RESOLVED, MERGED)
+
+
+class Ticket(me.Document):
+    """A customer conversation awaiting (or after) analysis and handling.
+
+    `_id` is the conversation id (key of the conversation's first tweet). The fields from
+    `customer` to `first_brand_reply_at` are derived from the conversation's tweets and
+    rebuilt whenever tweets join it; workflow fields (status, ...) are never overwritten
+    by ingestion.
+    """
+
+    id = me.StringField(primary_key=True)
+    source = me.StringField(required=True)
+    customer = me.StringField(required=True)
+    language = me.StringField()
+    subject = me.StringField()
+    created_at = me.DateTimeField(required=True)
+    last_activity_at = me.DateTimeField(required=True)
+    last_customer_tweet_at = me.DateTimeField()
+    tweet_ids = me.ListField(me.StringField())
+    customer_tweet_count = me.IntField(default=0)
+    brand_reply_count = me.IntField(default=0)
+    first_brand_reply_at = me.DateTimeField()
+    status = me.StringField(choices=TicketStatus.CHOICES, default=TicketStatus.NEW)
+    needs_analysis = me.BooleanField(default=True)
+    merged_into = me.StringField()
+    ingested_at = me.DateTimeField()
+    updated_at = me.DateTimeField()
+
+    meta = {
+        "collection": "tickets",
+        "indexes": [
+            {"fields": ["status", "created_at"]},
+            {"fields": ["needs_analysis", "created_at"]},
+            {"fields": ["customer", "created_at"]},
+            {"fields": ["created_at"]},
+        ],
+    }
