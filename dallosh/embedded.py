@@ -160,7 +160,7 @@ def main() -> None:
     else:
         for name in ("mongodb", "redis"):
             pid = _running_pid(_pidfile(args.var, name))
-            print(f"{name}: {'running (pid %d)' % pid if pid else 'stopped'}")
+            print(f"{name}: {f'running (pid {pid})' if pid else 'stopped'}")
 
 
 if __name__ == "__main__":

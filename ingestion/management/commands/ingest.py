@@ -49,9 +49,9 @@ class Command(BaseCommand):
 
         try:
             job = services.run_job(job_id=job.id, on_progress=on_progress)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             bar.close()
-            raise CommandError(f"interrupted: job {job.id} will resume from its last chunk when run again")
+            raise CommandError(f"interrupted: job {job.id} will resume from its last chunk when run again") from exc
         except services.JobBusy as exc:
             raise CommandError(str(exc)) from exc
         finally:

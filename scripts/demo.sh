@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The main job on the embedded default: install everything, start SecantusDB and Redis,
+# ingest the shared sample CSVs (or the CSV paths given as arguments), then serve the
+# back-office at http://127.0.0.1:8000 with a django-q2 worker. Ctrl-C stops it all.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/bootstrap.sh
+PY="$ROOT/.venv/bin/python"
+export DJANGO_SETTINGS_MODULE=dallosh.settings
+
+"$PY" -m dallosh.embedded start
+WORKER_PID=""
+cleanup() {
+  [ -n "$WORKER_PID" ] && kill "$WORKER_PID" 2>/dev/null || true
+  "$PY" -m dallosh.embedded stop || true
+}
+trap cleanup EXIT INT TERM
+
+"$PY" manage.py migrate --noinput -v 0
+"$PY" manage.py collectstatic --noinput -v 0
+
+files=("$@")
+if [ ${#files[@]} -eq 0 ]; then
+  for f in ../shared/data/twcs_sample.csv ../shared/data/free_tweets_fr.csv; do
+    [ -f "$f" ] && files+=("$f")
+  done
+fi
+if [ ${#files[@]} -eq 0 ]; then
+  echo "No CSV to ingest: ../shared/data is not here and no path was given (scripts/demo.sh FILE.csv ...)."
+else
+  "$PY" manage.py ingest "${files[@]}"
+fi
+
+"$PY" manage.py qcluster >var/log/qcluster.log 2>&1 &
+WORKER_PID=$!
+"$PY" manage.py seed_demo
+echo "Serving Dallosh at http://127.0.0.1:8000 (Ctrl-C to stop)"
+"$ROOT/.venv/bin/daphne" -b 127.0.0.1 -p 8000 dallosh.asgi:application
