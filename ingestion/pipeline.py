@@ -120,7 +120,8 @@ def _prepare_tweets(ctx: JobContext, parsed: pd.DataFrame) -> tuple[pd.DataFrame
     repeated = [(int(row), f"tweet id repeated (first seen at row {int(first_row[key])})")
                 for row, key in zip(tweets.loc[repeated_mask, "row"], tweets.loc[repeated_mask, "_id"])]
     tweets = tweets.loc[~repeated_mask].reset_index(drop=True)
-    tweets["reply_to"] = (ctx.source + ":" + tweets["reply_to_id"]).where(tweets["reply_to_id"] != "", None)
+    tweets["reply_to"] = pd.Series([f"{ctx.source}:{r}" if r else None for r in tweets["reply_to_id"]],
+                                   index=tweets.index, dtype=object)
     tweets["clean_text"] = cleaning.clean_for_model(tweets["text"], stray_newline_n=ctx.fmt.stray_newline_n)
     tweets["language"] = cleaning.detect_languages(tweets["clean_text"])
     tweets["is_retweet"] = cleaning.mark_retweets(tweets["text"])
@@ -170,7 +171,7 @@ def _tweet_documents(ctx: JobContext, tweets: pd.DataFrame) -> list[dict]:
         document["row"] = int(document["row"])
         document["source"] = ctx.source
         document["job"] = ctx.job_id
-        documents.append({k: v for k, v in document.items() if v is not None})
+        documents.append({k: v for k, v in document.items() if v is not None and v == v})  # drop None and NaN
     return documents
 
 
