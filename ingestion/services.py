@@ -81,9 +81,13 @@ def create_file_job(*, path: Path, source: str | None = None, format_name: str |
     return job
 
 
-def run_job(*, job_id: ObjectId, on_progress: ProgressCallback | None = None) -> IngestJob:
-    """Ingest a file job from its checkpoint to the end."""
-    job = _claim(job_id)
+def run_job(*, job_id: ObjectId, on_progress: ProgressCallback | None = None, take_over: bool = False) -> IngestJob:
+    """Ingest a file job from its checkpoint to the end.
+
+    `take_over` resumes a job marked running whose heartbeat is still fresh: for an operator
+    who knows its runner died (killed, machine lost) and will not wait for it to go stale.
+    """
+    job = _claim(job_id, take_over=take_over)
     if job.status == JobStatus.COMPLETED:
         return job
     fmt = format_by_name(job.format)
@@ -111,12 +115,13 @@ def run_job(*, job_id: ObjectId, on_progress: ProgressCallback | None = None) ->
 
 
 def ingest_file(*, path: Path, source: str | None = None, format_name: str | None = None,
-                on_progress: ProgressCallback | None = None, user: str | None = None) -> IngestJob:
+                on_progress: ProgressCallback | None = None, user: str | None = None,
+                take_over: bool = False) -> IngestJob:
     """The CLI door: create (or find) the job for a file and run it to the end."""
     job = create_file_job(path=path, source=source, format_name=format_name, user=user)
     if job.status == JobStatus.COMPLETED:
         return job
-    return run_job(job_id=job.id, on_progress=on_progress)
+    return run_job(job_id=job.id, on_progress=on_progress, take_over=take_over)
 
 
 def ingest_records(*, records: list[dict], source: str | None = None, format_name: str | None = None,
@@ -163,13 +168,13 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
-def _claim(job_id: ObjectId) -> IngestJob:
+def _claim(job_id: ObjectId, *, take_over: bool = False) -> IngestJob:
     """Take the job's lease: it must be resumable, or running with a stale heartbeat."""
     now = datetime.now(UTC)
-    stale = now - timedelta(seconds=settings.DALLOSH["INGEST_STALE_AFTER_S"])
+    stale = now if take_over else now - timedelta(seconds=settings.DALLOSH["INGEST_STALE_AFTER_S"])
     claimed = IngestJob._get_collection().find_one_and_update(
         {"_id": job_id, "$or": [{"status": {"$in": list(JobStatus.RESUMABLE)}},
-                                {"status": JobStatus.RUNNING, "heartbeat_at": {"$lt": stale}}]},
+                                {"status": JobStatus.RUNNING, "heartbeat_at": {"$lte": stale}}]},
         {"$set": {"status": JobStatus.RUNNING, "lease": uuid.uuid4().hex, "heartbeat_at": now, "error": None},
          "$min": {"started_at": now}},
         return_document=ReturnDocument.AFTER,

@@ -22,13 +22,17 @@ class Command(BaseCommand):
         parser.add_argument("--format", dest="format_name", choices=["twcs", "free_fr"],
                             help="skip detection and read the file as this format")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
+        parser.add_argument("--take-over", action="store_true",
+                            help="resume a job still marked running whose runner is known to be dead")
 
     def handle(self, *args, paths: list[Path], source: str | None, format_name: str | None, no_progress: bool,
-               **options) -> None:
+               take_over: bool, **options) -> None:
         for path in paths:
-            self._ingest_one(path, source=source, format_name=format_name, show_bar=not no_progress)
+            self._ingest_one(path, source=source, format_name=format_name, show_bar=not no_progress,
+                             take_over=take_over)
 
-    def _ingest_one(self, path: Path, *, source: str | None, format_name: str | None, show_bar: bool) -> None:
+    def _ingest_one(self, path: Path, *, source: str | None, format_name: str | None, show_bar: bool,
+                    take_over: bool) -> None:
         try:
             job = services.create_file_job(path=path, source=source, format_name=format_name, user="cli")
         except services.IngestError as exc:
@@ -48,12 +52,12 @@ class Command(BaseCommand):
             bar.set_postfix(rows=current.next_row, rows_s=f"{rate:,.0f}", quarantined=current.counters.quarantined)
 
         try:
-            job = services.run_job(job_id=job.id, on_progress=on_progress)
+            job = services.run_job(job_id=job.id, on_progress=on_progress, take_over=take_over)
         except KeyboardInterrupt as exc:
             bar.close()
             raise CommandError(f"interrupted: job {job.id} will resume from its last chunk when run again") from exc
         except services.JobBusy as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(f"{exc}; if its runner is dead, run again with --take-over") from exc
         finally:
             bar.close()
         summary = job_progress(job)

@@ -1,0 +1,105 @@
+"""Bad rows are quarantined with a reason; threads and duplicates across chunks and files."""
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from ingestion.models import IngestJob, PendingReply, QuarantinedRow, RawRow, Tweet
+from tests.helpers import twcs_csv, twcs_row
+from tickets.models import Ticket
+
+
+def ingest(path):
+    call_command("ingest", str(path), "--no-progress")
+    return IngestJob.objects.order_by("-created_at").first()
+
+
+def test_bad_rows_are_quarantined_with_reasons_and_counts_reconcile(write_csv, admin_user):
+    content = twcs_csv(
+        twcs_row(0, 100, "cust1", "True", "my fibre is down"),
+        "1,101,cust2,True,not a date,hello,,\n",
+        "2,,cust3,True,Tue Oct 31 10:00:00 +0000 2017,no id,,\n",
+        '3,103,cust4,True,Tue Oct 31 10:00:00 +0000 2017,"broken "quote,,\n',
+        "4,104,cust5,True,Tue Oct 31 10:00:00 +0000 2017,too,many,fields,here\n",
+        twcs_row(5, 105, "cust6", "maybe", "inbound?"),
+        twcs_row(6, 106, "cust7", "True", "second good row"),
+    )
+    job = ingest(write_csv("bad.csv", content))
+    reasons = {q.row: q.reason for q in QuarantinedRow.objects(job=job.id)}
+    assert set(reasons) == {1, 2, 3, 4, 5}
+    assert "created_at is not a date" in reasons[1]
+    assert reasons[2] == "missing tweet_id"
+    assert "quot" in reasons[3]
+    assert reasons[4] == "expected 8 fields, found 9"
+    assert "inbound" in reasons[5]
+    assert QuarantinedRow.objects.get(job=job.id, row=3).raw_text.startswith("3,103,cust4")
+    counters = job.counters
+    assert counters.rows_read == 7 == counters.tweets_created + counters.quarantined
+    assert RawRow.objects(job=job.id).count() == 7  # stored before parsing, bad ones too
+    client = Client()
+    client.force_login(admin_user)
+    page = client.get(f"/admin/mongo/ingest-jobs/{job.id}/").content.decode()
+    assert "missing tweet_id" in page and "expected 8 fields, found 9" in page
+
+
+def test_latin1_file_is_ingested_with_its_accents(write_csv):
+    content = "tweet_id,author,text,date,url\n1,client1,débit très instable à paris,2021-05-14 10:56:22+00:00,u\n"
+    job = ingest(write_csv("latin1.csv", content.encode("latin-1")))
+    assert job.counters.quarantined == 0
+    assert Tweet.objects.get(id="free_fr:1").text == "débit très instable à paris"
+
+
+def test_reply_before_its_parent_across_chunks_is_merged(write_csv, settings):
+    settings.DALLOSH = {**settings.DALLOSH, "INGEST_CHUNK_ROWS": 2}
+    content = twcs_csv(
+        twcs_row(0, 3, "cust", "True", "still nothing", reply_to="2.0", minute=3),
+        twcs_row(1, 9, "other", "True", "unrelated question", minute=1),
+        twcs_row(2, 2, "Brand", "False", "please DM us", responses="3", reply_to="1.0", minute=2),
+        twcs_row(3, 1, "cust", "True", "my internet is down", responses="2", minute=1),
+    )
+    job = ingest(write_csv("order.csv", content))
+    ticket = Ticket.objects.get(id="twcs:1")
+    assert ticket.tweet_ids == ["twcs:1", "twcs:2", "twcs:3"]
+    assert {t.conversation_id for t in Tweet.objects(id__in=["twcs:1", "twcs:2", "twcs:3"])} == {"twcs:1"}
+    assert job.counters.conversations_merged >= 1
+    assert Ticket.objects(status__ne="merged").count() == 2  # twcs:1 and twcs:9
+    assert PendingReply.objects.count() == 0
+
+
+def test_parent_arriving_in_a_later_file_absorbs_the_provisional_ticket(write_csv):
+    ingest(write_csv("replies.csv", twcs_csv(twcs_row(0, 21, "cust", "True", "any news?", reply_to="20", minute=5))))
+    assert Ticket.objects.get(id="twcs:21").status == "new"
+    assert PendingReply.objects.get(id="twcs:21").parent == "twcs:20"
+    ingest(write_csv("roots.csv", twcs_csv(twcs_row(0, 20, "cust", "True", "no signal at home", minute=1))))
+    merged = Ticket.objects.get(id="twcs:21")
+    assert merged.status == "merged" and merged.merged_into == "twcs:20"
+    assert Ticket.objects.get(id="twcs:20").tweet_ids == ["twcs:20", "twcs:21"]
+
+
+@pytest.mark.parametrize(("second", "kind"), [
+    ("my box has been offline since monday and nobody helps", "exact"),
+    ("My box has been OFFLINE since Monday... and nobody helps!! https://t.co/x", "near"),
+])
+def test_duplicates_are_marked_kept_and_make_no_second_ticket(write_csv, second, kind):
+    first = "my box has been offline since monday and nobody helps"
+    content = twcs_csv(twcs_row(0, 1, "cust", "True", first), twcs_row(1, 2, "cust", "True", second, minute=9))
+    job = ingest(write_csv("dup.csv", content))
+    duplicate = Tweet.objects.get(id="twcs:2")
+    assert duplicate.is_duplicate and duplicate.duplicate_of == "twcs:1" and duplicate.duplicate_kind == kind
+    assert job.counters.duplicates == 1
+    assert [t.id for t in Ticket.objects] == ["twcs:1"]
+
+
+def test_duplicate_of_a_tweet_from_an_earlier_file_is_found(write_csv):
+    text = "third outage this week in lyon, when will the network be fixed"
+    ingest(write_csv("a.csv", twcs_csv(twcs_row(0, 1, "cust", "True", text))))
+    ingest(write_csv("b.csv", twcs_csv(twcs_row(0, 2, "someone", "True", text.upper()))))
+    assert Tweet.objects.get(id="twcs:2").duplicate_of == "twcs:1"
+    assert Ticket.objects.count() == 1
+
+
+def test_short_identical_texts_from_different_customers_are_not_duplicates(write_csv):
+    content = twcs_csv(twcs_row(0, 1, "c1", "True", "@brand help"), twcs_row(1, 2, "c2", "True", "@brand help"))
+    ingest(write_csv("short.csv", content))
+    assert Tweet.objects(is_duplicate=True).count() == 0
+    assert Ticket.objects.count() == 2

@@ -1,0 +1,101 @@
+"""The stream endpoint (DRF, token) and the chunked web upload, end to end."""
+
+import json
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django_q.conf import Conf
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from dallosh.permissions import INGEST_GROUP
+from ingestion.models import IngestJob, RawRow, Tweet
+from tickets.models import Ticket
+
+STREAM = "/api/v1/ingest/stream"
+TWEETS = [
+    {"tweet_id": "500", "author_id": "cust9", "inbound": True, "created_at": "Tue Oct 31 10:00:00 +0000 2017",
+     "text": "@brand no internet since this morning", "response_tweet_id": "501", "in_response_to_tweet_id": None},
+    {"tweet_id": "501", "author_id": "brand", "inbound": False, "created_at": "Tue Oct 31 10:05:00 +0000 2017",
+     "text": "@cust9 sorry, checking", "response_tweet_id": "", "in_response_to_tweet_id": 500.0},
+]
+
+
+@pytest.fixture
+def stream_client(db):
+    user = User.objects.create_user("stream-bot")
+    user.groups.add(Group.objects.create(name=INGEST_GROUP))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def test_stream_requires_a_token_of_an_ingest_account(db):
+    assert APIClient().post(STREAM, TWEETS, format="json").status_code == 401
+    outsider = APIClient()
+    outsider.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=User.objects.create_user('x')).key}")
+    assert outsider.post(STREAM, TWEETS, format="json").status_code == 403
+    assert Tweet.objects.count() == 0
+
+
+def test_stream_json_array_becomes_a_ticket_and_a_retry_stores_nothing_twice(stream_client):
+    answer = stream_client.post(STREAM, TWEETS, format="json")
+    assert answer.status_code == 201, answer.content
+    body = answer.json()
+    assert body["status"] == "completed" and body["counters"]["tickets_created"] == 1
+    assert Ticket.objects.get(id="twcs:500").tweet_ids == ["twcs:500", "twcs:501"]
+    retry = stream_client.post(STREAM, TWEETS, format="json")
+    assert retry.json()["id"] == body["id"]
+    assert Tweet.objects.count() == 2 and RawRow.objects.count() == 2 and IngestJob.objects.count() == 1
+
+
+def test_stream_ndjson_reply_joins_an_existing_conversation(stream_client):
+    stream_client.post(STREAM, TWEETS, format="json")
+    reply = {**TWEETS[0], "tweet_id": "502", "text": "@brand still down!!", "created_at":
+             "Tue Oct 31 11:00:00 +0000 2017", "in_response_to_tweet_id": "501", "response_tweet_id": ""}
+    answer = stream_client.post(STREAM, data=json.dumps(reply) + "\n", content_type="application/x-ndjson")
+    assert answer.status_code == 201, answer.content
+    ticket = Ticket.objects.get(id="twcs:500")
+    assert ticket.tweet_ids == ["twcs:500", "twcs:501", "twcs:502"] and ticket.customer_tweet_count == 2
+
+
+def test_stream_rejects_bad_payloads_clearly(stream_client):
+    malformed = stream_client.post(STREAM, data="[{not json", content_type="application/json")
+    assert malformed.status_code == 400
+    unknown = stream_client.post(STREAM, [{"id": 1, "message": "hi"}], format="json")
+    assert unknown.status_code == 400 and "expected one of" in unknown.json()["error"]
+    bad_date = stream_client.post(STREAM, [{**TWEETS[0], "created_at": "yesterday"}], format="json")
+    assert bad_date.status_code == 201 and bad_date.json()["counters"]["quarantined"] == 1
+    assert Tweet.objects.count() == 0
+
+
+def test_upload_in_slices_is_ingested_by_the_worker_task(shared_data, admin_client, monkeypatch, settings):
+    monkeypatch.setattr(Conf, "SYNC", True)  # run the django-q2 task in-process for the test
+    content = (shared_data / "free_tweets_fr.csv").read_bytes()
+    assert admin_client.get("/ingest/").status_code == 200
+    started = admin_client.post("/ingest/uploads/", {"filename": "free.csv", "size": len(content)},
+                                content_type="application/json").json()
+    slice_size, offset = 256 * 1024, 0
+    while offset < len(content):
+        answer = admin_client.post(f"/ingest/uploads/{started['upload']}/chunk", content[offset:offset + slice_size],
+                                   content_type="application/octet-stream", HTTP_X_UPLOAD_OFFSET=str(offset))
+        assert answer.status_code == 200, answer.content
+        offset = answer.json()["received"]
+    resent = admin_client.post(f"/ingest/uploads/{started['upload']}/chunk", content[:slice_size],
+                               content_type="application/octet-stream", HTTP_X_UPLOAD_OFFSET="0")
+    assert resent.status_code == 200 and resent.json()["received"] == len(content)  # a retried slice is ignored
+    gap = admin_client.post(f"/ingest/uploads/{started['upload']}/chunk", b"x",
+                            content_type="application/octet-stream", HTTP_X_UPLOAD_OFFSET=str(len(content) + 5))
+    assert gap.status_code == 400
+    job = admin_client.post(f"/ingest/uploads/{started['upload']}/finish").json()
+    progress = admin_client.get(f"/ingest/jobs/{job['id']}/progress").json()
+    assert progress["status"] == "completed" and progress["progress"] == 1.0
+    assert progress["counters"]["rows_read"] == 3764 and Tweet.objects.count() == 3764
+
+
+def test_upload_refuses_non_csv_and_non_staff(client, admin_client, django_user_model):
+    refused = admin_client.post("/ingest/uploads/", {"filename": "photo.png", "size": 10},
+                                content_type="application/json")
+    assert refused.status_code == 400 and "CSV" in refused.json()["error"]
+    client.force_login(django_user_model.objects.create_user("agent"))
+    assert client.get("/ingest/").status_code == 403
