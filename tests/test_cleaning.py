@@ -16,8 +16,8 @@ def test_urls_mentions_emojis_and_entities_are_stripped_and_case_folded():
 
 
 def test_stray_n_of_the_french_feed_is_repaired_only_where_asked():
-    texts = ["encore des travaux.nla freebox", "[nouveau]nabonnés freebox pop", "nnen 3 ans", "les utilisateursn internet",
-             "la fibre ?n c’est la misère", "non, nous n'avons rien"]
+    texts = ["encore des travaux.nla freebox", "[nouveau]nabonnés freebox pop", "nnen 3 ans",
+             "les utilisateursn internet", "la fibre ?n c’est la misère", "non, nous n'avons rien"]
     assert clean(*texts, stray_newline_n=True) == [
         "encore des travaux. la freebox", "[nouveau] abonnés freebox pop", "en 3 ans", "les utilisateurs internet",
         "la fibre ? c’est la misère", "non, nous n'avons rien",
@@ -39,7 +39,8 @@ def test_languages_are_detected():
 def test_fingerprints_compare_short_texts_within_one_author_and_long_ones_across_authors():
     clean_texts = cleaning.clean_for_model(pd.Series([
         "@a Thanks!", "@b thanks", "thanks!!",
-        "My internet has been down for three days and nobody answers", "my internet has been DOWN for three days, and nobody answers!",
+        "My internet has been down for three days and nobody answers",
+        "my internet has been DOWN for three days, and nobody answers!",
     ]))
     authors = pd.Series(["u1", "u1", "u2", "u3", "u4"])
     fp = cleaning.fingerprints(clean_texts, authors, global_min_chars=40).tolist()

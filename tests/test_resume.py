@@ -67,10 +67,8 @@ def test_interrupted_job_is_marked_and_resumed_in_process(shared_data, settings)
         if current.next_row >= 1000:
             raise KeyboardInterrupt
 
-    try:
+    with pytest.raises(KeyboardInterrupt):
         services.run_job(job_id=job.id, on_progress=stop_after_two_chunks)
-    except KeyboardInterrupt:
-        pass
     job.reload()
     assert job.status == JobStatus.INTERRUPTED and job.next_row == 1000
     job = services.run_job(job_id=job.id)
