@@ -16,9 +16,11 @@ find_python() {
   for c in python3.13 python3.12 python3.14 python3; do
     command -v "$c" >/dev/null 2>&1 && candidates+=("$(command -v "$c")")
   done
-  for c in "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3 /root/.pyenv/versions/3.1[2-9]*/bin/python3; do
+  # pyenv installs, newest first (3.13 before 3.12)
+  while IFS= read -r c; do
     [ -x "$c" ] && candidates+=("$c")
-  done
+  done < <(ls -d "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3 /root/.pyenv/versions/3.1[2-9]*/bin/python3 \
+             2>/dev/null | sort -u -t/ -k5 -V -r)
   for c in "${candidates[@]}"; do
     if python_ok "$c"; then echo "$c"; return 0; fi
   done
