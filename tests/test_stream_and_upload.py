@@ -1,6 +1,11 @@
 """The stream endpoint (DRF, token) and the chunked web upload, end to end."""
 
 import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -12,6 +17,7 @@ from dallosh.permissions import INGEST_GROUP
 from ingestion.models import IngestJob, RawRow, Tweet
 from tickets.models import Ticket
 
+ROOT = Path(__file__).resolve().parents[1]
 STREAM = "/api/v1/ingest/stream"
 TWEETS = [
     {"tweet_id": "500", "author_id": "cust9", "inbound": True, "created_at": "Tue Oct 31 10:00:00 +0000 2017",
@@ -69,28 +75,55 @@ def test_stream_rejects_bad_payloads_clearly(stream_client):
     assert Tweet.objects.count() == 0
 
 
-def test_upload_in_slices_is_ingested_by_the_worker_task(shared_data, admin_client, monkeypatch, settings):
-    monkeypatch.setattr(Conf, "SYNC", True)  # run the django-q2 task in-process for the test
-    content = (shared_data / "free_tweets_fr.csv").read_bytes()
-    assert admin_client.get("/ingest/").status_code == 200
-    started = admin_client.post("/ingest/uploads/", {"filename": "free.csv", "size": len(content)},
-                                content_type="application/json").json()
-    slice_size, offset = 256 * 1024, 0
+def upload(client, content: bytes, slice_size: int = 256 * 1024) -> str:
+    started = client.post("/ingest/uploads/", {"filename": "free.csv", "size": len(content)},
+                          content_type="application/json").json()
+    offset = 0
     while offset < len(content):
-        answer = admin_client.post(f"/ingest/uploads/{started['upload']}/chunk", content[offset:offset + slice_size],
-                                   content_type="application/octet-stream", HTTP_X_UPLOAD_OFFSET=str(offset))
+        answer = client.post(f"/ingest/uploads/{started['upload']}/chunk", content[offset:offset + slice_size],
+                             content_type="application/octet-stream", HTTP_X_UPLOAD_OFFSET=str(offset))
         assert answer.status_code == 200, answer.content
         offset = answer.json()["received"]
-    resent = admin_client.post(f"/ingest/uploads/{started['upload']}/chunk", content[:slice_size],
+    return started["upload"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upload_in_slices_is_ingested_by_a_real_worker(shared_data, admin_client, monkeypatch, servers, settings):
+    """Upload page → Redis broker → `manage.py qcluster` worker process → MongoDB."""
+    monkeypatch.setattr(Conf, "REDIS", servers["redis"])
+    content = (shared_data / "free_tweets_fr.csv").read_bytes()
+    assert admin_client.get("/ingest/").status_code == 200
+    upload_id = upload(admin_client, content)
+    resent = admin_client.post(f"/ingest/uploads/{upload_id}/chunk", content[:1024],
                                content_type="application/octet-stream", HTTP_X_UPLOAD_OFFSET="0")
     assert resent.status_code == 200 and resent.json()["received"] == len(content)  # a retried slice is ignored
-    gap = admin_client.post(f"/ingest/uploads/{started['upload']}/chunk", b"x",
+    gap = admin_client.post(f"/ingest/uploads/{upload_id}/chunk", b"x",
                             content_type="application/octet-stream", HTTP_X_UPLOAD_OFFSET=str(len(content) + 5))
     assert gap.status_code == 400
-    job = admin_client.post(f"/ingest/uploads/{started['upload']}/finish").json()
-    progress = admin_client.get(f"/ingest/jobs/{job['id']}/progress").json()
-    assert progress["status"] == "completed" and progress["progress"] == 1.0
+    job = admin_client.post(f"/ingest/uploads/{upload_id}/finish").json()
+    assert job["status"] == "pending"  # queued, not run inside the request
+    db_name = settings.DATABASES["default"]["NAME"]
+    env = {**os.environ, "MONGODB_URI": servers["mongodb"], "REDIS_URL": servers["redis"],
+           "DATABASE_URL": f"sqlite:///{db_name}", "DALLOSH_Q_WORKERS": "1"}
+    worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        progress = wait_for(lambda: admin_client.get(f"/ingest/jobs/{job['id']}/progress").json(),
+                            until=lambda p: p["status"] in ("completed", "failed"), timeout=120)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert progress["status"] == "completed" and progress["progress"] == 1.0, progress
     assert progress["counters"]["rows_read"] == 3764 and Tweet.objects.count() == 3764
+
+
+def wait_for(read, *, until, timeout: float):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if until(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.5)
 
 
 def test_upload_refuses_non_csv_and_non_staff(client, admin_client, django_user_model):
