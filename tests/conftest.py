@@ -4,13 +4,17 @@ loopback ports of their own, reached over sockets exactly as in production."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from dallosh import embedded, mongo
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session")
@@ -64,3 +68,47 @@ def write_csv(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def qcluster_worker(servers, settings, monkeypatch):
+    """A real `manage.py qcluster` process on the test Redis broker, MongoDB and SQL database."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "REDIS", servers["redis"])
+    env = {**os.environ, "MONGODB_URI": servers["mongodb"], "REDIS_URL": servers["redis"],
+           "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}", "DALLOSH_Q_WORKERS": "1"}
+    worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield worker
+    worker.terminate()
+    worker.wait(timeout=30)
+
+
+def wait_for(read, *, until, timeout: float, every: float = 0.3):
+    """Poll `read()` until `until(value)` holds or `timeout` passes; returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if until(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(every)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium through its chromedriver (never a downloaded browser)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    if not Path("/usr/bin/chromedriver").exists():
+        pytest.fail("chromium-driver is not installed: run scripts/bootstrap.sh")
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                 "--disable-sync", "--window-size=1280,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+    yield driver
+    driver.quit()

@@ -1,23 +1,17 @@
 """The stream endpoint (DRF, token) and the chunked web upload, end to end."""
 
 import json
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django_q.conf import Conf
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from dallosh.permissions import INGEST_GROUP
 from ingestion.models import IngestJob, RawRow, Tweet
+from tests.conftest import wait_for
 from tickets.models import Ticket
 
-ROOT = Path(__file__).resolve().parents[1]
 STREAM = "/api/v1/ingest/stream"
 TWEETS = [
     {"tweet_id": "500", "author_id": "cust9", "inbound": True, "created_at": "Tue Oct 31 10:00:00 +0000 2017",
@@ -88,9 +82,8 @@ def upload(client, content: bytes, slice_size: int = 256 * 1024) -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_upload_in_slices_is_ingested_by_a_real_worker(shared_data, admin_client, monkeypatch, servers, settings):
-    """Upload page → Redis broker → `manage.py qcluster` worker process → MongoDB."""
-    monkeypatch.setattr(Conf, "REDIS", servers["redis"])
+def test_upload_in_slices_is_ingested_by_a_real_worker(shared_data, admin_client, qcluster_worker):
+    """Upload endpoints → Redis broker → `manage.py qcluster` worker process → MongoDB."""
     content = (shared_data / "free_tweets_fr.csv").read_bytes()
     assert admin_client.get("/ingest/").status_code == 200
     upload_id = upload(admin_client, content)
@@ -102,28 +95,10 @@ def test_upload_in_slices_is_ingested_by_a_real_worker(shared_data, admin_client
     assert gap.status_code == 400
     job = admin_client.post(f"/ingest/uploads/{upload_id}/finish").json()
     assert job["status"] == "pending"  # queued, not run inside the request
-    db_name = settings.DATABASES["default"]["NAME"]
-    env = {**os.environ, "MONGODB_URI": servers["mongodb"], "REDIS_URL": servers["redis"],
-           "DATABASE_URL": f"sqlite:///{db_name}", "DALLOSH_Q_WORKERS": "1"}
-    worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        progress = wait_for(lambda: admin_client.get(f"/ingest/jobs/{job['id']}/progress").json(),
-                            until=lambda p: p["status"] in ("completed", "failed"), timeout=120)
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+    progress = wait_for(lambda: admin_client.get(f"/ingest/jobs/{job['id']}/progress").json(),
+                        until=lambda p: p["status"] in ("completed", "failed"), timeout=120)
     assert progress["status"] == "completed" and progress["progress"] == 1.0, progress
     assert progress["counters"]["rows_read"] == 3764 and Tweet.objects.count() == 3764
-
-
-def wait_for(read, *, until, timeout: float):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if until(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.5)
 
 
 def test_upload_refuses_non_csv_and_non_staff(client, admin_client, django_user_model):
