@@ -62,17 +62,17 @@ class TwcsFormat(CsvFormat):
         rejects: list[tuple[int, str]] = []
         tweet_id = frame["tweet_id"].str.strip()
         frame = self._reject(frame, tweet_id == "", "missing tweet_id", rejects)
-        frame = self._reject(frame, ~frame["tweet_id"].str.strip().str.match(ID_PATTERN), "tweet_id is not a number",
+        frame = self._reject(frame, ~frame["tweet_id"].str.strip().str.match(ID_PATTERN), "bad tweet_id: not a number",
                              rejects)
         frame = self._reject(frame, frame["author_id"].str.strip() == "", "missing author_id", rejects)
         inbound = frame["inbound"].str.strip().str.lower()
-        frame = self._reject(frame, ~inbound.isin(["true", "false"]), "inbound is neither True nor False", rejects)
+        frame = self._reject(frame, ~inbound.isin(["true", "false"]), "bad inbound: neither True nor False", rejects)
         created = pd.to_datetime(frame["created_at"], format="%a %b %d %H:%M:%S %z %Y", errors="coerce", utc=True)
-        frame = self._reject(frame, created.isna(), "created_at is not a date like 'Tue Oct 31 22:10:47 +0000 2017'",
-                             rejects)
+        expected = "bad created_at: expected a date like 'Tue Oct 31 22:10:47 +0000 2017'"
+        frame = self._reject(frame, created.isna(), expected, rejects)
         reply = frame["in_response_to_tweet_id"].str.strip()
         frame = self._reject(frame, (reply != "") & ~reply.str.match(ID_PATTERN),
-                             "in_response_to_tweet_id is not a tweet id", rejects)
+                             "bad in_response_to_tweet_id: not a tweet id", rejects)
         tweets = pd.DataFrame({
             "row": frame["row"],
             "tweet_id": frame["tweet_id"].str.strip().map(_integer_id),
@@ -99,7 +99,7 @@ class FreeOperatorFormat(CsvFormat):
         frame = self._reject(frame, frame["tweet_id"].str.strip() == "", "missing tweet_id", rejects)
         frame = self._reject(frame, frame["author"].str.strip() == "", "missing author", rejects)
         created = pd.to_datetime(frame["date"].str.strip(), format="ISO8601", errors="coerce", utc=True)
-        frame = self._reject(frame, created.isna(), "date is not an ISO date like '2020-12-28 07:26:23+00:00'",
+        frame = self._reject(frame, created.isna(), "bad date: expected an ISO date like '2020-12-28 07:26:23+00:00'",
                              rejects)
         brands = {a.strip().casefold() for a in settings.DALLOSH["FR_BRAND_ACCOUNTS"]}
         author = frame["author"].str.strip()

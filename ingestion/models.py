@@ -49,6 +49,7 @@ class IngestJob(me.Document):
     error = me.StringField()
     created_by = me.StringField()
     counters = me.EmbeddedDocumentField(JobCounters, default=JobCounters)
+    quarantine_reasons = me.DictField()  # reason kind -> rows quarantined for it
     # Resume point: rows [0, next_row) are fully processed; bytes_done is where they end.
     next_row = me.IntField(default=0)
     bytes_done = me.IntField(default=0)

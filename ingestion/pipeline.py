@@ -182,7 +182,13 @@ def _quarantine(ctx: JobContext, rejects: list[tuple[int, str]], by_row: dict[in
         record = by_row[row]
         documents.append({"_id": f"{ctx.content_hash}:{row}", "job": ctx.job_id, "row": row, "line": record.line,
                           "reason": reason, "raw_text": record.raw_text, "at": now})
-        label = reason.split(":")[0].split("(")[0].strip()
+        label = reason_label(reason)
         outcome.quarantine_reasons[label] = outcome.quarantine_reasons.get(label, 0) + 1
     insert_new(QuarantinedRow._get_collection(), documents)
     outcome.quarantined = len(documents)
+
+
+def reason_label(reason: str) -> str:
+    """The kind of a quarantine reason, without its details: usable as a counter key."""
+    label = reason.split(":")[0].split("(")[0].strip()
+    return label.replace(".", " ").replace("$", " ") or "unknown"

@@ -27,6 +27,7 @@ def job_progress(job: IngestJob) -> dict:
         "rows_done": job.next_row,
         "rows_per_second": round(job.next_row / job.seconds_spent, 1) if job.seconds_spent else None,
         "counters": counters,
+        "quarantine_reasons": dict(job.quarantine_reasons or {}),
         "error": job.error,
     }
 

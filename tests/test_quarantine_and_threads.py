@@ -27,15 +27,17 @@ def test_bad_rows_are_quarantined_with_reasons_and_counts_reconcile(write_csv, a
     job = ingest(write_csv("bad.csv", content))
     reasons = {q.row: q.reason for q in QuarantinedRow.objects(job=job.id)}
     assert set(reasons) == {1, 2, 3, 4, 5}
-    assert "created_at is not a date" in reasons[1]
+    assert reasons[1].startswith("bad created_at: expected a date like")
     assert reasons[2] == "missing tweet_id"
     assert "quot" in reasons[3]
     assert reasons[4] == "expected 8 fields, found 9"
-    assert "inbound" in reasons[5]
+    assert reasons[5] == "bad inbound: neither True nor False"
     assert QuarantinedRow.objects.get(job=job.id, row=3).raw_text.startswith("3,103,cust4")
     counters = job.counters
     assert counters.rows_read == 7 == counters.tweets_created + counters.quarantined
     assert RawRow.objects(job=job.id).count() == 7  # stored before parsing, bad ones too
+    assert job.quarantine_reasons == {"bad created_at": 1, "missing tweet_id": 1, "broken quoting or field": 1,
+                                      "expected 8 fields, found 9": 1, "bad inbound": 1}
     client = Client()
     client.force_login(admin_user)
     page = client.get(f"/admin/mongo/ingest-jobs/{job.id}/").content.decode()
