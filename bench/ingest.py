@@ -19,6 +19,7 @@ import argparse
 import csv
 import os
 import resource
+import signal
 import sys
 import tempfile
 import time
@@ -81,6 +82,7 @@ def main() -> None:
         print(f"building {scaled.name}: twcs_sample.csv (5,000 real rows) repeated with ids shifted by "
               f"{ID_SHIFT:,} per copy and a copy tag on texts, up to {args.rows:,} rows — SCALED DATA", flush=True)
         build_scaled_csv(scaled, args.rows)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # so the server below is stopped
     port = embedded.free_port()
     server = embedded.start_secantus(port=port, storage=workdir / f"mongo-{port}", log=workdir / "mongodb.log")
     os.environ["MONGODB_URI"] = embedded.mongo_uri(port, "bench_ingest")

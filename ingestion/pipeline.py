@@ -9,6 +9,7 @@ after a crash produces nothing twice.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -52,16 +53,30 @@ class JobContext:
     resolver: threads.ConversationResolver
 
 
+# Raw rows are written by this thread while the chunk is parsed and cleaned: the database
+# works while Python works. Nothing derived from a chunk is written before its raw rows are.
+_RAW_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-rows")
+
+
 def process_chunk(ctx: JobContext, records: list[RawRecord]) -> ChunkOutcome:
     now = datetime.now(UTC)
     outcome = ChunkOutcome(rows_read=len(records))
-    outcome.raw_rows_stored = _store_raw(ctx, records, now)
+    raw_stored = _RAW_WRITER.submit(_store_raw, ctx, records, now)
+    try:
+        return _parse_and_store(ctx, records, now, outcome, raw_stored)
+    finally:
+        wait([raw_stored])  # never leave a chunk's raw write running past its chunk
+
+
+def _parse_and_store(ctx: JobContext, records: list[RawRecord], now: datetime, outcome: ChunkOutcome,
+                     raw_stored: Future) -> ChunkOutcome:
     by_row = {r.row: r for r in records}
     rejects = [(r.row, r.error) for r in records if r.error]
     parsed = ctx.fmt.parse(_frame(ctx, [r for r in records if not r.error]))
     rejects += parsed.rejects
     tweets, repeated = _prepare_tweets(ctx, parsed.tweets)
     rejects += repeated
+    outcome.raw_rows_stored = raw_stored.result()
     _quarantine(ctx, rejects, by_row, now, outcome)
     if tweets.empty:
         return outcome
