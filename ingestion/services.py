@@ -25,6 +25,7 @@ from ingestion import pipeline, threads
 from ingestion.formats import UnknownFormat, detect_format, format_by_name
 from ingestion.models import IngestJob, JobStatus, UploadSession
 from ingestion.reader import RawRecord, UnreadableFile, iter_chunks, read_header
+from tickets import services as ticket_services
 
 ProgressCallback = Callable[[IngestJob, pipeline.ChunkOutcome], None]
 
@@ -111,7 +112,18 @@ def run_job(*, job_id: ObjectId, on_progress: ProgressCallback | None = None, ta
     except Exception as exc:
         _finish(job, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
+    _settle_late_replies(job)
     return _finish(job, JobStatus.COMPLETED)
+
+
+def _settle_late_replies(job: IngestJob) -> None:
+    merges = threads.adopt_replies_whose_parent_arrived()
+    if merges:
+        now = datetime.now(UTC)
+        ticket_services.rebuild_tickets(conversation_ids=sorted({into for _, into in merges}), now=now)
+        ticket_services.merge_tickets(merges=merges, now=now)
+        IngestJob._get_collection().update_one({"_id": job.id},
+                                               {"$inc": {"counters.conversations_merged": len(merges)}})
 
 
 def ingest_file(*, path: Path, source: str | None = None, format_name: str | None = None,

@@ -133,3 +133,15 @@ def adopt_waiting_replies(*, parents: list[str], conversation: dict[str, str]) -
     for part in slices(list(children)):
         PendingReply._get_collection().delete_many({"_id": {"$in": part}})
     return merges
+
+
+def adopt_replies_whose_parent_arrived() -> list[tuple[str, str]]:
+    """Catch-all, run when a job ends: adopt pending replies whose parent is stored by now.
+
+    A job's resolver knows the replies that were waiting when it started; a stream request
+    may leave a new one meanwhile. This pass makes sure none stays provisional for good.
+    """
+    parents = PendingReply._get_collection().distinct("parent")
+    stored = find_by_values(Tweet._get_collection(), "_id", parents, {"conversation_id": 1})
+    conversation = {doc["_id"]: doc["conversation_id"] for doc in stored}
+    return adopt_waiting_replies(parents=list(conversation), conversation=conversation)

@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from ingestion import threads
 from ingestion.models import IngestJob, PendingReply, QuarantinedRow, RawRow, Tweet
 from tests.helpers import twcs_csv, twcs_row
 from tickets.models import Ticket
@@ -105,3 +106,28 @@ def test_short_identical_texts_from_different_customers_are_not_duplicates(write
     ingest(write_csv("short.csv", content))
     assert Tweet.objects(is_duplicate=True).count() == 0
     assert Ticket.objects.count() == 2
+
+
+def test_reply_left_pending_by_a_concurrent_writer_is_adopted_when_a_job_ends(write_csv):
+    """A job's resolver only knows the replies pending when it started: the end-of-job pass catches the rest."""
+    from ingestion import services
+
+    job = services.create_file_job(path=write_csv("root.csv", twcs_csv(
+        twcs_row(0, 30, "cust", "True", "router keeps rebooting", minute=1))))
+    resolver_started = threads.ConversationResolver.for_large_job  # snapshot taken before the reply exists
+
+    def resolver_that_started_earlier():
+        resolver = resolver_started()
+        services.ingest_records(records=[{  # a stream request arrives meanwhile: a reply to tweet 30
+            "tweet_id": "31", "author_id": "cust", "inbound": "True", "created_at": "Tue Oct 31 10:09:00 +0000 2017",
+            "text": "hello??", "response_tweet_id": "", "in_response_to_tweet_id": "30"}])
+        return resolver
+
+    threads.ConversationResolver.for_large_job = staticmethod(resolver_that_started_earlier)
+    try:
+        services.run_job(job_id=job.id)
+    finally:
+        threads.ConversationResolver.for_large_job = resolver_started
+    assert Ticket.objects.get(id="twcs:30").tweet_ids == ["twcs:30", "twcs:31"]
+    assert Ticket.objects.get(id="twcs:31").status == "merged"
+    assert PendingReply.objects.count() == 0
