@@ -78,19 +78,19 @@ def _parse_and_store(ctx: JobContext, records: list[RawRecord], now: datetime, o
     rejects += repeated
     outcome.raw_rows_stored = raw_stored.result()
     _quarantine(ctx, rejects, by_row, now, outcome)
-    if tweets.empty:
-        return outcome
+    if not tweets.empty:
+        _store_tweets_and_tickets(ctx, tweets, now, outcome)
+    return outcome
+
+
+def _store_tweets_and_tickets(ctx: JobContext, tweets: pd.DataFrame, now: datetime, outcome: ChunkOutcome) -> None:
+    """Threads, duplicate marks, tweets, then the tickets of the conversations they touch."""
     assignment = ctx.resolver.assign(tweets["_id"].tolist(), tweets["reply_to"].tolist())
     tweets["conversation_id"] = tweets["_id"].map(assignment.conversation)
     _mark_duplicates(tweets)
     documents = _tweet_documents(ctx, tweets)
     known = insert_new(Tweet._get_collection(), documents)
-    threads.record_pending(assignment.pending, assignment.conversation)
-    merges = threads.adopt_waiting_replies(parents=assignment.adopted_parents, conversation=assignment.conversation)
-    for absorbed, into in merges:
-        ctx.resolver.redirect(absorbed, into)
-    ctx.resolver.await_parents([parent for _, parent in assignment.pending])
-    ctx.resolver.remember(assignment.conversation)
+    merges = _link_conversations(ctx, assignment)
     rebuild = assignment.existing | {into for _, into in merges}
     synced = ticket_services.sync_tickets(chunk_tweets=documents, rebuild=rebuild, now=now)
     ticket_services.merge_tickets(merges=merges, now=now)
@@ -101,7 +101,17 @@ def _parse_and_store(ctx: JobContext, records: list[RawRecord], now: datetime, o
     outcome.brand_posts = int(tweets["is_brand"].sum())
     outcome.tickets_created, outcome.tickets_updated = synced.created, synced.updated
     outcome.conversations_merged = len(merges)
-    return outcome
+
+
+def _link_conversations(ctx: JobContext, assignment: threads.Assignment) -> list[tuple[str, str]]:
+    """Record replies still waiting for their parent, adopt those whose parent just came."""
+    threads.record_pending(assignment.pending, assignment.conversation)
+    merges = threads.adopt_waiting_replies(parents=assignment.adopted_parents, conversation=assignment.conversation)
+    for absorbed, into in merges:
+        ctx.resolver.redirect(absorbed, into)
+    ctx.resolver.await_parents([parent for _, parent in assignment.pending])
+    ctx.resolver.remember(assignment.conversation)
+    return merges
 
 
 def _store_raw(ctx: JobContext, records: list[RawRecord], now: datetime) -> int:
