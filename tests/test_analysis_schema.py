@@ -1,0 +1,62 @@
+"""The vocabulary in code is exactly ../shared/LABELS.md's, and answers are validated against it."""
+
+import re
+
+import pytest
+
+from analysis import schema
+
+VALID = {"sentiment": "negative", "topic": "network", "urgency": "high", "team": "tech", "actionable": True,
+         "summary": "Fibre down since Monday in Lyon"}
+
+
+def labels_table(shared_data) -> dict[str, set[str]]:
+    """field -> values, read from the table of LABELS.md (independently of the code)."""
+    text = (shared_data.parent / "LABELS.md").read_text(encoding="utf-8")
+    table = {}
+    for field, values in re.findall(r"^\| `(\w+)` \| ([^|]+) \|", text, flags=re.MULTILINE):
+        table[field] = set(re.findall(r"`([^`]+)`", values))
+    return table
+
+
+def test_vocabulary_matches_labels_md(shared_data):
+    table = labels_table(shared_data)
+    for field, values in schema.VOCABULARY.items():
+        assert set(values) == table[field], field
+    assert table["actionable"] == {"true", "false"}
+    assert set(schema.FIELDS) == set(table) | {"summary"}
+
+
+def test_json_schema_is_strict_and_lists_the_vocabulary(shared_data):
+    table = labels_table(shared_data)
+    document = schema.json_schema()
+    assert document["additionalProperties"] is False
+    assert set(document["required"]) == set(table) | {"summary"}
+    assert set(document["properties"]["topic"]["enum"]) == table["topic"]
+    assert document["properties"]["summary"]["maxLength"] == 140
+    item = schema.batch_json_schema()["properties"]["items"]["items"]
+    assert item["required"][0] == "id" and item["additionalProperties"] is False
+
+
+def test_valid_answer_is_normalised():
+    analysis = schema.validate({**VALID, "topic": " Network ", "summary": "Fibre  down\nsince Monday"})
+    assert analysis.topic == "network" and analysis.summary == "Fibre down since Monday"
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    ({"topic": "weather"}, "topic='weather' is not one of"),
+    ({"urgency": None}, "urgency=None is not one of"),
+    ({"actionable": "yes"}, "actionable='yes' is not true or false"),
+    ({"summary": "x" * 141}, "summary is 141 characters, over 140"),
+    ({"summary": "  "}, "summary is missing or empty"),
+    ({"route_to": "billing"}, "unexpected field 'route_to'"),
+])
+def test_answers_outside_the_vocabulary_are_refused(change, problem):
+    with pytest.raises(schema.InvalidAnalysis) as refused:
+        schema.validate({**VALID, **change})
+    assert any(p.startswith(problem) for p in refused.value.problems), refused.value.problems
+
+
+def test_non_object_answer_is_refused():
+    with pytest.raises(schema.InvalidAnalysis, match="expected a JSON object"):
+        schema.validate(["negative"])
