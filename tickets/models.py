@@ -1,8 +1,12 @@
-"""Tickets (MongoDB, mongoengine): one per customer conversation. Thin data."""
+"""Tickets (MongoDB, mongoengine), one per customer conversation, and routing rules (SQL,
+edited in the admin). Thin data."""
 
 from __future__ import annotations
 
 import mongoengine as me
+from django.db import models
+
+from analysis import schema
 
 
 class TicketStatus:
@@ -50,3 +54,35 @@ class Ticket(me.Document):
             {"fields": ["created_at"]},
         ],
     }
+
+
+# --- SQL (Django ORM): admin-editable routing rules --------------------------------------
+
+
+class RoutingRule(models.Model):
+    """An admin's override of the default routing: the first active matching rule wins.
+
+    Empty conditions match anything; a rule must set a team, an urgency, or both.
+    """
+
+    name = models.CharField(max_length=120)
+    priority = models.PositiveIntegerField(default=100, help_text="lower runs first")
+    active = models.BooleanField(default=True)
+    topic = models.CharField(max_length=32, blank=True, choices=schema.choices("topic"))
+    sentiment = models.CharField(max_length=16, blank=True, choices=schema.choices("sentiment"))
+    language = models.CharField(max_length=8, blank=True, help_text="ISO code, e.g. fr or en")
+    keyword = models.CharField(max_length=120, blank=True, help_text="matched in the cleaned text, any case")
+    team = models.CharField(max_length=16, blank=True, choices=schema.choices("team"))
+    urgency = models.CharField(max_length=16, blank=True, choices=schema.choices("urgency"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        app_label = "tickets"
+        ordering = ["priority", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(team="", urgency=""), name="routing_rule_sets_something",
+                                   violation_error_message="A rule must set a team, an urgency, or both."),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.priority}: {self.name}"

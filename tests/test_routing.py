@@ -1,0 +1,55 @@
+"""The routing decision: LABELS.md's default routing, then admin rules by priority."""
+
+import pytest
+
+from analysis.schema import Analysis
+from tickets.models import RoutingRule
+from tickets.routing import decide_route
+
+
+def analysis(topic, team="tech", urgency="medium", sentiment="negative"):
+    return Analysis(sentiment=sentiment, topic=topic, urgency=urgency, team=team, actionable=True, summary="s")
+
+
+@pytest.mark.parametrize(("topic", "model_team", "expected"), [
+    ("network", "billing", "tech"),
+    ("technical", "commercial", "tech"),
+    ("billing", "tech", "billing"),
+    ("commercial", "tech", "commercial"),
+    ("customer_service", "billing", "billing"),  # the team the content points to
+    ("other", "tech", "tech"),
+])
+def test_default_routing_follows_labels_md(topic, model_team, expected, db):
+    route = decide_route(analysis=analysis(topic, team=model_team), text="", language="en")
+    assert route.team == expected and route.rule is None and route.urgency == "medium"
+
+
+def test_first_active_matching_rule_wins(db):
+    RoutingRule.objects.create(name="disabled", priority=1, active=False, topic="network", team="billing")
+    RoutingRule.objects.create(name="fr outages are urgent", priority=5, topic="network", language="fr",
+                               urgency="high")
+    RoutingRule.objects.create(name="refunds", priority=10, keyword="Remboursement", team="billing")
+    fr_outage = decide_route(analysis=analysis("network"), text="plus de fibre depuis lundi", language="fr")
+    assert (fr_outage.team, fr_outage.urgency, fr_outage.rule) == ("tech", "high", "fr outages are urgent")
+    refund = decide_route(analysis=analysis("commercial"), text="je veux un remboursement", language="fr")
+    assert (refund.team, refund.rule) == ("billing", "refunds")
+    en_outage = decide_route(analysis=analysis("network"), text="no signal", language="en")
+    assert en_outage.rule is None
+
+
+def test_admin_edits_routing_rules(admin_client):
+    page = admin_client.get("/admin/tickets/routingrule/add/")
+    assert page.status_code == 200 and "customer_service" in page.content.decode()
+    created = admin_client.post("/admin/tickets/routingrule/add/", {
+        "name": "vip", "priority": 3, "active": "on", "topic": "", "sentiment": "", "language": "",
+        "keyword": "vip", "team": "commercial", "urgency": "high"})
+    assert created.status_code == 302
+    assert RoutingRule.objects.get(name="vip").team == "commercial"
+
+
+def test_rule_that_changes_nothing_is_refused_in_the_admin(admin_client):
+    answer = admin_client.post("/admin/tickets/routingrule/add/", {
+        "name": "noop", "priority": 3, "active": "on", "topic": "network", "sentiment": "", "language": "",
+        "keyword": "", "team": "", "urgency": ""})
+    assert answer.status_code == 200 and not RoutingRule.objects.filter(name="noop").exists()
+    assert "A rule must set a team, an urgency, or both." in answer.content.decode()
