@@ -7,6 +7,7 @@ import json
 from django.conf import settings
 from django.http import Http404
 from rest_framework import status
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,7 +20,14 @@ class NDJSONParser(BaseParser):
     media_type = "application/x-ndjson"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return [json.loads(line) for line in stream.read().decode("utf-8").splitlines() if line.strip()]
+        records = []
+        for number, line in enumerate(stream.read().decode("utf-8", errors="replace").splitlines(), start=1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except ValueError as exc:
+                    raise ParseError(f"NDJSON line {number} is not JSON: {exc}") from exc
+        return records
 
 
 class StreamIngestView(APIView):

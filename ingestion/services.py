@@ -62,6 +62,9 @@ def create_file_job(*, path: Path, source: str | None = None, format_name: str |
         fmt = format_by_name(format_name) if format_name else detect_format(header.columns)
     except (UnreadableFile, UnknownFormat) as exc:
         raise IngestError(f"{original_name or path.name}: {exc}") from exc
+    if not fmt.matches(header.columns):
+        raise IngestError(f"{original_name or path.name}: not in the {fmt.name} format, whose columns are "
+                          f"{', '.join(fmt.columns)}")
     content_hash = file_sha256(path)
     source = source or fmt.name
     now = datetime.now(UTC)

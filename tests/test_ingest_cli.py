@@ -99,9 +99,11 @@ def test_same_tweets_under_another_file_make_no_duplicate_tweet_or_ticket(shared
     assert Tweet.objects.count() == 5000 and Ticket.objects.count() == tickets
 
 
-def test_unknown_format_and_empty_file_are_refused_clearly(write_csv):
+def test_unknown_format_and_empty_file_are_refused_clearly(write_csv, shared_data):
     with pytest.raises(CommandError, match=r"unknown CSV format.*expected one of: twcs.*tweet_id, author_id"):
         ingest(write_csv("other.csv", "id,message,when\n1,hello,today\n"))
+    with pytest.raises(CommandError, match="not in the twcs format, whose columns are tweet_id, author_id"):
+        ingest(shared_data / "free_tweets_fr.csv", format_name="twcs")
     with pytest.raises(CommandError, match="empty"):
         ingest(write_csv("empty.csv", ""))
     assert IngestJob.objects.count() == 0

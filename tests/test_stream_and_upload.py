@@ -62,6 +62,9 @@ def test_stream_ndjson_reply_joins_an_existing_conversation(stream_client):
 def test_stream_rejects_bad_payloads_clearly(stream_client):
     malformed = stream_client.post(STREAM, data="[{not json", content_type="application/json")
     assert malformed.status_code == 400
+    bad_line = stream_client.post(STREAM, data=json.dumps(TWEETS[0]) + "\n{oops\n",
+                                  content_type="application/x-ndjson")
+    assert bad_line.status_code == 400 and "NDJSON line 2" in bad_line.json()["detail"]
     unknown = stream_client.post(STREAM, [{"id": 1, "message": "hi"}], format="json")
     assert unknown.status_code == 400 and "expected one of" in unknown.json()["error"]
     bad_date = stream_client.post(STREAM, [{**TWEETS[0], "created_at": "yesterday"}], format="json")
