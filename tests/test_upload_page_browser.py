@@ -4,6 +4,8 @@ import csv
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 from ingestion.models import Tweet
 from tests.conftest import wait_for
@@ -23,8 +25,9 @@ def test_staff_uploads_a_csv_and_sees_it_ingested(browser, live_server, admin_us
     browser.find_element(By.NAME, "username").send_keys("admin")
     browser.find_element(By.NAME, "password").send_keys("password")
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait_for(lambda: browser.current_url, until=lambda url: url.endswith("/ingest/"), timeout=10)
-    browser.find_element(By.ID, "file").send_keys(str(sample))
+    file_input = WebDriverWait(browser, 30).until(expected_conditions.presence_of_element_located((By.ID, "file")))
+    assert browser.current_url.endswith("/ingest/")
+    file_input.send_keys(str(sample))
     browser.find_element(By.ID, "start").click()
 
     message = wait_for(lambda: browser.find_element(By.ID, "message").text, until=bool, timeout=120)
