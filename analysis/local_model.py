@@ -11,7 +11,6 @@ corrupted or substituted file is refused, never loaded.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import signal
 import threading
@@ -19,6 +18,8 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from dallosh.files import sha256_of
 
 
 class ModelUnavailable(RuntimeError):
@@ -50,7 +51,7 @@ def model_path(name: str) -> Path:
     path = Path(package.origin).parent / spec.filename
     if not path.is_file() or path.stat().st_size != spec.size:
         raise ModelUnavailable(f"{name}: {path} is missing or not {spec.size} bytes")
-    if _sha256(path) != spec.sha256:
+    if sha256_of(path) != spec.sha256:
         raise ModelUnavailable(f"{name}: {path} does not match its pinned sha256; refusing to load it")
     return path
 
@@ -68,14 +69,6 @@ def wait_until_ready(*, port: int, timeout: float = 120) -> None:
         if time.monotonic() > deadline:
             raise ModelUnavailable(f"the local model on port {port} was not ready within {timeout:.0f}s")
         time.sleep(0.2)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def serve(*, name: str, port: int, context: int = 4096, threads: int = 2) -> None:

@@ -21,6 +21,7 @@ from bson import ObjectId
 from django.conf import settings
 from pymongo import ReturnDocument
 
+from dallosh.files import sha256_of
 from ingestion import pipeline, threads
 from ingestion.formats import UnknownFormat, detect_format, format_by_name
 from ingestion.models import IngestJob, JobStatus, UploadSession
@@ -36,14 +37,6 @@ class IngestError(ValueError):
 
 class JobBusy(RuntimeError):
     """Another runner holds this job's lease and is alive."""
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def create_file_job(*, path: Path, source: str | None = None, format_name: str | None = None, kind: str = "file",
@@ -65,7 +58,7 @@ def create_file_job(*, path: Path, source: str | None = None, format_name: str |
     if not fmt.matches(header.columns):
         raise IngestError(f"{original_name or path.name}: not in the {fmt.name} format, whose columns are "
                           f"{', '.join(fmt.columns)}")
-    content_hash = file_sha256(path)
+    content_hash = sha256_of(path)
     source = source or fmt.name
     now = datetime.now(UTC)
     collection = IngestJob._get_collection()
