@@ -60,27 +60,28 @@ class TwcsFormat(CsvFormat):
 
     def parse(self, frame: pd.DataFrame) -> ParsedChunk:
         rejects: list[tuple[int, str]] = []
-        tweet_id = frame["tweet_id"].str.strip()
-        frame = self._reject(frame, tweet_id == "", "missing tweet_id", rejects)
-        frame = self._reject(frame, ~frame["tweet_id"].str.strip().str.match(ID_PATTERN), "bad tweet_id: not a number",
+        ids = ("tweet_id", "author_id", "inbound", "in_response_to_tweet_id")
+        frame = frame.assign(**{column: frame[column].str.strip() for column in ids})
+        frame["inbound"] = frame["inbound"].str.lower()
+        frame = self._reject(frame, frame["tweet_id"] == "", "missing tweet_id", rejects)
+        frame = self._reject(frame, ~frame["tweet_id"].str.match(ID_PATTERN), "bad tweet_id: not a number", rejects)
+        frame = self._reject(frame, frame["author_id"] == "", "missing author_id", rejects)
+        frame = self._reject(frame, ~frame["inbound"].isin(["true", "false"]), "bad inbound: neither True nor False",
                              rejects)
-        frame = self._reject(frame, frame["author_id"].str.strip() == "", "missing author_id", rejects)
-        inbound = frame["inbound"].str.strip().str.lower()
-        frame = self._reject(frame, ~inbound.isin(["true", "false"]), "bad inbound: neither True nor False", rejects)
         created = pd.to_datetime(frame["created_at"], format="%a %b %d %H:%M:%S %z %Y", errors="coerce", utc=True)
         expected = "bad created_at: expected a date like 'Tue Oct 31 22:10:47 +0000 2017'"
         frame = self._reject(frame, created.isna(), expected, rejects)
-        reply = frame["in_response_to_tweet_id"].str.strip()
+        reply = frame["in_response_to_tweet_id"]
         frame = self._reject(frame, (reply != "") & ~reply.str.match(ID_PATTERN),
                              "bad in_response_to_tweet_id: not a tweet id", rejects)
         tweets = pd.DataFrame({
             "row": frame["row"],
-            "tweet_id": frame["tweet_id"].str.strip().map(_integer_id),
-            "author": frame["author_id"].str.strip(),
-            "is_brand": frame["inbound"].str.strip().str.lower() == "false",
+            "tweet_id": frame["tweet_id"].map(_integer_id),
+            "author": frame["author_id"],
+            "is_brand": frame["inbound"] == "false",
             "created_at": created.loc[frame.index],
             "text": frame["text"],
-            "reply_to_id": frame["in_response_to_tweet_id"].str.strip().map(_integer_id),
+            "reply_to_id": frame["in_response_to_tweet_id"].map(_integer_id),
             "response_ids": frame["response_tweet_id"].map(_id_list),
         })
         return ParsedChunk(tweets, rejects)

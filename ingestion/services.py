@@ -195,11 +195,11 @@ def _claim(job_id: ObjectId, *, take_over: bool = False) -> IngestJob:
 
 def _checkpoint(job: IngestJob, outcome: pipeline.ChunkOutcome, *, next_row: int, bytes_done: int,
                 seconds: float) -> IngestJob:
-    counters = {f"counters.{k}": v for k, v in asdict(outcome).items() if isinstance(v, int) and v}
-    counters |= {f"quarantine_reasons.{label}": n for label, n in outcome.quarantine_reasons.items()}
+    increments = {f"counters.{k}": v for k, v in asdict(outcome).items() if isinstance(v, int) and v}
+    increments |= {f"quarantine_reasons.{label}": n for label, n in outcome.quarantine_reasons.items()}
     updated = IngestJob._get_collection().find_one_and_update(
         {"_id": job.id, "lease": job.lease} if job.lease else {"_id": job.id},
-        {"$inc": {**counters, "seconds_spent": seconds},
+        {"$inc": {**increments, "seconds_spent": seconds},
          "$set": {"next_row": next_row, "bytes_done": bytes_done, "heartbeat_at": datetime.now(UTC)}},
         return_document=ReturnDocument.AFTER,
     )
