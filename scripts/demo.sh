@@ -11,9 +11,16 @@ export DJANGO_SETTINGS_MODULE=dallosh.settings
 
 "$PY" -m dallosh.embedded start
 WORKER_PID="" WEB_PID=""
+stop_pid() {  # SIGTERM, then SIGKILL if it is still there after 15 s
+  local pid=$1 i
+  [ -n "$pid" ] || return 0
+  kill "$pid" 2>/dev/null || return 0
+  for i in $(seq 150); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
 cleanup() {
-  for pid in $WEB_PID $WORKER_PID; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  stop_pid "$WEB_PID"
+  stop_pid "$WORKER_PID"
   "$PY" -m dallosh.embedded stop || true
 }
 trap cleanup EXIT
