@@ -23,6 +23,48 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
 }
 FIELDS = ("sentiment", "topic", "urgency", "team", "actionable", "summary")
 
+# What each value means, from LABELS.md: shown to the models in every prompt and to
+# people in the admin, so labels mean the same thing to both.
+MEANINGS: dict[str, str] = {
+    "sentiment": "the customer's feeling in this tweet",
+    "topic": "what it is about",
+    "urgency": "how fast a human must act",
+    "team": "who should handle it",
+    "actionable": "does a customer need something from us (false: brand's own posts, ads, retweets, jokes, "
+                  "thanks with no request)",
+    "summary": f"one line an agent can scan, at most {SUMMARY_MAX_CHARS} characters, in the tweet's language",
+}
+DEFINITIONS: dict[str, dict[str, str]] = {
+    "sentiment": {
+        "negative": "complaint, anger, frustration, disappointment, sarcasm, worry, or reporting a problem or a "
+                    "bad experience, even politely",
+        "neutral": "a plain question, information or request with no feeling either way",
+        "positive": "thanks, praise, satisfaction, good news, enthusiasm",
+    },
+    "topic": {
+        "network": "outage, no signal, coverage, slow or unstable internet/mobile data, fibre/ADSL line down",
+        "billing": "invoices, charges, double billing, refunds, payment, price increases on a bill",
+        "commercial": "offers, plans, subscriptions, upgrades, cancellation and retention, device or phone orders, "
+                      "promotions",
+        "technical": "equipment and software that is not the network itself: box/router, TV decoder, app, "
+                     "SIM activation, phone settings, email",
+        "customer_service": "complaints about the support itself: no answer, waiting times, rude or unhelpful "
+                            "agents, repeated contacts",
+        "other": "anything else",
+    },
+    "urgency": {
+        "high": "service fully down for the customer or many customers (outage), business/medical impact, threat "
+                "to leave or go to the regulator/press, angry escalation after several contacts, safety or fraud",
+        "medium": "degraded service, billing error, a clear request waiting for an answer",
+        "low": "questions about offers, feedback, thanks, no request",
+    },
+    "team": {
+        "tech": "network and technical matters",
+        "billing": "billing matters",
+        "commercial": "commercial matters, and whatever else has no clearer owner",
+    },
+}
+
 
 class InvalidAnalysis(ValueError):
     """A model answer that does not fit the vocabulary; `problems` says each way it fails."""
@@ -49,7 +91,8 @@ def json_schema() -> dict[str, Any]:
     """JSON schema of one analysis (strict: every field required, nothing else allowed)."""
     properties: dict[str, Any] = {name: {"type": "string", "enum": list(values)} for name, values in VOCABULARY.items()}
     properties["actionable"] = {"type": "boolean"}
-    properties["summary"] = {"type": "string", "maxLength": SUMMARY_MAX_CHARS}
+    # No maxLength: OpenAI's strict mode refuses length keywords; validate() shortens instead.
+    properties["summary"] = {"type": "string"}
     return {"type": "object", "properties": properties, "required": list(FIELDS), "additionalProperties": False}
 
 
@@ -65,8 +108,8 @@ def batch_json_schema() -> dict[str, Any]:
 def validate(answer: Any) -> Analysis:
     """The answer as an Analysis, or InvalidAnalysis naming every problem.
 
-    Case and surrounding spaces of labels are forgiven; anything outside the vocabulary
-    is not.
+    Case and surrounding spaces of labels are forgiven, and so is a summary that runs
+    long (it is shortened); anything outside the vocabulary is not.
     """
     if not isinstance(answer, dict):
         raise InvalidAnalysis([f"expected a JSON object, got {type(answer).__name__}"])
@@ -84,11 +127,19 @@ def validate(answer: Any) -> Analysis:
     summary = answer.get("summary")
     if not isinstance(summary, str) or not summary.strip():
         problems.append("summary is missing or empty")
-    elif len(summary.strip()) > SUMMARY_MAX_CHARS:
-        problems.append(f"summary is {len(summary.strip())} characters, over {SUMMARY_MAX_CHARS}")
     if problems:
         raise InvalidAnalysis(problems)
-    return Analysis(actionable=actionable, summary=" ".join(summary.split()), **values)
+    return Analysis(actionable=actionable, summary=shorten(summary), **values)
+
+
+def shorten(summary: str) -> str:
+    """Whitespace collapsed and cut at a word boundary to SUMMARY_MAX_CHARS: a long but
+    correct answer is worth keeping, not a repair call."""
+    text = " ".join(summary.split())
+    if len(text) <= SUMMARY_MAX_CHARS:
+        return text
+    cut = text[:SUMMARY_MAX_CHARS - 1].rsplit(" ", 1)[0] or text[:SUMMARY_MAX_CHARS - 1]
+    return cut.rstrip(" ,;:.") + "…"
 
 
 def choices(field: str) -> list[tuple[str, str]]:

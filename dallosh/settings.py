@@ -149,6 +149,61 @@ DALLOSH = {
     "DUPLICATE_GLOBAL_MIN_CHARS": 40,
 }
 
+# --- Dallosh analysis: the provider chain (analysis/chain.py) ------------------------------
+# A tier is enabled by configuring it: OpenAI by an API key (or a compatible base URL),
+# Ollama by its host; the built-in local model is on unless DALLOSH_LOCAL_MODEL=off.
+_LOCAL_MODEL = os.environ.get("DALLOSH_LOCAL_MODEL", "qwen2.5-coder-1.5b")
+_LOCAL_PORT = int(os.environ.get("DALLOSH_LOCAL_MODEL_PORT", "8089"))
+DALLOSH_ANALYSIS = {
+    "TIERS": [t.strip() for t in os.environ.get("DALLOSH_ANALYSIS_TIERS", "openai,ollama,local").split(",") if t],
+    "PROVIDERS": {
+        "openai": {
+            "enabled": bool(os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL")),
+            "kind": "openai",
+            "model": os.environ.get("OPENAI_MODEL", "gpt-4o-mini"),
+            "base_url": os.environ.get("OPENAI_BASE_URL") or None,
+            "api_key": os.environ.get("OPENAI_API_KEY"),
+            "timeout_s": float(os.environ.get("OPENAI_TIMEOUT_S", "30")),
+            # A billed API: many tweets per prompt so the instructions are paid once per batch.
+            "batch_size": int(os.environ.get("DALLOSH_OPENAI_BATCH_SIZE", "20")),
+            "batch_token_budget": 8000,
+            "price_in_per_mtok": float(os.environ.get("OPENAI_PRICE_IN_PER_MTOK", "0.15")),
+            "price_out_per_mtok": float(os.environ.get("OPENAI_PRICE_OUT_PER_MTOK", "0.60")),
+        },
+        "ollama": {
+            "enabled": bool(os.environ.get("OLLAMA_HOST")),
+            "kind": "ollama",
+            "model": os.environ.get("OLLAMA_MODEL", "qwen2.5:1.5b-instruct"),
+            "base_url": os.environ.get("OLLAMA_HOST"),
+            "timeout_s": float(os.environ.get("OLLAMA_TIMEOUT_S", "60")),
+            "batch_size": int(os.environ.get("DALLOSH_OLLAMA_BATCH_SIZE", "1")),
+        },
+        "local": {
+            "enabled": _LOCAL_MODEL != "off",
+            "kind": "openai",
+            "model": _LOCAL_MODEL,
+            "base_url": os.environ.get("DALLOSH_LOCAL_MODEL_URL", f"http://127.0.0.1:{_LOCAL_PORT}/v1"),
+            "timeout_s": float(os.environ.get("DALLOSH_LOCAL_MODEL_TIMEOUT_S", "120")),
+            # Small local models label best one tweet at a time, and llama.cpp caches the
+            # shared instructions, so batching saves them no time.
+            "batch_size": int(os.environ.get("DALLOSH_LOCAL_BATCH_SIZE", "1")),
+        },
+    },
+    # Start the local model server when the local tier finds nothing listening.
+    "LOCAL_AUTOSTART": os.environ.get("DALLOSH_LOCAL_MODEL_AUTOSTART", "1") == "1",
+    "BREAKER_FAILURES": int(os.environ.get("DALLOSH_BREAKER_FAILURES", "3")),
+    "BREAKER_COOLDOWN_S": float(os.environ.get("DALLOSH_BREAKER_COOLDOWN_S", "30")),
+    "BREAKER_MAX_COOLDOWN_S": 600.0,
+    # Tickets per worker task, and how long a worker holds them before others may take over.
+    "TASK_TICKETS": int(os.environ.get("DALLOSH_ANALYSIS_TASK_TICKETS", "20")),
+    "LEASE_S": float(os.environ.get("DALLOSH_ANALYSIS_LEASE_S", "900")),
+    # A ticket every tier failed on waits this long (doubling, capped) before its next try.
+    "RETRY_AFTER_S": float(os.environ.get("DALLOSH_ANALYSIS_RETRY_AFTER_S", "60")),
+    # Enqueued tickets not claimed within this time are enqueued again by the sweeper.
+    "REQUEUE_AFTER_S": float(os.environ.get("DALLOSH_ANALYSIS_REQUEUE_AFTER_S", "600")),
+    "AUTO_ENQUEUE": os.environ.get("DALLOSH_ANALYSIS_AUTO_ENQUEUE", "1") == "1",
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,0 +1,276 @@
+"""The provider chain, in one place: OpenAI → Ollama → built-in local model.
+
+Per call, a failure moves the tweets on to the next tier: timeout, refused connection,
+5xx, a 429 that outlasts its bounded retries, or an answer that is still invalid after one
+repair attempt. A tier whose circuit breaker is open is skipped, except the last one,
+which is always tried so the pipeline never stalls. A batched answer that misses an id,
+repeats one or answers an id that was not asked is never guessed at: those tweets come
+back as `requeued`, to be analysed alone.
+
+The chain writes no ticket: it returns outcomes, and analysis/services.py writes them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from analysis import health, prompts, schema
+from analysis.prompts import Item
+from analysis.providers import Completion, FailureKind, Provider, ProviderFailure, TierConfig, build_provider
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """One tweet's analysis and how it was obtained."""
+
+    analysis: schema.Analysis
+    provider: str
+    model: str
+    tokens_in: int
+    tokens_out: int
+    latency_ms: int
+    attempts: int
+    batch_size: int
+    fallbacks: list[str]
+
+
+@dataclass
+class ChainResult:
+    analysed: dict[str, Outcome] = field(default_factory=dict)
+    requeued: dict[str, str] = field(default_factory=dict)  # id -> why it must be analysed alone
+    failed: dict[str, list[str]] = field(default_factory=dict)  # id -> every tier's failure
+
+
+@dataclass
+class _Tracker:
+    """Per-tweet bookkeeping across calls and tiers."""
+
+    attempts: Counter = field(default_factory=Counter)
+    fallbacks: dict[str, list[str]] = field(default_factory=dict)
+
+    def note(self, ids: list[str], reason: str) -> None:
+        for item_id in ids:
+            self.fallbacks.setdefault(item_id, []).append(reason)
+
+
+@dataclass
+class _Answer:
+    """What one tier made of a batch: valid analyses, invalid ones, ids missing or ambiguous."""
+
+    valid: dict[str, schema.Analysis] = field(default_factory=dict)
+    invalid: dict[str, list[str]] = field(default_factory=dict)
+    misaligned: dict[str, str] = field(default_factory=dict)
+    completions: list[Completion] = field(default_factory=list)
+
+
+class ProviderChain:
+    def __init__(self, tiers: list[Provider]) -> None:
+        if not tiers:
+            raise ValueError("the provider chain needs at least one tier; check DALLOSH_ANALYSIS_TIERS")
+        self.tiers = tiers
+
+    def analyse(self, items: list[Item], *, solo: bool = False) -> ChainResult:
+        """Analyse `items` down the chain; `solo` forces one tweet per call (re-queued tweets)."""
+        result = ChainResult()
+        tracker = _Tracker()
+        pending = list(items)
+        for position, provider in enumerate(self.tiers):
+            if not pending:
+                break
+            name = provider.config.name
+            last = position == len(self.tiers) - 1
+            if not last and not health.breaker_allows(name):
+                tracker.note([i.id for i in pending], f"{name}: skipped, circuit open")
+                continue
+            leftover: list[Item] = []
+            for batch in self._batches(provider.config, pending, solo=solo):
+                leftover += self._on_tier(provider, batch, result, tracker)
+            pending = leftover
+        for item in pending:
+            result.failed[item.id] = tracker.fallbacks.get(item.id, [])
+        return result
+
+    def _batches(self, config: TierConfig, items: list[Item], *, solo: bool) -> list[list[Item]]:
+        """Consecutive batches of at most batch_size tweets and batch_token_budget prompt tokens."""
+        size = 1 if solo else max(1, config.batch_size)
+        budget = config.batch_token_budget - prompts.estimated_tokens(prompts.system_prompt())
+        batches: list[list[Item]] = []
+        current: list[Item] = []
+        used = 0
+        for item in items:
+            cost = prompts.estimated_tokens(item.text) + 12
+            if current and (len(current) >= size or used + cost > budget):
+                batches.append(current)
+                current, used = [], 0
+            current.append(item)
+            used += cost
+        if current:
+            batches.append(current)
+        return batches
+
+    def _on_tier(self, provider: Provider, batch: list[Item], result: ChainResult, tracker: _Tracker) -> list[Item]:
+        """Analyse one batch on one tier; returns the items that must go on to the next tier."""
+        name = provider.config.name
+        ids = [item.id for item in batch]
+        try:
+            answer = self._ask(provider, batch, tracker)
+        except ProviderFailure as failure:
+            tracker.note(ids, f"{name}: {failure.kind}")
+            health.record_failure(name, str(failure))
+            return batch
+        health.record_success(name)
+        self._collect(provider.config, batch, answer, result, tracker)
+        tracker.note(list(answer.invalid), f"{name}: {FailureKind.BAD_ANSWER}")
+        return [item for item in batch if item.id in answer.invalid]
+
+    def _ask(self, provider: Provider, batch: list[Item], tracker: _Tracker) -> _Answer:
+        """One call (plus bounded 429 retries), then one repair call if some answers are invalid."""
+        single = len(batch) == 1
+        messages = prompts.single_messages(batch[0]) if single else prompts.batch_messages(batch)
+        answer_schema = schema.json_schema() if single else schema.batch_json_schema()
+        max_tokens = prompts.answer_tokens(len(batch))
+        completion = self._call(provider, batch, messages, answer_schema, max_tokens, tracker)
+        answer = _Answer(completions=[completion])
+        _read(completion, batch, answer, batched=not single)
+        if not answer.invalid:
+            return answer
+        retry = [item for item in batch if item.id in answer.invalid]
+        problems = [f"{item_id}: {'; '.join(p)}" if not single else "; ".join(p)
+                    for item_id, p in answer.invalid.items()]
+        grow = 2 if completion.finish_reason == "length" else 1
+        repaired = self._call(provider, retry, prompts.repair_messages(messages, completion.content, problems),
+                              answer_schema, max_tokens * grow, tracker)
+        answer.completions.append(repaired)
+        second = _Answer()
+        _read(repaired, retry, second, batched=not single)
+        answer.valid.update(second.valid)
+        answer.invalid = {i: p for i, p in answer.invalid.items() if i not in second.valid}
+        return answer
+
+    def _call(self, provider: Provider, batch: list[Item], messages: list[dict], answer_schema: dict,
+              max_tokens: int, tracker: _Tracker) -> Completion:
+        """A call with bounded retries on 429, honouring Retry-After; other failures propagate."""
+        config = provider.config
+        for attempt in range(config.max_retries + 1):
+            for item in batch:
+                tracker.attempts[item.id] += 1
+            try:
+                completion = provider.complete(messages=messages, schema=answer_schema, max_tokens=max_tokens)
+            except ProviderFailure as failure:
+                health.record_cost(tier=config, model=config.model, items=0, tokens_in=0, tokens_out=0,
+                                   unbatched_tokens_in=0, failed=True)
+                if failure.kind != FailureKind.RATE_LIMITED or attempt == config.max_retries:
+                    raise
+                wait = failure.retry_after if failure.retry_after is not None else 2 ** attempt
+                if wait > config.max_retry_after_s:
+                    raise
+                time.sleep(wait)
+                continue
+            health.record_cost(tier=config, model=completion.model, items=len(batch),
+                               tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
+                               unbatched_tokens_in=_unbatched_estimate(messages, batch, completion.tokens_in))
+            return completion
+        raise AssertionError("unreachable")
+
+    def _collect(self, config: TierConfig, batch: list[Item], answer: _Answer, result: ChainResult,
+                 tracker: _Tracker) -> None:
+        tokens_in = sum(c.tokens_in for c in answer.completions)
+        tokens_out = sum(c.tokens_out for c in answer.completions)
+        latency_ms = int(sum(c.latency_s for c in answer.completions) * 1000)
+        model = answer.completions[-1].model
+        share = len(batch)
+        for item_id, analysis in answer.valid.items():
+            result.analysed[item_id] = Outcome(
+                analysis=analysis, provider=config.name, model=model, tokens_in=round(tokens_in / share),
+                tokens_out=round(tokens_out / share), latency_ms=latency_ms, attempts=tracker.attempts[item_id],
+                batch_size=len(batch), fallbacks=tracker.fallbacks.get(item_id, []))
+        for item_id, why in answer.misaligned.items():
+            result.requeued[item_id] = f"{config.name}: {why}"
+
+
+def _read(completion: Completion, batch: list[Item], answer: _Answer, *, batched: bool) -> None:
+    """Sort a completion's content into valid, invalid and misaligned answers, by id."""
+    ids = [item.id for item in batch]
+    if completion.finish_reason == "length":
+        answer.invalid.update({i: ["the answer was cut by max_tokens"] for i in ids})
+        return
+    try:
+        # strict=False: small models put raw newlines inside strings; the text is still usable.
+        document = json.loads(completion.content, strict=False)
+    except ValueError as error:
+        answer.invalid.update({i: [f"not valid JSON ({error})"] for i in ids})
+        return
+    if not batched:
+        _validate_into(ids[0], document, answer)
+        return
+    entries = document.get("items") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        answer.invalid.update({i: ["the answer has no items array"] for i in ids})
+        return
+    by_id: dict[str, list] = {}
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            by_id.setdefault(entry["id"].strip(), []).append(entry)
+    for item_id in ids:
+        found = by_id.get(item_id, [])
+        if len(found) == 1:
+            _validate_into(item_id, found[0], answer)
+        else:
+            answer.misaligned[item_id] = "missing from the batch answer" if not found else "answered twice"
+
+
+def _validate_into(item_id: str, document: object, answer: _Answer) -> None:
+    try:
+        answer.valid[item_id] = schema.validate(document)
+    except schema.InvalidAnalysis as invalid:
+        answer.invalid[item_id] = invalid.problems
+
+
+def _unbatched_estimate(messages: list[dict], batch: list[Item], tokens_in: int) -> int:
+    """Prompt tokens this batch would have cost at one tweet per call: the fixed part of the
+    prompt (its share of characters, priced at this call's tokens per character) once per tweet."""
+    if len(batch) <= 1 or not tokens_in:
+        return tokens_in
+    total_chars = sum(len(m["content"]) for m in messages) or 1
+    item_chars = sum(len(item.text) for item in batch)
+    fixed_tokens = tokens_in * max(0, total_chars - item_chars) / total_chars
+    return round(tokens_in + fixed_tokens * (len(batch) - 1))
+
+
+def tier_configs() -> list[TierConfig]:
+    """The enabled tiers, in order, from settings.DALLOSH_ANALYSIS."""
+    config = settings.DALLOSH_ANALYSIS
+    tiers = []
+    for name in config["TIERS"]:
+        tier = config["PROVIDERS"].get(name)
+        if tier is None:
+            raise ValueError(f"unknown analysis tier {name!r}; known: {', '.join(config['PROVIDERS'])}")
+        if tier.get("enabled", True):
+            tiers.append(TierConfig(name=name, **{k: v for k, v in tier.items() if k != "enabled"}))
+    return tiers
+
+
+def default_chain(*, only: str | None = None) -> ProviderChain:
+    """The configured chain, or just one of its tiers (`only`, e.g. for evaluation)."""
+    configs = tier_configs()
+    if only:
+        configs = [c for c in configs if c.name == only]
+        if not configs:
+            raise ValueError(f"tier {only!r} is not enabled; enabled: {', '.join(c.name for c in tier_configs())}")
+    return ProviderChain([_provider(c) for c in configs])
+
+
+def _provider(config: TierConfig) -> Provider:
+    if config.name == "local":
+        from analysis.local_model import LocalModelProvider
+
+        return LocalModelProvider(config)
+    return build_provider(config)

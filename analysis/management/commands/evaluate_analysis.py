@@ -1,0 +1,117 @@
+"""Run the real analysis on a labelled CSV and print how often it agrees with the labels.
+
+    python manage.py evaluate_analysis ../shared/data/dev_sentiment_en.csv \\
+        --text-column text --label-column sentiment --field sentiment --limit 200 --balanced
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from analysis import evaluation, schema
+from analysis.chain import default_chain
+from analysis.prompts import Item
+
+CHUNK = 20  # tweets handed to the chain at a time (each tier batches them as it is configured)
+
+
+class Command(BaseCommand):
+    help = "Measure the analysis against a labelled CSV: accuracy, macro-F1, confusion, throughput, providers."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--text-column", default="text")
+        parser.add_argument("--label-column", help="default: the field's name")
+        parser.add_argument("--field", default="sentiment", choices=sorted(schema.VOCABULARY))
+        parser.add_argument("--limit", type=int, help="evaluate at most this many rows")
+        parser.add_argument("--balanced", action="store_true",
+                            help="with --limit, take the same number of rows of each label (first ones in file order)")
+        parser.add_argument("--provider", help="evaluate one tier alone (openai, ollama or local)")
+
+    def handle(self, *args, **options) -> None:
+        field = options["field"]
+        frame = _labelled_rows(options["path"], text_column=options["text_column"],
+                               label_column=options["label_column"] or field, field=field)
+        frame = _limited(frame, limit=options["limit"], balanced=options["balanced"])
+        try:
+            chain = default_chain(only=options["provider"])
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+        predicted, providers, seconds = self._analyse(chain, frame, field)
+        scores = evaluation.score(list(frame["label"]), predicted, labels=schema.VOCABULARY[field])
+        self._report(scores, providers, seconds, field)
+
+    def _analyse(self, chain, frame: pd.DataFrame, field: str) -> tuple[list[str], Counter, float]:
+        items = [Item(id=str(row), text=text) for row, text in zip(frame.index, frame["text"], strict=True)]
+        answers: dict[str, str] = {}
+        providers: Counter = Counter()
+        started = time.monotonic()
+        for start in range(0, len(items), CHUNK):
+            chunk = items[start:start + CHUNK]
+            result = chain.analyse(chunk)
+            requeued = [item for item in chunk if item.id in result.requeued]
+            if requeued:
+                solo = chain.analyse(requeued, solo=True)
+                result.analysed.update(solo.analysed)
+            for item_id, outcome in result.analysed.items():
+                answers[item_id] = getattr(outcome.analysis, field)
+                providers[f"{outcome.provider}/{outcome.model}"] += 1
+            done = min(start + CHUNK, len(items))
+            rate = done / max(time.monotonic() - started, 1e-9)
+            print(f"\r{done}/{len(items)} tweets, {rate:.2f}/s", end="", file=sys.stderr, flush=True)
+        print(file=sys.stderr)
+        missing = len(items) - len(answers)
+        if missing:
+            providers["no answer (every tier failed)"] = missing
+        return [answers.get(item.id, evaluation.NO_ANSWER) for item in items], providers, time.monotonic() - started
+
+    def _report(self, scores: evaluation.Scores, providers: Counter, seconds: float, field: str) -> None:
+        write = self.stdout.write
+        write(f"field: {field}   tweets: {scores.total}")
+        write(f"accuracy: {scores.accuracy:.3f}")
+        write(f"macro-F1: {scores.macro_f1:.3f}")
+        for c in scores.per_class:
+            write(f"  {c.label:<18} precision {c.precision:.3f}  recall {c.recall:.3f}  F1 {c.f1:.3f}  "
+                  f"support {c.support}")
+        write("confusion matrix (rows: labels in the file, columns: answers):")
+        write(evaluation.confusion_table(scores))
+        write(f"throughput: {scores.total / seconds:.2f} tweets/s ({seconds:.1f} s)")
+        write("providers: " + ", ".join(f"{name} {count}" for name, count in providers.most_common()))
+
+
+def _labelled_rows(path: Path, *, text_column: str, label_column: str, field: str) -> pd.DataFrame:
+    """The file's texts and normalised labels; a clear error for a missing column or a label
+    outside the field's vocabulary (with the rows that hold it)."""
+    if not path.is_file():
+        raise CommandError(f"{path}: no such file")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CommandError(f"{path}: not a readable CSV ({error})") from error
+    for column in (text_column, label_column):
+        if column not in frame.columns:
+            raise CommandError(f"{path}: no column {column!r}; columns are: {', '.join(map(str, frame.columns))}")
+    labels = frame[label_column].str.strip().str.lower()
+    allowed = schema.VOCABULARY[field]
+    outside = labels[~labels.isin(allowed)]
+    if not outside.empty:
+        examples = "; ".join(f"{value!r} (row {', '.join(str(i + 2) for i in rows[:3])})"
+                             for value, rows in outside.groupby(outside).groups.items())
+        raise CommandError(f"{path}: {len(outside)} label(s) in {label_column!r} are not {field} values "
+                           f"({', '.join(allowed)}): {examples[:600]}")
+    return pd.DataFrame({"text": frame[text_column], "label": labels})
+
+
+def _limited(frame: pd.DataFrame, *, limit: int | None, balanced: bool) -> pd.DataFrame:
+    if not limit:
+        return frame
+    if not balanced:
+        return frame.head(limit)
+    per_label = max(1, limit // frame["label"].nunique())
+    return frame.groupby("label", sort=False, group_keys=False).head(per_label).sort_index()

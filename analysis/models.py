@@ -1,0 +1,45 @@
+"""Analysis bookkeeping in MongoDB (thin data): provider health for the circuit breaker,
+and the cost ledger. The analyses themselves live on their tickets (tickets/models.py),
+written in the same single-document update as the routing, so neither exists without the
+other."""
+
+from __future__ import annotations
+
+import mongoengine as me
+
+
+class ProviderHealth(me.Document):
+    """One tier's circuit breaker, shared by every worker on every machine."""
+
+    id = me.StringField(primary_key=True)  # tier name: openai | ollama | local
+    consecutive_failures = me.IntField(default=0)
+    open_until = me.DateTimeField()  # while in the future, the tier is skipped
+    cooldown_s = me.FloatField(default=0)  # grows while probes keep failing
+    probe_until = me.DateTimeField()  # one worker's probe call is in flight until then
+    last_failure = me.StringField()
+    last_failure_at = me.DateTimeField()
+    last_success_at = me.DateTimeField()
+    calls = me.IntField(default=0)
+    failures = me.IntField(default=0)
+
+    meta = {"collection": "provider_health"}
+
+
+class CostLedgerDay(me.Document):
+    """Tokens and estimated cost of one provider/model on one UTC day, and what sending one
+    tweet per call would have cost instead (the saving batching brings)."""
+
+    id = me.StringField(primary_key=True)  # "YYYY-MM-DD:tier:model"
+    day = me.StringField(required=True)
+    provider = me.StringField(required=True)
+    model = me.StringField(required=True)
+    calls = me.IntField(default=0)
+    failed_calls = me.IntField(default=0)
+    items = me.IntField(default=0)  # tweets answered
+    tokens_in = me.IntField(default=0)
+    tokens_out = me.IntField(default=0)
+    cost_usd = me.FloatField(default=0)
+    unbatched_tokens_in = me.IntField(default=0)  # estimate at one tweet per call
+    unbatched_cost_usd = me.FloatField(default=0)
+
+    meta = {"collection": "cost_ledger", "indexes": [{"fields": ["day", "provider"]}]}

@@ -1,0 +1,104 @@
+"""The prompts every tier receives. Label meanings come from analysis/schema.py (LABELS.md),
+the few-shot examples from analysis/examples.json, validated against the schema at load.
+
+The system prompt is identical for every call, so llama.cpp reuses its cached prefix and
+billed APIs apply their prompt-cache discount; only the tweets change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from analysis import schema
+
+EXAMPLES_FILE = Path(__file__).with_name("examples.json")
+TEXT_MAX_CHARS = 600  # a conversation longer than this is cut: its start carries the request
+ANSWER_TOKENS_PER_ITEM = 110  # labels plus a one-line summary, with room to spare
+ANSWER_TOKENS_OVERHEAD = 20
+
+
+@dataclass(frozen=True)
+class Item:
+    """One tweet (or a customer's tweets in one conversation) to analyse, keyed by ticket id."""
+
+    id: str
+    text: str
+
+
+@cache
+def examples() -> list[dict]:
+    loaded = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
+    for example in loaded:
+        schema.validate(example["answer"])  # an example outside the vocabulary is a bug: fail loudly
+    return loaded
+
+
+@cache
+def system_prompt() -> str:
+    lines = [
+        "You label tweets that customers send to a telecom operator's customer service, in French or English, "
+        "so that a help desk can route them. Read each tweet and answer with JSON only.",
+        "",
+        "Fields:",
+    ]
+    for name in schema.FIELDS:
+        values = schema.VOCABULARY.get(name)
+        lines.append(f"- {name}: {schema.MEANINGS[name]}" + (f" ({' | '.join(values)})" if values else ""))
+        for value, meaning in schema.DEFINITIONS.get(name, {}).items():
+            lines.append(f"  - {value}: {meaning}")
+    lines += [
+        "",
+        "Judge the sentiment from the customer's own words: a polite request about a problem is negative, "
+        "a question with no feeling is neutral. The summary is one short factual line (at most 12 words) "
+        "in the tweet's language.",
+        "",
+        "Examples:",
+    ]
+    for example in examples():
+        lines.append(f"Tweet: {example['text']}")
+        lines.append(f"JSON: {json.dumps(example['answer'], ensure_ascii=False)}")
+    return "\n".join(lines)
+
+
+def prompt_version() -> str:
+    """Short hash of the prompt, recorded with each analysis so answers can be compared over time."""
+    return hashlib.sha256(system_prompt().encode()).hexdigest()[:12]
+
+
+def single_messages(item: Item) -> list[dict[str, str]]:
+    return [{"role": "system", "content": system_prompt()},
+            {"role": "user", "content": f"Tweet: {_clip(item.text)}\nJSON:"}]
+
+
+def batch_messages(items: list[Item]) -> list[dict[str, str]]:
+    """Many tweets in one prompt, each with its id; the answer must echo every id once."""
+    listing = "\n".join(json.dumps({"id": item.id, "text": _clip(item.text)}, ensure_ascii=False) for item in items)
+    return [{"role": "system", "content": system_prompt()},
+            {"role": "user", "content": f"Label each of these {len(items)} tweets. Answer {{\"items\": [...]}} "
+                                        f"with one object per tweet, in the same order, each starting with the "
+                                        f"tweet's id copied exactly.\n{listing}"}]
+
+
+def repair_messages(messages: list[dict[str, str]], answer: str, problems: list[str]) -> list[dict[str, str]]:
+    """The one repair attempt: the model sees its answer and what was wrong with it."""
+    return [*messages, {"role": "assistant", "content": answer[:4000]},
+            {"role": "user", "content": "That answer is invalid: " + "; ".join(problems)[:1000]
+                                        + ". Answer again with valid JSON using only the allowed values."}]
+
+
+def answer_tokens(count: int) -> int:
+    return ANSWER_TOKENS_OVERHEAD + ANSWER_TOKENS_PER_ITEM * count
+
+
+def estimated_tokens(text: str) -> int:
+    """A deliberately high estimate (3 characters a token) used only to size batches."""
+    return len(text) // 3 + 8
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= TEXT_MAX_CHARS else text[:TEXT_MAX_CHARS] + "…"
