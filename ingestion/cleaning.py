@@ -62,7 +62,11 @@ def unescape_html(text: pd.Series) -> pd.Series:
 
 
 def clean_for_model(text: pd.Series, *, stray_newline_n: bool = False) -> pd.Series:
-    """The text the model reads: no URLs, mentions, emojis or entities; spaces and case normalised."""
+    """The text the model reads: no URLs, mentions, emojis or entities; spaces normalised.
+
+    Case is kept: "WORST SERVICE EVER" tells the model something "worst service ever" does
+    not. Duplicate detection ignores case itself (near_duplicate_key).
+    """
     text = text.fillna("").astype(str)
     text = unescape_html(text)
     text = text.str.replace(RETWEET, " ", regex=True)
@@ -72,8 +76,7 @@ def clean_for_model(text: pd.Series, *, stray_newline_n: bool = False) -> pd.Ser
     text = text.str.replace(MENTION, " ", regex=True)
     text = text.str.replace(HASHTAG_SIGN, "", regex=True)
     text = text.str.replace(EMOJI, " ", regex=True)
-    text = text.str.replace(WHITESPACE, " ", regex=True).str.strip()
-    return text.str.casefold()
+    return text.str.replace(WHITESPACE, " ", regex=True).str.strip()
 
 
 def mark_retweets(original: pd.Series) -> pd.Series:
@@ -81,8 +84,8 @@ def mark_retweets(original: pd.Series) -> pd.Series:
 
 
 def near_duplicate_key(clean: pd.Series) -> pd.Series:
-    """Clean text without punctuation or spacing: equal keys mean near-exact duplicates."""
-    return clean.str.replace(NOT_WORD, "", regex=True)
+    """Clean text without case, punctuation or spacing: equal keys mean near-exact duplicates."""
+    return clean.str.casefold().str.replace(NOT_WORD, "", regex=True)
 
 
 def fingerprints(clean: pd.Series, authors: pd.Series, *, global_min_chars: int) -> pd.Series:

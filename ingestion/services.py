@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import uuid
 from collections.abc import Callable
@@ -27,6 +28,8 @@ from ingestion.formats import UnknownFormat, detect_format, format_by_name
 from ingestion.models import IngestJob, JobStatus, UploadSession
 from ingestion.reader import RawRecord, UnreadableFile, iter_chunks, read_header
 from tickets import services as ticket_services
+
+logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[IngestJob, pipeline.ChunkOutcome], None]
 
@@ -205,7 +208,21 @@ def _checkpoint(job: IngestJob, outcome: pipeline.ChunkOutcome, *, next_row: int
     )
     if updated is None:
         raise JobBusy(f"ingest job {job.id} was taken over by another runner")
+    _hand_to_analysis()
     return IngestJob._from_son(updated)
+
+
+def _hand_to_analysis() -> None:
+    """Enqueue analysis of the tickets this chunk created or changed. If the broker is down,
+    ingestion goes on: the tickets stay marked and the analysis sweeper queues them later."""
+    if not settings.DALLOSH_ANALYSIS["AUTO_ENQUEUE"]:
+        return
+    from analysis.services import enqueue_pending
+
+    try:
+        enqueue_pending()
+    except Exception as exc:
+        logger.warning("analysis not enqueued now (the sweeper will): %s", exc)
 
 
 def _finish(job: IngestJob, status: str, *, error: str | None = None) -> IngestJob:

@@ -46,6 +46,8 @@ def mongo_connection(servers, django_db_blocker):
 def clean_mongo(mongo_connection, settings, tmp_path):
     """Each test starts with empty collections (indexes kept)."""
     settings.DALLOSH = {**settings.DALLOSH, "UPLOAD_DIR": tmp_path / "uploads"}
+    # Ingestion tests do not hand work to a broker nobody reads; the worker tests turn it on.
+    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": False}
     yield
     for document in mongo.document_classes():
         document._get_collection().delete_many({})
@@ -93,6 +95,65 @@ def wait_for(read, *, until, timeout: float, every: float = 0.3):
         if until(value) or time.monotonic() > deadline:
             return value
         time.sleep(every)
+
+
+@pytest.fixture(scope="session")
+def smollm2(tmp_path_factory):
+    """The real llama.cpp server (xllamacpp) with SmolLM2-135M on loopback: its OpenAI API URL."""
+    from analysis import local_model
+
+    port = embedded.free_port()
+    log = tmp_path_factory.mktemp("llm") / "smollm2.log"
+    process = subprocess.Popen([sys.executable, "-m", "analysis.local_model", "--model", "smollm2-135m",
+                                "--port", str(port), "--context", "8192"], cwd=ROOT, stdout=log.open("wb"),
+                               stderr=subprocess.STDOUT)
+    embedded.wait_for_port(port, process=process, name="local model", log=log, timeout=120)
+    local_model.wait_until_ready(port=port)
+    yield f"http://127.0.0.1:{port}/v1"
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def _fault_servers():
+    from tests.llm_servers import FaultServer
+
+    servers = [FaultServer(name="first", timeout_s=3), FaultServer(name="second", timeout_s=3)]
+    yield servers
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def fault_server(_fault_servers):
+    """A scripted OpenAI-compatible server on loopback, reset to always answer correctly."""
+    return _fault_servers[0].play(default="ok")
+
+
+@pytest.fixture
+def second_fault_server(_fault_servers):
+    return _fault_servers[1].play(default="ok")
+
+
+@pytest.fixture
+def use_tiers(settings):
+    """Point the provider chain at these tiers, in order: use_tiers(("openai", url), ...)."""
+
+    def configure(*tiers: tuple[str, str], batch_size: int = 1, timeout_s: float = 2, **common) -> None:
+        providers = {}
+        for name, url in tiers:
+            providers[name] = {"kind": "ollama" if name == "ollama" else "openai", "model": f"{name}-model",
+                               "base_url": url, "api_key": "test", "timeout_s": timeout_s,
+                               "batch_size": batch_size, **common}
+        settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "TIERS": [name for name, _ in tiers],
+                                     "PROVIDERS": providers, "LOCAL_AUTOSTART": False,
+                                     "BREAKER_FAILURES": 3, "BREAKER_COOLDOWN_S": 1.0, "AUTO_ENQUEUE": False}
+
+    return configure
 
 
 @pytest.fixture(scope="session")

@@ -1,35 +1,11 @@
 """The built-in local model answers, through the OpenAI client, JSON that the schema accepts."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from openai import OpenAI
 
 from analysis import local_model, schema
-from dallosh.embedded import free_port, wait_for_port
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def smollm2(tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("llm") / "smollm2.log"
-    process = subprocess.Popen([sys.executable, "-m", "analysis.local_model", "--model", "smollm2-135m",
-                                "--port", str(port), "--context", "2048"], cwd=ROOT, stdout=log.open("wb"),
-                               stderr=subprocess.STDOUT)
-    wait_for_port(port, process=process, name="local model", log=log, timeout=120)
-    local_model.wait_until_ready(port=port)
-    yield f"http://127.0.0.1:{port}/v1"
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def test_schema_constrained_answer_is_a_valid_analysis(smollm2):

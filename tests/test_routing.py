@@ -25,10 +25,10 @@ def test_default_routing_follows_labels_md(topic, model_team, expected, db):
 
 
 def test_first_active_matching_rule_wins(db):
-    RoutingRule.objects.create(name="disabled", priority=1, active=False, topic="network", team="billing")
+    RoutingRule.objects.create(name="disabled", priority=1, active=False, topic="network", route_to_team="billing")
     RoutingRule.objects.create(name="fr outages are urgent", priority=5, topic="network", language="fr",
-                               urgency="high")
-    RoutingRule.objects.create(name="refunds", priority=10, keyword="Remboursement", team="billing")
+                               set_urgency="high")
+    RoutingRule.objects.create(name="refunds", priority=10, keywords="avoir, Remboursement", route_to_team="billing")
     fr_outage = decide_route(analysis=analysis("network"), text="plus de fibre depuis lundi", language="fr")
     assert (fr_outage.team, fr_outage.urgency, fr_outage.rule) == ("tech", "high", "fr outages are urgent")
     refund = decide_route(analysis=analysis("commercial"), text="je veux un remboursement", language="fr")
@@ -37,19 +37,31 @@ def test_first_active_matching_rule_wins(db):
     assert en_outage.rule is None
 
 
+def test_rules_match_on_the_models_urgency_and_on_the_author(db):
+    RoutingRule.objects.create(name="angry escalations", priority=1, urgency="high", sentiment="negative",
+                               route_to_team="commercial")
+    RoutingRule.objects.create(name="press account", priority=2, author="@LeMonde", set_urgency="high")
+    high = decide_route(analysis=analysis("network", urgency="high"), text="", language="en")
+    assert (high.team, high.rule) == ("commercial", "angry escalations")
+    press = decide_route(analysis=analysis("billing", urgency="low"), text="", language="fr", author="lemonde")
+    assert (press.team, press.urgency, press.rule) == ("billing", "high", "press account")
+    other = decide_route(analysis=analysis("billing", urgency="low"), text="", language="fr", author="someone")
+    assert other.rule is None
+
+
 def test_admin_edits_routing_rules(admin_client):
     page = admin_client.get("/admin/tickets/routingrule/add/")
     assert page.status_code == 200 and "customer_service" in page.content.decode()
     created = admin_client.post("/admin/tickets/routingrule/add/", {
-        "name": "vip", "priority": 3, "active": "on", "topic": "", "sentiment": "", "language": "",
-        "keyword": "vip", "team": "commercial", "urgency": "high"})
+        "name": "vip", "priority": 3, "active": "on", "topic": "", "sentiment": "", "urgency": "", "language": "",
+        "keywords": "vip", "author": "", "route_to_team": "commercial", "set_urgency": "high"})
     assert created.status_code == 302
-    assert RoutingRule.objects.get(name="vip").team == "commercial"
+    assert RoutingRule.objects.get(name="vip").route_to_team == "commercial"
 
 
 def test_rule_that_changes_nothing_is_refused_in_the_admin(admin_client):
     answer = admin_client.post("/admin/tickets/routingrule/add/", {
-        "name": "noop", "priority": 3, "active": "on", "topic": "network", "sentiment": "", "language": "",
-        "keyword": "", "team": "", "urgency": ""})
+        "name": "noop", "priority": 3, "active": "on", "topic": "network", "sentiment": "", "urgency": "",
+        "language": "", "keywords": "", "author": "", "route_to_team": "", "set_urgency": ""})
     assert answer.status_code == 200 and not RoutingRule.objects.filter(name="noop").exists()
     assert "A rule must set a team, an urgency, or both." in answer.content.decode()

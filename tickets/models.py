@@ -18,6 +18,28 @@ class TicketStatus:
     CHOICES = (NEW, IN_PROGRESS, WAITING_CUSTOMER, RESOLVED, MERGED)
 
 
+class TicketAnalysis(me.EmbeddedDocument):
+    """The model's answer (the fields of LABELS.md) and how it was obtained."""
+
+    sentiment = me.StringField(choices=schema.SENTIMENTS)
+    topic = me.StringField(choices=schema.TOPICS)
+    urgency = me.StringField(choices=schema.URGENCIES)
+    team = me.StringField(choices=schema.TEAMS)
+    actionable = me.BooleanField()
+    summary = me.StringField()
+    input_text = me.StringField()  # exactly what the model read; routing keywords match it too
+    provider = me.StringField()
+    model = me.StringField()
+    tokens_in = me.IntField()
+    tokens_out = me.IntField()
+    latency_ms = me.IntField()
+    attempts = me.IntField()
+    batch_size = me.IntField()
+    fallbacks = me.ListField(me.StringField())
+    prompt_version = me.StringField()
+    analysed_at = me.DateTimeField()
+
+
 class Ticket(me.Document):
     """A customer conversation awaiting (or after) analysis and handling.
 
@@ -44,12 +66,28 @@ class Ticket(me.Document):
     merged_into = me.StringField()
     ingested_at = me.DateTimeField()
     updated_at = me.DateTimeField()
+    # Analysis and routing, written together in one update by analysis/services.py
+    analysis = me.EmbeddedDocumentField(TicketAnalysis)
+    team = me.StringField(choices=schema.TEAMS)  # the queue it is routed to
+    urgency = me.StringField(choices=schema.URGENCIES)  # after routing rules
+    routing_rule = me.StringField()  # the rule that decided; None for LABELS.md's default routing
+    routed_at = me.DateTimeField()
+    assignee = me.StringField()  # username of the agent holding it
+    # Analysis work queue: a worker's claim, and when the ticket may be handed out again
+    analysis_claim = me.StringField()
+    analysis_lease_until = me.DateTimeField()
+    analysis_queued_until = me.DateTimeField()
+    analysis_solo = me.BooleanField(default=False)  # a batch answer missed it: analyse it alone
+    analysis_failures = me.IntField(default=0)
+    analysis_error = me.StringField()
 
     meta = {
         "collection": "tickets",
         "indexes": [
             {"fields": ["status", "created_at"]},
-            {"fields": ["needs_analysis", "created_at"]},
+            {"fields": ["needs_analysis", "analysis_queued_until"]},
+            {"fields": ["team", "status", "urgency", "created_at"]},
+            {"fields": ["-analysis.analysed_at"]},
             {"fields": ["customer", "created_at"]},
             {"fields": ["created_at"]},
         ],
@@ -62,25 +100,32 @@ class Ticket(me.Document):
 class RoutingRule(models.Model):
     """An admin's override of the default routing: the first active matching rule wins.
 
-    Empty conditions match anything; a rule must set a team, an urgency, or both.
+    Conditions left empty match anything; a rule must set a team, an urgency, or both.
     """
 
     name = models.CharField(max_length=120)
     priority = models.PositiveIntegerField(default=100, help_text="lower runs first")
     active = models.BooleanField(default=True)
+    # Conditions (on the model's analysis and on the conversation)
     topic = models.CharField(max_length=32, blank=True, choices=schema.choices("topic"))
     sentiment = models.CharField(max_length=16, blank=True, choices=schema.choices("sentiment"))
+    urgency = models.CharField(max_length=16, blank=True, choices=schema.choices("urgency"),
+                               help_text="the urgency the model gave")
     language = models.CharField(max_length=8, blank=True, help_text="ISO code, e.g. fr or en")
-    keyword = models.CharField(max_length=120, blank=True, help_text="matched in the cleaned text, any case")
-    team = models.CharField(max_length=16, blank=True, choices=schema.choices("team"))
-    urgency = models.CharField(max_length=16, blank=True, choices=schema.choices("urgency"))
+    keywords = models.CharField(max_length=500, blank=True,
+                                help_text="comma-separated; any of them in the cleaned text, any case")
+    author = models.CharField(max_length=120, blank=True, help_text="the customer's handle, without @")
+    # Actions
+    route_to_team = models.CharField(max_length=16, blank=True, choices=schema.choices("team"))
+    set_urgency = models.CharField(max_length=16, blank=True, choices=schema.choices("urgency"))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         app_label = "tickets"
         ordering = ["priority", "id"]
         constraints = [
-            models.CheckConstraint(condition=~models.Q(team="", urgency=""), name="routing_rule_sets_something",
+            models.CheckConstraint(condition=~models.Q(route_to_team="", set_urgency=""),
+                                   name="routing_rule_sets_something",
                                    violation_error_message="A rule must set a team, an urgency, or both."),
         ]
 

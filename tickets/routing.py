@@ -24,14 +24,14 @@ def default_team(analysis: Analysis) -> str:
     return TOPIC_TEAM.get(analysis.topic) or analysis.team or FALLBACK_TEAM
 
 
-def decide_route(*, analysis: Analysis, text: str, language: str | None,
+def decide_route(*, analysis: Analysis, text: str, language: str | None, author: str | None = None,
                  rules: list[RoutingRule] | None = None) -> Route:
     """Where a ticket goes and how urgent it is: the first active matching rule, else the default."""
     rules = rules if rules is not None else active_rules()
     for rule in rules:
-        if _matches(rule, analysis=analysis, text=text.casefold(), language=language):
-            return Route(team=rule.team or default_team(analysis), urgency=rule.urgency or analysis.urgency,
-                         rule=rule.name)
+        if rule_matches(rule, analysis=analysis, text=text, language=language, author=author):
+            return Route(team=rule.route_to_team or default_team(analysis),
+                         urgency=rule.set_urgency or analysis.urgency, rule=rule.name)
     return Route(team=default_team(analysis), urgency=analysis.urgency, rule=None)
 
 
@@ -39,8 +39,13 @@ def active_rules() -> list[RoutingRule]:
     return list(RoutingRule.objects.filter(active=True).order_by("priority", "id"))
 
 
-def _matches(rule: RoutingRule, *, analysis: Analysis, text: str, language: str | None) -> bool:
+def rule_matches(rule: RoutingRule, *, analysis: Analysis, text: str, language: str | None,
+                 author: str | None) -> bool:
+    """Every condition the rule sets holds (empty conditions match anything)."""
+    keywords = [k.strip().casefold() for k in rule.keywords.split(",") if k.strip()]
     return ((not rule.topic or rule.topic == analysis.topic)
             and (not rule.sentiment or rule.sentiment == analysis.sentiment)
+            and (not rule.urgency or rule.urgency == analysis.urgency)
             and (not rule.language or rule.language == (language or ""))
-            and (not rule.keyword or rule.keyword.casefold() in text))
+            and (not rule.author or rule.author.lstrip("@").casefold() == (author or "").lstrip("@").casefold())
+            and (not keywords or any(k in text.casefold() for k in keywords)))

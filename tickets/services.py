@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from dallosh.bulk import find_by_values, insert_new
 from ingestion.models import Tweet
 from tickets.models import Ticket, TicketStatus
+
+# "Hand out at once": a date in the past, rather than null, so the analysis queue is one
+# indexed range query (needs_analysis, analysis_queued_until <= now).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+AWAIT_ANALYSIS = {"needs_analysis": True, "analysis_claim": None, "analysis_lease_until": EPOCH,
+                  "analysis_queued_until": EPOCH}
 
 SUBJECT_CHARS = 280
 TWEET_FIELDS = {"author": 1, "is_brand": 1, "is_retweet": 1, "is_duplicate": 1, "created_at": 1, "text": 1,
@@ -91,10 +97,10 @@ def rebuild_tickets(*, conversation_ids: list[str], now: datetime, new_customer_
         if not fields:
             continue
         update = {"$set": {**fields, "updated_at": now}, "$setOnInsert": _workflow_defaults(now, with_analysis=False)}
-        if conversation_id in new_customer_tweets:
-            update["$set"]["needs_analysis"] = True
-        else:
-            update["$setOnInsert"]["needs_analysis"] = True
+        # New customer words call for a fresh analysis; a worker busy with the old text
+        # loses its claim, so its answer is discarded rather than written over them.
+        target = update["$set"] if conversation_id in new_customer_tweets else update["$setOnInsert"]
+        target.update(AWAIT_ANALYSIS)
         outcome = collection.update_one({"_id": conversation_id}, update, upsert=True)
         created += outcome.upserted_id is not None
         updated += outcome.upserted_id is None
@@ -114,7 +120,53 @@ def merge_tickets(*, merges: list[tuple[str, str]], now: datetime) -> None:
 
 
 def _workflow_defaults(now: datetime, *, with_analysis: bool = True) -> dict:
-    defaults = {"status": TicketStatus.NEW, "ingested_at": now, "merged_into": None}
+    defaults = {"status": TicketStatus.NEW, "ingested_at": now, "merged_into": None, "assignee": None}
     if with_analysis:
-        defaults["needs_analysis"] = True
+        defaults.update(AWAIT_ANALYSIS)
     return defaults
+
+
+# --- re-routing after rules change ------------------------------------------------------------
+
+
+@dataclass
+class Rerouted:
+    scanned: int = 0
+    changed: int = 0
+
+
+def enqueue_reroute(*, requested_by: str) -> None:
+    """Re-route on a worker: there may be millions of open tickets."""
+    from django_q.tasks import async_task
+
+    async_task("tickets.tasks.reroute_open_tickets", requested_by, group="routing")
+
+
+def reroute_open_tickets(*, now: datetime | None = None) -> Rerouted:
+    """Apply the current routing rules to every open, unassigned, analysed ticket.
+
+    Tickets an agent holds are left alone. Each update re-checks that the ticket is still
+    new and unassigned, so a claim made meanwhile wins.
+    """
+    from tickets import routing, selectors
+
+    now = now or datetime.now(UTC)
+    rules = routing.active_rules()
+    result = Rerouted()
+    collection = Ticket._get_collection()
+    open_unassigned = {"status": TicketStatus.NEW, "assignee": None, "needs_analysis": False,
+                       "analysis": {"$exists": True}}
+    fields = {"analysis": 1, "language": 1, "customer": 1, "team": 1, "urgency": 1, "routing_rule": 1, "subject": 1}
+    for ticket in collection.find(open_unassigned, fields).batch_size(1000):
+        result.scanned += 1
+        route = routing.decide_route(analysis=selectors.stored_analysis(ticket),
+                                     text=ticket["analysis"].get("input_text") or ticket.get("subject") or "",
+                                     language=ticket.get("language"), author=ticket.get("customer"), rules=rules)
+        if (route.team, route.urgency, route.rule) == (ticket.get("team"), ticket.get("urgency"),
+                                                        ticket.get("routing_rule")):
+            continue
+        changed = collection.update_one({"_id": ticket["_id"], "status": TicketStatus.NEW, "assignee": None},
+                                        {"$set": {"team": route.team, "urgency": route.urgency,
+                                                  "routing_rule": route.rule, "routed_at": now, "updated_at": now}})
+        result.changed += changed.modified_count
+    return result

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from analysis import evaluation, schema
 from analysis.chain import default_chain
 from analysis.prompts import Item
+from ingestion.cleaning import clean_for_model
 
 CHUNK = 20  # tweets handed to the chain at a time (each tier batches them as it is configured)
 
@@ -105,7 +106,8 @@ def _labelled_rows(path: Path, *, text_column: str, label_column: str, field: st
                              for value, rows in outside.groupby(outside).groups.items())
         raise CommandError(f"{path}: {len(outside)} label(s) in {label_column!r} are not {field} values "
                            f"({', '.join(allowed)}): {examples[:600]}")
-    return pd.DataFrame({"text": frame[text_column], "label": labels})
+    # The model reads what the pipeline would give it: the cleaned text (no URLs, mentions, emojis).
+    return pd.DataFrame({"text": clean_for_model(frame[text_column]), "label": labels})
 
 
 def _limited(frame: pd.DataFrame, *, limit: int | None, balanced: bool) -> pd.DataFrame:

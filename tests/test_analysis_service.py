@@ -1,0 +1,139 @@
+"""Analysis of tickets through the real stack: ingestion into MongoDB, the chain against the
+scripted server, one atomic write per ticket with its routing, claims, leases, re-queues."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from analysis import services
+from ingestion.services import ingest_records
+from tests import llm_servers as faults
+from tests.llm_servers import expected_labels
+from tickets.models import RoutingRule, Ticket
+from tickets.services import EPOCH
+
+TEXTS = {
+    "c1": "my fibre is down since monday",
+    "c2": "where is my bill for march? charged twice",
+    "c3": "thanks, I love the new plan",
+    "c4": "is the 5G offer open to existing customers",
+}
+
+
+def tweet(tweet_id, author, text, minute=0, reply_to=None):
+    return {"tweet_id": tweet_id, "author_id": author, "inbound": True, "text": text,
+            "created_at": f"Tue Oct 31 10:{minute:02d}:00 +0000 2017", "response_tweet_id": "",
+            "in_response_to_tweet_id": reply_to}
+
+
+@pytest.fixture
+def tickets_awaiting(db):
+    ingest_records(records=[tweet(str(n), author, text) for n, (author, text) in enumerate(TEXTS.items(), 1)],
+                   source="twcs")
+    tickets = list(Ticket.objects.order_by("customer"))
+    assert [t.customer for t in tickets] == list(TEXTS) and all(t.needs_analysis for t in tickets)
+    return [t.id for t in tickets]
+
+
+def test_each_ticket_gets_its_own_analysis_and_route_in_one_write(use_tiers, fault_server, tickets_awaiting):
+    use_tiers(("openai", fault_server.url), batch_size=4)
+    run = services.analyse_tickets(ticket_ids=tickets_awaiting)
+    assert sorted(run.analysed) == sorted(tickets_awaiting) and len(fault_server.requests) == 1
+    for ticket in Ticket.objects.all():
+        text = TEXTS[ticket.customer]
+        expected = expected_labels(text)
+        assert ticket.analysis.summary == f"first read: {text}"
+        assert (ticket.analysis.sentiment, ticket.analysis.topic) == (expected["sentiment"], expected["topic"])
+        team = {"network": "tech", "billing": "billing"}.get(expected["topic"], expected["team"])
+        assert (ticket.team, ticket.urgency, ticket.routing_rule) == (team, expected["urgency"], None)
+        assert ticket.analysis.provider == "openai" and ticket.analysis.model == "openai-model"
+        assert ticket.analysis.batch_size == 4 and ticket.analysis.tokens_in > 0
+        assert not ticket.needs_analysis and ticket.analysis_claim is None
+
+
+def test_routing_rules_apply_when_the_analysis_is_written(use_tiers, fault_server, tickets_awaiting):
+    RoutingRule.objects.create(name="double charges", priority=1, keywords="refund, charged twice",
+                               route_to_team="billing", set_urgency="high")
+    RoutingRule.objects.create(name="c4 is a vip", priority=2, author="c4", route_to_team="tech")
+    use_tiers(("openai", fault_server.url))
+    services.analyse_tickets(ticket_ids=tickets_awaiting)
+    by_customer = {t.customer: t for t in Ticket.objects.all()}
+    assert (by_customer["c2"].team, by_customer["c2"].urgency, by_customer["c2"].routing_rule) == (
+        "billing", "high", "double charges")
+    assert (by_customer["c4"].team, by_customer["c4"].routing_rule) == ("tech", "c4 is a vip")
+    assert by_customer["c1"].routing_rule is None
+
+
+def test_a_retried_task_writes_nothing_twice(use_tiers, fault_server, tickets_awaiting):
+    use_tiers(("openai", fault_server.url))
+    services.analyse_tickets(ticket_ids=tickets_awaiting)
+    first = {t.id: t.analysis.analysed_at for t in Ticket.objects.all()}
+    again = services.analyse_tickets(ticket_ids=tickets_awaiting)
+    assert again.skipped == 4 and not again.analysed and len(fault_server.requests) == 4
+    assert {t.id: t.analysis.analysed_at for t in Ticket.objects.all()} == first
+
+
+def test_a_batch_answer_missing_an_item_requeues_that_ticket_alone(use_tiers, fault_server, tickets_awaiting,
+                                                                     monkeypatch):
+    enqueued = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kw: enqueued.append(args))
+    use_tiers(("openai", fault_server.url), batch_size=4)
+    fault_server.play(faults.MISSING_ITEM)
+    run = services.analyse_tickets(ticket_ids=tickets_awaiting)
+    assert len(run.analysed) == 3 and len(run.requeued) == 1
+    missing = Ticket.objects.get(id=run.requeued[0])
+    assert missing.needs_analysis and missing.analysis is None and missing.team is None, "half-written ticket"
+    assert missing.analysis_solo and "missing from the batch answer" in missing.analysis_error
+    assert enqueued == [(services.ANALYSE_TASK, [missing.id], True)]
+    services.analyse_tickets(ticket_ids=[missing.id], solo=True)
+    missing.reload()
+    assert missing.analysis.summary == f"first read: {TEXTS[missing.customer]}" and missing.analysis.batch_size == 1
+
+
+def test_when_every_tier_fails_the_ticket_waits_unwritten_and_retries_later(use_tiers, fault_server,
+                                                                          tickets_awaiting):
+    use_tiers(("openai", fault_server.url))
+    fault_server.play(default=faults.SERVER_ERROR)
+    before = datetime.now(UTC)
+    run = services.analyse_tickets(ticket_ids=tickets_awaiting[:1])
+    assert run.failed == tickets_awaiting[:1]
+    ticket = Ticket.objects.get(id=tickets_awaiting[0])
+    assert ticket.needs_analysis and ticket.analysis is None and ticket.team is None
+    assert ticket.analysis_failures == 1 and "server_error" in ticket.analysis_error
+    assert ticket.analysis_queued_until.replace(tzinfo=UTC) >= before + timedelta(seconds=59)
+    assert ticket.analysis_claim is None
+
+
+def test_new_customer_words_during_analysis_discard_the_stale_answer(use_tiers, fault_server, tickets_awaiting):
+    use_tiers(("openai", fault_server.url))
+    claim, held = services.claim_tickets(ticket_ids=tickets_awaiting[:1])
+    ticket = Ticket.objects.get(id=tickets_awaiting[0])
+    # the customer writes again in the same conversation while the worker is busy
+    ingest_records(records=[tweet("99", ticket.customer, "still down, I am angry", minute=30,
+                                  reply_to=float(ticket.id.split(":")[1]))], source="twcs")
+    from analysis.chain import default_chain
+
+    outcome = default_chain().analyse([services.Item(id=ticket.id, text="old text")]).analysed[ticket.id]
+    assert not services.record_analysis(ticket=held[0], claim=claim, outcome=outcome, text="old text")
+    ticket.reload()
+    assert ticket.needs_analysis and ticket.analysis is None and ticket.customer_tweet_count == 2
+
+
+def test_a_dead_workers_tickets_are_handed_out_again_after_its_lease(use_tiers, fault_server, tickets_awaiting,
+                                                                     monkeypatch, settings):
+    enqueued = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kw: enqueued.append(args))
+    use_tiers(("openai", fault_server.url))
+    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "TASK_TICKETS": 10}
+    assert services.enqueue_pending() == 4 and enqueued == [(services.ANALYSE_TASK, tickets_awaiting)]
+    assert services.enqueue_pending() == 0, "queued tickets are not queued twice"
+    claim, held = services.claim_tickets(ticket_ids=tickets_awaiting)  # then the worker is killed
+    assert len(held) == 4
+    assert services.claim_tickets(ticket_ids=tickets_awaiting)[1] == [], "a live lease is respected"
+    later = datetime.now(UTC) + timedelta(seconds=settings.DALLOSH_ANALYSIS["LEASE_S"] + 1)
+    assert services.enqueue_pending(now=later) == 4
+    run = services.analyse_tickets(ticket_ids=tickets_awaiting)
+    assert run.skipped == 4, "the lease has not run out in real time yet"
+    Ticket._get_collection().update_many({}, {"$set": {"analysis_lease_until": EPOCH}})
+    assert len(services.analyse_tickets(ticket_ids=tickets_awaiting).analysed) == 4
+    assert Ticket.objects(analysis_claim=claim).count() == 0

@@ -1,0 +1,10 @@
+"""django-q2 tasks for tickets."""
+
+from __future__ import annotations
+
+from tickets import services
+
+
+def reroute_open_tickets(requested_by: str) -> dict:
+    result = services.reroute_open_tickets()
+    return {"requested_by": requested_by, "scanned": result.scanned, "changed": result.changed}
