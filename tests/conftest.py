@@ -4,6 +4,7 @@ loopback ports of their own, reached over sockets exactly as in production."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -73,18 +74,38 @@ def write_csv(tmp_path):
 
 
 @pytest.fixture
-def qcluster_worker(servers, settings, monkeypatch):
-    """A real `manage.py qcluster` process on the test Redis broker, MongoDB and SQL database."""
+def start_qcluster(servers, settings, monkeypatch):
+    """Start real `manage.py qcluster` processes on the test Redis broker, MongoDB and SQL
+    database, with extra environment; each is stopped at the end of the test."""
     from django_q.conf import Conf
 
     monkeypatch.setattr(Conf, "REDIS", servers["redis"])
-    env = {**os.environ, "MONGODB_URI": servers["mongodb"], "REDIS_URL": servers["redis"],
-           "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}", "DALLOSH_Q_WORKERS": "1"}
-    worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    yield worker
-    worker.terminate()
-    worker.wait(timeout=30)
+    started = []
+
+    def start(**extra_env: str) -> subprocess.Popen:
+        env = {**os.environ, "MONGODB_URI": servers["mongodb"], "REDIS_URL": servers["redis"],
+               "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}", "DALLOSH_Q_WORKERS": "1",
+               **extra_env}
+        worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
+
+
+@pytest.fixture
+def qcluster_worker(start_qcluster):
+    """A real `manage.py qcluster` process on the test Redis broker, MongoDB and SQL database."""
+    return start_qcluster()
 
 
 def wait_for(read, *, until, timeout: float, every: float = 0.3):

@@ -1,0 +1,79 @@
+"""Analysis on real django-q2 workers (qcluster processes) over the Redis broker: ingestion
+enqueues, workers analyse and route; a worker killed mid-batch loses nothing."""
+
+import os
+import signal
+
+import pytest
+
+from analysis import services
+from ingestion.services import ingest_records
+from tests import llm_servers as faults
+from tests.conftest import wait_for
+from tickets.models import Ticket
+
+CUSTOMERS = 12
+
+
+def records(count):
+    return [{"tweet_id": str(n), "author_id": f"cust{n}", "inbound": True,
+             "text": f"my fibre is down again, ticket {n}" if n % 2 else f"where is my bill {n}?",
+             "created_at": "Tue Oct 31 10:00:00 +0000 2017", "response_tweet_id": "",
+             "in_response_to_tweet_id": None} for n in range(1, count + 1)]
+
+
+@pytest.fixture
+def worker_env(fault_server):
+    return {"DALLOSH_ANALYSIS_TIERS": "openai", "OPENAI_BASE_URL": fault_server.url, "OPENAI_API_KEY": "test",
+            "OPENAI_MODEL": "scripted", "DALLOSH_OPENAI_BATCH_SIZE": "4", "DALLOSH_LOCAL_MODEL": "off",
+            "DALLOSH_ANALYSIS_TASK_TICKETS": "6"}
+
+
+def analysed_count():
+    return Ticket.objects(needs_analysis=False, analysis__exists=True).count()
+
+
+def sweep_then_count():
+    services.enqueue_pending()
+    return analysed_count()
+
+
+def assert_each_ticket_has_its_own_answer():
+    for ticket in Ticket.objects.all():
+        assert ticket.analysis.summary == f"first read: {ticket.subject}", "answer written to the wrong ticket"
+        assert ticket.team in {"tech", "billing"} and ticket.analysis_claim is None
+
+
+def test_ingestion_enqueues_and_workers_analyse_every_ticket(db, settings, start_qcluster, worker_env, fault_server):
+    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True, "TASK_TICKETS": 6}
+    start_qcluster(**worker_env)
+    ingest_records(records=records(CUSTOMERS), source="twcs")
+    assert wait_for(analysed_count, until=lambda n: n == CUSTOMERS, timeout=90) == CUSTOMERS
+    assert_each_ticket_has_its_own_answer()
+    # 2 tasks of 6 tickets, each in batches of 4 and 2: 4 calls, nothing asked twice
+    assert len(fault_server.requests) == 4
+    assert sum(len(faults.tweets_in(r)) for r in fault_server.requests) == CUSTOMERS
+
+
+def test_a_worker_killed_mid_batch_loses_nothing(db, settings, start_qcluster, worker_env, fault_server):
+    # Tasks the killed cluster had prefetched are lost with it: their tickets, queued but
+    # never claimed, are handed out again REQUEUE_AFTER_S later (10 min in production).
+    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True, "TASK_TICKETS": 6,
+                                 "REQUEUE_AFTER_S": 5}
+    fault_server.timeout_s = 20
+    fault_server.play(faults.TIMEOUT)  # the first call hangs: the worker is killed while waiting on it
+    env = {**worker_env, "DALLOSH_ANALYSIS_LEASE_S": "5", "OPENAI_TIMEOUT_S": "60"}
+    doomed = start_qcluster(**env)
+    ingest_records(records=records(CUSTOMERS), source="twcs")
+    held = wait_for(lambda: Ticket.objects(analysis_claim__ne=None).count(), until=lambda n: n > 0, timeout=60)
+    assert held > 0
+    os.killpg(doomed.pid, signal.SIGKILL)
+    doomed.wait()
+    start_qcluster(**env)
+    # the sweeper's job (scheduled every minute; here every second): once the dead worker's
+    # lease has run out, its tickets are handed out again
+    final = wait_for(sweep_then_count, until=lambda n: n == CUSTOMERS, timeout=120, every=1)
+    assert final == CUSTOMERS, [(t.id, t.analysis_claim, t.analysis_lease_until, t.analysis_queued_until,
+                                 t.analysis_error) for t in Ticket.objects(needs_analysis=True)]
+    assert Ticket.objects.count() == CUSTOMERS
+    assert_each_ticket_has_its_own_answer()
