@@ -3,7 +3,7 @@
 import pytest
 
 from analysis.schema import Analysis
-from tickets.models import RoutingRule
+from tickets.models import RoutingRule, Ticket
 from tickets.routing import decide_route
 
 
@@ -65,3 +65,46 @@ def test_rule_that_changes_nothing_is_refused_in_the_admin(admin_client):
         "language": "", "keywords": "", "author": "", "route_to_team": "", "set_urgency": ""})
     assert answer.status_code == 200 and not RoutingRule.objects.filter(name="noop").exists()
     assert "A rule must set a team, an urgency, or both." in answer.content.decode()
+
+
+@pytest.fixture
+def analysed_tickets(db, use_tiers, fault_server):
+    from analysis import services
+    from ingestion.services import ingest_records
+
+    texts = ["my fibre is down since monday", "refund please, charged twice on my bill", "is 5G offered in Lyon"]
+    ingest_records(records=[{"tweet_id": str(n), "author_id": f"c{n}", "inbound": True, "text": text,
+                             "created_at": "Tue Oct 31 10:00:00 +0000 2017", "response_tweet_id": "",
+                             "in_response_to_tweet_id": None} for n, text in enumerate(texts, 1)], source="twcs")
+    use_tiers(("openai", fault_server.url))
+    services.analyse_tickets(ticket_ids=[t.id for t in Ticket.objects.all()])
+    return {t.customer: t.id for t in Ticket.objects.all()}
+
+
+def test_the_admin_shows_how_many_recent_tickets_a_rule_matches(admin_client, analysed_tickets):
+    rule = RoutingRule.objects.create(name="refunds", keywords="refund", route_to_team="commercial")
+    page = admin_client.get(f"/admin/tickets/routingrule/{rule.id}/change/").content.decode()
+    assert "<strong>1</strong> of the last 3 analysed tickets match" in page
+    assert "charged twice on my bill" in page and "fibre is down" not in page
+
+
+def test_rerouting_applies_changed_rules_to_open_unassigned_tickets_only(analysed_tickets):
+    from tickets import services
+
+    assert Ticket.objects.get(id=analysed_tickets["c2"]).team == "billing"
+    Ticket._get_collection().update_one({"_id": analysed_tickets["c1"]}, {"$set": {"assignee": "alice"}})
+    RoutingRule.objects.create(name="everything to commercial", route_to_team="commercial")
+    result = services.reroute_open_tickets()
+    assert (result.scanned, result.changed) == (2, 2)
+    teams = {t.customer: (t.team, t.routing_rule) for t in Ticket.objects.all()}
+    assert teams["c2"] == ("commercial", "everything to commercial")
+    assert teams["c3"] == ("commercial", "everything to commercial")
+    assert teams["c1"] == ("tech", None), "a ticket an agent holds is not moved"
+
+
+def test_the_admin_queues_rerouting_for_a_worker(admin_client, monkeypatch):
+    queued = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kw: queued.append(args))
+    answer = admin_client.post("/admin/tickets/routingrule/reroute/", follow=True)
+    assert "Re-routing of open, unassigned tickets has been queued" in answer.content.decode()
+    assert queued == [("tickets.tasks.reroute_open_tickets", "admin")]

@@ -102,8 +102,12 @@ def _labelled_rows(path: Path, *, text_column: str, label_column: str, field: st
     allowed = schema.VOCABULARY[field]
     outside = labels[~labels.isin(allowed)]
     if not outside.empty:
-        examples = "; ".join(f"{value!r} (row {', '.join(str(i + 2) for i in rows[:3])})"
-                             for value, rows in outside.groupby(outside).groups.items())
+        rows_of: dict[str, list[int]] = {}
+        for position, value in zip(range(len(labels)), labels, strict=True):
+            if value not in allowed:
+                rows_of.setdefault(value, []).append(position + 2)  # file line: header is line 1
+        examples = "; ".join(f"{value!r} (row {', '.join(map(str, rows[:3]))})"
+                             for value, rows in sorted(rows_of.items()))
         raise CommandError(f"{path}: {len(outside)} label(s) in {label_column!r} are not {field} values "
                            f"({', '.join(allowed)}): {examples[:600]}")
     # The model reads what the pipeline would give it: the cleaned text (no URLs, mentions, emojis).
