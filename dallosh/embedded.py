@@ -1,4 +1,5 @@
-"""Start and stop the embedded default's servers: SecantusDB (MongoDB protocol) and Redis.
+"""Start and stop the embedded default's servers: SecantusDB (MongoDB protocol), Redis and
+the built-in local model (llama.cpp serving Qwen2.5-Coder-1.5B, the last analysis tier).
 
 One home for how these processes are launched, used by the demo script, the test session and
 the benchmarks. Production does not use this module: it points MONGODB_URI and REDIS_URL at
@@ -24,6 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR = ROOT / "var"
 MONGO_PORT = int(os.environ.get("DALLOSH_MONGO_PORT", "27018"))
 REDIS_PORT = int(os.environ.get("DALLOSH_REDIS_PORT", "6380"))
+LOCAL_MODEL = os.environ.get("DALLOSH_LOCAL_MODEL", "qwen2.5-coder-1.5b")
+LOCAL_MODEL_PORT = int(os.environ.get("DALLOSH_LOCAL_MODEL_PORT", "8089"))
+SERVERS = ("mongodb", "redis", "local-model")
 
 
 class EmbeddedServerError(RuntimeError):
@@ -117,13 +121,27 @@ def _running_pid(pidfile: Path) -> int | None:
         return None
 
 
+def start_local_model(*, name: str, port: int, log: Path) -> ServerProcess:
+    """The llama.cpp server of the local analysis tier, once its model has loaded."""
+    from analysis import local_model
+
+    local_model.model_path(name)  # verified (and joined, the first time) before anything starts
+    process = local_model.start_server(name=name, port=port, log=log)
+    wait_for_port(port, process=process, name=f"local model {name}", log=log, timeout=120)
+    local_model.wait_until_ready(port=port, timeout=300)
+    return ServerProcess("local-model", port, process, f"http://127.0.0.1:{port}/v1")
+
+
 def start_all(var: Path = DEFAULT_VAR) -> None:
-    """Start both servers as daemons with pid files under var/run (no-op for a running one)."""
+    """Start the servers as daemons with pid files under var/run (no-op for a running one)."""
     (var / "run").mkdir(parents=True, exist_ok=True)
     starters = {
         "mongodb": lambda: start_secantus(port=MONGO_PORT, storage=var / "mongo", log=var / "log" / "mongodb.log"),
         "redis": lambda: start_redis(port=REDIS_PORT, directory=var / "redis", log=var / "log" / "redis.log"),
     }
+    if LOCAL_MODEL != "off":
+        starters["local-model"] = lambda: start_local_model(name=LOCAL_MODEL, port=LOCAL_MODEL_PORT,
+                                                            log=var / "log" / "local-model.log")
     for name, start in starters.items():
         pidfile = _pidfile(var, name)
         if _running_pid(pidfile):
@@ -135,7 +153,9 @@ def start_all(var: Path = DEFAULT_VAR) -> None:
 
 
 def stop_all(var: Path = DEFAULT_VAR) -> None:
-    for name in ("redis", "mongodb"):
+    """SIGTERM each server, then SIGKILL one still there after 20 s (the model server can
+    ignore SIGTERM while a request is in flight)."""
+    for name in reversed(SERVERS):
         pidfile = _pidfile(var, name)
         pid = _running_pid(pidfile)
         if pid:
@@ -144,6 +164,8 @@ def stop_all(var: Path = DEFAULT_VAR) -> None:
                 if _running_pid(pidfile) is None:
                     break
                 time.sleep(0.1)
+            else:
+                os.kill(pid, signal.SIGKILL)
             print(f"{name}: stopped")
         pidfile.unlink(missing_ok=True)
 
@@ -158,7 +180,7 @@ def main() -> None:
     elif args.action == "stop":
         stop_all(args.var)
     else:
-        for name in ("mongodb", "redis"):
+        for name in SERVERS:
             pid = _running_pid(_pidfile(args.var, name))
             print(f"{name}: {f'running (pid {pid})' if pid else 'stopped'}")
 

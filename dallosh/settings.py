@@ -97,7 +97,8 @@ Q_CLUSTER = {
     "timeout": 3600,
     "retry": 3700,
     "max_attempts": 3,
-    "queue_limit": 50,
+    # Few prefetched tasks: a killed cluster loses only those (the analysis sweeper re-queues them).
+    "queue_limit": 2 * int(os.environ.get("DALLOSH_Q_WORKERS", "2")),
     "redis": REDIS_URL,
     "catch_up": False,
 }

@@ -8,6 +8,14 @@ from django.core.management.base import BaseCommand
 from rest_framework.authtoken.models import Token
 
 from dallosh.permissions import INGEST_GROUP
+from tickets.models import RoutingRule
+
+# An example an admin can edit or delete: threats to go to the regulator or the press are urgent.
+DEMO_RULES = [
+    {"name": "Regulator, press or lawyer mentioned: urgent", "priority": 10,
+     "keywords": "arcep, ufc, que choisir, 60 millions, avocat, lawyer, regulator, fcc, bbb, journalist",
+     "set_urgency": "high"},
+]
 
 
 class Command(BaseCommand):
@@ -25,6 +33,8 @@ class Command(BaseCommand):
         stream.save()
         stream.groups.add(Group.objects.get_or_create(name=INGEST_GROUP)[0])
         token, _ = Token.objects.get_or_create(user=stream)
+        for rule in DEMO_RULES:
+            RoutingRule.objects.get_or_create(name=rule["name"], defaults=rule)
         self.stdout.write(
             "Demo login: http://127.0.0.1:8000  user: admin  password: " + password + "\n"
             "Stream API: POST http://127.0.0.1:8000/api/v1/ingest/stream  "
