@@ -200,7 +200,11 @@ def _read(completion: Completion, batch: list[Item], answer: _Answer, *, batched
     """Sort a completion's content into valid, invalid and misaligned answers, by id."""
     ids = [item.id for item in batch]
     if completion.finish_reason == "length":
-        answer.invalid.update({i: ["the answer was cut by max_tokens"] for i in ids})
+        salvaged = None if batched else _salvage_cut_summary(completion.content)
+        if salvaged is None:
+            answer.invalid.update({i: ["the answer was cut by max_tokens"] for i in ids})
+        else:
+            _validate_into(ids[0], salvaged, answer)
         return
     try:
         # strict=False: small models put raw newlines inside strings; the text is still usable.
@@ -225,6 +229,19 @@ def _read(completion: Completion, batch: list[Item], answer: _Answer, *, batched
             _validate_into(item_id, found[0], answer)
         else:
             answer.misaligned[item_id] = "missing from the batch answer" if not found else "answered twice"
+
+
+def _salvage_cut_summary(content: str) -> dict | None:
+    """A single answer cut by max_tokens inside its summary (the last field: small models
+    can ramble or loop there) still holds every label: close the string and keep it; the
+    validator shortens the summary. Anything else cut is not guessed at."""
+    if '"summary"' not in content or content.rstrip().endswith("}"):
+        return None
+    try:
+        document = json.loads(content.rstrip().rstrip("\\") + '"}', strict=False)
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def _validate_into(item_id: str, document: object, answer: _Answer) -> None:

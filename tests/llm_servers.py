@@ -29,7 +29,8 @@ OUT_OF_VOCABULARY = "out_of_vocabulary"
 MISSING_ITEM = "missing_item"
 DUPLICATED_ITEM = "duplicated_item"
 MISALIGNED_ITEM = "misaligned_item"
-CUT = "cut"  # finish_reason "length"
+CUT = "cut"  # finish_reason "length" (on a complete-looking answer)
+CUT_IN_SUMMARY = "cut_in_summary"  # a summary looping until max_tokens, as small models do
 
 
 def rate_limited(retry_after: float) -> str:
@@ -102,7 +103,7 @@ class FaultServer:
                                       {"Retry-After": step.split(":", 1)[1]})
                 if step == SERVER_ERROR:
                     return self._send(500, {"error": {"message": "internal error", "type": "server_error"}})
-                finish = "length" if step == CUT else "stop"
+                finish = "length" if step in (CUT, CUT_IN_SUMMARY) else "stop"
                 return self._send(200, _completion(body, _answer(body, step, server.name), finish=finish))
 
             def do_GET(self) -> None:
@@ -147,6 +148,8 @@ def _answer(body: dict, step: str, name: str) -> str:
     if step == OUT_OF_VOCABULARY:
         answers = [{**a, "topic": "weather"} for a in answers]
     if tweets[0][0] is None:
+        if step == CUT_IN_SUMMARY:
+            return json.dumps({**answers[0], "summary": ""})[:-2] + "I am sorry, " * 40
         return json.dumps(answers[0])
     if step == MISSING_ITEM:
         answers = answers[:-1]

