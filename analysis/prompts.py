@@ -52,9 +52,10 @@ def system_prompt() -> str:
             lines.append(f"  - {value}: {meaning}")
     lines += [
         "",
-        "Judge the sentiment from the customer's own words: a polite request about a problem is negative, "
-        "a question with no feeling is neutral. The summary is one short factual line (at most 12 words) "
-        "in the tweet's language.",
+        "Judge the sentiment from the tone of the tweet's own words, whoever wrote it and whatever it is about: "
+        "good news or approval is positive, bad news or criticism is negative, a polite request about a problem "
+        "is negative, and only a tweet with no judgement at all is neutral. "
+        "The summary is one short factual line (at most 12 words) in the tweet's language.",
         "",
         "Examples:",
     ]

@@ -36,10 +36,11 @@ MEANINGS: dict[str, str] = {
 }
 DEFINITIONS: dict[str, dict[str, str]] = {
     "sentiment": {
-        "negative": "complaint, anger, frustration, disappointment, sarcasm, worry, or reporting a problem or a "
-                    "bad experience, even politely",
-        "neutral": "a plain question, information or request with no feeling either way",
-        "positive": "thanks, praise, satisfaction, good news, enthusiasm",
+        "negative": "complaint, criticism, anger, frustration, disappointment, sarcasm, worry, bad news, or a "
+                    "problem or bad experience reported, even politely",
+        "neutral": "purely factual: a plain question, request or piece of information with no judgement either way",
+        "positive": "thanks, praise, approval, satisfaction, enthusiasm, humour in a happy tone, or good news "
+                    "(a success, progress, something that works)",
     },
     "topic": {
         "network": "outage, no signal, coverage, slow or unstable internet/mobile data, fibre/ADSL line down",
