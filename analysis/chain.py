@@ -126,7 +126,10 @@ class ProviderChain:
             tracker.note(ids, f"{name}: {failure.kind}")
             health.record_failure(name, str(failure))
             return batch
-        health.record_success(name)
+        if answer.valid or not answer.invalid:
+            health.record_success(name)
+        else:  # it answers, but nothing usable even after repair: as good as down
+            health.record_failure(name, f"{FailureKind.BAD_ANSWER}: {next(iter(answer.invalid.values()))}")
         self._collect(provider.config, batch, answer, result, tracker)
         tracker.note(list(answer.invalid), f"{name}: {FailureKind.BAD_ANSWER}")
         return [item for item in batch if item.id in answer.invalid]

@@ -137,3 +137,15 @@ def test_a_dead_workers_tickets_are_handed_out_again_after_its_lease(use_tiers, 
     Ticket._get_collection().update_many({}, {"$set": {"analysis_lease_until": EPOCH}})
     assert len(services.analyse_tickets(ticket_ids=tickets_awaiting).analysed) == 4
     assert Ticket.objects(analysis_claim=claim).count() == 0
+
+
+def test_the_overview_shows_queues_provider_state_and_cost(admin_client, use_tiers, fault_server, tickets_awaiting):
+    use_tiers(("openai", fault_server.url), batch_size=4, price_in_per_mtok=1.0)
+    services.analyse_tickets(ticket_ids=tickets_awaiting)
+    page = admin_client.get("/").content.decode()
+    teams = [expected_labels(text)["topic"] for text in TEXTS.values()]
+    tech = sum(topic == "network" for topic in teams)
+    assert f"<strong>{tech}</strong> tech" in page
+    assert "<td>openai</td><td>openai-model</td>" in page and "answering" in page
+    prompt_tokens = sum(len(m["content"]) for m in fault_server.requests[0]["messages"]) // 4
+    assert f"<td>{prompt_tokens} / " in page
