@@ -12,6 +12,7 @@ The chain writes no ticket: it returns outcomes, and analysis/services.py writes
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from analysis import health, prompts, schema
+from analysis import health, prompts, schema, second_opinion
 from analysis.prompts import Item
 from analysis.providers import Completion, FailureKind, Provider, ProviderFailure, TierConfig, build_provider
 
@@ -140,9 +141,13 @@ class ProviderChain:
         messages = prompts.single_messages(batch[0]) if single else prompts.batch_messages(batch)
         answer_schema = schema.json_schema() if single else schema.batch_json_schema()
         max_tokens = prompts.answer_tokens(len(batch))
-        completion = self._call(provider, batch, messages, answer_schema, max_tokens, tracker)
+        wants_certainty = single and provider.config.second_pass_below > 0
+        completion = self._call(provider, batch, messages, answer_schema, max_tokens, tracker,
+                                logprobs=wants_certainty)
         answer = _Answer(completions=[completion])
         _read(completion, batch, answer, batched=not single)
+        if wants_certainty and batch[0].id in answer.valid:
+            self._second_opinion(provider, batch[0], answer, tracker)
         if not answer.invalid:
             return answer
         retry = [item for item in batch if item.id in answer.invalid]
@@ -158,15 +163,32 @@ class ProviderChain:
         answer.invalid = {i: p for i, p in answer.invalid.items() if i not in second.valid}
         return answer
 
+    def _second_opinion(self, provider: Provider, item: Item, answer: _Answer, tracker: _Tracker) -> None:
+        """Replace an uncertain sentiment by the settled one (see analysis/second_opinion.py).
+        A failed second call changes nothing: the first answer stands."""
+        first = second_opinion.distribution(answer.completions[0])
+        if first is None or max(first.values()) >= provider.config.second_pass_below:
+            return
+        try:
+            second = self._call(provider, [item], prompts.sentiment_messages(item), second_opinion.answer_schema(),
+                                12, tracker, logprobs=True)
+        except ProviderFailure:
+            return
+        answer.completions.append(second)
+        settled = second_opinion.settle(first, second)
+        if settled:
+            answer.valid[item.id] = dataclasses.replace(answer.valid[item.id], sentiment=settled)
+
     def _call(self, provider: Provider, batch: list[Item], messages: list[dict], answer_schema: dict,
-              max_tokens: int, tracker: _Tracker) -> Completion:
+              max_tokens: int, tracker: _Tracker, *, logprobs: bool = False) -> Completion:
         """A call with bounded retries on 429, honouring Retry-After; other failures propagate."""
         config = provider.config
         for attempt in range(config.max_retries + 1):
             for item in batch:
                 tracker.attempts[item.id] += 1
             try:
-                completion = provider.complete(messages=messages, schema=answer_schema, max_tokens=max_tokens)
+                completion = provider.complete(messages=messages, schema=answer_schema, max_tokens=max_tokens,
+                                               logprobs=logprobs)
             except ProviderFailure as failure:
                 health.record_cost(tier=config, model=config.model, items=0, tokens_in=0, tokens_out=0,
                                    unbatched_tokens_in=0, failed=True)

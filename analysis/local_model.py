@@ -163,9 +163,10 @@ class LocalModelProvider(OpenAIProvider):
     """The last tier: the OpenAI client against the built-in llama.cpp server, which is
     started on demand when nothing answers (a fresh machine, a crashed server)."""
 
-    def complete(self, *, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int) -> Completion:
+    def complete(self, *, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int,
+                 logprobs: bool = False) -> Completion:
         try:
-            return super().complete(messages=messages, schema=schema, max_tokens=max_tokens)
+            return super().complete(messages=messages, schema=schema, max_tokens=max_tokens, logprobs=logprobs)
         except ProviderFailure as failure:
             if failure.kind != FailureKind.REFUSED or not settings.DALLOSH_ANALYSIS["LOCAL_AUTOSTART"]:
                 raise
@@ -176,7 +177,7 @@ class LocalModelProvider(OpenAIProvider):
             ensure_running(name=self.config.model, port=port, run_dir=settings.VAR_DIR / "run")
         except ModelUnavailable as error:
             raise ProviderFailure(FailureKind.REFUSED, str(error)) from error
-        return super().complete(messages=messages, schema=schema, max_tokens=max_tokens)
+        return super().complete(messages=messages, schema=schema, max_tokens=max_tokens, logprobs=logprobs)
 
 
 def serve(*, name: str, port: int, context: int = 4096, threads: int = 2) -> None:

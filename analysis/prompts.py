@@ -19,6 +19,10 @@ EXAMPLES_FILE = Path(__file__).with_name("examples.json")
 TEXT_MAX_CHARS = 600  # a conversation longer than this is cut: its start carries the request
 ANSWER_TOKENS_PER_ITEM = 110  # labels plus a one-line summary, with room to spare
 ANSWER_TOKENS_OVERHEAD = 20
+SENTIMENT_GUIDANCE = (
+    "Judge the sentiment from the tone of the tweet's own words, whoever wrote it and whatever it is about: "
+    "good news or approval is positive, bad news or criticism is negative, a polite request about a problem "
+    "is negative, and only a tweet with no judgement at all is neutral.")
 
 
 @dataclass(frozen=True)
@@ -52,10 +56,7 @@ def system_prompt() -> str:
             lines.append(f"  - {value}: {meaning}")
     lines += [
         "",
-        "Judge the sentiment from the tone of the tweet's own words, whoever wrote it and whatever it is about: "
-        "good news or approval is positive, bad news or criticism is negative, a polite request about a problem "
-        "is negative, and only a tweet with no judgement at all is neutral. "
-        "The summary is one short factual line (at most 12 words) in the tweet's language.",
+        SENTIMENT_GUIDANCE + " The summary is one short factual line (at most 12 words) in the tweet's language.",
         "",
         "Examples:",
     ]
@@ -63,6 +64,24 @@ def system_prompt() -> str:
         lines.append(f"Tweet: {example['text']}")
         lines.append(f"JSON: {json.dumps(example['answer'], ensure_ascii=False)}")
     return "\n".join(lines)
+
+
+@cache
+def sentiment_prompt() -> str:
+    """The second opinion's instructions: sentiment alone, with its definitions and examples."""
+    lines = ["You read one tweet (French or English) and say which sentiment it expresses. Answer with JSON only.",
+             "", "Sentiments:"]
+    lines += [f"- {value}: {meaning}" for value, meaning in schema.DEFINITIONS["sentiment"].items()]
+    lines += ["", SENTIMENT_GUIDANCE, "", "Examples:"]
+    for example in examples():
+        lines.append(f"Tweet: {example['text']}")
+        lines.append(f"JSON: {json.dumps({'sentiment': example['answer']['sentiment']})}")
+    return "\n".join(lines)
+
+
+def sentiment_messages(item: Item) -> list[dict[str, str]]:
+    return [{"role": "system", "content": sentiment_prompt()},
+            {"role": "user", "content": f"Tweet: {_clip(item.text)}\nJSON:"}]
 
 
 def prompt_version() -> str:

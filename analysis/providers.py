@@ -46,6 +46,8 @@ class Completion:
     tokens_out: int
     model: str
     latency_s: float
+    # (token, [(alternative, logprob), ...]) per generated token, when asked for and offered
+    token_logprobs: list[tuple[str, list[tuple[str, float]]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,12 +67,16 @@ class TierConfig:
     price_in_per_mtok: float = 0.0  # USD per million tokens, for the cost ledger
     price_out_per_mtok: float = 0.0
     options: dict[str, Any] = field(default_factory=dict)
+    # Ask a sentiment-only second opinion when the first answer's sentiment is less sure
+    # than this (0 turns it off). Needs token log-probabilities (OpenAI API, llama.cpp).
+    second_pass_below: float = 0.0
 
 
 class Provider(Protocol):
     config: TierConfig
 
-    def complete(self, *, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int) -> Completion:
+    def complete(self, *, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int,
+                 logprobs: bool = False) -> Completion:
         """The model's answer under `schema`, or ProviderFailure."""
 
 
@@ -83,13 +89,16 @@ class OpenAIProvider:
         self.client = openai.OpenAI(api_key=config.api_key or "unused", base_url=config.base_url,
                                     timeout=config.timeout_s, max_retries=0)
 
-    def complete(self, *, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int) -> Completion:
+    def complete(self, *, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int,
+                 logprobs: bool = False) -> Completion:
         started = time.monotonic()
+        extra = {"logprobs": True, "top_logprobs": 5} if logprobs else {}
         try:
             response = self.client.chat.completions.create(
                 model=self.config.model, messages=messages, temperature=0, max_tokens=max_tokens,
                 response_format={"type": "json_schema",
                                  "json_schema": {"name": "analysis", "strict": True, "schema": schema}},
+                **extra,
             )
         except openai.APITimeoutError as error:
             raise ProviderFailure(FailureKind.TIMEOUT, str(error)) from error
@@ -101,10 +110,13 @@ class OpenAIProvider:
             raise ProviderFailure(FailureKind.BAD_ANSWER, "the response holds no choice")
         choice = response.choices[0]
         usage = response.usage
+        tokens = choice.logprobs.content if choice.logprobs and choice.logprobs.content else None
         return Completion(content=choice.message.content or "", finish_reason=choice.finish_reason or "",
                           tokens_in=usage.prompt_tokens if usage else 0,
                           tokens_out=usage.completion_tokens if usage else 0,
-                          model=_model_name(response.model, self.config.model), latency_s=time.monotonic() - started)
+                          model=_model_name(response.model, self.config.model), latency_s=time.monotonic() - started,
+                          token_logprobs=[(t.token, [(a.token, a.logprob) for a in t.top_logprobs or []])
+                                          for t in tokens] if tokens else None)
 
 
 class OllamaProvider:
@@ -114,7 +126,8 @@ class OllamaProvider:
         self.config = config
         self.client = ollama.Client(host=config.base_url, timeout=config.timeout_s)
 
-    def complete(self, *, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int) -> Completion:
+    def complete(self, *, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int,
+                 logprobs: bool = False) -> Completion:
         started = time.monotonic()
         try:
             response = self.client.chat(model=self.config.model, messages=messages, format=schema, stream=False,

@@ -188,6 +188,8 @@ DALLOSH_ANALYSIS = {
             # Small local models label best one tweet at a time, and llama.cpp caches the
             # shared instructions, so batching saves them no time.
             "batch_size": int(os.environ.get("DALLOSH_LOCAL_BATCH_SIZE", "1")),
+            # Sentiment less sure than this gets a second, sentiment-only opinion (0: never).
+            "second_pass_below": float(os.environ.get("DALLOSH_LOCAL_SECOND_PASS_BELOW", "0")),
         },
     },
     # Start the local model server when the local tier finds nothing listening.

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import time
@@ -31,6 +32,7 @@ DUPLICATED_ITEM = "duplicated_item"
 MISALIGNED_ITEM = "misaligned_item"
 CUT = "cut"  # finish_reason "length" (on a complete-looking answer)
 CUT_IN_SUMMARY = "cut_in_summary"  # a summary looping until max_tokens, as small models do
+UNSURE = "unsure"  # answers "neutral" for the sentiment with P = 0.5 (0.4 negative, 0.1 positive)
 
 
 def rate_limited(retry_after: float) -> str:
@@ -104,7 +106,8 @@ class FaultServer:
                 if step == SERVER_ERROR:
                     return self._send(500, {"error": {"message": "internal error", "type": "server_error"}})
                 finish = "length" if step in (CUT, CUT_IN_SUMMARY) else "stop"
-                return self._send(200, _completion(body, _answer(body, step, server.name), finish=finish))
+                content = _answer(body, step, server.name)
+                return self._send(200, _completion(body, content, finish=finish, step=step))
 
             def do_GET(self) -> None:
                 self._send(200, {"object": "list", "data": [{"id": server.name, "object": "model"}]})
@@ -139,10 +142,19 @@ def tweets_in(body: dict) -> list[tuple[str | None, str]]:
     return found
 
 
+def _sentiment_only(body: dict) -> bool:
+    schema = body.get("response_format", {}).get("json_schema", {}).get("schema", {})
+    return set(schema.get("properties", {})) == {"sentiment"}
+
+
 def _answer(body: dict, step: str, name: str) -> str:
     if step == MALFORMED:
         return '{"sentiment": "negative", "topic": '
     tweets = tweets_in(body)
+    if _sentiment_only(body):
+        return json.dumps({"sentiment": expected_labels(tweets[0][1])["sentiment"]})
+    if step == UNSURE:
+        return json.dumps({**expected_labels(tweets[0][1]), "sentiment": "neutral", "summary": f"{name} unsure"})
     answers = [{**({"id": tweet_id} if tweet_id else {}), **expected_labels(text),
                 "summary": f"{name} read: {text[:60]}"} for tweet_id, text in tweets]
     if step == OUT_OF_VOCABULARY:
@@ -160,11 +172,30 @@ def _answer(body: dict, step: str, name: str) -> str:
     return json.dumps({"items": answers})
 
 
-def _completion(body: dict, content: str, *, finish: str = "stop") -> dict:
+def _logprobs(content: str, step: str) -> dict:
+    """Token log-probabilities, as OpenAI gives them: the text before the sentiment value in
+    one token, the value with its alternatives, the rest in one token."""
+    match = re.search(r'("sentiment": ")(\w+)', content)
+    if not match:
+        return {"content": [{"token": content, "logprob": 0.0, "top_logprobs": []}]}
+    value = match.group(2)
+    if step == UNSURE:
+        odds = {"neutral": 0.5, "negative": 0.4, "positive": 0.1}
+    else:
+        odds = {v: (0.9 if v == value else 0.05) for v in ("negative", "neutral", "positive")}
+    alternatives = [{"token": v, "logprob": math.log(p)} for v, p in odds.items()]
+    return {"content": [
+        {"token": content[:match.end(1)], "logprob": 0.0, "top_logprobs": []},
+        {"token": value, "logprob": math.log(odds[value]), "top_logprobs": alternatives},
+        {"token": content[match.end(2):], "logprob": 0.0, "top_logprobs": []}]}
+
+
+def _completion(body: dict, content: str, *, finish: str = "stop", step: str = OK) -> dict:
     prompt_chars = sum(len(m["content"]) for m in body.get("messages", []))
     return {"id": "chatcmpl-fault", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "scripted"),
             "choices": [{"index": 0, "finish_reason": finish,
+                         "logprobs": _logprobs(content, step) if body.get("logprobs") else None,
                          "message": {"role": "assistant", "content": content}}],
             "usage": {"prompt_tokens": prompt_chars // 4, "completion_tokens": len(content) // 4,
                       "total_tokens": prompt_chars // 4 + len(content) // 4}}

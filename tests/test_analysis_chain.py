@@ -129,6 +129,19 @@ def test_when_every_tier_fails_the_tweet_is_reported_failed_with_each_reason(use
     assert not result.analysed and result.failed == {"t0": ["openai: server_error", "local: server_error"]}
 
 
+def test_an_unsure_sentiment_gets_a_second_opinion(use_tiers, fault_server):
+    use_tiers(("local", fault_server.url), second_pass_below=0.7)
+    fault_server.play(faults.UNSURE)
+    outcome = default_chain().analyse(items("my line is down since monday")).analysed["t0"]
+    # first answer: neutral 0.5 / negative 0.4; second opinion: negative 0.9 → average: negative
+    assert outcome.analysis.sentiment == "negative" and outcome.analysis.summary == "first unsure"
+    assert outcome.attempts == 2 and len(fault_server.requests) == 2
+    assert fault_server.requests[1]["messages"][0]["content"].startswith("You read one tweet")
+    fault_server.play()
+    sure = default_chain().analyse(items("my line is down since monday")).analysed["t0"]
+    assert sure.attempts == 1 and len(fault_server.requests) == 1, "a sure answer needs no second opinion"
+
+
 def test_circuit_breaker_skips_a_failing_tier_then_probes_it(use_tiers, fault_server, second_fault_server):
     use_tiers(("openai", fault_server.url), ("local", second_fault_server.url))
     fault_server.play(default=faults.SERVER_ERROR)
