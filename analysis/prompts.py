@@ -66,22 +66,12 @@ def system_prompt() -> str:
     return "\n".join(lines)
 
 
-@cache
-def sentiment_prompt() -> str:
-    """The second opinion's instructions: sentiment alone, with its definitions and examples."""
-    lines = ["You read one tweet (French or English) and say which sentiment it expresses. Answer with JSON only.",
-             "", "Sentiments:"]
-    lines += [f"- {value}: {meaning}" for value, meaning in schema.DEFINITIONS["sentiment"].items()]
-    lines += ["", SENTIMENT_GUIDANCE, "", "Examples:"]
-    for example in examples():
-        lines.append(f"Tweet: {example['text']}")
-        lines.append(f"JSON: {json.dumps({'sentiment': example['answer']['sentiment']})}")
-    return "\n".join(lines)
-
-
 def sentiment_messages(item: Item) -> list[dict[str, str]]:
-    return [{"role": "system", "content": sentiment_prompt()},
-            {"role": "user", "content": f"Tweet: {_clip(item.text)}\nJSON:"}]
+    """The second opinion: the same instructions (llama.cpp reuses their cached prefix, so
+    the question costs only the tweet), asked for the sentiment alone."""
+    return [{"role": "system", "content": system_prompt()},
+            {"role": "user", "content": f"Tweet: {_clip(item.text)}\nConsider only the tone of its words: what is "
+                                        f"its sentiment? Answer {{\"sentiment\": ...}}.\nJSON:"}]
 
 
 def prompt_version() -> str:

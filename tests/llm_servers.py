@@ -131,7 +131,7 @@ class FaultServer:
 def tweets_in(body: dict) -> list[tuple[str | None, str]]:
     """(id, text) of each tweet in a request: one `Tweet: ...` line, or JSON lines with ids."""
     user = next(m["content"] for m in body.get("messages", []) if m["role"] == "user")
-    single = re.match(r"Tweet: (.*)\nJSON:$", user, flags=re.DOTALL)
+    single = re.match(r"Tweet: (.*?)\n(?:[^\n]*\n)?JSON:$", user, flags=re.DOTALL)
     if single:
         return [(None, single.group(1))]
     found = []
