@@ -32,6 +32,7 @@ DUPLICATED_ITEM = "duplicated_item"
 MISALIGNED_ITEM = "misaligned_item"
 CUT = "cut"  # finish_reason "length" (on a complete-looking answer)
 CUT_IN_SUMMARY = "cut_in_summary"  # a summary looping until max_tokens, as small models do
+RAW_NEWLINE = "raw_newline"  # a literal line break inside the summary string (invalid strict JSON)
 UNSURE = "unsure"  # answers "neutral" for the sentiment with P = 0.5 (0.4 negative, 0.1 positive)
 
 
@@ -153,6 +154,9 @@ def _answer(body: dict, step: str, name: str) -> str:
     tweets = tweets_in(body)
     if _sentiment_only(body):
         return json.dumps({"sentiment": expected_labels(tweets[0][1])["sentiment"]})
+    if step == RAW_NEWLINE:
+        return json.dumps({**expected_labels(tweets[0][1]), "summary": "line one NEWLINE line two"}).replace(
+            "NEWLINE", "\n")
     if step == UNSURE:
         return json.dumps({**expected_labels(tweets[0][1]), "sentiment": "neutral", "summary": f"{name} unsure"})
     answers = [{**({"id": tweet_id} if tweet_id else {}), **expected_labels(text),

@@ -86,6 +86,13 @@ def test_one_bad_answer_is_repaired_on_the_same_tier(use_tiers, fault_server, se
     assert repair[-1]["role"] == "user" and repair[-1]["content"].startswith("That answer is invalid")
 
 
+def test_a_raw_line_break_inside_a_string_is_read_not_refused(use_tiers, fault_server):
+    use_tiers(("openai", fault_server.url))
+    fault_server.play(faults.RAW_NEWLINE)
+    outcome = default_chain().analyse(items(TEXTS[0])).analysed["t0"]
+    assert outcome.attempts == 1 and outcome.analysis.summary == "line one line two"
+
+
 def test_an_answer_cut_inside_its_summary_keeps_its_labels_without_another_call(use_tiers, fault_server):
     use_tiers(("openai", fault_server.url))
     fault_server.play(faults.CUT_IN_SUMMARY)
