@@ -87,6 +87,8 @@ def main() -> None:
     server = embedded.start_secantus(port=port, storage=workdir / f"mongo-{port}", log=workdir / "mongodb.log")
     os.environ["MONGODB_URI"] = embedded.mongo_uri(port, "bench_ingest")
     os.environ["DALLOSH_INGEST_CHUNK_ROWS"] = str(args.chunk_rows)
+    # The ingest stage alone: no broker here, analysis is measured by bench/analysis.py
+    os.environ["DALLOSH_ANALYSIS_AUTO_ENQUEUE"] = "0"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dallosh.settings")
     try:
         run(scaled, args, port)
