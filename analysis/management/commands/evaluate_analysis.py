@@ -63,6 +63,8 @@ class Command(BaseCommand):
             for item_id, outcome in result.analysed.items():
                 answers[item_id] = getattr(outcome.analysis, field)
                 providers[f"{outcome.provider}/{outcome.model}"] += 1
+                if outcome.attempts > 1:
+                    providers["(of which needed more than one call)"] += 1
             done = min(start + CHUNK, len(items))
             rate = done / max(time.monotonic() - started, 1e-9)
             print(f"\r{done}/{len(items)} tweets, {rate:.2f}/s", end="", file=sys.stderr, flush=True)
