@@ -34,6 +34,8 @@ class Command(BaseCommand):
         parser.add_argument("--balanced", action="store_true",
                             help="with --limit, take the same number of rows of each label (first ones in file order)")
         parser.add_argument("--provider", help="evaluate one tier alone (openai, ollama or local)")
+        parser.add_argument("--show-errors", type=int, default=0, metavar="N",
+                            help="print N tweets the analysis got wrong, with both labels (for prompt work)")
 
     def handle(self, *args, **options) -> None:
         field = options["field"]
@@ -47,6 +49,9 @@ class Command(BaseCommand):
         predicted, providers, seconds = self._analyse(chain, frame, field)
         scores = evaluation.score(list(frame["label"]), predicted, labels=schema.VOCABULARY[field])
         self._report(scores, providers, seconds, field)
+        wrong = [(g, p, t) for g, p, t in zip(frame["label"], predicted, frame["text"], strict=True) if g != p]
+        for gold, answer, text in wrong[:options["show_errors"]]:
+            self.stdout.write(f"  label {gold:<9} answer {answer:<9} {text[:150]}")
 
     def _analyse(self, chain, frame: pd.DataFrame, field: str) -> tuple[list[str], Counter, float]:
         items = [Item(id=str(row), text=text) for row, text in zip(frame.index, frame["text"], strict=True)]
