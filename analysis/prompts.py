@@ -21,8 +21,8 @@ ANSWER_TOKENS_PER_ITEM = 110  # labels plus a one-line summary, with room to spa
 ANSWER_TOKENS_OVERHEAD = 20
 SENTIMENT_GUIDANCE = (
     "Judge the sentiment from the tone of the tweet's own words, whoever wrote it and whatever it is about: "
-    "good news or approval is positive, bad news or criticism is negative, a polite request about a problem "
-    "is negative, and only a tweet with no judgement at all is neutral.")
+    "praise, thanks, approval or good news is positive; a complaint, criticism, sarcasm or bad news is negative, "
+    "even when polite; a plain question, request or statement of fact without judgement is neutral.")
 
 
 @dataclass(frozen=True)
