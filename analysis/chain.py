@@ -17,6 +17,7 @@ import json
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -45,6 +46,7 @@ class Outcome:
 
 @dataclass
 class ChainResult:
+    on_analysed: Callable[[str, Outcome], None] | None = None
     analysed: dict[str, Outcome] = field(default_factory=dict)
     requeued: dict[str, str] = field(default_factory=dict)  # id -> why it must be analysed alone
     failed: dict[str, list[str]] = field(default_factory=dict)  # id -> every tier's failure
@@ -78,9 +80,14 @@ class ProviderChain:
             raise ValueError("the provider chain needs at least one tier; check DALLOSH_ANALYSIS_TIERS")
         self.tiers = tiers
 
-    def analyse(self, items: list[Item], *, solo: bool = False) -> ChainResult:
-        """Analyse `items` down the chain; `solo` forces one tweet per call (re-queued tweets)."""
-        result = ChainResult()
+    def analyse(self, items: list[Item], *, solo: bool = False,
+                on_analysed: Callable[[str, Outcome], None] | None = None) -> ChainResult:
+        """Analyse `items` down the chain; `solo` forces one tweet per call (re-queued tweets).
+
+        `on_analysed` is called for each tweet as soon as its answer is valid, so a caller
+        can write it at once rather than after the whole list.
+        """
+        result = ChainResult(on_analysed=on_analysed)
         tracker = _Tracker()
         pending = list(items)
         for position, provider in enumerate(self.tiers):
@@ -213,10 +220,13 @@ class ProviderChain:
         model = answer.completions[-1].model
         share = len(batch)
         for item_id, analysis in answer.valid.items():
-            result.analysed[item_id] = Outcome(
+            outcome = Outcome(
                 analysis=analysis, provider=config.name, model=model, tokens_in=round(tokens_in / share),
                 tokens_out=round(tokens_out / share), latency_ms=latency_ms, attempts=tracker.attempts[item_id],
                 batch_size=len(batch), fallbacks=tracker.fallbacks.get(item_id, []))
+            result.analysed[item_id] = outcome
+            if result.on_analysed:
+                result.on_analysed(item_id, outcome)
         for item_id, why in answer.misaligned.items():
             result.requeued[item_id] = f"{config.name}: {why}"
 

@@ -105,17 +105,30 @@ def analyse_tickets(*, ticket_ids: list[str], solo: bool = False, chain: Provide
         return run
     texts = _customer_texts(held)
     items = [Item(id=t["_id"], text=texts.get(t["_id"], "")) for t in held]
-    result = (chain or default_chain()).analyse(items, solo=solo)
     rules = routing.active_rules()
     by_id = {t["_id"]: t for t in held}
-    for ticket_id, outcome in result.analysed.items():
-        written = record_analysis(ticket=by_id[ticket_id], claim=claim, outcome=outcome, text=texts.get(ticket_id, ""),
-                                  rules=rules)
+
+    def write(ticket_id: str, outcome: Outcome) -> None:
+        """Each answer is written the moment it is valid, and the claim on the rest renewed:
+        a slow batch neither hides finished tickets nor loses its lease."""
+        written = record_analysis(ticket=by_id[ticket_id], claim=claim, outcome=outcome,
+                                  text=texts.get(ticket_id, ""), rules=rules)
         (run.analysed if written else run.superseded).append(ticket_id)
+        renew_claim(claim=claim)
+
+    result = (chain or default_chain()).analyse(items, solo=solo, on_analysed=write)
     _release(result, by_id, claim, run)
     if run.requeued:
         enqueue_pending(limit=len(run.requeued) + 100)
     return run
+
+
+def renew_claim(*, claim: str) -> None:
+    """Extend the lease of the tickets a live worker still holds."""
+    lease_until = datetime.now(UTC) + timedelta(seconds=_config()["LEASE_S"])
+    Ticket._get_collection().update_many({"analysis_claim": claim},
+                                         {"$set": {"analysis_lease_until": lease_until,
+                                                   "analysis_queued_until": lease_until}})
 
 
 def record_analysis(*, ticket: dict, claim: str, outcome: Outcome, text: str,

@@ -11,16 +11,16 @@ export DJANGO_SETTINGS_MODULE=dallosh.settings
 
 "$PY" -m dallosh.embedded start
 WORKER_PID="" WEB_PID=""
-stop_pid() {  # SIGTERM, then SIGKILL if it is still there after 15 s
+stop_group() {  # SIGTERM to the process group (qcluster forks workers), SIGKILL after 15 s
   local pid=$1 i
   [ -n "$pid" ] || return 0
-  kill "$pid" 2>/dev/null || return 0
-  for i in $(seq 150); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
+  kill -- -"$pid" 2>/dev/null || return 0
+  for i in $(seq 150); do kill -0 -- -"$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 -- -"$pid" 2>/dev/null || true
 }
 cleanup() {
-  stop_pid "$WEB_PID"
-  stop_pid "$WORKER_PID"
+  stop_group "$WEB_PID"
+  stop_group "$WORKER_PID"
   "$PY" -m dallosh.embedded stop || true
 }
 trap cleanup EXIT
@@ -43,9 +43,9 @@ fi
 
 "$PY" manage.py seed_demo
 mkdir -p var/log
-"$PY" manage.py qcluster >var/log/qcluster.log 2>&1 &
+setsid "$PY" manage.py qcluster >var/log/qcluster.log 2>&1 &
 WORKER_PID=$!
 echo "Serving Dallosh at http://127.0.0.1:8000 (Ctrl-C to stop)"
-"$ROOT/.venv/bin/daphne" -b 127.0.0.1 -p 8000 dallosh.asgi:application &
+setsid "$ROOT/.venv/bin/daphne" -b 127.0.0.1 -p 8000 dallosh.asgi:application &
 WEB_PID=$!
 wait -n "$WORKER_PID" "$WEB_PID"
