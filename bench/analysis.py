@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -105,7 +104,6 @@ def main() -> None:
     django.setup()
     from django.conf import settings
 
-    from analysis import local_model
     from dallosh import embedded, mongo
     from tests.llm_servers import OllamaShim
 
@@ -114,12 +112,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="dallosh-bench-analysis-") as tmp:
         work = Path(tmp)
         db = embedded.start_secantus(port=embedded.free_port(), storage=work / "mongo", log=work / "mongo.log")
-        port = embedded.free_port()
-        server = local_model.start_server(name=args.model, port=port, log=work / "llm.log", threads=args.threads)
+        server = embedded.start_local_model(name=args.model, port=embedded.free_port(), log=work / "llm.log",
+                                            threads=args.threads)
         try:
             mongo.connect(embedded.mongo_uri(db.port, "bench_analysis"))
-            local_model.wait_until_ready(port=port, timeout=300)
-            url = f"http://127.0.0.1:{port}/v1"
+            url = server.url
             print(f"model {args.model}, {len(texts)} tweets ({len(texts) // 2} EN twcs + {len(texts) - len(texts) // 2}"
                   f" FR Free, real, cleaned), llama.cpp on {args.threads} threads", flush=True)
             single = prompt_tokens(url=url, model=args.model, texts=texts, batch_size=1)
@@ -137,11 +134,7 @@ def main() -> None:
                       flush=True)
             shim.close()
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            server.stop()
             db.stop()
 
 

@@ -121,12 +121,12 @@ def _running_pid(pidfile: Path) -> int | None:
         return None
 
 
-def start_local_model(*, name: str, port: int, log: Path) -> ServerProcess:
+def start_local_model(*, name: str, port: int, log: Path, threads: int | None = None) -> ServerProcess:
     """The llama.cpp server of the local analysis tier, once its model has loaded."""
     from analysis import local_model
 
     local_model.model_path(name)  # verified (and joined, the first time) before anything starts
-    process = local_model.start_server(name=name, port=port, log=log)
+    process = local_model.start_server(name=name, port=port, log=log, threads=threads)
     wait_for_port(port, process=process, name=f"local model {name}", log=log, timeout=120)
     local_model.wait_until_ready(port=port, timeout=300)
     return ServerProcess("local-model", port, process, f"http://127.0.0.1:{port}/v1")

@@ -121,22 +121,10 @@ def wait_for(read, *, until, timeout: float, every: float = 0.3):
 @pytest.fixture(scope="session")
 def smollm2(tmp_path_factory):
     """The real llama.cpp server (xllamacpp) with SmolLM2-135M on loopback: its OpenAI API URL."""
-    from analysis import local_model
-
-    port = embedded.free_port()
     log = tmp_path_factory.mktemp("llm") / "smollm2.log"
-    process = subprocess.Popen([sys.executable, "-m", "analysis.local_model", "--model", "smollm2-135m",
-                                "--port", str(port), "--context", "8192"], cwd=ROOT, stdout=log.open("wb"),
-                               stderr=subprocess.STDOUT)
-    embedded.wait_for_port(port, process=process, name="local model", log=log, timeout=120)
-    local_model.wait_until_ready(port=port)
-    yield f"http://127.0.0.1:{port}/v1"
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    server = embedded.start_local_model(name="smollm2-135m", port=embedded.free_port(), log=log)
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="session")
