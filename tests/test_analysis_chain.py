@@ -191,27 +191,32 @@ def test_batches_respect_the_size_and_the_token_budget(use_tiers, fault_server):
 def test_openai_client_against_the_real_local_model(use_tiers, smollm2):
     use_tiers(("local", smollm2), timeout_s=120)
     result = default_chain().analyse(items(TEXTS[0], "la box ne s'allume plus depuis ce matin"))
-    assert set(result.analysed) == {"t0", "t1"}
+    # SmolLM2 is for plumbing: an answer may be unusable, but every tweet got one from the server
+    assert result.analysed, result.failed
+    assert all(reasons == ["local: bad_answer"] for reasons in result.failed.values()), result.failed
     for outcome in result.analysed.values():
-        assert outcome.provider == "local" and outcome.tokens_in > 200 and outcome.tokens_out > 5
-        assert outcome.analysis.summary
+        assert outcome.provider == "local" and outcome.model == "local-model"
+        assert outcome.tokens_in > 200 and outcome.tokens_out > 5 and outcome.analysis.summary
 
 
 def test_ollama_client_against_the_real_local_model_through_the_shim(use_tiers, smollm2):
     shim = faults.OllamaShim(upstream=smollm2)
     try:
         use_tiers(("ollama", shim.url), timeout_s=120)
-        outcome = default_chain().analyse(items(TEXTS[0])).analysed["t0"]
+        result = default_chain().analyse(items(*TEXTS))
     finally:
         shim.close()
-    assert outcome.provider == "ollama" and shim.requests >= 1
-    assert outcome.tokens_in > 200 and outcome.analysis.summary
+    assert result.analysed and shim.requests >= len(TEXTS), result.failed
+    assert all(reasons == ["ollama: bad_answer"] for reasons in result.failed.values()), result.failed
+    for outcome in result.analysed.values():
+        assert outcome.provider == "ollama" and outcome.tokens_in > 200 and outcome.analysis.summary
 
 
 def test_real_local_model_takes_over_when_openai_fails(use_tiers, fault_server, smollm2):
     use_tiers(("openai", fault_server.url), ("local", smollm2), timeout_s=120)
     fault_server.play(default=faults.SERVER_ERROR)
-    result = default_chain().analyse(items(TEXTS[0]))
-    assert "t0" in result.analysed, result.failed
-    outcome = result.analysed["t0"]
-    assert outcome.provider == "local" and outcome.fallbacks == ["openai: server_error"]
+    result = default_chain().analyse(items(*TEXTS))
+    assert result.analysed, result.failed
+    assert all(r == ["openai: server_error", "local: bad_answer"] for r in result.failed.values()), result.failed
+    for outcome in result.analysed.values():
+        assert outcome.provider == "local" and outcome.fallbacks == ["openai: server_error"]
