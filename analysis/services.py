@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -22,7 +21,7 @@ from django.conf import settings
 from analysis import prompts
 from analysis.chain import ChainResult, Outcome, ProviderChain, default_chain
 from analysis.prompts import Item
-from dallosh.bulk import find_by_values
+from dallosh.bulk import find_by_values, slices
 from ingestion.models import Tweet
 from tickets import routing
 from tickets.models import Ticket, TicketStatus
@@ -30,7 +29,6 @@ from tickets.services import EPOCH
 
 logger = logging.getLogger(__name__)
 
-ID_SLICE = 100  # SecantusDB answers $in fastest in slices this size
 ANALYSE_TASK = "analysis.tasks.analyse_tickets"
 
 
@@ -66,13 +64,13 @@ def enqueue_pending(*, limit: int = 5000, now: datetime | None = None) -> int:
     if not due:
         return 0
     hold_until = now + timedelta(seconds=_config()["REQUEUE_AFTER_S"])
-    for ids in _slices([t["_id"] for t in due], ID_SLICE):
+    for ids in slices([t["_id"] for t in due]):
         collection.update_many({"_id": {"$in": ids}}, {"$set": {"analysis_queued_until": hold_until}})
     solo = [t["_id"] for t in due if t.get("analysis_solo")]
     batched = [t["_id"] for t in due if not t.get("analysis_solo")]
-    for ids in _slices(batched, _config()["TASK_TICKETS"]):
+    for ids in slices(batched, _config()["TASK_TICKETS"]):
         async_task(ANALYSE_TASK, ids, group="analysis")
-    for ids in _slices(solo, 1):
+    for ids in slices(solo, 1):
         async_task(ANALYSE_TASK, ids, True, group="analysis")
     return len(due)
 
@@ -83,7 +81,7 @@ def claim_tickets(*, ticket_ids: list[str], now: datetime | None = None) -> tupl
     claim = uuid.uuid4().hex
     lease_until = now + timedelta(seconds=_config()["LEASE_S"])
     collection = Ticket._get_collection()
-    for ids in _slices(ticket_ids, ID_SLICE):
+    for ids in slices(ticket_ids):
         collection.update_many(
             {"_id": {"$in": ids}, "needs_analysis": True, "status": {"$ne": TicketStatus.MERGED},
              "analysis_lease_until": {"$lte": now}},
@@ -199,11 +197,6 @@ def _customer_texts(tickets: list[dict]) -> dict[str, str]:
         if text:
             by_conversation.setdefault(tweet["conversation_id"], []).append(text)
     return {t["_id"]: " / ".join(by_conversation.get(t["_id"], [])) for t in tickets}
-
-
-def _slices(values: list, size: int) -> Iterator[list]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
 
 
 def _as_utc(value: datetime | None) -> datetime:

@@ -58,6 +58,29 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
 
+class _JsonHandler(BaseHTTPRequestHandler):
+    """What both fake servers share: quiet logs, JSON bodies in and out."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def _body(self) -> dict:
+        return json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+
+    def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
+        data = json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (its timeout): that is the point of TIMEOUT
+
+
 class FaultServer:
     def __init__(self, *, name: str = "fault", default: str = OK, timeout_s: float = 5) -> None:
         self.name = name
@@ -91,12 +114,9 @@ class FaultServer:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
+        class Handler(_JsonHandler):
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                body = self._body()
                 step = server._next_step(body)
                 if step == TIMEOUT:
                     time.sleep(server.timeout_s)
@@ -112,19 +132,6 @@ class FaultServer:
 
             def do_GET(self) -> None:
                 self._send(200, {"object": "list", "data": [{"id": server.name, "object": "model"}]})
-
-            def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for key, value in (headers or {}).items():
-                        self.send_header(key, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (its timeout): that is the point of TIMEOUT
 
         return Handler
 
@@ -243,12 +250,9 @@ class OllamaShim:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         shim = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
+        class Handler(_JsonHandler):
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                body = self._body()
                 if self.path != "/api/chat":
                     return self._send(404, {"error": f"no route {self.path}"})
                 shim.requests += 1
@@ -261,13 +265,5 @@ class OllamaShim:
                 if self.path == "/api/version":
                     return self._send(200, {"version": "0.0.0-dallosh-shim"})
                 return self._send(200, {"models": []})
-
-            def _send(self, status: int, payload: dict) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
 
         return Handler

@@ -23,6 +23,11 @@ def stored_analysis(ticket: dict) -> Analysis:
     return Analysis(**{name: ticket["analysis"][name] for name in FIELDS})
 
 
+def routing_text(ticket: dict) -> str:
+    """The text routing keywords are matched in: what the model read, else the subject."""
+    return ticket["analysis"].get("input_text") or ticket.get("subject") or ""
+
+
 def rule_preview(*, rule: RoutingRule, recent: int, examples: int) -> RulePreview:
     """How many of the `recent` last analysed tickets this rule's conditions match, and a few
     of them: what an admin needs to see before saving a rule."""
@@ -33,7 +38,7 @@ def rule_preview(*, rule: RoutingRule, recent: int, examples: int) -> RulePrevie
     for ticket in cursor:
         scanned += 1
         if not routing.rule_matches(rule, analysis=stored_analysis(ticket),
-                                    text=ticket["analysis"].get("input_text") or ticket.get("subject") or "",
+                                    text=routing_text(ticket),
                                     language=ticket.get("language"), author=ticket.get("customer")):
             continue
         matched += 1

@@ -160,7 +160,7 @@ def reroute_open_tickets(*, now: datetime | None = None) -> Rerouted:
     for ticket in collection.find(open_unassigned, fields).batch_size(1000):
         result.scanned += 1
         route = routing.decide_route(analysis=selectors.stored_analysis(ticket),
-                                     text=ticket["analysis"].get("input_text") or ticket.get("subject") or "",
+                                     text=selectors.routing_text(ticket),
                                      language=ticket.get("language"), author=ticket.get("customer"), rules=rules)
         if (route.team, route.urgency, route.rule) == (ticket.get("team"), ticket.get("urgency"),
                                                         ticket.get("routing_rule")):
