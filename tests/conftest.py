@@ -85,7 +85,9 @@ def start_qcluster(servers, settings, monkeypatch):
     def start(**extra_env: str) -> subprocess.Popen:
         env = {**os.environ, "MONGODB_URI": servers["mongodb"], "REDIS_URL": servers["redis"],
                "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}", "DALLOSH_Q_WORKERS": "1",
-               **extra_env}
+               # The scheduled sweeper may analyse leftover tickets: it must never start a
+               # detached model server that outlives the test session.
+               "DALLOSH_LOCAL_MODEL_AUTOSTART": "0", **extra_env}
         worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         started.append(worker)
