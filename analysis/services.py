@@ -23,9 +23,9 @@ from analysis.chain import ChainResult, Outcome, ProviderChain, default_chain
 from analysis.prompts import Item
 from dallosh.bulk import find_by_values, slices
 from ingestion.models import Tweet
-from tickets import routing
+from tickets import routing, sla
 from tickets.models import Ticket, TicketStatus
-from tickets.services import EPOCH
+from tickets.services import EPOCH, apply_change
 
 logger = logging.getLogger(__name__)
 
@@ -131,29 +131,41 @@ def renew_claim(*, claim: str) -> None:
 
 def record_analysis(*, ticket: dict, claim: str, outcome: Outcome, text: str,
                     rules: list | None = None, now: datetime | None = None) -> bool:
-    """Write the answer and its routing in one update, only while `claim` still holds.
+    """Write the answer, its routing and SLA in one update, only while `claim` still holds.
 
-    A ticket an agent already works keeps its team and urgency: a new analysis must not pull
-    it out of someone's hands; re-routing it is a person's decision.
+    The ticket is read again first: agents may have worked it since the claim. One that an
+    agent already holds keeps its team and urgency (re-routing it is a person's decision),
+    and labels an agent corrected stay the ones the queue shows.
     """
     now = now or datetime.now(UTC)
     analysis = outcome.analysis
     route = routing.decide_route(analysis=analysis, text=text, language=ticket.get("language"),
                                  author=ticket.get("customer"), rules=rules)
-    fields = {
-        "analysis": {**analysis.to_dict(), "input_text": text, "provider": outcome.provider, "model": outcome.model,
-                     "tokens_in": outcome.tokens_in, "tokens_out": outcome.tokens_out,
-                     "latency_ms": outcome.latency_ms, "attempts": outcome.attempts,
-                     "batch_size": outcome.batch_size, "fallbacks": outcome.fallbacks,
-                     "prompt_version": prompts.prompt_version(), "analysed_at": now},
-        "needs_analysis": False, "analysis_claim": None, "analysis_lease_until": EPOCH,
-        "analysis_queued_until": EPOCH, "analysis_solo": False, "analysis_failures": 0, "analysis_error": None,
-        "updated_at": now,
-    }
-    if _routable(ticket):
-        fields |= {"team": route.team, "urgency": route.urgency, "routing_rule": route.rule, "routed_at": now}
-    written = Ticket._get_collection().update_one({"_id": ticket["_id"], "analysis_claim": claim}, {"$set": fields})
-    return written.modified_count == 1
+    answer = {**analysis.to_dict(), "input_text": text, "provider": outcome.provider, "model": outcome.model,
+              "tokens_in": outcome.tokens_in, "tokens_out": outcome.tokens_out, "latency_ms": outcome.latency_ms,
+              "attempts": outcome.attempts, "batch_size": outcome.batch_size, "fallbacks": outcome.fallbacks,
+              "prompt_version": prompts.prompt_version(), "analysed_at": now}
+    for _ in range(5):
+        current = Ticket._get_collection().find_one({"_id": ticket["_id"], "analysis_claim": claim},
+                                                    {"audit": 0, "notes": 0})
+        if current is None:
+            return False  # the claim was lost: new tweets arrived, or the lease ran out
+        changes = {"analysis": answer, "needs_analysis": False, "analysis_claim": None,
+                   "analysis_lease_until": EPOCH, "analysis_queued_until": EPOCH, "analysis_solo": False,
+                   "analysis_failures": 0, "analysis_error": None}
+        if not current.get("correction"):
+            changes |= {"topic": analysis.topic, "sentiment": analysis.sentiment}
+        if _routable(current):
+            urgency = current["correction"]["urgency"] if current.get("correction") else route.urgency
+            changes |= {"team": route.team, "urgency": urgency, "routing_rule": route.rule, "routed_at": now,
+                        **sla.fields_for_urgency(current, urgency, now)}
+        details = {"provider": outcome.provider, "model": outcome.model, "team": changes.get("team"),
+                   "urgency": changes.get("urgency"), "rule": route.rule}
+        written = apply_change(ticket=current, changes=changes, by="system:analysis", action="analysed",
+                               details=details, condition={"analysis_claim": claim}, now=now)
+        if written is not None:
+            return True
+    return False
 
 
 def _routable(ticket: dict) -> bool:

@@ -1,7 +1,12 @@
-"""Who may do what: the one place pages, the API and (later) consumers ask.
+"""Who may do what: the one place pages, the DRF API and the websocket consumers ask.
 
-Roles are Django groups. Ingestion (upload page, stream API) is for staff and for the
-members of the "ingest" group (integration accounts that post the live stream).
+Roles are Django groups:
+- `agent`: works the queues of the teams they belong to. Team membership is a group per
+  team (`team:tech`, `team:billing`, `team:commercial`), so admins manage it in the admin.
+- `manager`: reads every queue and the KPI pages, and may act on any ticket (reassign,
+  re-route) as a supervisor does.
+- `admin`: Django admin, routing rules, users (superusers count as admins).
+Ingestion (upload page, stream API) is for staff and the `ingest` group.
 """
 
 from __future__ import annotations
@@ -9,13 +14,87 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from rest_framework.permissions import BasePermission
 
+from analysis.schema import TEAMS
+
+AGENT_GROUP = "agent"
+MANAGER_GROUP = "manager"
+ADMIN_GROUP = "admin"
 INGEST_GROUP = "ingest"
+TEAM_GROUP_PREFIX = "team:"
+
+User = AbstractBaseUser | AnonymousUser
 
 
-def can_ingest(user: AbstractBaseUser | AnonymousUser) -> bool:
-    if not user.is_authenticated or not user.is_active:
-        return False
-    return user.is_staff or user.groups.filter(name=INGEST_GROUP).exists()
+def team_group(team: str) -> str:
+    return TEAM_GROUP_PREFIX + team
+
+
+ROLE_GROUPS = (AGENT_GROUP, MANAGER_GROUP, ADMIN_GROUP, *(team_group(team) for team in TEAMS))
+
+
+def _groups(user: User) -> set[str]:
+    """The user's group names, read once per request object (they are asked often)."""
+    cached = getattr(user, "_dallosh_groups", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True)) if user.is_authenticated else set()
+        user._dallosh_groups = cached
+    return cached
+
+
+def _active(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def is_admin(user: User) -> bool:
+    return _active(user) and (user.is_superuser or ADMIN_GROUP in _groups(user))
+
+
+def is_manager(user: User) -> bool:
+    return _active(user) and (MANAGER_GROUP in _groups(user) or is_admin(user))
+
+
+def is_agent(user: User) -> bool:
+    return _active(user) and AGENT_GROUP in _groups(user)
+
+
+def agent_teams(user: User) -> list[str]:
+    """The teams whose queues an agent works, in vocabulary order."""
+    if not is_agent(user):
+        return []
+    groups = _groups(user)
+    return [team for team in TEAMS if team_group(team) in groups]
+
+
+def visible_teams(user: User) -> list[str]:
+    """Queues this user may read: every team for managers and admins, an agent's own teams."""
+    return list(TEAMS) if is_manager(user) else agent_teams(user)
+
+
+def can_view_team(user: User, team: str | None) -> bool:
+    return team is not None and team in visible_teams(user)
+
+
+def can_view_ticket(user: User, ticket: dict) -> bool:
+    """A ticket is seen by its team's agents and by managers; one awaiting routing only by managers."""
+    return is_manager(user) or can_view_team(user, ticket.get("team"))
+
+
+def can_work_ticket(user: User, ticket: dict) -> bool:
+    """Actions (claim, status, notes, corrections, re-route) follow read access."""
+    return can_view_ticket(user, ticket)
+
+
+def can_hold_tickets_of(user: User, team: str) -> bool:
+    """Who may be assigned a team's ticket: that team's agents."""
+    return team in agent_teams(user)
+
+
+def can_read_kpis(user: User) -> bool:
+    return is_manager(user)
+
+
+def can_ingest(user: User) -> bool:
+    return _active(user) and (user.is_staff or INGEST_GROUP in _groups(user))
 
 
 class CanIngest(BasePermission):
@@ -23,3 +102,12 @@ class CanIngest(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return can_ingest(request.user)
+
+
+class CanUseQueues(BasePermission):
+    """Agents (of at least one team), managers and admins."""
+
+    message = "Only agents, managers and admins may read ticket queues."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(visible_teams(request.user))

@@ -63,6 +63,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "dallosh.context_processors.navigation",
             ],
         },
     },
@@ -149,6 +150,18 @@ DALLOSH = {
     # shorter ones ("thanks!") only within one author's tweets.
     "DUPLICATE_GLOBAL_MIN_CHARS": 40,
 }
+
+# --- Dallosh back-office -------------------------------------------------------------------
+# Response-time targets per urgency, in hours ("high=1,medium=8,low=48"): the clock starts
+# when the customer wrote, or when we received it if later (bulk imports of old tweets).
+DALLOSH_SLA_HOURS = {
+    urgency: float(hours)
+    for urgency, hours in (item.split("=") for item in
+                           os.environ.get("DALLOSH_SLA_HOURS", "high=1,medium=8,low=48").split(","))
+}
+# Queue rows per page, and how many candidate tickets one page request may examine when
+# filters (search above all) are selective: past it, the page says how far it searched.
+DALLOSH_QUEUE = {"PAGE_SIZE": 50, "SCAN_BUDGET": 4000}
 
 # --- Dallosh analysis: the provider chain (analysis/chain.py) ------------------------------
 # A tier is enabled by configuring it: OpenAI by an API key (or a compatible base URL),

@@ -8,7 +8,8 @@ urlpatterns = [
     path("", dashboard_views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("tickets.urls")),
     path("ingest/", include("ingestion.urls")),
-    path("api/v1/", include("ingestion.api_urls")),
+    path("api/v1/", include("dallosh.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -38,6 +38,11 @@ def mongo_connection(servers, django_db_blocker):
     settings.MONGODB_URI = servers["mongodb"]
     settings.REDIS_URL = servers["redis"]
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "redis": servers["redis"]}
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                           "CONFIG": {"hosts": [servers["redis"]]}}}
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
     mongo.connect(servers["mongodb"])
     mongo.ensure_indexes()
     yield
@@ -165,6 +170,81 @@ def use_tiers(settings):
                                      "BREAKER_FAILURES": 3, "BREAKER_COOLDOWN_S": 1.0, "AUTO_ENQUEUE": False}
 
     return configure
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    """make_user("ana", "tech") → an agent of the tech team; role="manager" or "admin" otherwise."""
+    from django.contrib.auth.models import Group
+
+    from dallosh.permissions import ADMIN_GROUP, AGENT_GROUP, MANAGER_GROUP, team_group
+
+    def make(username: str, *teams: str, role: str = "agent"):
+        user = django_user_model.objects.create_user(username=username, password="password",
+                                                     is_staff=role == "admin")
+        names = {"agent": [AGENT_GROUP], "manager": [MANAGER_GROUP], "admin": [ADMIN_GROUP]}[role]
+        names += [team_group(team) for team in teams]
+        user.groups.set([Group.objects.get_or_create(name=name)[0] for name in names])
+        return user
+
+    return make
+
+
+@pytest.fixture
+def analysed(use_tiers, fault_server):
+    """analysed("my fibre is down", ...) → ticket ids, ingested then analysed and routed through
+    the real pipeline; the scripted model labels by tests.llm_servers.expected_labels."""
+    from analysis import services
+    from ingestion.services import ingest_records
+    from tickets.models import Ticket
+
+    use_tiers(("openai", fault_server.url))
+    counter = iter(range(1, 10**6))
+
+    def analyse(*texts: str, minute: int = 0) -> list[str]:
+        first = next(counter) * 1000
+        records = [{"tweet_id": str(first + n), "author_id": f"customer{first + n}", "inbound": True, "text": text,
+                    "created_at": f"Tue Oct 31 10:{minute + n:02d}:00 +0000 2017", "response_tweet_id": "",
+                    "in_response_to_tweet_id": None} for n, text in enumerate(texts)]
+        ingest_records(records=records, source="twcs")
+        ids = [f"twcs:{first + n}" for n in range(len(texts))]
+        run = services.analyse_tickets(ticket_ids=ids)
+        assert sorted(run.analysed) == sorted(ids), run
+        assert Ticket.objects(id__in=ids, team__ne=None).count() == len(ids)
+        return ids
+
+    return analyse
+
+
+@pytest.fixture
+def daphne_server(servers, settings):
+    """The project's ASGI server (Daphne) in its own process, on the test databases: its URL."""
+    port = embedded.free_port()
+    env = {**os.environ, "MONGODB_URI": servers["mongodb"], "REDIS_URL": servers["redis"],
+           "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}", "DJANGO_DEBUG": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                                "dallosh.asgi:application"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    import urllib.request
+
+    def answers() -> bool:
+        try:
+            urllib.request.urlopen(url + "/login/", timeout=2)
+            return True
+        except OSError:
+            return False
+
+    if not wait_for(answers, until=bool, timeout=60):
+        process.kill()
+        pytest.fail("daphne did not start")
+    yield url
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 @pytest.fixture(scope="session")

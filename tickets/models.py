@@ -16,6 +16,8 @@ class TicketStatus:
     RESOLVED = "resolved"
     MERGED = "merged"  # its conversation turned out to belong to another ticket
     CHOICES = (NEW, IN_PROGRESS, WAITING_CUSTOMER, RESOLVED, MERGED)
+    OPEN = (NEW, IN_PROGRESS, WAITING_CUSTOMER)  # what a queue shows unless asked otherwise
+    LISTED = (*OPEN, RESOLVED)  # the statuses a queue can be filtered on (merged ones are gone)
 
 
 class TicketAnalysis(me.EmbeddedDocument):
@@ -38,6 +40,41 @@ class TicketAnalysis(me.EmbeddedDocument):
     fallbacks = me.ListField(me.StringField())
     prompt_version = me.StringField()
     analysed_at = me.DateTimeField()
+
+
+class LabelCorrection(me.EmbeddedDocument):
+    """An agent's correction of the model's labels, kept beside the model's answer (which is
+    never overwritten) with who and when: it is what evaluation learns from."""
+
+    sentiment = me.StringField(choices=schema.SENTIMENTS)
+    topic = me.StringField(choices=schema.TOPICS)
+    urgency = me.StringField(choices=schema.URGENCIES)
+    actionable = me.BooleanField()
+    by = me.StringField(required=True)
+    at = me.DateTimeField(required=True)
+
+
+class TicketNote(me.EmbeddedDocument):
+    """An internal note between agents; never shown to the customer."""
+
+    by = me.StringField(required=True)
+    at = me.DateTimeField(required=True)
+    text = me.StringField(required=True)
+
+
+class AuditEntry(me.EmbeddedDocument):
+    """One change to a ticket: who, when, what, and the values before and after."""
+
+    at = me.DateTimeField(required=True)
+    by = me.StringField(required=True)  # a username, or "system:<part>" for the pipeline
+    action = me.StringField(required=True)
+    details = me.DictField()
+
+
+class SlaState:
+    RUNNING = "running"  # awaiting our response, target not yet passed
+    BREACHED = "breached"  # target passed before we responded
+    MET = "met"  # responded within the target
 
 
 class Ticket(me.Document):
@@ -73,6 +110,20 @@ class Ticket(me.Document):
     routing_rule = me.StringField()  # the rule that decided; None for LABELS.md's default routing
     routed_at = me.DateTimeField()
     assignee = me.StringField()  # username of the agent holding it
+    # The labels the queue shows and filters on: the model's, or an agent's correction.
+    topic = me.StringField(choices=schema.TOPICS)
+    sentiment = me.StringField(choices=schema.SENTIMENTS)
+    correction = me.EmbeddedDocumentField(LabelCorrection)
+    # Queue order: tickets/sla.py's priority (breach and urgency), then age. See tickets/queue.py.
+    queue_priority = me.IntField()
+    sla_due_at = me.DateTimeField()
+    sla_state = me.StringField(choices=(SlaState.RUNNING, SlaState.BREACHED, SlaState.MET))
+    claimed_at = me.DateTimeField()
+    responded_at = me.DateTimeField()
+    resolved_at = me.DateTimeField()
+    notes = me.EmbeddedDocumentListField(TicketNote)
+    audit = me.EmbeddedDocumentListField(AuditEntry)
+    version = me.IntField(default=0)  # bumped by every agent-visible change: orders live events
     # Analysis work queue: a worker's claim, and when the ticket may be handed out again
     analysis_claim = me.StringField()
     analysis_lease_until = me.DateTimeField()
@@ -86,12 +137,34 @@ class Ticket(me.Document):
         "indexes": [
             {"fields": ["status", "created_at"]},
             {"fields": ["needs_analysis", "analysis_queued_until"]},
-            {"fields": ["team", "status", "urgency", "created_at"]},
+            {"fields": ["team", "status", "queue_priority", "created_at"]},
+            {"fields": ["assignee", "status"]},
+            {"fields": ["sla_state", "sla_due_at"]},
             {"fields": ["-analysis.analysed_at"]},
             {"fields": ["customer", "created_at"]},
             {"fields": ["created_at"]},
         ],
     }
+
+
+class QueueDay(me.Document):
+    """How many tickets one queue segment (team, status, priority) holds per day of age.
+
+    The queue pager reads it to jump straight to the days that hold tickets and to size its
+    windows, so a page costs about its own rows whatever the store's size. A day's document
+    is created before any ticket enters that segment and is never deleted, which is what
+    the pager relies on; the counts only size windows, so a drifted count costs time, never
+    a ticket.
+    """
+
+    id = me.StringField(primary_key=True)  # "team|status|priority|YYYY-MM-DD"
+    team = me.StringField(required=True)
+    status = me.StringField(required=True)
+    priority = me.IntField(required=True)
+    day = me.DateTimeField(required=True)
+    count = me.IntField(default=0)
+
+    meta = {"collection": "queue_days", "indexes": [{"fields": ["team", "status", "day"]}]}
 
 
 # --- SQL (Django ORM): admin-editable routing rules --------------------------------------

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import json
+from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
 
 from analysis.schema import FIELDS, Analysis
-from tickets import routing
-from tickets.models import RoutingRule, Ticket
+from dallosh.bulk import find_by_values
+from ingestion.models import Tweet
+from tickets import routing, sla
+from tickets.models import QueueDay, RoutingRule, Ticket, TicketStatus
 
 PREVIEW_FIELDS = {"subject": 1, "language": 1, "customer": 1, "team": 1, "urgency": 1, "analysis": 1}
 
@@ -46,3 +54,232 @@ def rule_preview(*, rule: RoutingRule, recent: int, examples: int) -> RulePrevie
             shown.append({"id": ticket["_id"], "subject": ticket.get("subject", ""), "team": ticket.get("team"),
                           "urgency": ticket.get("urgency"), "topic": ticket["analysis"].get("topic")})
     return RulePreview(scanned=scanned, matched=matched, examples=shown)
+
+
+# --- team queues ----------------------------------------------------------------------------
+
+ROW_FIELDS = {"subject": 1, "language": 1, "customer": 1, "created_at": 1, "team": 1, "status": 1, "urgency": 1,
+              "topic": 1, "sentiment": 1, "analysis.summary": 1, "assignee": 1, "queue_priority": 1,
+              "sla_due_at": 1, "sla_state": 1, "version": 1, "correction.by": 1}
+HOLDERS = ("me", "unassigned")
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    status: str = ""  # empty: every open status
+    topic: str = ""
+    sentiment: str = ""
+    language: str = ""
+    holder: str = ""  # "me", "unassigned" or empty
+    search: str = ""
+
+    def statuses(self) -> tuple[str, ...]:
+        return (self.status,) if self.status else TicketStatus.OPEN
+
+    def keeps(self, ticket: dict, username: str) -> bool:
+        """The filters other than team and status, checked on a fetched row: the one test the
+        pager and the live row check share."""
+        if self.topic and ticket.get("topic") != self.topic:
+            return False
+        if self.sentiment and ticket.get("sentiment") != self.sentiment:
+            return False
+        if self.language and ticket.get("language") != self.language:
+            return False
+        if self.holder == "me" and ticket.get("assignee") != username:
+            return False
+        if self.holder == "unassigned" and ticket.get("assignee"):
+            return False
+        if self.search:
+            needle = self.search.casefold()
+            haystack = " ".join(filter(None, (ticket.get("subject"), (ticket.get("analysis") or {}).get("summary"),
+                                              ticket.get("customer"))))
+            return needle in haystack.casefold()
+        return True
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page starts: a priority, then strictly after (created_at, id) within it."""
+
+    priority: int
+    created_at: datetime | None = None
+    ticket_id: str = ""
+
+    def encode(self) -> str:
+        moment = self.created_at.isoformat() if self.created_at else ""
+        return base64.urlsafe_b64encode(json.dumps([self.priority, moment, self.ticket_id]).encode()).decode()
+
+    @classmethod
+    def decode(cls, cursor: str) -> Position:
+        """A cursor from a URL: anything malformed starts at the top rather than failing."""
+        try:
+            priority, moment, ticket_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+            return cls(int(priority), datetime.fromisoformat(moment) if moment else None, str(ticket_id))
+        except (ValueError, TypeError):
+            return cls(sla.PRIORITIES[0])
+
+
+@dataclass
+class QueuePage:
+    rows: list[dict]
+    next_cursor: str | None  # None: nothing after these rows
+    searched_until: datetime | None = None  # the scan budget ran out at this age: "search further"
+    examined: int = 0  # candidate tickets read to build the page
+
+
+def queue_page(*, team: str, filters: QueueFilters, username: str, cursor: str = "",
+               size: int | None = None) -> QueuePage:
+    """One page of a team's queue: breached first, then urgency high → low, then oldest first.
+
+    Keyset pagination over the (team, status, priority, created_at) index: the queue
+    directory says which days hold tickets of each priority, so each query reads a window
+    holding about the rows still wanted, whatever the store's size. Filters other than team
+    and status are checked on the rows read; when they are selective the page stops after
+    SCAN_BUDGET candidates and says how far it searched.
+    """
+    size = size or settings.DALLOSH_QUEUE["PAGE_SIZE"]
+    start = Position.decode(cursor) if cursor else Position(sla.PRIORITIES[0])
+    if filters.holder == "me":
+        return _held_page(team=team, filters=filters, username=username, start=start, size=size)
+    page = QueuePage(rows=[], next_cursor=None)
+    budget = settings.DALLOSH_QUEUE["SCAN_BUDGET"]
+    directory = _directory(team, filters.statuses())
+    for priority in sla.PRIORITIES:
+        if priority > start.priority:
+            continue
+        after = (start.created_at, start.ticket_id) if priority == start.priority and start.created_at else None
+        for low, high in _windows(directory.get(priority, []), after, size):
+            fetched = _window_rows(team, filters.statuses(), priority, low, high)
+            page.examined += len(fetched)
+            for row in fetched:
+                if after and (row["created_at"], row["_id"]) <= after:
+                    continue
+                if filters.keeps(row, username):
+                    page.rows.append(row)
+                    if len(page.rows) == size:
+                        page.next_cursor = Position(priority, row["created_at"], row["_id"]).encode()
+                        return page
+            if page.examined >= budget:
+                page.searched_until = high
+                page.next_cursor = Position(priority, high, "").encode()
+                return page
+    return page
+
+
+def _directory(team: str, statuses: tuple[str, ...]) -> dict[int, list[tuple[datetime, int]]]:
+    """Days holding tickets, with how many, per priority, over the statuses shown."""
+    per_priority: dict[int, dict[datetime, int]] = defaultdict(lambda: defaultdict(int))
+    for status in statuses:
+        for day in QueueDay._get_collection().find({"team": team, "status": status},
+                                                    {"priority": 1, "day": 1, "count": 1}):
+            if day["count"] > 0:
+                per_priority[day["priority"]][_utc(day["day"])] += day["count"]
+    return {priority: sorted(days.items()) for priority, days in per_priority.items()}
+
+
+def _windows(days: list[tuple[datetime, int]], after: tuple | None, size: int):
+    """Time windows [low, high) to read in order, each holding about `size` tickets: several
+    quiet days together, or a slice of a busy one."""
+    begin = after[0] if after else None
+    index = 0
+    while index < len(days):
+        day, count = days[index]
+        day_end = day + ONE_DAY
+        if begin and day_end <= begin:
+            index += 1
+            continue
+        low = max(day, begin) if begin else day
+        if count > 2 * size:  # a busy day: slices sized by its density
+            step = max(ONE_DAY * (1.5 * size / count), MIN_WINDOW)
+            while low < day_end:
+                high = min(low + step, day_end)
+                yield low, high
+                low = high
+            index += 1
+            continue
+        total, last = 0, index
+        while last < len(days) and total < size and days[last][1] <= 2 * size:
+            total += days[last][1]
+            last += 1
+        high = days[last - 1][0] + ONE_DAY
+        yield low, high
+        index = last
+
+
+def _window_rows(team: str, statuses: tuple[str, ...], priority: int, low: datetime, high: datetime) -> list[dict]:
+    """Each status is read on its own: an index walks one (team, status, priority) prefix."""
+    rows: list[dict] = []
+    for status in statuses:
+        rows.extend(Ticket._get_collection().find(
+            {"team": team, "status": status, "queue_priority": priority, "created_at": {"$gte": low, "$lt": high}},
+            ROW_FIELDS))
+    for row in rows:
+        row["created_at"] = _utc(row["created_at"])
+    rows.sort(key=lambda row: (row["created_at"], row["_id"]))
+    return rows
+
+
+def _held_page(*, team: str, filters: QueueFilters, username: str, start: Position, size: int) -> QueuePage:
+    """"Assigned to me": an agent holds few tickets, read whole through the (assignee, status) index."""
+    rows = [row for status in filters.statuses()
+            for row in Ticket._get_collection().find({"assignee": username, "status": status}, ROW_FIELDS)
+            if row.get("team") == team and row.get("queue_priority") is not None]
+    for row in rows:
+        row["created_at"] = _utc(row["created_at"])
+    rows = sorted((row for row in rows if filters.keeps(row, username)), key=_queue_order)
+    if start.created_at:
+        boundary = (-start.priority, start.created_at, start.ticket_id)
+        rows = [row for row in rows if _queue_order(row) > boundary]
+    page = QueuePage(rows=rows[:size], next_cursor=None, examined=len(rows))
+    if len(rows) > size:
+        last = page.rows[-1]
+        page.next_cursor = Position(last["queue_priority"], last["created_at"], last["_id"]).encode()
+    return page
+
+
+def queue_row(*, ticket_id: str, team: str, filters: QueueFilters, username: str) -> dict | None:
+    """The ticket's row if it belongs on this queue view now, else None (live updates ask)."""
+    row = Ticket._get_collection().find_one({"_id": ticket_id}, ROW_FIELDS)
+    if (row is None or row.get("team") != team or row.get("status") not in filters.statuses()
+            or row.get("queue_priority") is None or not filters.keeps(row, username)):
+        return None
+    row["created_at"] = _utc(row["created_at"])
+    return row
+
+
+def _queue_order(row: dict) -> tuple:
+    return -row["queue_priority"], row["created_at"], row["_id"]
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+ONE_DAY = timedelta(days=1)
+MIN_WINDOW = timedelta(minutes=1)
+
+
+# --- one ticket -----------------------------------------------------------------------------
+
+
+def ticket_for(*, ticket_id: str) -> dict | None:
+    return Ticket._get_collection().find_one({"_id": ticket_id})
+
+
+def conversation(*, ticket: dict) -> list[dict]:
+    """Every tweet of the conversation in order: customer tweets and brand replies, each with
+    its original and its cleaned text."""
+    fields = {"author": 1, "is_brand": 1, "created_at": 1, "text": 1, "clean_text": 1, "language": 1,
+              "is_retweet": 1, "is_duplicate": 1, "reply_to": 1, "tweet_id": 1}
+    tweets = list(find_by_values(Tweet._get_collection(), "_id", ticket.get("tweet_ids", []), fields))
+    return sorted(tweets, key=lambda t: (t["created_at"], t["_id"]))
+
+
+def team_agents(*, team: str) -> list[str]:
+    """Usernames a team's ticket may be assigned to."""
+    from django.contrib.auth import get_user_model
+
+    from dallosh.permissions import AGENT_GROUP, team_group
+
+    users = get_user_model().objects.filter(is_active=True, groups__name=AGENT_GROUP)
+    return sorted(users.filter(groups__name=team_group(team)).values_list("username", flat=True))

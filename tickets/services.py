@@ -7,9 +7,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from analysis.schema import TEAMS, VOCABULARY
 from dallosh.bulk import find_by_values, insert_new
 from ingestion.models import Tweet
-from tickets.models import Ticket, TicketStatus
+from tickets import sla
+from tickets.models import QueueDay, SlaState, Ticket, TicketStatus
 
 # "Hand out at once": a date in the past, rather than null, so the analysis queue is one
 # indexed range query (needs_analysis, analysis_queued_until <= now).
@@ -91,12 +93,16 @@ def rebuild_tickets(*, conversation_ids: list[str], now: datetime, new_customer_
     for tweet in find_by_values(Tweet._get_collection(), "conversation_id", conversation_ids, TWEET_FIELDS):
         stored[tweet["conversation_id"]].append(tweet)
     collection = Ticket._get_collection()
+    previous = {t["_id"]: t for t in find_by_values(collection, "_id", conversation_ids, SEGMENT_FIELDS)}
     created = updated = 0
     for conversation_id in conversation_ids:
         fields = derive_ticket(conversation_id, stored.get(conversation_id, []))
         if not fields:
             continue
-        update = {"$set": {**fields, "updated_at": now}, "$setOnInsert": _workflow_defaults(now, with_analysis=False)}
+        _enter_new_day(previous.get(conversation_id), fields["created_at"])
+        inserted_defaults = _workflow_defaults(now, with_analysis=False)
+        del inserted_defaults["version"]  # set by $inc: every rebuild is a change agents' writes must see
+        update = {"$set": {**fields, "updated_at": now}, "$setOnInsert": inserted_defaults, "$inc": {"version": 1}}
         # New customer words call for a fresh analysis; a worker busy with the old text
         # loses its claim, so its answer is discarded rather than written over them.
         target = update["$set"] if conversation_id in new_customer_tweets else update["$setOnInsert"]
@@ -107,6 +113,18 @@ def rebuild_tickets(*, conversation_ids: list[str], now: datetime, new_customer_
     return created, updated
 
 
+SEGMENT_FIELDS = {"team": 1, "status": 1, "queue_priority": 1, "created_at": 1}
+
+
+def _enter_new_day(before: dict | None, created_at: datetime) -> None:
+    """An earlier tweet joined a routed conversation: its age (queue place) changes."""
+    if before is None:
+        return
+    entering = queue_segment({**before, "created_at": created_at})
+    if entering and entering != queue_segment(before):
+        count_in_segment(entering, +1)
+
+
 def merge_tickets(*, merges: list[tuple[str, str]], now: datetime) -> None:
     """Mark the tickets of absorbed conversations as merged into the surviving one.
 
@@ -115,12 +133,13 @@ def merge_tickets(*, merges: list[tuple[str, str]], now: datetime) -> None:
     for absorbed, into in merges:
         Ticket._get_collection().update_one(
             {"_id": absorbed},
-            {"$set": {"status": TicketStatus.MERGED, "merged_into": into, "needs_analysis": False, "updated_at": now}},
+            {"$set": {"status": TicketStatus.MERGED, "merged_into": into, "needs_analysis": False, "updated_at": now},
+             "$inc": {"version": 1}},
         )
 
 
 def _workflow_defaults(now: datetime, *, with_analysis: bool = True) -> dict:
-    defaults = {"status": TicketStatus.NEW, "ingested_at": now, "merged_into": None, "assignee": None}
+    defaults = {"status": TicketStatus.NEW, "ingested_at": now, "merged_into": None, "assignee": None, "version": 0}
     if with_analysis:
         defaults.update(AWAIT_ANALYSIS)
     return defaults
@@ -156,17 +175,343 @@ def reroute_open_tickets(*, now: datetime | None = None) -> Rerouted:
     collection = Ticket._get_collection()
     open_unassigned = {"status": TicketStatus.NEW, "assignee": None, "needs_analysis": False,
                        "analysis": {"$exists": True}}
-    fields = {"analysis": 1, "language": 1, "customer": 1, "team": 1, "urgency": 1, "routing_rule": 1, "subject": 1}
-    for ticket in collection.find(open_unassigned, fields).batch_size(1000):
+    for ticket in collection.find(open_unassigned, {"audit": 0, "notes": 0}).batch_size(1000):
         result.scanned += 1
         route = routing.decide_route(analysis=selectors.stored_analysis(ticket),
                                      text=selectors.routing_text(ticket),
                                      language=ticket.get("language"), author=ticket.get("customer"), rules=rules)
-        if (route.team, route.urgency, route.rule) == (ticket.get("team"), ticket.get("urgency"),
-                                                        ticket.get("routing_rule")):
+        urgency = ticket["correction"]["urgency"] if ticket.get("correction") else route.urgency
+        if (route.team, urgency, route.rule) == (ticket.get("team"), ticket.get("urgency"),
+                                                  ticket.get("routing_rule")):
             continue
-        changed = collection.update_one({"_id": ticket["_id"], "status": TicketStatus.NEW, "assignee": None},
-                                        {"$set": {"team": route.team, "urgency": route.urgency,
-                                                  "routing_rule": route.rule, "routed_at": now, "updated_at": now}})
-        result.changed += changed.modified_count
+        changes = {"team": route.team, "urgency": urgency, "routing_rule": route.rule, "routed_at": now,
+                   **sla.fields_for_urgency(ticket, urgency, now)}
+        written = apply_change(ticket=ticket, changes=changes, by="system:routing", action="rerouted",
+                               details={"team": [ticket.get("team"), route.team], "rule": route.rule},
+                               condition={"status": TicketStatus.NEW, "assignee": None}, now=now)
+        result.changed += written is not None
     return result
+
+
+# --- the queue directory (tickets/models.QueueDay) --------------------------------------------
+
+Segment = tuple[str, str, int, datetime]  # team, status, priority, day
+
+
+def queue_segment(ticket: dict) -> Segment | None:
+    """The queue segment a ticket sits in, None while it is not routed."""
+    if not ticket.get("team") or ticket.get("queue_priority") is None:
+        return None
+    created = ticket["created_at"]
+    day = datetime(created.year, created.month, created.day, tzinfo=UTC)
+    return ticket["team"], ticket["status"], ticket["queue_priority"], day
+
+
+def count_in_segment(segment: Segment, delta: int) -> None:
+    team, status, priority, day = segment
+    QueueDay._get_collection().update_one(
+        {"_id": f"{team}|{status}|{priority}|{day:%Y-%m-%d}"},
+        {"$inc": {"count": delta}, "$setOnInsert": {"team": team, "status": status, "priority": priority, "day": day}},
+        upsert=True,
+    )
+
+
+def rebuild_queue_directory() -> int:
+    """Recount every segment from the tickets (after a bulk load or a restore)."""
+    pipeline = [
+        {"$match": {"team": {"$ne": None}, "queue_priority": {"$ne": None}}},
+        {"$group": {"_id": {"team": "$team", "status": "$status", "priority": "$queue_priority",
+                            "day": {"$dateTrunc": {"date": "$created_at", "unit": "day"}}},
+                    "count": {"$sum": 1}}},
+    ]
+    collection = QueueDay._get_collection()
+    collection.delete_many({})
+    documents = []
+    for group in Ticket._get_collection().aggregate(pipeline, allowDiskUse=True):
+        key = group["_id"]
+        day = key["day"].replace(tzinfo=UTC)
+        documents.append({"_id": f"{key['team']}|{key['status']}|{key['priority']}|{day:%Y-%m-%d}",
+                          "team": key["team"], "status": key["status"], "priority": key["priority"],
+                          "day": day, "count": group["count"]})
+    if documents:
+        collection.insert_many(documents)
+    return len(documents)
+
+
+# --- every agent-visible change goes through apply_change ---------------------------------------
+
+
+class TicketNotFound(LookupError):
+    pass
+
+
+class ActionRefused(ValueError):
+    """The change is not allowed in the ticket's current state; the message says why."""
+
+
+class AlreadyClaimed(ActionRefused):
+    def __init__(self, holder: str) -> None:
+        super().__init__(f"Already held by {holder}.")
+        self.holder = holder
+
+
+def apply_change(*, ticket: dict, changes: dict, by: str, action: str, details: dict | None = None,
+                 condition: dict | None = None, push: dict | None = None, now: datetime | None = None) -> dict | None:
+    """Write `changes` to the ticket exactly as it was read (its version), with the audit
+    entry, in one update; then publish the event. Returns the ticket as written, or None
+    when it changed meanwhile (or `condition` no longer holds): nothing was written.
+
+    The queue directory learns of the segment the ticket enters before the write, and of
+    the one it leaves after it, so the pager never misses a ticket.
+    """
+    from tickets import events
+
+    now = now or datetime.now(UTC)
+    after = {**ticket, **changes}
+    entering, leaving = queue_segment(after), queue_segment(ticket)
+    moved = entering != leaving
+    if moved and entering:
+        count_in_segment(entering, +1)
+    version = ticket.get("version", 0)
+    entry = {"at": now, "by": by, "action": action, "details": details or {}}
+    update = {"$set": {**changes, "updated_at": now}, "$inc": {"version": 1},
+              "$push": {"audit": entry, **(push or {})}}
+    pinned = {"version": version} if "version" in ticket else {"version": {"$exists": False}}
+    written = Ticket._get_collection().update_one({"_id": ticket["_id"], **pinned, **(condition or {})}, update)
+    if written.modified_count != 1:
+        if moved and entering:
+            count_in_segment(entering, -1)
+        return None
+    if moved and leaving:
+        count_in_segment(leaving, -1)
+    after.update(version=version + 1, updated_at=now)
+    events.ticket_changed(after=after, before=ticket, action=action, by=by)
+    return after
+
+
+def _mutate(*, ticket_id: str, user, action: str, decide, attempts: int = 5) -> dict:
+    """Read the ticket, check the user may act on it, let `decide(ticket)` return the
+    changes (or raise ActionRefused), and write them; a concurrent change means read again."""
+    from dallosh.permissions import can_work_ticket
+
+    for _ in range(attempts):
+        ticket = Ticket._get_collection().find_one({"_id": ticket_id}, {"audit": 0, "notes": 0})
+        if ticket is None or not can_work_ticket(user, ticket):
+            raise TicketNotFound(ticket_id)  # the same answer whether it exists or not
+        changes, details, push = decide(ticket)
+        written = apply_change(ticket=ticket, changes=changes, by=user.get_username(), action=action,
+                               details=details, push=push)
+        if written is not None:
+            return written
+    raise ActionRefused("The ticket is changing too fast; try again.")
+
+
+# --- agent actions ------------------------------------------------------------------------------
+
+# Which status may follow which: resolved tickets can be reopened; merged ones are closed for good.
+TRANSITIONS = {
+    TicketStatus.NEW: (TicketStatus.IN_PROGRESS, TicketStatus.WAITING_CUSTOMER, TicketStatus.RESOLVED),
+    TicketStatus.IN_PROGRESS: (TicketStatus.NEW, TicketStatus.WAITING_CUSTOMER, TicketStatus.RESOLVED),
+    TicketStatus.WAITING_CUSTOMER: (TicketStatus.IN_PROGRESS, TicketStatus.RESOLVED),
+    TicketStatus.RESOLVED: (TicketStatus.IN_PROGRESS,),
+    TicketStatus.MERGED: (),
+}
+
+
+def _require_open(ticket: dict) -> None:
+    if ticket["status"] not in TicketStatus.OPEN:
+        raise ActionRefused(f"The ticket is {ticket['status'].replace('_', ' ')}.")
+
+
+def claim_ticket(*, ticket_id: str, user) -> dict:
+    """Take an unheld open ticket. Two agents claiming at once: one wins, the other is told
+    who holds it (the versioned update makes the race a plain compare-and-set)."""
+
+    def decide(ticket: dict):
+        _require_open(ticket)
+        if ticket.get("assignee"):
+            raise AlreadyClaimed(ticket["assignee"])
+        _require_team_member(user, ticket)
+        changes = {"assignee": user.get_username(), "claimed_at": datetime.now(UTC)}
+        if ticket["status"] == TicketStatus.NEW:
+            changes["status"] = TicketStatus.IN_PROGRESS
+        return changes, {"assignee": [None, user.get_username()]}, None
+
+    return _mutate(ticket_id=ticket_id, user=user, action="claimed", decide=decide)
+
+
+def release_ticket(*, ticket_id: str, user) -> dict:
+    def decide(ticket: dict):
+        if not ticket.get("assignee"):
+            raise ActionRefused("Nobody holds this ticket.")
+        changes = {"assignee": None}
+        if ticket["status"] == TicketStatus.IN_PROGRESS:
+            changes["status"] = TicketStatus.NEW
+        return changes, {"assignee": [ticket["assignee"], None]}, None
+
+    return _mutate(ticket_id=ticket_id, user=user, action="released", decide=decide)
+
+
+def assign_ticket(*, ticket_id: str, user, assignee: str) -> dict:
+    """Hand the ticket to a colleague: an agent of the ticket's team."""
+    from django.contrib.auth import get_user_model
+
+    from dallosh.permissions import can_hold_tickets_of
+
+    def decide(ticket: dict):
+        _require_open(ticket)
+        colleague = get_user_model().objects.filter(username=assignee, is_active=True).first()
+        if colleague is None or not can_hold_tickets_of(colleague, ticket["team"]):
+            raise ActionRefused(f"{assignee} is not an agent of the {ticket['team']} team.")
+        changes = {"assignee": assignee, "claimed_at": datetime.now(UTC)}
+        if ticket["status"] == TicketStatus.NEW:
+            changes["status"] = TicketStatus.IN_PROGRESS
+        return changes, {"assignee": [ticket.get("assignee"), assignee]}, None
+
+    return _mutate(ticket_id=ticket_id, user=user, action="assigned", decide=decide)
+
+
+def change_status(*, ticket_id: str, user, status: str) -> dict:
+    """Move along new → in progress → waiting on customer → resolved (or reopen). Waiting
+    on the customer or resolving means we responded: the SLA clock stops."""
+
+    def decide(ticket: dict):
+        if status not in TRANSITIONS.get(ticket["status"], ()):
+            raise ActionRefused(f"A {_label(ticket['status'])} ticket cannot become {_label(status)}.")
+        now = datetime.now(UTC)
+        changes: dict = {"status": status}
+        if status in (TicketStatus.WAITING_CUSTOMER, TicketStatus.RESOLVED):
+            changes |= sla.fields_on_response(ticket, now)
+        if status == TicketStatus.RESOLVED:
+            changes["resolved_at"] = now
+        elif ticket["status"] == TicketStatus.RESOLVED:
+            changes["resolved_at"] = None
+        if status == TicketStatus.IN_PROGRESS and not ticket.get("assignee"):
+            changes |= {"assignee": user.get_username(), "claimed_at": now}
+        if status == TicketStatus.NEW:
+            changes["assignee"] = None
+        return changes, {"status": [ticket["status"], status]}, None
+
+    return _mutate(ticket_id=ticket_id, user=user, action="status_changed", decide=decide)
+
+
+def correct_labels(*, ticket_id: str, user, sentiment: str, topic: str, urgency: str, actionable: bool) -> dict:
+    """Store an agent's labels beside the model's answer (kept as it was), with who and when;
+    the queue shows and filters on the corrected labels, and a new urgency re-aims the SLA."""
+    for field, value in (("sentiment", sentiment), ("topic", topic), ("urgency", urgency)):
+        if value not in VOCABULARY[field]:
+            raise ActionRefused(f"{value!r} is not a {field} of the vocabulary.")
+
+    def decide(ticket: dict):
+        if not ticket.get("analysis"):
+            raise ActionRefused("The ticket has not been analysed yet.")
+        now = datetime.now(UTC)
+        correction = {"sentiment": sentiment, "topic": topic, "urgency": urgency, "actionable": bool(actionable),
+                      "by": user.get_username(), "at": now}
+        changes = {"correction": correction, "sentiment": sentiment, "topic": topic}
+        if urgency != ticket.get("urgency"):
+            changes |= {"urgency": urgency, **sla.fields_for_urgency(ticket, urgency, now)}
+        model = ticket["analysis"]
+        details = {field: [model.get(field), correction[field]] for field in ("sentiment", "topic", "urgency",
+                                                                               "actionable")}
+        return changes, details, None
+
+    return _mutate(ticket_id=ticket_id, user=user, action="labels_corrected", decide=decide)
+
+
+def reroute_ticket(*, ticket_id: str, user, team: str, reason: str = "") -> dict:
+    """Send the ticket to another team's queue, unheld, for that team to pick up."""
+    if team not in TEAMS:
+        raise ActionRefused(f"{team!r} is not a team.")
+
+    def decide(ticket: dict):
+        _require_open(ticket)
+        if ticket.get("team") == team:
+            raise ActionRefused(f"The ticket is already in the {team} queue.")
+        changes = {"team": team, "assignee": None, "status": TicketStatus.NEW, "routed_at": datetime.now(UTC),
+                   "routing_rule": f"re-routed by {user.get_username()}"}
+        return changes, {"team": [ticket.get("team"), team], "reason": reason[:500]}, None
+
+    return _mutate(ticket_id=ticket_id, user=user, action="rerouted", decide=decide)
+
+
+NOTE_MAX_CHARS = 5000
+
+
+def add_note(*, ticket_id: str, user, text: str) -> dict:
+    text = text.strip()
+    if not text:
+        raise ActionRefused("A note cannot be empty.")
+    if len(text) > NOTE_MAX_CHARS:
+        raise ActionRefused(f"A note holds at most {NOTE_MAX_CHARS} characters.")
+
+    def decide(ticket: dict):
+        note = {"by": user.get_username(), "at": datetime.now(UTC), "text": text}
+        return {}, {"chars": len(text)}, {"notes": note}
+
+    return _mutate(ticket_id=ticket_id, user=user, action="note_added", decide=decide)
+
+
+@dataclass
+class BulkOutcome:
+    done: list[str]
+    refused: dict[str, str]  # ticket id → why
+
+
+BULK_ACTIONS = {
+    "claim": lambda ticket_id, user, **_: claim_ticket(ticket_id=ticket_id, user=user),
+    "resolve": lambda ticket_id, user, **_: change_status(ticket_id=ticket_id, user=user,
+                                                          status=TicketStatus.RESOLVED),
+    "reroute": lambda ticket_id, user, team="", **_: reroute_ticket(ticket_id=ticket_id, user=user, team=team,
+                                                                    reason="bulk re-route"),
+}
+BULK_MAX = 200
+
+
+def bulk_action(*, ticket_ids: list[str], user, action: str, team: str = "") -> BulkOutcome:
+    """Apply one action to many tickets, each on its own terms: one refusal (already held,
+    already resolved) never blocks the others, and each is reported."""
+    if action not in BULK_ACTIONS:
+        raise ActionRefused(f"Unknown bulk action {action!r}.")
+    if len(ticket_ids) > BULK_MAX:
+        raise ActionRefused(f"At most {BULK_MAX} tickets at once.")
+    outcome = BulkOutcome(done=[], refused={})
+    for ticket_id in dict.fromkeys(ticket_ids):
+        try:
+            BULK_ACTIONS[action](ticket_id, user, team=team)
+            outcome.done.append(ticket_id)
+        except TicketNotFound:
+            outcome.refused[ticket_id] = "not found"
+        except ActionRefused as refusal:
+            outcome.refused[ticket_id] = str(refusal)
+    return outcome
+
+
+def _require_team_member(user, ticket: dict) -> None:
+    from dallosh.permissions import can_hold_tickets_of
+
+    if not can_hold_tickets_of(user, ticket["team"]):
+        raise ActionRefused(f"Only agents of the {ticket['team']} team can hold this ticket.")
+
+
+def _label(status: str) -> str:
+    return status.replace("_", " ")
+
+
+# --- SLA watch -----------------------------------------------------------------------------------
+
+
+def flag_breaches(*, now: datetime | None = None, limit: int = 2000) -> int:
+    """Mark tickets whose response target has passed: they float to the top of their queue,
+    live. Run every minute by a django-q2 schedule; a ticket changed meanwhile waits a minute."""
+    now = now or datetime.now(UTC)
+    overdue = Ticket._get_collection().find({"sla_state": SlaState.RUNNING, "sla_due_at": {"$lt": now}},
+                                            {"audit": 0, "notes": 0}).limit(limit)
+    flagged = 0
+    for ticket in list(overdue):
+        if ticket.get("responded_at") or not ticket.get("urgency"):
+            continue
+        written = apply_change(ticket=ticket, changes=sla.fields_on_breach(ticket), by="system:sla",
+                               action="sla_breached", details={"due": ticket["sla_due_at"].isoformat()}, now=now)
+        flagged += written is not None
+    return flagged

@@ -8,3 +8,8 @@ from tickets import services
 def reroute_open_tickets(requested_by: str) -> dict:
     result = services.reroute_open_tickets()
     return {"requested_by": requested_by, "scanned": result.scanned, "changed": result.changed}
+
+
+def flag_breaches() -> int:
+    """Scheduled every minute: tickets past their response target float up, live."""
+    return services.flag_breaches()

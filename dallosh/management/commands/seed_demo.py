@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from rest_framework.authtoken.models import Token
 
-from dallosh.permissions import INGEST_GROUP
+from dallosh.permissions import ADMIN_GROUP, AGENT_GROUP, INGEST_GROUP, MANAGER_GROUP, team_group
 from tickets.models import RoutingRule
 
 # An example an admin can edit or delete: threats to go to the regulator or the press are urgent.
@@ -18,16 +18,31 @@ DEMO_RULES = [
 ]
 
 
+# One demo account per role: an agent per team (and one on two teams), a manager, an admin.
+DEMO_USERS = [
+    ("agent-tech", [AGENT_GROUP, team_group("tech")], "agent, tech team"),
+    ("agent-billing", [AGENT_GROUP, team_group("billing")], "agent, billing team"),
+    ("agent-commercial", [AGENT_GROUP, team_group("commercial")], "agent, commercial team"),
+    ("agent-multi", [AGENT_GROUP, team_group("tech"), team_group("billing")], "agent, tech and billing teams"),
+    ("manager", [MANAGER_GROUP], "manager: every queue, KPI pages"),
+    ("admin", [ADMIN_GROUP], "admin: Django admin, routing rules, users"),
+]
+
+
 class Command(BaseCommand):
-    help = "Create (or reset) the demo admin and stream-integration accounts and print their logins."
+    help = "Create (or reset) a demo account per role and the stream-integration account; print the logins."
 
     def handle(self, *args, **options) -> None:
         password = os.environ.get("DALLOSH_DEMO_PASSWORD", "dallosh-demo")
         users = get_user_model()
-        admin, _ = users.objects.get_or_create(username="admin", defaults={"email": "admin@dallosh.local"})
-        admin.is_staff = admin.is_superuser = True
-        admin.set_password(password)
-        admin.save()
+        lines = []
+        for username, groups, role in DEMO_USERS:
+            user, _ = users.objects.get_or_create(username=username, defaults={"email": f"{username}@dallosh.local"})
+            user.is_staff = user.is_superuser = username == "admin"
+            user.set_password(password)
+            user.save()
+            user.groups.set([Group.objects.get_or_create(name=name)[0] for name in groups])
+            lines.append(f"  {username:<17} {password:<14} {role}")
         stream, _ = users.objects.get_or_create(username="stream-bot")
         stream.set_unusable_password()
         stream.save()
@@ -36,7 +51,7 @@ class Command(BaseCommand):
         for rule in DEMO_RULES:
             RoutingRule.objects.get_or_create(name=rule["name"], defaults=rule)
         self.stdout.write(
-            "Demo login: http://127.0.0.1:8000  user: admin  password: " + password + "\n"
+            "Demo logins at http://127.0.0.1:8000 (user, password, role):\n" + "\n".join(lines) + "\n"
             "Stream API: POST http://127.0.0.1:8000/api/v1/ingest/stream  "
             f"header 'Authorization: Token {token.key}'"
         )

@@ -1,0 +1,112 @@
+"""Tickets through the REST API (DRF): the same selectors, services and permission rules as
+the pages, for integrations and scripts."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dallosh import permissions
+from tickets import selectors, services
+from tickets.events import row_key
+from tickets.forms import CorrectionForm, queue_filters
+
+
+class QueueRowSerializer(serializers.Serializer):
+    id = serializers.CharField(source="_id")
+    key = serializers.SerializerMethodField()
+    team = serializers.CharField()
+    status = serializers.CharField()
+    urgency = serializers.CharField()
+    topic = serializers.CharField(allow_null=True)
+    sentiment = serializers.CharField(allow_null=True)
+    summary = serializers.CharField(source="analysis.summary", default="")
+    subject = serializers.CharField(default="")
+    language = serializers.CharField(allow_null=True, default=None)
+    customer = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    sla_due_at = serializers.DateTimeField(allow_null=True, default=None)
+    sla_state = serializers.CharField(allow_null=True, default=None)
+    assignee = serializers.CharField(allow_null=True, default=None)
+    version = serializers.IntegerField(default=0)
+
+    def get_key(self, row: dict) -> str:
+        return row_key(row)
+
+
+class QueueView(APIView):
+    """GET a page of a team's queue; `after` is the previous page's `next`."""
+
+    permission_classes = [permissions.CanUseQueues]
+
+    def get(self, request: Request, team: str) -> Response:
+        if not permissions.can_view_team(request.user, team):
+            raise Http404("No such queue among yours.")
+        page = selectors.queue_page(team=team, filters=queue_filters(request.query_params),
+                                    username=request.user.get_username(), cursor=request.query_params.get("after", ""))
+        return Response({"results": QueueRowSerializer(page.rows, many=True).data, "next": page.next_cursor,
+                         "searched_until": page.searched_until})
+
+
+class TicketView(APIView):
+    permission_classes = [permissions.CanUseQueues]
+
+    def get(self, request: Request, ticket_id: str) -> Response:
+        ticket = selectors.ticket_for(ticket_id=ticket_id)
+        if ticket is None or not permissions.can_view_ticket(request.user, ticket):
+            raise Http404("No such ticket in your queues.")
+        data = QueueRowSerializer(ticket).data
+        data |= {"analysis": _plain(ticket.get("analysis")), "correction": _plain(ticket.get("correction")),
+                 "routing_rule": ticket.get("routing_rule"), "notes": _plain(ticket.get("notes", [])),
+                 "audit": _plain(ticket.get("audit", [])), "tweet_ids": ticket.get("tweet_ids", [])}
+        return Response(data)
+
+
+class TicketActionView(APIView):
+    """POST /tickets/<id>/<action>: claim, release, assign {assignee}, status {status},
+    reroute {team, reason}, note {text}, correct {sentiment, topic, urgency, actionable}."""
+
+    permission_classes = [permissions.CanUseQueues]
+
+    def post(self, request: Request, ticket_id: str, action: str) -> Response:
+        data, user = request.data, request.user
+        actions = {
+            "claim": lambda: services.claim_ticket(ticket_id=ticket_id, user=user),
+            "release": lambda: services.release_ticket(ticket_id=ticket_id, user=user),
+            "assign": lambda: services.assign_ticket(ticket_id=ticket_id, user=user,
+                                                     assignee=str(data.get("assignee", ""))),
+            "status": lambda: services.change_status(ticket_id=ticket_id, user=user,
+                                                     status=str(data.get("status", ""))),
+            "reroute": lambda: services.reroute_ticket(ticket_id=ticket_id, user=user, team=str(data.get("team", "")),
+                                                       reason=str(data.get("reason", ""))),
+            "note": lambda: services.add_note(ticket_id=ticket_id, user=user, text=str(data.get("text", ""))),
+            "correct": lambda: _correct(ticket_id, user, data),
+        }
+        if action not in actions:
+            raise Http404("No such action.")
+        try:
+            ticket = actions[action]()
+        except services.TicketNotFound as missing:
+            raise Http404("No such ticket in your queues.") from missing
+        except services.ActionRefused as refusal:
+            return Response({"error": str(refusal)}, status=status.HTTP_409_CONFLICT)
+        return Response(QueueRowSerializer(ticket).data)
+
+
+def _correct(ticket_id: str, user, data) -> dict:
+    form = CorrectionForm(data)
+    if not form.is_valid():
+        raise services.ActionRefused("; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()))
+    return services.correct_labels(ticket_id=ticket_id, user=user, **form.cleaned_data)
+
+
+def _plain(value):
+    """Mongo values as JSON: datetimes as ISO strings."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value.isoformat() if hasattr(value, "isoformat") else value

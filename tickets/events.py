@@ -1,0 +1,75 @@
+"""Live events: what the services publish on the Channels layer after a ticket write has
+been acknowledged by MongoDB. Views never publish; consumers only relay.
+
+An event names the ticket, its version and where it sits; clients that show it fetch the
+row or page again (rendered by the one template), so the event never carries HTML and a
+lost event is repaired by the next one or by the resync a reconnecting client does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+EVENT_TYPE = "ticket.changed"
+
+
+def queue_group(team: str) -> str:
+    return f"queue.{team}"
+
+
+def ticket_group(ticket_id: str) -> str:
+    """Channels group names allow only [a-zA-Z0-9._-]: ticket ids ("twcs:123") are hashed."""
+    return "ticket." + hashlib.sha1(ticket_id.encode()).hexdigest()[:24]
+
+
+def row_key(ticket: dict) -> str:
+    """The ticket's place in a queue as a string that sorts like the queue: priority (high
+    first), then age, then id. Clients place live rows with it."""
+    if ticket.get("queue_priority") is None:
+        return ""
+    created = ticket["created_at"].strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return f"{99 - ticket['queue_priority']:02d}|{created}|{ticket['_id']}"
+
+
+def ticket_changed(*, after: dict, before: dict | None, action: str, by: str) -> None:
+    """Tell the queues the ticket left or entered, and its page's viewers, what changed."""
+    event = {
+        "type": EVENT_TYPE,
+        "id": after["_id"],
+        "version": after.get("version", 0),
+        "action": action,
+        "by": by,
+        "team": after.get("team"),
+        "previous_team": (before or {}).get("team"),
+        "status": after.get("status"),
+        "assignee": after.get("assignee"),
+        "key": row_key(after),
+        "sent_at": time.time(),
+    }
+    groups = {ticket_group(after["_id"])}
+    groups |= {queue_group(team) for team in (event["team"], event["previous_team"]) if team}
+    _send(groups, event)
+
+
+def _send(groups: set[str], event: dict) -> None:
+    """Best effort: the write is already durable, and a client that missed the event resyncs
+    on reconnect, so a broken layer is logged, never raised into the service."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(_send_all)(layer, groups, event)
+    except Exception:
+        logger.exception("could not publish %s for ticket %s", event["action"], event["id"])
+
+
+async def _send_all(layer, groups: set[str], event: dict) -> None:
+    for group in sorted(groups):
+        await layer.group_send(group, event)

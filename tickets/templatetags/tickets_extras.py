@@ -1,0 +1,29 @@
+"""Small display helpers for the back-office templates."""
+
+from datetime import timedelta
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    """A short, signed span: "45 min", "3 h 10 min", "2 d 4 h"."""
+    if value is None:
+        return ""
+    seconds = int(value.total_seconds())
+    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{sign}{days} d {hours} h"
+    if hours:
+        return f"{sign}{hours} h {minutes} min"
+    return f"{sign}{minutes} min"
+
+
+@register.filter
+def label(value: str | None) -> str:
+    return (value or "").replace("_", " ")

@@ -1,0 +1,162 @@
+"""The agents' back-office pages: thin, they read through selectors, write through services
+and ask dallosh.permissions who may do what."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from analysis import schema
+from dallosh import permissions
+from ingestion.cleaning import LANGUAGES
+from tickets import selectors, services, sla
+from tickets.forms import CorrectionForm, queue_filters
+from tickets.models import TicketStatus
+
+
+@login_required
+@require_GET
+def my_queue(request: HttpRequest) -> HttpResponse:
+    teams = permissions.visible_teams(request.user)
+    if not teams:
+        return HttpResponseForbidden("You are not an agent of any team.")
+    return redirect("tickets:queue", team=(permissions.agent_teams(request.user) or teams)[0])
+
+
+@login_required
+@require_GET
+def queue(request: HttpRequest, team: str) -> HttpResponse:
+    if not permissions.can_view_team(request.user, team):
+        return HttpResponseForbidden("This queue belongs to another team.")
+    filters = queue_filters(request.GET)
+    page = selectors.queue_page(team=team, filters=filters, username=request.user.get_username(),
+                                cursor=request.GET.get("after", ""))
+    context = {"team": team, "filters": filters, "page": page, "rows": _rows(page.rows),
+               "query": _filter_query(request), "now": datetime.now(UTC)}
+    if request.GET.get("partial") == "rows":
+        return render(request, "tickets/_queue_rows.html", context)
+    context |= {"teams": permissions.visible_teams(request.user), "vocabulary": schema.VOCABULARY,
+                "languages": LANGUAGES,
+                "statuses": TicketStatus.LISTED, "other_teams": [
+                    t for t in schema.TEAMS if t != team]}
+    return render(request, "tickets/queue.html", context)
+
+
+@login_required
+@require_GET
+def queue_row(request: HttpRequest, team: str, ticket_id: str) -> HttpResponse:
+    """The row a live event announced, rendered like the page's rows, or 204 when the ticket
+    no longer belongs to this view (another team, status or filter)."""
+    if not permissions.can_view_team(request.user, team):
+        return HttpResponseForbidden("This queue belongs to another team.")
+    row = selectors.queue_row(ticket_id=ticket_id, team=team, filters=queue_filters(request.GET),
+                              username=request.user.get_username())
+    if row is None:
+        return HttpResponse(status=204)
+    return render(request, "tickets/_queue_rows.html", {"rows": _rows([row]), "team": team})
+
+
+@login_required
+@require_GET
+def ticket_page(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    ticket = selectors.ticket_for(ticket_id=ticket_id)
+    if ticket is None or not permissions.can_view_ticket(request.user, ticket):
+        raise Http404("No such ticket in your queues.")
+    now = datetime.now(UTC)
+    context = {"ticket": ticket, "ticket_id": ticket_id, "sla_left": sla.time_left(ticket, now), "now": now,
+               "conversation": selectors.conversation(ticket=ticket),
+               "agents": selectors.team_agents(team=ticket["team"]) if ticket.get("team") else [],
+               "transitions": services.TRANSITIONS.get(ticket["status"], ()),
+               "other_teams": [t for t in schema.TEAMS if t != ticket.get("team")],
+               "correction_form": CorrectionForm.for_ticket(ticket),
+               "audit": list(reversed(ticket.get("audit", []))), "notes": ticket.get("notes", [])}
+    template = "tickets/_ticket_state.html" if request.GET.get("partial") == "state" else "tickets/ticket.html"
+    return render(request, template, context)
+
+
+ACTIONS = {
+    "claim": lambda request, ticket_id: services.claim_ticket(ticket_id=ticket_id, user=request.user),
+    "release": lambda request, ticket_id: services.release_ticket(ticket_id=ticket_id, user=request.user),
+    "assign": lambda request, ticket_id: services.assign_ticket(
+        ticket_id=ticket_id, user=request.user, assignee=request.POST.get("assignee", "")),
+    "status": lambda request, ticket_id: services.change_status(
+        ticket_id=ticket_id, user=request.user, status=request.POST.get("status", "")),
+    "reroute": lambda request, ticket_id: services.reroute_ticket(
+        ticket_id=ticket_id, user=request.user, team=request.POST.get("team", ""),
+        reason=request.POST.get("reason", "")),
+    "note": lambda request, ticket_id: services.add_note(
+        ticket_id=ticket_id, user=request.user, text=request.POST.get("text", "")),
+    "correct": lambda request, ticket_id: _correct(request, ticket_id),
+}
+
+
+@login_required
+@require_POST
+def ticket_action(request: HttpRequest, ticket_id: str, action: str) -> HttpResponse:
+    """Run one action; answers JSON to scripts (Accept: application/json), else redirects back."""
+    if action not in ACTIONS:
+        raise Http404("No such action.")
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    try:
+        ticket = ACTIONS[action](request, ticket_id)
+    except services.TicketNotFound as missing:
+        raise Http404("No such ticket in your queues.") from missing
+    except services.ActionRefused as refusal:
+        if wants_json:
+            return JsonResponse({"ok": False, "error": str(refusal)}, status=409)
+        messages.error(request, str(refusal))
+        return redirect("tickets:ticket", ticket_id=ticket_id)
+    if wants_json:
+        return JsonResponse({"ok": True, "status": ticket["status"], "assignee": ticket.get("assignee"),
+                             "team": ticket.get("team"), "version": ticket["version"]})
+    if not permissions.can_view_ticket(request.user, ticket):  # re-routed out of the agent's reach
+        messages.success(request, f"Ticket sent to the {ticket['team']} team.")
+        return redirect("tickets:my_queue")
+    return redirect("tickets:ticket", ticket_id=ticket_id)
+
+
+@login_required
+@require_POST
+def bulk(request: HttpRequest, team: str) -> HttpResponse:
+    if not permissions.can_view_team(request.user, team):
+        return HttpResponseForbidden("This queue belongs to another team.")
+    try:
+        outcome = services.bulk_action(ticket_ids=request.POST.getlist("ticket"), user=request.user,
+                                       action=request.POST.get("action", ""), team=request.POST.get("team", ""))
+    except services.ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"{len(outcome.done)} ticket(s) done.")
+        for ticket_id, why in list(outcome.refused.items())[:10]:
+            messages.warning(request, f"{ticket_id}: {why}")
+    return redirect(reverse("tickets:queue", kwargs={"team": team}) + "?" + request.POST.get("query", ""))
+
+
+def _correct(request: HttpRequest, ticket_id: str) -> dict:
+    form = CorrectionForm(request.POST)
+    if not form.is_valid():
+        raise services.ActionRefused("Correction refused: " + "; ".join(
+            f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()))
+    return services.correct_labels(ticket_id=ticket_id, user=request.user, **form.cleaned_data)
+
+
+def _rows(rows: list[dict]) -> list[dict]:
+    """Rows as the templates show them (template names cannot start with an underscore)."""
+    now = datetime.now(UTC)
+    from tickets.events import row_key
+
+    return [{**row, "id": row["_id"], "key": row_key(row), "sla_left": sla.time_left(row, now),
+             "summary": (row.get("analysis") or {}).get("summary", "")} for row in rows]
+
+
+def _filter_query(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    for name in ("after", "partial"):
+        query.pop(name, None)
+    return query.urlencode()
