@@ -1,0 +1,121 @@
+"""Websocket consumers through Channels' communicator, on the project's ASGI application
+(session auth, origin check) and the real Redis channel layer: who may subscribe, and the
+events each service call publishes after its write."""
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from dallosh.asgi import application
+from tickets import services
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the consumers read users from their own threads
+
+
+def logged_in(user, origin=b"http://testserver"):
+    """The headers a logged-in browser page sends when it opens a websocket."""
+    client = Client()
+    client.force_login(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    return [(b"cookie", cookie), (b"origin", origin), (b"host", b"testserver")]
+
+
+def socket(headers, path):
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+def run(coroutine_function, *args):
+    return async_to_sync(coroutine_function)(*args)
+
+
+async def connect(communicator):
+    connected, code = await communicator.connect(timeout=5)
+    return connected, code
+
+
+def test_queue_subscription_follows_team_membership(make_user):
+    people = {"tech agent": logged_in(make_user("ana", "tech")),
+              "billing agent": logged_in(make_user("bea", "billing")),
+              "manager": logged_in(make_user("max", role="manager"))}
+
+    async def scenario():
+        outcomes = {}
+        for name, headers in people.items():
+            communicator = socket(headers, "/ws/queues/tech/")
+            outcomes[name] = await connect(communicator)
+            await communicator.disconnect()
+        anonymous = WebsocketCommunicator(application, "/ws/queues/tech/", headers=[(b"origin", b"http://testserver")])
+        outcomes["anonymous"] = await connect(anonymous)
+        return outcomes
+
+    outcomes = run(scenario)
+    assert outcomes["tech agent"][0] and outcomes["manager"][0]
+    assert outcomes["billing agent"] == (False, 4403)
+    assert outcomes["anonymous"] == (False, 4403)
+
+
+def test_foreign_origin_is_refused(make_user):
+    headers = logged_in(make_user("ana", "tech"), origin=b"http://evil.example")
+
+    async def scenario():
+        return await connect(socket(headers, "/ws/queues/tech/"))
+
+    assert run(scenario)[0] is False
+
+
+def test_each_service_call_reaches_the_queues_and_ticket_pages_concerned(analysed, make_user):
+    ana, bea = make_user("ana", "tech"), make_user("bea", "billing")
+    ana_headers, bea_headers = logged_in(ana), logged_in(bea)
+    ticket_id = analysed("internet down")[0]
+
+    async def scenario():
+        tech_queue, billing_queue = socket(ana_headers, "/ws/queues/tech/"), socket(bea_headers, "/ws/queues/billing/")
+        page = socket(ana_headers, f"/ws/tickets/{ticket_id}/")
+        for communicator in (tech_queue, billing_queue, page):
+            assert (await connect(communicator))[0]
+        received = []
+        await sync_to_async(services.claim_ticket)(ticket_id=ticket_id, user=ana)
+        received.append(("claim", await tech_queue.receive_json_from(timeout=5), await page.receive_json_from(5)))
+        await sync_to_async(services.change_status)(ticket_id=ticket_id, user=ana, status="waiting_customer")
+        received.append(("status", await tech_queue.receive_json_from(timeout=5), await page.receive_json_from(5)))
+        billing_was_quiet = await billing_queue.receive_nothing(timeout=0.3)
+        await sync_to_async(services.reroute_ticket)(ticket_id=ticket_id, user=ana, team="billing")
+        rerouted = (await tech_queue.receive_json_from(timeout=5), await billing_queue.receive_json_from(timeout=5))
+        gone = await page.receive_json_from(timeout=5)
+        closed = await page.receive_output(timeout=5)
+        for communicator in (tech_queue, billing_queue):
+            await communicator.disconnect()
+        return received, billing_was_quiet, rerouted, gone, closed
+
+    received, billing_was_quiet, rerouted, gone, closed = run(scenario)
+    (_, claim_queue, claim_page), (_, status_queue, status_page) = received
+    assert (claim_queue["action"], claim_queue["id"], claim_queue["assignee"], claim_queue["status"]) == (
+        "claimed", ticket_id, "ana", "in_progress")
+    assert claim_page["version"] == claim_queue["version"] == 2  # analysed (1), claimed (2)
+    assert (status_queue["action"], status_page["status"], status_page["version"]) == (
+        "status_changed", "waiting_customer", 3)
+    assert billing_was_quiet
+    assert all(event["action"] == "rerouted" and event["team"] == "billing" and event["previous_team"] == "tech"
+               for event in rerouted)
+    assert gone == {"id": ticket_id, "version": 4, "gone": True}  # ana no longer sees it
+    assert closed == {"type": "websocket.close", "code": 4403}
+
+
+def test_an_analysed_ticket_is_announced_to_its_team_queue(analysed, make_user):
+    headers = logged_in(make_user("ana", "tech"))
+
+    async def scenario():
+        queue = socket(headers, "/ws/queues/tech/")
+        assert (await connect(queue))[0]
+        ticket_ids = await sync_to_async(analysed)("fibre down in Lyon", "my bill is wrong")
+        event = await queue.receive_json_from(timeout=5)
+        nothing_else = await queue.receive_nothing(timeout=0.3)  # the billing ticket goes to billing only
+        await queue.disconnect()
+        return ticket_ids, event, nothing_else
+
+    (tech_ticket, _), event, nothing_else = run(scenario)
+    assert (event["id"], event["action"], event["team"], event["by"]) == (tech_ticket, "analysed", "tech",
+                                                                          "system:analysis")
+    assert event["key"].startswith("96|")  # priority 3 (high), the queue's sort key
+    assert nothing_else
