@@ -1,0 +1,126 @@
+"""The back-office pages and the tickets API: what each role reaches, what the pages show,
+and actions through both doors."""
+
+import json
+import re
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+from tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def row_ids(html: str) -> list[str]:
+    return re.findall(r'<tr data-id="([^"]+)"', html)
+
+
+def test_agents_land_on_their_queue_in_urgency_order(client, make_user, analysed):
+    low, high = analysed("no signal at home", "internet down")
+    client.force_login(make_user("ana", "tech"))
+    landing = client.get("/", follow=True)
+    assert landing.redirect_chain[-1][0] == "/queues/tech/"
+    assert row_ids(landing.content.decode()) == [high, low]
+    page = landing.content.decode()
+    assert "network" in page and "read: internet down" in page  # topic and the model's summary
+    assert client.get("/queues/billing/").status_code == 403
+
+
+def test_an_agent_never_reaches_another_teams_ticket(client, make_user, analysed):
+    ticket_id = analysed("internet down")[0]
+    bea = make_user("bea", "billing")
+    client.force_login(bea)
+    assert client.get(f"/tickets/{ticket_id}/").status_code == 404
+    assert client.post(f"/tickets/{ticket_id}/claim/").status_code == 404
+    assert client.get(f"/queues/tech/rows/{ticket_id}/").status_code == 403
+    assert client.get(f"/queues/billing/rows/{ticket_id}/").status_code == 204
+    token = Token.objects.create(user=bea).key
+    api = {"HTTP_AUTHORIZATION": f"Token {token}"}
+    assert client.get(f"/api/v1/tickets/{ticket_id}", **api).status_code == 404
+    assert client.get("/api/v1/queues/tech/tickets", **api).status_code == 404
+    assert client.post(f"/api/v1/tickets/{ticket_id}/claim", **api).status_code == 404
+    assert client.get("/api/v1/queues/billing/tickets", **api).json()["results"] == []
+    assert Ticket.objects.get(id=ticket_id).assignee is None
+
+
+def test_managers_read_every_queue_and_users_without_a_role_none(client, make_user, analysed):
+    ticket_id = analysed("internet down")[0]
+    client.force_login(make_user("max", role="manager"))
+    assert row_ids(client.get("/queues/tech/").content.decode()) == [ticket_id]
+    assert client.get(f"/tickets/{ticket_id}/").status_code == 200
+    client.force_login(make_user("nobody"))  # an "agent" group member of no team
+    assert client.get("/queues/tech/").status_code == 403
+    assert client.get(f"/tickets/{ticket_id}/").status_code == 404
+
+
+def test_ticket_page_shows_conversation_analysis_and_routing(client, make_user, analysed):
+    ticket_id = analysed("Internet DOWN since 8am @FreeSupport https://t.co/x")[0]
+    client.force_login(make_user("ana", "tech"))
+    page = client.get(f"/tickets/{ticket_id}/").content.decode()
+    assert "Internet DOWN since 8am @FreeSupport https://t.co/x" in page  # the original
+    assert "cleaned: Internet DOWN since 8am" in page and "cleaned: Internet DOWN since 8am @" not in page
+    assert "openai / openai-model" in page
+    assert "default routing (LABELS.md)" in page
+
+
+def test_actions_from_the_page_and_the_api(client, make_user, analysed):
+    ticket_id = analysed("internet down")[0]
+    ana, bob = make_user("ana", "tech"), make_user("bob", "tech")
+    client.force_login(ana)
+    assert client.post(f"/tickets/{ticket_id}/claim/").status_code == 302
+    client.post(f"/tickets/{ticket_id}/note/", {"text": "called the customer"})
+    client.post(f"/tickets/{ticket_id}/correct/", {"sentiment": "negative", "topic": "network", "urgency": "medium"})
+    refused = client.post(f"/tickets/{ticket_id}/correct/", {"sentiment": "furious", "topic": "network",
+                                                              "urgency": "medium"}, HTTP_ACCEPT="application/json")
+    assert refused.status_code == 409 and "furious" in refused.json()["error"]
+    api = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=bob).key}"}
+    conflict = client.post(f"/api/v1/tickets/{ticket_id}/claim", **api)
+    assert conflict.status_code == 409 and conflict.json() == {"error": "Already held by ana."}
+    done = client.post(f"/api/v1/tickets/{ticket_id}/status", {"status": "resolved"}, **api)
+    assert done.status_code == 200 and done.json()["status"] == "resolved"
+    detail = client.get(f"/api/v1/tickets/{ticket_id}", **api).json()
+    assert [entry["action"] for entry in detail["audit"]] == [
+        "analysed", "claimed", "note_added", "labels_corrected", "status_changed"]
+    assert detail["correction"]["by"] == "ana" and detail["analysis"]["urgency"] == "high"
+    assert detail["urgency"] == "medium"
+
+
+def test_bulk_reroute_from_the_queue_page(client, make_user, analysed):
+    first, second = analysed("internet down", "fibre down")
+    client.force_login(make_user("ana", "tech"))
+    answer = client.post("/queues/tech/bulk/", {"ticket": [first, second], "action": "reroute", "team": "billing"},
+                         follow=True)
+    assert "2 ticket(s) done." in answer.content.decode()
+    assert set(Ticket.objects(team="billing").scalar("id")) == {first, second}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_over_http_one_wins(daphne_server, make_user, analysed):
+    """Two agents' API clients claim the same ticket at the same moment through the ASGI server."""
+    ticket_id = analysed("internet down")[0]
+    tokens = {name: Token.objects.create(user=make_user(name, "tech")).key for name in ("ana", "bob")}
+    start, answers = threading.Barrier(2), {}
+
+    def claim(name):
+        request = urllib.request.Request(f"{daphne_server}/api/v1/tickets/{ticket_id}/claim", method="POST",
+                                         headers={"Authorization": f"Token {tokens[name]}"})
+        start.wait()
+        try:
+            with urllib.request.urlopen(request, timeout=20) as response:
+                answers[name] = (response.status, json.load(response))
+        except urllib.error.HTTPError as refusal:
+            answers[name] = (refusal.code, json.load(refusal))
+
+    threads = [threading.Thread(target=claim, args=(name,)) for name in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    holder = Ticket.objects.get(id=ticket_id).assignee
+    other = ({"ana", "bob"} - {holder}).pop()
+    assert answers[holder][0] == 200 and answers[holder][1]["assignee"] == holder
+    assert answers[other] == (409, {"error": f"Already held by {holder}."})
