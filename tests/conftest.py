@@ -217,14 +217,16 @@ def analysed(use_tiers, fault_server):
 
 
 @pytest.fixture
-def daphne_server(servers, settings):
-    """The project's ASGI server (Daphne) in its own process, on the test databases: its URL."""
+def daphne_server(servers, settings, tmp_path):
+    """The project's ASGI server (Daphne) in its own process, on the test databases: its URL.
+    Its log is tmp_path/daphne.log."""
     port = embedded.free_port()
+    log = (tmp_path / "daphne.log").open("wb")
     env = {**os.environ, "MONGODB_URI": servers["mongodb"], "REDIS_URL": servers["redis"],
            "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}", "DJANGO_DEBUG": "1"}
     process = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                "dallosh.asgi:application"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+                                "dallosh.asgi:application"], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     import urllib.request
 
@@ -245,6 +247,7 @@ def daphne_server(servers, settings):
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+    log.close()
 
 
 @pytest.fixture(scope="session")
