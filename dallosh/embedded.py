@@ -100,6 +100,7 @@ def start_redis(*, port: int, directory: Path, log: Path) -> ServerProcess:
     exe = shutil.which("redis-server") or "/usr/bin/redis-server"
     if not Path(exe).exists():
         raise EmbeddedServerError("redis-server not found: run scripts/bootstrap.sh (apt-get install redis-server)")
+    directory, log = directory.resolve(), log.resolve()  # redis-server chdirs to --dir: relative paths break
     directory.mkdir(parents=True, exist_ok=True)
     cmd = [exe, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(directory),
            "--save", "60 1000", "--appendonly", "no", "--protected-mode", "yes", "--logfile", str(log)]

@@ -161,7 +161,7 @@ DALLOSH_SLA_HOURS = {
 }
 # Queue rows per page, and how many candidate tickets one page request may examine when
 # filters (search above all) are selective: past it, the page says how far it searched.
-DALLOSH_QUEUE = {"PAGE_SIZE": 50, "SCAN_BUDGET": 4000}
+DALLOSH_QUEUE = {"PAGE_SIZE": 50, "SCAN_BUDGET": 1500}
 
 # --- Dallosh analysis: the provider chain (analysis/chain.py) ------------------------------
 # A tier is enabled by configuring it: OpenAI by an API key (or a compatible base URL),

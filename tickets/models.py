@@ -164,7 +164,7 @@ class QueueDay(me.Document):
     day = me.DateTimeField(required=True)
     count = me.IntField(default=0)
 
-    meta = {"collection": "queue_days", "indexes": [{"fields": ["team", "status", "day"]}]}
+    meta = {"collection": "queue_days", "indexes": [{"fields": ["team", "status", "priority", "day"]}]}
 
 
 # --- SQL (Django ORM): admin-editable routing rules --------------------------------------

@@ -143,18 +143,28 @@ def queue_page(*, team: str, filters: QueueFilters, username: str, cursor: str =
         return _held_page(team=team, filters=filters, username=username, start=start, size=size)
     page = QueuePage(rows=[], next_cursor=None)
     budget = settings.DALLOSH_QUEUE["SCAN_BUDGET"]
-    directory = _directory(team, filters.statuses())
+    kept = 0
+
+    def wanted() -> int:
+        """Candidates the next window should hold: the rows still missing, scaled by how
+        selective the filters have proved so far."""
+        missing = size - len(page.rows)
+        share = max((kept + 1) / (page.examined + 1), 0.02)
+        return min(int(missing / share) + 1, budget)
+
     for priority in sla.PRIORITIES:
         if priority > start.priority:
             continue
         after = (start.created_at, start.ticket_id) if priority == start.priority and start.created_at else None
-        for low, high in _windows(directory.get(priority, []), after, size):
+        days = _directory(team, filters.statuses(), priority, since=after[0] if after else None)
+        for low, high in _windows(days, after, wanted):
             fetched = _window_rows(team, filters.statuses(), priority, low, high)
             page.examined += len(fetched)
             for row in fetched:
                 if after and (row["created_at"], row["_id"]) <= after:
                     continue
                 if filters.keeps(row, username):
+                    kept += 1
                     page.rows.append(row)
                     if len(page.rows) == size:
                         page.next_cursor = Position(priority, row["created_at"], row["_id"]).encode()
@@ -166,20 +176,24 @@ def queue_page(*, team: str, filters: QueueFilters, username: str, cursor: str =
     return page
 
 
-def _directory(team: str, statuses: tuple[str, ...]) -> dict[int, list[tuple[datetime, int]]]:
-    """Days holding tickets, with how many, per priority, over the statuses shown."""
-    per_priority: dict[int, dict[datetime, int]] = defaultdict(lambda: defaultdict(int))
+def _directory(team: str, statuses: tuple[str, ...], priority: int, since: datetime | None
+               ) -> list[tuple[datetime, int]]:
+    """Days holding tickets of this priority, with how many, over the statuses shown."""
+    days: dict[datetime, int] = defaultdict(int)
+    first_day = datetime(since.year, since.month, since.day, tzinfo=UTC) if since else None
     for status in statuses:
-        for day in QueueDay._get_collection().find({"team": team, "status": status},
-                                                    {"priority": 1, "day": 1, "count": 1}):
+        query = {"team": team, "status": status, "priority": priority}
+        if first_day:
+            query["day"] = {"$gte": first_day}
+        for day in QueueDay._get_collection().find(query, {"day": 1, "count": 1}):
             if day["count"] > 0:
-                per_priority[day["priority"]][_utc(day["day"])] += day["count"]
-    return {priority: sorted(days.items()) for priority, days in per_priority.items()}
+                days[_utc(day["day"])] += day["count"]
+    return sorted(days.items())
 
 
-def _windows(days: list[tuple[datetime, int]], after: tuple | None, size: int):
-    """Time windows [low, high) to read in order, each holding about `size` tickets: several
-    quiet days together, or a slice of a busy one."""
+def _windows(days: list[tuple[datetime, int]], after: tuple | None, wanted):
+    """Time windows [low, high) to read in order, each holding about `wanted()` tickets:
+    several quiet days together, or a slice of a busy one."""
     begin = after[0] if after else None
     index = 0
     while index < len(days):
@@ -189,20 +203,18 @@ def _windows(days: list[tuple[datetime, int]], after: tuple | None, size: int):
             index += 1
             continue
         low = max(day, begin) if begin else day
-        if count > 2 * size:  # a busy day: slices sized by its density
-            step = max(ONE_DAY * (1.5 * size / count), MIN_WINDOW)
+        if count > 2 * wanted():  # a busy day: slices sized by its density
             while low < day_end:
-                high = min(low + step, day_end)
+                high = min(low + max(ONE_DAY * (wanted() / count), MIN_WINDOW), day_end)
                 yield low, high
                 low = high
             index += 1
             continue
-        total, last = 0, index
-        while last < len(days) and total < size and days[last][1] <= 2 * size:
+        total, last, target = 0, index, wanted()
+        while last < len(days) and total < target and days[last][1] <= 2 * target:
             total += days[last][1]
             last += 1
-        high = days[last - 1][0] + ONE_DAY
-        yield low, high
+        yield low, days[last - 1][0] + ONE_DAY
         index = last
 
 
