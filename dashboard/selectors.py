@@ -5,14 +5,17 @@ from __future__ import annotations
 from analysis import schema
 from analysis import selectors as analysis_selectors
 from ingestion.models import IngestJob, JobStatus
+from tickets import selectors as ticket_selectors
 from tickets.models import Ticket, TicketStatus
 
 
 def overview() -> dict:
+    backlog = ticket_selectors.backlog()
     return {
-        "tickets_new": Ticket.objects(status=TicketStatus.NEW).count(),
         "tickets_awaiting_analysis": Ticket.objects(needs_analysis=True).count(),
-        "new_by_team": [(team, Ticket.objects(team=team, status=TicketStatus.NEW).count()) for team in schema.TEAMS],
+        "backlog": [(team, [backlog.get(team, {}).get(status, 0) for status in TicketStatus.OPEN])
+                    for team in schema.TEAMS],
+        "open_statuses": TicketStatus.OPEN,
         "providers": analysis_selectors.provider_status(),
         "ledger": analysis_selectors.ledger(days=3),
         "jobs_running": IngestJob.objects(status=JobStatus.RUNNING).count(),

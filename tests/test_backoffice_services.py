@@ -1,10 +1,12 @@
 """Agents' actions and queue reads through the real services, selectors and MongoDB-protocol
 server; tickets are ingested and analysed by the real pipeline (scripted model)."""
 
+import io
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.management import call_command
 
 from tickets import selectors, services
 from tickets.models import QueueDay, Ticket
@@ -176,3 +178,25 @@ def test_queue_directory_counts_match_the_tickets(analysed, make_user):
     assert counted == {("tech", "in_progress", 3): 1, ("billing", "new", 1): 2}
     services.rebuild_queue_directory()
     assert {(d.team, d.status, d.priority): d.count for d in QueueDay.objects} == counted
+
+
+def test_rebuild_queues_gives_older_routed_tickets_their_queue_place(analysed):
+    older, current = analysed("internet down", "no signal")
+    # As a ticket routed before queues existed: routed, without the queue's fields.
+    Ticket._get_collection().update_one({"_id": older}, {"$unset": {"queue_priority": "", "topic": "",
+                                                                    "sentiment": "", "sla_state": ""}})
+    QueueDay._get_collection().delete_many({})
+    assert queue_ids("tech") == []
+    call_command("rebuild_queues", stdout=io.StringIO())
+    assert queue_ids("tech") == [older, current]
+    ticket = Ticket.objects.get(id=older)
+    assert (ticket.topic, ticket.sla_state, ticket.queue_priority, ticket.audit[-1].action) == (
+        "network", "running", 3, "queued")
+
+
+def test_a_merged_ticket_leaves_its_queue_and_the_directory(analysed):
+    absorbed, survivor = analysed("internet down", "fibre down")
+    services.merge_tickets(merges=[(absorbed, survivor)], now=datetime.now(UTC))
+    assert queue_ids("tech") == [survivor]
+    assert sum(d.count for d in QueueDay.objects(team="tech")) == 1
+    assert selectors.backlog() == {"tech": {"new": 1}}

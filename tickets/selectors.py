@@ -295,3 +295,13 @@ def team_agents(*, team: str) -> list[str]:
 
     users = get_user_model().objects.filter(is_active=True, groups__name=AGENT_GROUP)
     return sorted(users.filter(groups__name=team_group(team)).values_list("username", flat=True))
+
+
+def backlog() -> dict[str, dict[str, int]]:
+    """Tickets per team and open status, from the queue directory (never a scan of tickets)."""
+    totals: dict[str, dict[str, int]] = {}
+    pipeline = [{"$match": {"status": {"$in": list(TicketStatus.OPEN)}}},
+                {"$group": {"_id": {"team": "$team", "status": "$status"}, "count": {"$sum": "$count"}}}]
+    for group in QueueDay._get_collection().aggregate(pipeline):
+        totals.setdefault(group["_id"]["team"], {})[group["_id"]["status"]] = group["count"]
+    return totals

@@ -128,14 +128,21 @@ def _enter_new_day(before: dict | None, created_at: datetime) -> None:
 def merge_tickets(*, merges: list[tuple[str, str]], now: datetime) -> None:
     """Mark the tickets of absorbed conversations as merged into the surviving one.
 
-    They are kept (an agent may already have worked them), out of every queue.
+    They are kept (an agent may already have worked them), out of every queue; the queue
+    directory forgets them when the write applied to the version read.
     """
+    collection = Ticket._get_collection()
     for absorbed, into in merges:
-        Ticket._get_collection().update_one(
-            {"_id": absorbed},
-            {"$set": {"status": TicketStatus.MERGED, "merged_into": into, "needs_analysis": False, "updated_at": now},
-             "$inc": {"version": 1}},
-        )
+        before = collection.find_one({"_id": absorbed}, {**SEGMENT_FIELDS, "version": 1})
+        if before is None:
+            continue
+        update = {"$set": {"status": TicketStatus.MERGED, "merged_into": into, "needs_analysis": False,
+                           "updated_at": now}, "$inc": {"version": 1}}
+        if collection.update_one({"_id": absorbed, "version": before.get("version")}, update).modified_count:
+            if queue_segment(before):
+                count_in_segment(queue_segment(before), -1)
+        else:  # changed meanwhile: merge it all the same; its directory count only runs high
+            collection.update_one({"_id": absorbed}, update)
 
 
 def _workflow_defaults(now: datetime, *, with_analysis: bool = True) -> dict:
@@ -515,3 +522,17 @@ def flag_breaches(*, now: datetime | None = None, limit: int = 2000) -> int:
                                action="sla_breached", details={"due": ticket["sla_due_at"].isoformat()}, now=now)
         flagged += written is not None
     return flagged
+
+
+def backfill_queue_fields(*, now: datetime | None = None) -> int:
+    """Give tickets routed before queues existed their queue fields (labels shown, SLA,
+    priority), through apply_change so the directory and the audit trail follow."""
+    now = now or datetime.now(UTC)
+    done = 0
+    missing = {"team": {"$ne": None}, "queue_priority": None, "analysis": {"$exists": True}}
+    for ticket in list(Ticket._get_collection().find(missing, {"notes": 0})):
+        labels = ticket.get("correction") or ticket["analysis"]
+        changes = {"topic": labels["topic"], "sentiment": labels["sentiment"],
+                   **sla.fields_for_urgency(ticket, ticket["urgency"], now)}
+        done += apply_change(ticket=ticket, changes=changes, by="system:upgrade", action="queued", now=now) is not None
+    return done

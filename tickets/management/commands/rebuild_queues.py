@@ -1,0 +1,15 @@
+"""Rebuild the queues' bookkeeping: after an upgrade from a version without queues, a
+restore, or a bulk load written straight into MongoDB."""
+
+from django.core.management.base import BaseCommand
+
+from tickets import services
+
+
+class Command(BaseCommand):
+    help = "Give routed tickets their queue fields if they lack them, then recount the queue directory."
+
+    def handle(self, *args, **options) -> None:
+        filled = services.backfill_queue_fields()
+        days = services.rebuild_queue_directory()
+        self.stdout.write(f"{filled} ticket(s) given queue fields; queue directory rebuilt ({days} segment-days).")
