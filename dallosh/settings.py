@@ -159,9 +159,11 @@ DALLOSH_SLA_HOURS = {
     for urgency, hours in (item.split("=") for item in
                            os.environ.get("DALLOSH_SLA_HOURS", "high=1,medium=8,low=48").split(","))
 }
-# Queue rows per page, and how many candidate tickets one page request may examine when
-# filters (search above all) are selective: past it, the page says how far it searched.
-DALLOSH_QUEUE = {"PAGE_SIZE": 50, "SCAN_BUDGET": 1500}
+# Queue rows per page; how long one page request may read candidate tickets when filters
+# (search above all) are selective, past which the page says how far it searched and
+# offers to search further; and the most candidates one read may hold.
+DALLOSH_QUEUE = {"PAGE_SIZE": 50, "SCAN_BUDGET_MS": float(os.environ.get("DALLOSH_QUEUE_SCAN_BUDGET_MS", "80")),
+                 "WINDOW_MAX": 300}
 
 # --- Dallosh analysis: the provider chain (analysis/chain.py) ------------------------------
 # A tier is enabled by configuring it: OpenAI by an API key (or a compatible base URL),

@@ -54,6 +54,8 @@ def clean_mongo(mongo_connection, settings, tmp_path):
     settings.DALLOSH = {**settings.DALLOSH, "UPLOAD_DIR": tmp_path / "uploads"}
     # Ingestion tests do not hand work to a broker nobody reads; the worker tests turn it on.
     settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": False}
+    # Queue pages stop reading after a time budget; tests must not depend on the machine's load.
+    settings.DALLOSH_QUEUE = {**settings.DALLOSH_QUEUE, "SCAN_BUDGET_MS": 60_000}
     yield
     for document in mongo.document_classes():
         document._get_collection().delete_many({})
@@ -223,7 +225,8 @@ def daphne_server(servers, settings, tmp_path):
     port = embedded.free_port()
     log = (tmp_path / "daphne.log").open("wb")
     env = {**os.environ, "MONGODB_URI": servers["mongodb"], "REDIS_URL": servers["redis"],
-           "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}", "DJANGO_DEBUG": "1"}
+           "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}", "DJANGO_DEBUG": "1",
+           "DALLOSH_QUEUE_SCAN_BUDGET_MS": "60000"}
     process = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                                 "dallosh.asgi:application"], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True)

@@ -156,7 +156,7 @@ def test_filters_and_holder_views(analysed, make_user):
 
 
 def test_pages_follow_each_other_without_gaps_or_repeats(analysed, settings):
-    settings.DALLOSH_QUEUE = {"PAGE_SIZE": 4, "SCAN_BUDGET": 4000}
+    settings.DALLOSH_QUEUE = {**settings.DALLOSH_QUEUE, "PAGE_SIZE": 4}
     ids = analysed(*[f"internet down {n}" for n in range(5)], *[f"no signal {n}" for n in range(6)])
     expected = ids[:5] + ids[5:]  # high first, each oldest first
     seen, cursor = [], ""
@@ -200,3 +200,41 @@ def test_a_merged_ticket_leaves_its_queue_and_the_directory(analysed):
     assert queue_ids("tech") == [survivor]
     assert sum(d.count for d in QueueDay.objects(team="tech")) == 1
     assert selectors.backlog() == {"tech": {"new": 1}}
+
+
+def test_a_customer_reply_reopens_an_answered_ticket_with_a_fresh_target(analysed, make_user):
+    from ingestion.services import ingest_records
+
+    ana = make_user("ana", "tech")
+    ticket_id = analysed("internet down")[0]
+    tweet = ticket_id.split(":")[1]
+    services.claim_ticket(ticket_id=ticket_id, user=ana)
+    services.change_status(ticket_id=ticket_id, user=ana, status="waiting_customer")
+    assert queue_ids("tech", status="waiting_customer") == [ticket_id]
+
+    def reply(tweet_id, author, inbound, to, minute):
+        return {"tweet_id": tweet_id, "author_id": author, "inbound": inbound, "text": "still down",
+                "created_at": f"Tue Oct 31 11:{minute:02d}:00 +0000 2017", "response_tweet_id": "",
+                "in_response_to_tweet_id": to}
+
+    ingest_records(records=[reply("777001", "FreeSupport", False, tweet, 1),
+                            reply("777002", f"customer{tweet}", True, "777001", 2)], source="twcs")
+    ticket = Ticket.objects.get(id=ticket_id)
+    assert (ticket.status, ticket.assignee, ticket.sla_state, ticket.responded_at) == ("in_progress", "ana",
+                                                                                      "running", None)
+    assert ticket.sla_due_at > datetime.now(UTC) + timedelta(minutes=55)  # high: 1 h from now
+    assert ticket.audit[-1].action == "customer_replied"
+    assert queue_ids("tech", status="in_progress") == [ticket_id]
+
+
+def test_a_selective_search_stops_at_its_budget_and_searches_further_on(analysed, settings):
+    settings.DALLOSH_QUEUE = {**settings.DALLOSH_QUEUE, "SCAN_BUDGET_MS": 0, "WINDOW_MAX": 2}
+    ids = analysed(*[f"internet down {n}" for n in range(5)], "internet down in Quimper")
+    first = selectors.queue_page(team="tech", filters=QueueFilters(search="quimper"), username="x")
+    assert first.rows == [] and first.searched_until and first.next_cursor  # stopped after one read
+    found, cursor, pages = [], first.next_cursor, 1
+    while cursor:
+        page = selectors.queue_page(team="tech", filters=QueueFilters(search="quimper"), username="x", cursor=cursor)
+        found += [row["_id"] for row in page.rows]
+        cursor, pages = page.next_cursor, pages + 1
+    assert found == [ids[-1]] and pages > 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -135,14 +136,15 @@ def queue_page(*, team: str, filters: QueueFilters, username: str, cursor: str =
     directory says which days hold tickets of each priority, so each query reads a window
     holding about the rows still wanted, whatever the store's size. Filters other than team
     and status are checked on the rows read; when they are selective the page stops after
-    SCAN_BUDGET candidates and says how far it searched.
+    SCAN_BUDGET_MS of reading and says how far it searched ("search further" goes on).
     """
     size = size or settings.DALLOSH_QUEUE["PAGE_SIZE"]
     start = Position.decode(cursor) if cursor else Position(sla.PRIORITIES[0])
     if filters.holder == "me":
         return _held_page(team=team, filters=filters, username=username, start=start, size=size)
     page = QueuePage(rows=[], next_cursor=None)
-    budget = settings.DALLOSH_QUEUE["SCAN_BUDGET"]
+    config = settings.DALLOSH_QUEUE
+    deadline = time.monotonic() + config["SCAN_BUDGET_MS"] / 1000
     kept = 0
 
     def wanted() -> int:
@@ -150,7 +152,7 @@ def queue_page(*, team: str, filters: QueueFilters, username: str, cursor: str =
         selective the filters have proved so far."""
         missing = size - len(page.rows)
         share = max((kept + 1) / (page.examined + 1), 0.02)
-        return min(int(missing / share) + 1, budget)
+        return min(int(missing / share) + 1, config["WINDOW_MAX"])
 
     for priority in sla.PRIORITIES:
         if priority > start.priority:
@@ -169,7 +171,7 @@ def queue_page(*, team: str, filters: QueueFilters, username: str, cursor: str =
                     if len(page.rows) == size:
                         page.next_cursor = Position(priority, row["created_at"], row["_id"]).encode()
                         return page
-            if page.examined >= budget:
+            if time.monotonic() >= deadline:
                 page.searched_until = high
                 page.next_cursor = Position(priority, high, "").encode()
                 return page

@@ -7,10 +7,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.contrib.auth import get_user_model
+
 from analysis.schema import TEAMS, VOCABULARY
 from dallosh.bulk import find_by_values, insert_new
+from dallosh.permissions import can_hold_tickets_of, can_work_ticket
 from ingestion.models import Tweet
-from tickets import sla
+from tickets import events, routing, selectors, sla
 from tickets.models import QueueDay, SlaState, Ticket, TicketStatus
 
 # "Hand out at once": a date in the past, rather than null, so the analysis queue is one
@@ -110,7 +113,25 @@ def rebuild_tickets(*, conversation_ids: list[str], now: datetime, new_customer_
         outcome = collection.update_one({"_id": conversation_id}, update, upsert=True)
         created += outcome.upserted_id is not None
         updated += outcome.upserted_id is None
+    reopen_on_customer_reply(ticket_ids=[c for c in conversation_ids if c in new_customer_tweets and c in previous],
+                             now=now)
     return created, updated
+
+
+def reopen_on_customer_reply(*, ticket_ids: list[str], now: datetime) -> int:
+    """The customer wrote again on a ticket we had answered or closed: it needs us again,
+    back in its queue with a fresh response target."""
+    reopened = 0
+    answered = (TicketStatus.WAITING_CUSTOMER, TicketStatus.RESOLVED)
+    for ticket in find_by_values(Ticket._get_collection(), "_id", ticket_ids, {"audit": 0, "notes": 0}):
+        if ticket.get("status") not in answered or not ticket.get("urgency"):
+            continue
+        status = TicketStatus.IN_PROGRESS if ticket.get("assignee") else TicketStatus.NEW
+        changes = {"status": status, "resolved_at": None, **sla.fields_on_customer_reply(ticket, now)}
+        written = apply_change(ticket=ticket, changes=changes, by="system:ingestion", action="customer_replied",
+                               details={"status": [ticket["status"], status]}, now=now)
+        reopened += written is not None
+    return reopened
 
 
 SEGMENT_FIELDS = {"team": 1, "status": 1, "queue_priority": 1, "created_at": 1}
@@ -174,8 +195,6 @@ def reroute_open_tickets(*, now: datetime | None = None) -> Rerouted:
     Tickets an agent holds are left alone. Each update re-checks that the ticket is still
     new and unassigned, so a claim made meanwhile wins.
     """
-    from tickets import routing, selectors
-
     now = now or datetime.now(UTC)
     rules = routing.active_rules()
     result = Rerouted()
@@ -271,8 +290,6 @@ def apply_change(*, ticket: dict, changes: dict, by: str, action: str, details: 
     The queue directory learns of the segment the ticket enters before the write, and of
     the one it leaves after it, so the pager never misses a ticket.
     """
-    from tickets import events
-
     now = now or datetime.now(UTC)
     after = {**ticket, **changes}
     entering, leaving = queue_segment(after), queue_segment(ticket)
@@ -299,8 +316,6 @@ def apply_change(*, ticket: dict, changes: dict, by: str, action: str, details: 
 def _mutate(*, ticket_id: str, user, action: str, decide, attempts: int = 5) -> dict:
     """Read the ticket, check the user may act on it, let `decide(ticket)` return the
     changes (or raise ActionRefused), and write them; a concurrent change means read again."""
-    from dallosh.permissions import can_work_ticket
-
     for _ in range(attempts):
         ticket = Ticket._get_collection().find_one({"_id": ticket_id}, {"audit": 0, "notes": 0})
         if ticket is None or not can_work_ticket(user, ticket):
@@ -361,10 +376,6 @@ def release_ticket(*, ticket_id: str, user) -> dict:
 
 def assign_ticket(*, ticket_id: str, user, assignee: str) -> dict:
     """Hand the ticket to a colleague: an agent of the ticket's team."""
-    from django.contrib.auth import get_user_model
-
-    from dallosh.permissions import can_hold_tickets_of
-
     def decide(ticket: dict):
         _require_open(ticket)
         colleague = get_user_model().objects.filter(username=assignee, is_active=True).first()
@@ -381,7 +392,6 @@ def assign_ticket(*, ticket_id: str, user, assignee: str) -> dict:
 def change_status(*, ticket_id: str, user, status: str) -> dict:
     """Move along new → in progress → waiting on customer → resolved (or reopen). Waiting
     on the customer or resolving means we responded: the SLA clock stops."""
-
     def decide(ticket: dict):
         if status not in TRANSITIONS.get(ticket["status"], ()):
             raise ActionRefused(f"A {_label(ticket['status'])} ticket cannot become {_label(status)}.")
@@ -393,7 +403,8 @@ def change_status(*, ticket_id: str, user, status: str) -> dict:
             changes["resolved_at"] = now
         elif ticket["status"] == TicketStatus.RESOLVED:
             changes["resolved_at"] = None
-        if status == TicketStatus.IN_PROGRESS and not ticket.get("assignee"):
+        starts_work = status == TicketStatus.IN_PROGRESS and not ticket.get("assignee")
+        if starts_work and can_hold_tickets_of(user, ticket["team"]):  # starting work on it is claiming it
             changes |= {"assignee": user.get_username(), "claimed_at": now}
         if status == TicketStatus.NEW:
             changes["assignee"] = None
@@ -495,8 +506,6 @@ def bulk_action(*, ticket_ids: list[str], user, action: str, team: str = "") -> 
 
 
 def _require_team_member(user, ticket: dict) -> None:
-    from dallosh.permissions import can_hold_tickets_of
-
     if not can_hold_tickets_of(user, ticket["team"]):
         raise ActionRefused(f"Only agents of the {ticket['team']} team can hold this ticket.")
 

@@ -62,6 +62,12 @@ def fields_on_response(ticket: dict, now: datetime) -> dict:
     return {"sla_state": state, "responded_at": now, "queue_priority": priority(ticket["urgency"], overdue=False)}
 
 
+def fields_on_customer_reply(ticket: dict, now: datetime) -> dict:
+    """The customer wrote again after our response: a new clock, from now."""
+    return {"sla_due_at": now + target(ticket["urgency"]), "sla_state": SlaState.RUNNING, "responded_at": None,
+            "queue_priority": priority(ticket["urgency"], overdue=False)}
+
+
 def time_left(ticket: dict, now: datetime) -> timedelta | None:
     if ticket.get("sla_state") != SlaState.RUNNING or not ticket.get("sla_due_at"):
         return None
