@@ -27,3 +27,12 @@ def duration(value: timedelta | None) -> str:
 @register.filter
 def label(value: str | None) -> str:
     return (value or "").replace("_", " ")
+
+
+@register.filter
+def change(value) -> str:
+    """An audit value: [before, after] pairs read "before → after"."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        before, after = (str(part) if part not in (None, "") else "—" for part in value)
+        return f"{before} → {after}"
+    return str(value)
