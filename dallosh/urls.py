@@ -6,6 +6,7 @@ from dashboard import views as dashboard_views
 
 urlpatterns = [
     path("", dashboard_views.home, name="home"),
+    path("kpis/", dashboard_views.kpis, name="kpis"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("tickets.urls")),

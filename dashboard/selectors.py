@@ -1,12 +1,23 @@
-"""Dashboard reads. Counts come from indexed queries only."""
+"""Dashboard reads: the overview and the KPI report, from rollups and indexed queries only
+(never by loading tickets)."""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
 from analysis import schema
 from analysis import selectors as analysis_selectors
-from ingestion.models import IngestJob, JobStatus
+from analysis.models import CostLedgerDay
+from dashboard.models import KpiBucket
+from ingestion.models import IngestJob, JobStatus, QuarantinedRow
 from tickets import selectors as ticket_selectors
 from tickets.models import Ticket, TicketStatus
+
+PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30),
+           "90d": timedelta(days=90)}
+HOURLY_UP_TO = timedelta(days=3)  # longer periods are drawn per day
 
 
 def overview() -> dict:
@@ -21,3 +32,116 @@ def overview() -> dict:
         "jobs_running": IngestJob.objects(status=JobStatus.RUNNING).count(),
         "recent_jobs": list(IngestJob.objects.order_by("-created_at").limit(5)),
     }
+
+
+@dataclass(frozen=True)
+class KpiFilters:
+    """A KPI view: a period [start, end) of when customers wrote, and label filters."""
+
+    start: datetime | None  # None: from the first figures
+    end: datetime | None  # None: up to now
+    team: str = ""
+    topic: str = ""
+    sentiment: str = ""
+    language: str = ""
+
+    def keeps(self, cell: str) -> bool:
+        team, topic, sentiment, _urgency, language = cell.split("|")
+        return ((not self.team or team == self.team) and (not self.topic or topic == self.topic)
+                and (not self.sentiment or sentiment == self.sentiment)
+                and (not self.language or language == self.language))
+
+
+@dataclass
+class KpiReport:
+    grain: str
+    series: list[dict] = field(default_factory=list)  # per bucket: start, tickets, customer, brand, negative
+    topics: Counter = field(default_factory=Counter)
+    sentiments: Counter = field(default_factory=Counter)
+    urgencies: Counter = field(default_factory=Counter)
+    teams: Counter = field(default_factory=Counter)
+    providers: Counter = field(default_factory=Counter)
+    totals: Counter = field(default_factory=Counter)  # tickets, open, resolved, breached, corrected, responded, …
+    backlog: dict[str, dict[str, int]] = field(default_factory=dict)
+    quarantined: int = 0
+    ledger: list[dict] = field(default_factory=list)
+
+    @property
+    def mean_response_s(self) -> float | None:
+        return self.totals["response_s"] / self.totals["responded"] if self.totals["responded"] else None
+
+    @property
+    def mean_resolution_s(self) -> float | None:
+        return self.totals["resolution_s"] / self.totals["resolved"] if self.totals["resolved"] else None
+
+
+def kpi_report(*, filters: KpiFilters) -> KpiReport:
+    """Every figure of the KPI pages for one view, from the day or hour buckets of its period."""
+    end = filters.end or datetime.now(UTC)
+    grain = "h" if filters.start and end - filters.start <= HOURLY_UP_TO else "d"
+    report = KpiReport(grain=grain)
+    query: dict = {"grain": grain}
+    if filters.start:
+        query["start"] = {"$gte": _floor(filters.start, grain), "$lt": end}
+    else:
+        query["start"] = {"$lt": end}
+    for bucket in sorted(KpiBucket._get_collection().find(query), key=lambda b: b["start"]):
+        report.series.append(_add_bucket(report, bucket, filters))
+    report.backlog = {team: counts for team, counts in ticket_selectors.backlog().items()
+                      if not filters.team or team == filters.team}
+    report.quarantined = _quarantined(filters.start, end)
+    report.ledger = _ledger(filters.start, end)
+    return report
+
+
+def _add_bucket(report: KpiReport, bucket: dict, filters: KpiFilters) -> dict:
+    point = Counter()
+    for cell, counters in bucket.get("cells", {}).items():
+        if not filters.keeps(cell):
+            continue
+        team, topic, sentiment, urgency, _language = cell.split("|")
+        tickets = counters.get("tickets", 0)
+        if tickets <= 0:
+            continue
+        report.topics[topic] += tickets
+        report.sentiments[sentiment] += tickets
+        report.urgencies[urgency] += tickets
+        report.teams[team] += tickets
+        for name, value in counters.items():
+            if name.startswith("provider:"):
+                report.providers[name.split(":", 1)[1]] += value
+            else:
+                report.totals[name] += value
+        point["tickets"] += tickets
+        point["negative"] += tickets if sentiment == "negative" else 0
+    for key, count in bucket.get("tweets", {}).items():
+        language, kind = key.split("|")
+        if not filters.language or language == filters.language:
+            point[kind] += count
+    start = bucket["start"] if bucket["start"].tzinfo else bucket["start"].replace(tzinfo=UTC)
+    return {"start": start, "tickets": point["tickets"], "customer": point["customer"], "brand": point["brand"],
+            "negative_share": point["negative"] / point["tickets"] if point["tickets"] else None}
+
+
+def _quarantined(start: datetime | None, end: datetime) -> int:
+    """Rows quarantined during the period (by when they were read: a bad row has no trusted date)."""
+    query = {"at": {"$gte": start, "$lt": end}} if start else {"at": {"$lt": end}}
+    return QuarantinedRow._get_collection().count_documents(query)
+
+
+def _ledger(start: datetime | None, end: datetime) -> list[dict]:
+    """LLM calls, tokens and cost per provider, on the days the calls were made within the period."""
+    totals: dict[tuple[str, str], Counter] = {}
+    first_day = f"{start:%Y-%m-%d}" if start else ""
+    for line in CostLedgerDay.objects(day__gte=first_day, day__lte=f"{end:%Y-%m-%d}"):
+        row = totals.setdefault((line.provider, line.model), Counter())
+        for name in ("calls", "items", "tokens_in", "tokens_out", "cost_usd", "unbatched_cost_usd"):
+            row[name] += getattr(line, name) or 0
+    return [{"provider": provider, "model": model, **row} for (provider, model), row in sorted(totals.items())]
+
+
+def _floor(moment: datetime, grain: str) -> datetime:
+    if grain == "d":
+        return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    return moment.replace(minute=0, second=0, microsecond=0)
+

@@ -1,9 +1,19 @@
+"""Managers' pages: thin, they read through dashboard/selectors.py and ask dallosh.permissions."""
+
+from __future__ import annotations
+
+import csv
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 
+from analysis import schema
 from dallosh import permissions
 from dashboard import selectors
+from dashboard.forms import kpi_view
+from ingestion.cleaning import LANGUAGES
+from tickets.models import TicketStatus
 
 
 @login_required
@@ -12,3 +22,84 @@ def home(request: HttpRequest) -> HttpResponse:
     if not permissions.is_manager(request.user) and permissions.agent_teams(request.user):
         return redirect("tickets:my_queue")
     return render(request, "dashboard/home.html", {"overview": selectors.overview()})
+
+
+@login_required
+def kpis(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_read_kpis(request.user):
+        return HttpResponseForbidden("The KPI pages are for managers.")
+    view = kpi_view(request.GET)
+    report = selectors.kpi_report(filters=view.filters)
+    tables = kpi_tables(report)
+    export = request.GET.get("export", "")
+    if export in tables:
+        return _csv(export, *tables[export])
+    query = request.GET.copy()
+    query.pop("export", None)
+    return render(request, "dashboard/kpis.html", {
+        "view": view, "report": report, "tables": tables, "query": query.urlencode(),
+        "vocabulary": schema.VOCABULARY, "languages": LANGUAGES, "periods": [*selectors.PERIODS, "all", "custom"],
+        "charts": _charts(report), "open_statuses": TicketStatus.OPEN})
+
+
+def kpi_tables(report: selectors.KpiReport) -> dict[str, tuple[list[str], list[list]]]:
+    """Every table of the KPI page as (header, rows): shown on the page and exported as CSV."""
+    shares = {name: (["value", "tickets", "share"], _share_rows(counter)) for name, counter in (
+        ("topics", report.topics), ("sentiments", report.sentiments), ("urgencies", report.urgencies),
+        ("teams", report.teams), ("providers", report.providers))}
+    return {
+        "volume": (["period start", "tickets analysed", "customer tweets", "brand tweets", "negative share"],
+                   [[p["start"].isoformat(), p["tickets"], p["customer"], p["brand"],
+                     "" if p["negative_share"] is None else round(p["negative_share"], 3)] for p in report.series]),
+        **shares,
+        "backlog": (["team", *TicketStatus.OPEN], [[team, *(counts.get(s, 0) for s in TicketStatus.OPEN)]
+                                                  for team, counts in sorted(report.backlog.items())]),
+        "service": (["figure", "value"], [
+            ["tickets", report.totals["tickets"]], ["open", report.totals["open"]],
+            ["resolved", report.totals["resolved"]], ["SLA breached", report.totals["breached"]],
+            ["labels corrected by agents", report.totals["corrected"]],
+            ["responded", report.totals["responded"]],
+            ["mean first response (hours)", _hours(report.mean_response_s)],
+            ["mean resolution (hours)", _hours(report.mean_resolution_s)],
+            ["rows quarantined", report.quarantined]]),
+        "cost": (["provider", "model", "calls", "tweets", "tokens in", "tokens out", "cost USD",
+                  "cost USD at one tweet per call"],
+                 [[line["provider"], line["model"], line["calls"], line["items"], line["tokens_in"],
+                   line["tokens_out"], round(line["cost_usd"], 4), round(line["unbatched_cost_usd"], 4)]
+                  for line in report.ledger]),
+    }
+
+
+def _charts(report: selectors.KpiReport) -> dict:
+    return {
+        "labels": [p["start"].strftime("%Y-%m-%d %H:00" if report.grain == "h" else "%Y-%m-%d")
+                   for p in report.series],
+        "tickets": [p["tickets"] for p in report.series],
+        "customer": [p["customer"] for p in report.series],
+        "brand": [p["brand"] for p in report.series],
+        "negative": [None if p["negative_share"] is None else round(100 * p["negative_share"], 1)
+                     for p in report.series],
+        "topics": dict(report.topics.most_common()), "sentiments": dict(report.sentiments.most_common()),
+        "urgencies": {u: report.urgencies[u] for u in schema.URGENCIES},
+        "providers": dict(report.providers.most_common()),
+        "backlog": {team: [report.backlog.get(team, {}).get(s, 0) for s in TicketStatus.OPEN]
+                    for team in schema.TEAMS if team in report.backlog},
+    }
+
+
+def _share_rows(counter) -> list[list]:
+    total = sum(counter.values())
+    return [[value, count, round(count / total, 3) if total else 0] for value, count in counter.most_common()]
+
+
+def _hours(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds / 3600:.1f}"
+
+
+def _csv(name: str, header: list[str], rows: list[list]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="dallosh-{name}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response

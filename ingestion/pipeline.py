@@ -18,6 +18,7 @@ from bson import ObjectId
 from django.conf import settings
 
 from dallosh.bulk import find_by_values, insert_new
+from dashboard import services as kpi
 from ingestion import cleaning, threads
 from ingestion.formats import CsvFormat
 from ingestion.models import QuarantinedRow, RawRow, TextFingerprint, Tweet
@@ -90,6 +91,7 @@ def _store_tweets_and_tickets(ctx: JobContext, tweets: pd.DataFrame, now: dateti
     _mark_duplicates(tweets)
     documents = _tweet_documents(ctx, tweets)
     known = insert_new(Tweet._get_collection(), documents)
+    kpi.record_tweets(tweets=[d for d in documents if d["_id"] not in known])
     merges = _link_conversations(ctx, assignment)
     rebuild = assignment.existing | {into for _, into in merges}
     synced = ticket_services.sync_tickets(chunk_tweets=documents, rebuild=rebuild, now=now)

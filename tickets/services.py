@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from analysis.schema import TEAMS, VOCABULARY
 from dallosh.bulk import find_by_values, insert_new
 from dallosh.permissions import can_hold_tickets_of, can_work_ticket
+from dashboard import services as kpi
 from ingestion.models import Tweet
 from tickets import events, routing, selectors, sla
 from tickets.models import QueueDay, SlaState, Ticket, TicketStatus
@@ -96,7 +97,7 @@ def rebuild_tickets(*, conversation_ids: list[str], now: datetime, new_customer_
     for tweet in find_by_values(Tweet._get_collection(), "conversation_id", conversation_ids, TWEET_FIELDS):
         stored[tweet["conversation_id"]].append(tweet)
     collection = Ticket._get_collection()
-    previous = {t["_id"]: t for t in find_by_values(collection, "_id", conversation_ids, SEGMENT_FIELDS)}
+    previous = {t["_id"]: t for t in find_by_values(collection, "_id", conversation_ids, WITHOUT_HISTORY)}
     created = updated = 0
     for conversation_id in conversation_ids:
         fields = derive_ticket(conversation_id, stored.get(conversation_id, []))
@@ -111,6 +112,8 @@ def rebuild_tickets(*, conversation_ids: list[str], now: datetime, new_customer_
         target = update["$set"] if conversation_id in new_customer_tweets else update["$setOnInsert"]
         target.update(AWAIT_ANALYSIS)
         outcome = collection.update_one({"_id": conversation_id}, update, upsert=True)
+        if conversation_id in previous:  # its figures move with it (a new first reply, an earlier start)
+            kpi.record_ticket_change(before=previous[conversation_id], after={**previous[conversation_id], **fields})
         created += outcome.upserted_id is not None
         updated += outcome.upserted_id is None
     reopen_on_customer_reply(ticket_ids=[c for c in conversation_ids if c in new_customer_tweets and c in previous],
@@ -134,7 +137,7 @@ def reopen_on_customer_reply(*, ticket_ids: list[str], now: datetime) -> int:
     return reopened
 
 
-SEGMENT_FIELDS = {"team": 1, "status": 1, "queue_priority": 1, "created_at": 1}
+WITHOUT_HISTORY = {"audit": 0, "notes": 0, "tweet_ids": 0}
 
 
 def _enter_new_day(before: dict | None, created_at: datetime) -> None:
@@ -154,7 +157,7 @@ def merge_tickets(*, merges: list[tuple[str, str]], now: datetime) -> None:
     """
     collection = Ticket._get_collection()
     for absorbed, into in merges:
-        before = collection.find_one({"_id": absorbed}, {**SEGMENT_FIELDS, "version": 1})
+        before = collection.find_one({"_id": absorbed}, WITHOUT_HISTORY)
         if before is None:
             continue
         update = {"$set": {"status": TicketStatus.MERGED, "merged_into": into, "needs_analysis": False,
@@ -162,6 +165,7 @@ def merge_tickets(*, merges: list[tuple[str, str]], now: datetime) -> None:
         if collection.update_one({"_id": absorbed, "version": before.get("version")}, update).modified_count:
             if queue_segment(before):
                 count_in_segment(queue_segment(before), -1)
+            kpi.record_ticket_change(before=before, after=None)
         else:  # changed meanwhile: merge it all the same; its directory count only runs high
             collection.update_one({"_id": absorbed}, update)
 
@@ -309,6 +313,7 @@ def apply_change(*, ticket: dict, changes: dict, by: str, action: str, details: 
     if moved and leaving:
         count_in_segment(leaving, -1)
     after.update(version=version + 1, updated_at=now)
+    kpi.record_ticket_change(before=ticket, after=after)
     events.ticket_changed(after=after, before=ticket, action=action, by=by)
     return after
 
