@@ -87,6 +87,8 @@ def kpi_report(*, filters: KpiFilters) -> KpiReport:
         query["start"] = {"$lt": end}
     for bucket in sorted(KpiBucket._get_collection().find(query), key=lambda b: b["start"]):
         report.series.append(_add_bucket(report, bucket, filters))
+    report.series = _with_gaps(report.series, grain, first=_floor(filters.start, grain) if filters.start else None,
+                               end=filters.end)
     report.backlog = {team: counts for team, counts in ticket_selectors.backlog().items()
                       if not filters.team or team == filters.team}
     report.quarantined = _quarantined(filters.start, end)
@@ -121,6 +123,29 @@ def _add_bucket(report: KpiReport, bucket: dict, filters: KpiFilters) -> dict:
     start = bucket["start"] if bucket["start"].tzinfo else bucket["start"].replace(tzinfo=UTC)
     return {"start": start, "tickets": point["tickets"], "customer": point["customer"], "brand": point["brand"],
             "negative_share": point["negative"] / point["tickets"] if point["tickets"] else None}
+
+
+MAX_POINTS = 2000
+
+
+def _with_gaps(series: list[dict], grain: str, *, first: datetime | None, end: datetime | None) -> list[dict]:
+    """Every hour or day of the period, zero where nothing happened, so charts show the quiet
+    times too (bounded: a period of years keeps only the days that hold figures)."""
+    if not series:
+        return series
+    step = timedelta(hours=1) if grain == "h" else timedelta(days=1)
+    start = first or series[0]["start"]
+    stop = min(end, datetime.now(UTC)) if end else series[-1]["start"] + step
+    stop = max(stop, series[-1]["start"] + step)
+    if (stop - start) / step > MAX_POINTS:
+        return series
+    known = {point["start"]: point for point in series}
+    filled, moment = [], start
+    while moment < stop:
+        filled.append(known.get(moment) or {"start": moment, "tickets": 0, "customer": 0, "brand": 0,
+                                            "negative_share": None})
+        moment += step
+    return filled
 
 
 def _quarantined(start: datetime | None, end: datetime) -> int:

@@ -13,7 +13,7 @@
   function share(id, counts) {
     draw(id, { type: "doughnut", data: { labels: Object.keys(counts),
       datasets: [{ data: Object.values(counts), backgroundColor: palette }] },
-      options: { animation: false, plugins: { legend: { position: "right" } } } });
+      options: { animation: false, aspectRatio: 2, plugins: { legend: { position: "right" } } } });
   }
 
   draw("chart-volume", { type: "line", data: { labels: data.labels, datasets: [

@@ -1,0 +1,43 @@
+"""The KPI page in Debian's headless Chromium: charts drawn by the served Chart.js, and
+filters in the URL change them."""
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from tests.conftest import wait_for
+from tests.llm_servers import expected_labels
+from tests.test_backoffice_browser import log_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TEXTS = ["internet down since this morning", "no signal at home", "my bill is wrong", "panne de fibre à Lyon"]
+
+
+def chart_counts(browser, chart):
+    script = (f"const c = window.DalloshCharts && window.DalloshCharts['{chart}'];"
+              "return c ? Object.fromEntries(c.data.labels.map((l, i) => [l, c.data.datasets[0].data[i]])) : null;")
+    return wait_for(lambda: browser.execute_script(script), until=lambda value: value is not None, timeout=20)
+
+
+def test_a_manager_filters_the_kpi_charts(browser, daphne_server, analysed, make_user):
+    analysed(*TEXTS)
+    make_user("max", role="manager")
+    log_in(browser, daphne_server, "max")
+    browser.get(f"{daphne_server}/kpis/")
+    topics = {}
+    for text in TEXTS:
+        topics[expected_labels(text)["topic"]] = topics.get(expected_labels(text)["topic"], 0) + 1
+    assert chart_counts(browser, "topics") == topics
+    Select(browser.find_element(By.NAME, "language")).select_by_value("fr")
+    browser.find_element(By.ID, "apply").click()
+    wait_for(lambda: browser.current_url, until=lambda url: "language=fr" in url, timeout=20)
+    assert chart_counts(browser, "topics") == {expected_labels(TEXTS[3])["topic"]: 1}
+    assert browser.find_element(By.CSS_SELECTOR, '[data-figure="tickets"]').text == "1"
+
+
+def test_agents_cannot_open_the_kpi_page(browser, daphne_server, make_user):
+    make_user("ana", "tech")
+    log_in(browser, daphne_server, "ana")
+    browser.get(f"{daphne_server}/kpis/")
+    assert "The KPI pages are for managers." in browser.page_source
