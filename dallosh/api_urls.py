@@ -1,14 +1,31 @@
-"""The REST API (v1): every app's endpoints under /api/v1/."""
+"""The REST API (v1): every app's endpoints under /api/v1/, and its OpenAPI schema."""
 
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import SimpleRouter
 
+from analysis import schema
+from dashboard import api as dashboard_api
 from ingestion import api
 from tickets import api as tickets_api
+from tickets import rules_api
+
+
+def urgency_choices() -> list[tuple[str, str]]:
+    """For the schema's enum names (settings.SPECTACULAR_SETTINGS)."""
+    return schema.choices("urgency")
+
+
+router = SimpleRouter(trailing_slash=False)
+router.register("routing-rules", rules_api.RoutingRuleViewSet, basename="api-routing-rule")
 
 urlpatterns = [
+    path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("ingest/stream", api.StreamIngestView.as_view(), name="api-ingest-stream"),
     path("ingest/jobs/<str:job_id>", api.IngestJobView.as_view(), name="api-ingest-job"),
     path("queues/<str:team>/tickets", tickets_api.QueueView.as_view(), name="api-queue"),
     path("tickets/<str:ticket_id>", tickets_api.TicketView.as_view(), name="api-ticket"),
     path("tickets/<str:ticket_id>/<str:action>", tickets_api.TicketActionView.as_view(), name="api-ticket-action"),
+    path("kpis", dashboard_api.KpiView.as_view(), name="api-kpis"),
+    *router.urls,
 ]

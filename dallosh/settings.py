@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
     "django_q",
     "channels",
     "dallosh.apps.DalloshConfig",
@@ -110,6 +111,23 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Per process (the default local-memory cache): N web processes allow N times these rates.
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle",
+                                 "rest_framework.throttling.AnonRateThrottle",
+                                 "rest_framework.throttling.ScopedRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("DALLOSH_API_USER_RATE", "1200/min"),
+                               "anon": os.environ.get("DALLOSH_API_ANON_RATE", "60/min"),
+                               "stream": os.environ.get("DALLOSH_API_STREAM_RATE", "600/min")},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Dallosh API",
+    "DESCRIPTION": "Ticket queues and actions, KPIs, ingestion and routing rules. Token or session auth; the "
+                   "same permissions as the pages.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The model's urgency and a rule's "set urgency" are one vocabulary: one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"UrgencyEnum": "dallosh.api_urls.urgency_choices"},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

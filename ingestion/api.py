@@ -6,7 +6,9 @@ import json
 
 from django.conf import settings
 from django.http import Http404
-from rest_framework import status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.response import Response
@@ -30,12 +32,23 @@ class NDJSONParser(BaseParser):
         return records
 
 
+class JobProgressSerializer(serializers.Serializer):
+    """What selectors.job_progress answers (documented for the OpenAPI schema)."""
+
+    id = serializers.CharField()
+    status = serializers.CharField()
+    counters = serializers.DictField()
+
+
 class StreamIngestView(APIView):
     """Ingest a batch of live tweets now; answers with the job's counters."""
 
     permission_classes = [CanIngest]
     parser_classes = [JSONParser, NDJSONParser]
+    throttle_scope = "stream"  # integrations post often: their own rate, not the people's
 
+    @extend_schema(request={"application/json": OpenApiTypes.OBJECT, "application/x-ndjson": OpenApiTypes.STR},
+                   responses={201: JobProgressSerializer})
     def post(self, request):
         limits = settings.DALLOSH
         length = int(request.headers.get("Content-Length") or 0)
@@ -61,6 +74,7 @@ class StreamIngestView(APIView):
 class IngestJobView(APIView):
     permission_classes = [CanIngest]
 
+    @extend_schema(responses={200: JobProgressSerializer})
     def get(self, request, job_id: str):
         job = selectors.get_job(job_id)
         if job is None:

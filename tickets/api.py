@@ -4,6 +4,8 @@ the pages, for integrations and scripts."""
 from __future__ import annotations
 
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -37,11 +39,19 @@ class QueueRowSerializer(serializers.Serializer):
         return row_key(row)
 
 
+class QueuePageSerializer(serializers.Serializer):
+    results = QueueRowSerializer(many=True)
+    next = serializers.CharField(allow_null=True)
+    searched_until = serializers.DateTimeField(allow_null=True)
+
+
 class QueueView(APIView):
     """GET a page of a team's queue; `after` is the previous page's `next`."""
 
     permission_classes = [permissions.CanUseQueues]
 
+    @extend_schema(parameters=[OpenApiParameter(name, OpenApiTypes.STR) for name in (
+        "status", "topic", "sentiment", "language", "holder", "q", "after")], responses={200: QueuePageSerializer})
     def get(self, request: Request, team: str) -> Response:
         if not permissions.can_view_team(request.user, team):
             raise Http404("No such queue among yours.")
@@ -54,6 +64,7 @@ class QueueView(APIView):
 class TicketView(APIView):
     permission_classes = [permissions.CanUseQueues]
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, ticket_id: str) -> Response:
         ticket = selectors.ticket_for(ticket_id=ticket_id)
         if ticket is None or not permissions.can_view_ticket(request.user, ticket):
@@ -71,6 +82,7 @@ class TicketActionView(APIView):
 
     permission_classes = [permissions.CanUseQueues]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: QueueRowSerializer, 409: OpenApiTypes.OBJECT})
     def post(self, request: Request, ticket_id: str, action: str) -> Response:
         data, user = request.data, request.user
         actions = {

@@ -1,0 +1,78 @@
+"""The REST API: its published OpenAPI schema, KPIs for managers, routing rules for admins,
+throttling."""
+
+import re
+
+import pytest
+import yaml
+from django.core.cache import cache
+from django.urls import URLPattern, URLResolver
+from openapi_spec_validator import validate
+from rest_framework.authtoken.models import Token
+from rest_framework.throttling import UserRateThrottle
+
+from dallosh import api_urls
+from tickets.models import RoutingRule
+
+pytestmark = pytest.mark.django_db
+
+
+def token_for(user):
+    return {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=user).key}"}
+
+
+def api_paths(patterns, prefix="/api/v1/"):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from api_paths(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern)
+
+
+def test_the_published_schema_is_valid_openapi_and_covers_every_endpoint(client, make_user):
+    answer = client.get("/api/v1/schema", **token_for(make_user("ana", "tech")))
+    assert answer.status_code == 200
+    spec = yaml.safe_load(answer.content)
+    validate(spec)  # raises on an invalid OpenAPI document
+    documented = set(spec["paths"])
+    for path in api_paths(api_urls.urlpatterns):
+        if path.endswith("schema"):
+            continue
+        as_openapi = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: "{id}" if m[1] == "pk" else "{" + m[1] + "}", path)
+        as_openapi = re.sub(r"<\w+:(\w+)>", r"{\1}", as_openapi).replace("^", "").replace("$", "")
+        assert as_openapi in documented, (path, sorted(documented))
+
+
+def test_kpis_for_managers_only(client, make_user, analysed):
+    analysed("internet down", "my bill is wrong")
+    kpis = client.get("/api/v1/kpis?team=billing", **token_for(make_user("max", role="manager")))
+    assert kpis.status_code == 200
+    topics = kpis.json()["tables"]["topics"]
+    assert topics["columns"] == ["value", "tickets", "share"] and topics["rows"] == [["billing", 1, 1.0]]
+    assert client.get("/api/v1/kpis", **token_for(make_user("ana", "tech"))).status_code == 403
+    bad = client.get("/api/v1/kpis?period=custom&from=2017-01-01", **token_for(make_user("mia", role="manager")))
+    assert bad.status_code == 400 and "YYYY-MM-DD" in bad.json()["error"]
+
+
+def test_routing_rules_for_admins_only(client, make_user):
+    admin = token_for(make_user("root", role="admin"))
+    created = client.post("/api/v1/routing-rules", {"name": "vip", "priority": 5, "keywords": "vip",
+                                                    "route_to_team": "commercial"}, **admin)
+    assert created.status_code == 201, created.content
+    rule_id = created.json()["id"]
+    assert RoutingRule.objects.get(id=rule_id).route_to_team == "commercial"
+    refused = client.post("/api/v1/routing-rules", {"name": "noop", "topic": "network"}, **admin)
+    assert refused.status_code == 400 and "must set a team, an urgency, or both" in refused.content.decode()
+    manager = token_for(make_user("max", role="manager"))
+    assert client.get("/api/v1/routing-rules", **manager).status_code == 403
+    assert client.delete(f"/api/v1/routing-rules/{rule_id}", **manager).status_code == 403
+    assert client.delete(f"/api/v1/routing-rules/{rule_id}", **admin).status_code == 204
+
+
+def test_a_flooding_client_is_throttled_not_served(client, make_user, monkeypatch):
+    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {**UserRateThrottle.THROTTLE_RATES, "user": "5/min"})
+    cache.clear()
+    headers = token_for(make_user("ana", "tech"))
+    codes = [client.get("/api/v1/queues/tech/tickets", **headers).status_code for _ in range(8)]
+    cache.clear()
+    assert codes[:5] == [200] * 5 and codes[5:] == [429] * 3
