@@ -7,6 +7,8 @@ from dashboard import views as dashboard_views
 urlpatterns = [
     path("", dashboard_views.home, name="home"),
     path("kpis/", dashboard_views.kpis, name="kpis"),
+    path("alerts/panel/", dashboard_views.alerts_panel, name="alerts_panel"),
+    path("alerts/<str:alert_id>/acknowledge/", dashboard_views.acknowledge, name="alert_acknowledge"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("tickets.urls")),

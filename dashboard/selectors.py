@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from analysis import schema
 from analysis import selectors as analysis_selectors
 from analysis.models import CostLedgerDay
-from dashboard.models import KpiBucket
+from dashboard.models import Alert, KpiBucket
 from ingestion.models import IngestJob, JobStatus, QuarantinedRow
 from tickets import selectors as ticket_selectors
 from tickets.models import Ticket, TicketStatus
@@ -170,3 +170,23 @@ def _floor(moment: datetime, grain: str) -> datetime:
         return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
     return moment.replace(minute=0, second=0, microsecond=0)
 
+
+
+ALERT_FIELDS = {"rule_name": 1, "kind": 1, "team": 1, "message": 1, "figures": 1, "groups": 1, "ticket_ids": 1,
+                "raised_at": 1, "updated_at": 1, "acknowledged_by": 1, "acknowledged_at": 1, "open": 1,
+                "closed_at": 1}
+
+
+def alerts_for(*, user, limit: int = 20) -> list[dict]:
+    """Open alerts this user hears of (managers: all; agents: their teams'), newest first."""
+    from dallosh import permissions
+
+    alerts = list(Alert._get_collection().find({"open": True}, ALERT_FIELDS).sort("raised_at", -1).limit(200))
+    if not permissions.is_manager(user):
+        teams = set(permissions.agent_teams(user))
+        alerts = [alert for alert in alerts if alert.get("team") in teams]
+    for alert in alerts:
+        alert["id"] = str(alert.pop("_id"))
+        alert["group_sizes"] = [(name.split(":", 1)[0], name.split(":", 1)[1], len(ids))
+                                for name, ids in (alert.get("groups") or {}).items()][:8]
+    return alerts[:limit]

@@ -7,10 +7,11 @@ import csv
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from analysis import schema
 from dallosh import permissions
-from dashboard import selectors
+from dashboard import selectors, services
 from dashboard.forms import kpi_view
 from ingestion.cleaning import LANGUAGES
 from tickets.models import TicketStatus
@@ -103,3 +104,18 @@ def _csv(name: str, header: list[str], rows: list[list]) -> HttpResponse:
     writer.writerow(header)
     writer.writerows(rows)
     return response
+
+
+@login_required
+def alerts_panel(request: HttpRequest) -> HttpResponse:
+    """The open alerts this user hears of: a fragment the pages include and refresh live."""
+    return render(request, "dashboard/_alerts.html", {"alerts": selectors.alerts_for(user=request.user)})
+
+
+@login_required
+@require_POST
+def acknowledge(request: HttpRequest, alert_id: str) -> HttpResponse:
+    if not permissions.is_manager(request.user):
+        return HttpResponseForbidden("Managers acknowledge alerts.")
+    services.acknowledge_alert(alert_id=alert_id, user=request.user)
+    return redirect(request.POST.get("next") or "home")

@@ -55,10 +55,10 @@ def ticket_changed(*, after: dict, before: dict | None, action: str, by: str) ->
     }
     groups = {ticket_group(after["_id"])}
     groups |= {queue_group(team) for team in (event["team"], event["previous_team"]) if team}
-    _send(groups, event)
+    publish(groups, event)
 
 
-def _send(groups: set[str], event: dict) -> None:
+def publish(groups: set[str], event: dict) -> None:
     """Best effort: the write is already durable, and a client that missed the event resyncs
     on reconnect, so a broken layer is logged, never raised into the service."""
     layer = get_channel_layer()

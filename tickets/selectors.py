@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
-from analysis.schema import FIELDS, Analysis
+from analysis.schema import FIELDS, TEAMS, Analysis
 from dallosh.bulk import find_by_values
 from ingestion.models import Tweet
 from tickets import routing, sla
@@ -307,3 +307,16 @@ def backlog() -> dict[str, dict[str, int]]:
     for group in QueueDay._get_collection().aggregate(pipeline):
         totals.setdefault(group["_id"]["team"], {})[group["_id"]["status"]] = group["count"]
     return totals
+
+
+def breached_open(*, team: str | None = None) -> int:
+    """Open tickets past their response target (the breach priorities), from the directory."""
+    breach_priorities = [p for p in sla.PRIORITIES if p > sla.BREACH_BONUS]
+    total = 0
+    for status in TicketStatus.OPEN:
+        for teamname in [team] if team else TEAMS:
+            for priority in breach_priorities:
+                for day in QueueDay._get_collection().find({"team": teamname, "status": status, "priority": priority},
+                                                           {"count": 1}):
+                    total += max(day["count"], 0)
+    return total

@@ -112,5 +112,27 @@ window.Dallosh = (function () {
     return connect("/ws/tickets/" + encodeURIComponent(id) + "/", refresh, refresh);
   }
 
-  return { liveQueue: liveQueue, liveTicket: liveTicket, sockets: sockets };
+  // Open alerts this user hears of, above every page; refreshed when one is raised or closed.
+  function liveAlerts(panel) {
+    function refresh() {
+      fetch(panel.dataset.url, { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) { if (html !== null) panel.innerHTML = html; });
+    }
+    refresh();
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    let delay = 1000;
+    (function open() {
+      const ws = new WebSocket(scheme + "://" + location.host + "/ws/alerts/");
+      ws.onmessage = refresh;
+      ws.onopen = function () { delay = 1000; };
+      ws.onclose = function (event) {
+        if (event.code === 4403) return;  // no alerts for this user
+        setTimeout(function () { refresh(); open(); }, delay);
+        delay = Math.min(delay * 2, 30000);
+      };
+    })();
+  }
+
+  return { liveQueue: liveQueue, liveTicket: liveTicket, liveAlerts: liveAlerts, sockets: sockets };
 })();

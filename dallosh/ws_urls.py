@@ -1,10 +1,12 @@
-"""Websocket routes of the back-office (mounted by dallosh/asgi.py)."""
+"""Websocket routes of the back-office and the dashboard (mounted by dallosh/asgi.py)."""
 
 from django.urls import path
 
+from dashboard.consumers import AlertConsumer
 from tickets import consumers
 
 websocket_urlpatterns = [
+    path("ws/alerts/", AlertConsumer.as_asgi()),
     path("ws/queues/<str:team>/", consumers.QueueConsumer.as_asgi()),
     path("ws/tickets/<str:ticket_id>/", consumers.TicketConsumer.as_asgi()),
 ]

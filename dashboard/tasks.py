@@ -1,0 +1,10 @@
+"""django-q2 tasks of the dashboard."""
+
+from __future__ import annotations
+
+from dashboard import services
+
+
+def evaluate_alerts() -> int:
+    """Scheduled every minute: raise, refresh or close alerts."""
+    return len(services.evaluate_alerts())
