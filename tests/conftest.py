@@ -14,6 +14,8 @@ import pytest
 
 from dallosh import embedded, mongo
 
+pytest_plugins = ["tests.alert_data"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

@@ -1,10 +1,14 @@
 """The KPI page in Debian's headless Chromium: charts drawn by the served Chart.js, and
 filters in the URL change them."""
 
+from datetime import UTC, datetime
+
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
+from dashboard import services
+from tests.alert_data import inject_burst
 from tests.conftest import wait_for
 from tests.llm_servers import expected_labels
 from tests.test_backoffice_browser import log_in
@@ -41,3 +45,17 @@ def test_agents_cannot_open_the_kpi_page(browser, daphne_server, make_user):
     log_in(browser, daphne_server, "ana")
     browser.get(f"{daphne_server}/kpis/")
     assert "The KPI pages are for managers." in browser.page_source
+
+
+def test_an_injected_burst_shows_up_on_a_managers_page_without_reload(browser, daphne_server, real_day,
+                                                                       outage_rule, make_user):
+    make_user("max", role="manager")
+    log_in(browser, daphne_server, "max")
+    browser.get(f"{daphne_server}/kpis/")
+    chart_counts(browser, "topics")  # the page is up, its alert socket open
+    assert browser.find_elements(By.CSS_SELECTOR, "#alerts-panel [data-alert]") == []
+    inject_burst(25, datetime.now(UTC))
+    services.evaluate_alerts()
+    alert = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, '#alerts-panel [data-kind="outage_burst"]'),
+                     until=bool, timeout=20)
+    assert alert and "25 network complaints" in alert[0].text and "lyon" in alert[0].text
