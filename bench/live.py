@@ -28,15 +28,11 @@ and Daphne (the project's ASGI server) in its own process.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
-import random
 import signal
-import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -44,7 +40,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SHARED = ROOT.parent / "shared" / "data"
+
+from bench.common import build_store, embedded_stack, pct  # noqa: E402
+
 TEAM = "tech"
 
 
@@ -60,44 +58,11 @@ def main() -> None:
                         help="keep the store here; a store already holding --tickets tickets is reused")
     args = parser.parse_args()
 
-    from dallosh import embedded
-
-    (ROOT / "var").mkdir(exist_ok=True)
-    workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="bench-live-", dir=ROOT / "var"))).resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
-    mongo_server = embedded.start_secantus(port=embedded.free_port(), storage=workdir / "mongo",
-                                           log=workdir / "mongodb.log", cache_size="4G")
-    try:
-        redis_server = embedded.start_redis(port=embedded.free_port(), directory=workdir / "redis",
-                                            log=workdir / "redis.log")
-    except Exception:
-        mongo_server.stop()
-        raise
-    os.environ.update({
-        "MONGODB_URI": embedded.mongo_uri(mongo_server.port, "bench_live"), "REDIS_URL": redis_server.url,
-        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}", "DALLOSH_VAR": str(workdir),
-        "DALLOSH_ANALYSIS_AUTO_ENQUEUE": "0", "DJANGO_SETTINGS_MODULE": "dallosh.settings", "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "bench-only", "DJANGO_SSL_REDIRECT": "0",
-    })
-    try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        from dallosh import mongo
-
-        call_command("migrate", verbosity=0)
-        call_command("collectstatic", verbosity=0, interactive=False)  # production settings (DEBUG off)
-        mongo.ensure_indexes()
+    with embedded_stack(args.workdir, prefix="bench-live-") as workdir:
         if not args.skip_live:
             live_latency(args, workdir)
         if not args.skip_queue:
             queue_page_times(args)
-    finally:
-        redis_server.stop()
-        mongo_server.stop()
 
 
 # --- 1. live latency ------------------------------------------------------------------------
@@ -145,9 +110,9 @@ def live_latency(args, workdir: Path) -> None:
     print()
     print(f"LIVE: {args.clients} websocket clients, {len(sent)} analysed tickets, "
           f"{len(latencies):,} of {expected:,} deliveries arrived")
-    print(f"analysis commit → client  p50 {_pct(latencies, 50):7.1f} ms   p95 {_pct(latencies, 95):7.1f} ms   "
+    print(f"analysis commit → client  p50 {pct(latencies, 50):7.1f} ms   p95 {pct(latencies, 95):7.1f} ms   "
           f"max {max(latencies):7.1f} ms   (goal p95 < 250 ms)")
-    print(f"write start → client      p50 {_pct(with_write, 50):7.1f} ms   p95 {_pct(with_write, 95):7.1f} ms   "
+    print(f"write start → client      p50 {pct(with_write, 50):7.1f} ms   p95 {pct(with_write, 95):7.1f} ms   "
           f"max {max(with_write):7.1f} ms   (including the analysis write itself)")
 
 
@@ -210,13 +175,6 @@ def _analyse_one_by_one(count: int) -> dict[str, float]:
 
 # --- 2. queue page server time --------------------------------------------------------------
 
-TOPICS = [("network", 50), ("billing", 15), ("commercial", 12), ("technical", 10), ("customer_service", 8),
-          ("other", 5)]
-SENTIMENTS = [("negative", 60), ("neutral", 30), ("positive", 10)]
-URGENCIES = [("high", 20), ("medium", 45), ("low", 35)]
-STATUSES = [("new", 40), ("in_progress", 10), ("waiting_customer", 5), ("resolved", 45)]
-
-
 def queue_page_times(args) -> None:
     from django.test import Client
 
@@ -225,7 +183,7 @@ def queue_page_times(args) -> None:
 
     stored = Ticket._get_collection().estimated_document_count()
     if stored < args.tickets:
-        _build_store(args.tickets - stored, start=stored)
+        build_store(args.tickets - stored, start=stored)
         started = time.perf_counter()
         days = services.rebuild_queue_directory()
         print(f"queue directory rebuilt from the tickets: {days:,} segment-days in "
@@ -247,9 +205,9 @@ def queue_page_times(args) -> None:
             assert response.status_code == 200, (url, response.status_code)
             rows = response.content.count(b"<tr data-id=")
         everything += times
-        print(f"  {name:<34} p50 {_pct(times, 50):7.1f} ms  p95 {_pct(times, 95):7.1f} ms  max {max(times):7.1f} ms"
+        print(f"  {name:<34} p50 {pct(times, 50):7.1f} ms  p95 {pct(times, 95):7.1f} ms  max {max(times):7.1f} ms"
               f"  ({rows} rows)", flush=True)
-    print(f"all queue page requests            p50 {_pct(everything, 50):7.1f} ms  p95 {_pct(everything, 95):7.1f} ms"
+    print(f"all queue page requests            p50 {pct(everything, 50):7.1f} ms  p95 {pct(everything, 95):7.1f} ms"
           "   (goal p95 < 150 ms)")
 
 
@@ -278,78 +236,6 @@ def _scenarios(client) -> list[tuple[str, str]]:
         ("search a rare word (budget)", f"{base}?q=zzzxq"),
     ]
     return scenarios
-
-
-def _build_store(count: int, *, start: int) -> None:
-    from tickets import sla
-    from tickets.models import Ticket
-
-    texts = _sample_texts()
-    rng = random.Random(20261125)
-    now = datetime.now(UTC)
-    holders = [f"bench-agent-{n:04d}" for n in range(max(count // 10_000, 1) * 5)]  # ~200 tickets each
-    collection = Ticket._get_collection()
-    print(f"building {count:,} tickets (SCALED DATA: {len(texts):,} shared tweet texts reused, synthetic labels)",
-          flush=True)
-    started = time.perf_counter()
-    batch = []
-    for n in range(start, start + count):
-        language, text = texts[n % len(texts)]
-        topic, sentiment, urgency, status = (_draw(rng, TOPICS), _draw(rng, SENTIMENTS), _draw(rng, URGENCIES),
-                                             _draw(rng, STATUSES))
-        team = {"network": "tech", "technical": "tech", "billing": "billing"}.get(topic, "commercial")
-        created = now - timedelta(seconds=rng.uniform(0, 60 * 86400))
-        ticket = {"_id": f"bench:{n}", "created_at": created, "ingested_at": created}
-        due = sla.due_at(ticket, urgency)
-        responded = status in ("waiting_customer", "resolved")
-        breached = due < now and not responded
-        state = "breached" if breached else ("met" if responded else "running")
-        batch.append({
-            **ticket, "source": "bench", "customer": f"customer{n % 500_000}", "language": language,
-            "subject": text, "last_activity_at": created, "last_customer_tweet_at": created,
-            "tweet_ids": [ticket["_id"]], "customer_tweet_count": 1, "brand_reply_count": 0, "status": status,
-            "needs_analysis": False,
-            "analysis": {"sentiment": sentiment, "topic": topic, "urgency": urgency, "team": team,
-                         "actionable": True, "summary": text[:140], "input_text": text, "provider": "bench",
-                         "model": "synthetic", "analysed_at": created},
-            "team": team, "urgency": urgency, "topic": topic, "sentiment": sentiment, "routing_rule": None,
-            "routed_at": created, "assignee": rng.choice(holders) if status == "in_progress" else None,
-            "queue_priority": sla.priority(urgency, overdue=breached), "sla_due_at": due, "sla_state": state,
-            "responded_at": created + timedelta(hours=1) if responded else None, "version": 1, "updated_at": created,
-            "audit": [{"at": created, "by": "system:analysis", "action": "analysed", "details": {}}],
-        })
-        if len(batch) == 10_000:
-            collection.insert_many(batch, ordered=False)
-            batch = []
-            done = n + 1 - start
-            if done % 200_000 == 0:
-                rate = done / (time.perf_counter() - started)
-                print(f"  {done:>10,} tickets  {rate:8,.0f}/s", flush=True)
-    if batch:
-        collection.insert_many(batch, ordered=False)
-
-
-def _sample_texts() -> list[tuple[str, str]]:
-    texts = []
-    for name, column, language in (("twcs_sample.csv", "text", "en"), ("free_tweets_fr.csv", "text", "fr")):
-        path = SHARED / name
-        if not path.exists():
-            continue
-        with path.open(newline="", encoding="utf-8") as stream:
-            texts += [(language, row[column]) for row in csv.DictReader(stream) if row.get(column)]
-    if not texts:
-        sys.exit(f"{SHARED} has no sample CSV: the benchmark needs ../shared/data beside the project")
-    return texts
-
-
-def _draw(rng: random.Random, shares: list[tuple[str, int]]) -> str:
-    return rng.choices([value for value, _ in shares], weights=[weight for _, weight in shares])[0]
-
-
-def _pct(values: list[float], percentile: int) -> float:
-    if len(values) < 2:
-        return values[0] if values else float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[percentile - 1]
 
 
 def _wait_for_port(port: int) -> None:

@@ -99,22 +99,30 @@ def record_tweets(*, tweets: list[dict]) -> None:
 
 
 def rebuild_kpis() -> int:
-    """Recompute every bucket from the tickets and tweets (after a restore or a bulk load)."""
+    """Recompute every bucket from the tickets and tweets (after a restore or a bulk load):
+    summed in memory, then written once per bucket."""
     from ingestion.models import Tweet
 
+    sums: dict[tuple[datetime, str], Counter] = {}
+    fields = {"audit": 0, "notes": 0, "tweet_ids": 0, "subject": 0, "analysis.input_text": 0}
+    for ticket in Ticket._get_collection().find({"analysis": {"$exists": True}}, fields).batch_size(5000):
+        part = contribution(ticket)
+        if part is None:
+            continue
+        created, key, counters = part
+        for grain in GRAINS:
+            bucket = sums.setdefault((bucket_start(created, grain), grain), Counter())
+            for name, value in counters.items():
+                bucket[f"cells.{key}.{name}"] += value
+    for tweet in Tweet._get_collection().find({}, {"created_at": 1, "language": 1, "is_brand": 1}).batch_size(5000):
+        kind = "brand" if tweet.get("is_brand") else "customer"
+        for grain in GRAINS:
+            bucket = sums.setdefault((bucket_start(tweet["created_at"], grain), grain), Counter())
+            bucket[f"tweets.{tweet.get('language') or UNKNOWN_LANGUAGE}|{kind}"] += 1
     KpiBucket._get_collection().delete_many({})
-    batch: list[dict] = []
-    for ticket in Ticket._get_collection().find({"analysis": {"$exists": True}}, {"audit": 0, "notes": 0,
-                                                                                  "tweet_ids": 0}):
-        record_ticket_change(before=None, after=ticket)
-    fields = {"created_at": 1, "language": 1, "is_brand": 1}
-    for tweet in Tweet._get_collection().find({}, fields).batch_size(5000):
-        batch.append(tweet)
-        if len(batch) == 5000:
-            record_tweets(tweets=batch)
-            batch = []
-    record_tweets(tweets=batch)
-    return KpiBucket._get_collection().count_documents({})
+    for (start, grain), changes in sums.items():
+        _increment(start, grain, dict(changes))
+    return len(sums)
 
 
 def _seconds(start: datetime, end: datetime) -> float:
