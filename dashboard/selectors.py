@@ -20,9 +20,39 @@ PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta
 HOURLY_UP_TO = timedelta(days=3)  # longer periods are drawn per day
 
 
+@dataclass(frozen=True)
+class WorkerCluster:
+    host: str
+    cluster_id: str
+    status: str
+    workers: int
+    seen_at: datetime
+
+
+def system_health() -> dict:
+    """What keeps the pipeline moving: tasks waiting on the broker, the worker clusters that
+    reported in (a cluster reports every few seconds; none means nothing is analysed), the
+    provider tiers, ingest jobs running."""
+    from django_q.brokers import get_broker
+    from django_q.status import Stat
+
+    try:
+        broker = get_broker()
+        queued = broker.queue_size()
+        clusters = [WorkerCluster(host=stat.host, cluster_id=str(stat.cluster_id), status=str(stat.status),
+                                  workers=len(stat.workers), seen_at=stat.timestamp) for stat in Stat.get_all(broker)]
+        broker_error = ""
+    except Exception as error:  # the page must show a broken broker, not crash on it
+        queued, clusters, broker_error = None, [], f"{type(error).__name__}: {error}"
+    return {"tasks_queued": queued, "clusters": clusters, "broker_error": broker_error,
+            "providers": analysis_selectors.provider_status(),
+            "jobs_running": IngestJob.objects(status=JobStatus.RUNNING).count()}
+
+
 def overview() -> dict:
     backlog = ticket_selectors.backlog()
     return {
+        "health": system_health(),
         "tickets_awaiting_analysis": Ticket.objects(needs_analysis=True).count(),
         "backlog": [(team, [backlog.get(team, {}).get(status, 0) for status in TicketStatus.OPEN])
                     for team in schema.TEAMS],

@@ -77,3 +77,12 @@ def test_a_worker_killed_mid_batch_loses_nothing(db, settings, start_qcluster, w
                                  t.analysis_error) for t in Ticket.objects(needs_analysis=True)]
     assert Ticket.objects.count() == CUSTOMERS
     assert_each_ticket_has_its_own_answer()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_overview_shows_the_worker_clusters_alive(admin_client, qcluster_worker):
+    from django_q.status import Stat
+
+    assert wait_for(lambda: Stat.get_all(), until=bool, timeout=60)
+    page = admin_client.get("/").content.decode()
+    assert "worker cluster on" in page and "task(s) waiting for a worker" in page

@@ -59,3 +59,16 @@ def test_an_injected_burst_shows_up_on_a_managers_page_without_reload(browser, d
     alert = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, '#alerts-panel [data-kind="outage_burst"]'),
                      until=bool, timeout=20)
     assert alert and "25 network complaints" in alert[0].text and "lyon" in alert[0].text
+
+
+def test_kpi_figures_move_live_as_tickets_are_analysed(browser, daphne_server, analysed, make_user):
+    analysed("internet down since this morning")
+    make_user("max", role="manager")
+    log_in(browser, daphne_server, "max")
+    browser.get(f"{daphne_server}/kpis/")
+    assert chart_counts(browser, "topics") == {"network": 1}
+    analysed("my bill is wrong", "no signal at home")  # analysed while the page is open
+    counts = wait_for(lambda: chart_counts(browser, "topics"), until=lambda c: c == {"network": 2, "billing": 1},
+                      timeout=20)
+    assert counts == {"network": 2, "billing": 1}
+    assert browser.find_element(By.CSS_SELECTOR, '[data-figure="tickets"]').text == "3"

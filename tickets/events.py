@@ -18,6 +18,7 @@ from channels.layers import get_channel_layer
 logger = logging.getLogger(__name__)
 
 EVENT_TYPE = "ticket.changed"
+KPI_GROUP = "kpis"  # managers' KPI pages: any ticket change may move a figure
 
 
 def queue_group(team: str) -> str:
@@ -55,7 +56,7 @@ def ticket_changed(*, after: dict, before: dict | None, action: str, by: str) ->
     }
     groups = {ticket_group(after["_id"])}
     groups |= {queue_group(team) for team in (event["team"], event["previous_team"]) if team}
-    publish(groups, event)
+    publish(groups | {KPI_GROUP}, event)
 
 
 def publish(groups: set[str], event: dict) -> None:

@@ -35,4 +35,48 @@
       data: Object.values(data.backlog).map(function (counts) { return counts[index]; }) }; }) },
     options: { animation: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } } });
   window.DalloshCharts = charts;
+
+  // Live: ticket changes move the figures; re-read the page at most every few seconds and
+  // put its new numbers into the charts and tables in place.
+  const REFRESH_AFTER_MS = 3000;
+  let pending = null;
+  function refresh() {
+    pending = null;
+    fetch(location.href, { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.text() : null;
+    }).then(function (html) {
+      if (!html) return;
+      const fresh = new DOMParser().parseFromString(html, "text/html");
+      ["headline", "table-topics", "table-sentiments", "table-urgencies", "table-providers", "table-cost"]
+        .forEach(function (id) {
+          const now = document.getElementById(id), next = fresh.getElementById(id);
+          if (now && next) now.innerHTML = next.innerHTML;
+        });
+      const next = JSON.parse(fresh.getElementById("kpi-data").textContent);
+      update(charts.volume, next.labels, [next.tickets, next.customer, next.brand]);
+      update(charts.topics, Object.keys(next.topics), [Object.values(next.topics)]);
+      update(charts.sentiments, Object.keys(next.sentiments), [Object.values(next.sentiments)]);
+      update(charts.negative, next.labels, [next.negative]);
+      update(charts.urgencies, Object.keys(next.urgencies), [Object.values(next.urgencies)]);
+      document.body.dataset.kpiRefreshes = String(Number(document.body.dataset.kpiRefreshes || 0) + 1);
+    });
+  }
+  function update(chart, labels, series) {
+    if (!chart) return;
+    chart.data.labels = labels;
+    series.forEach(function (values, index) { chart.data.datasets[index].data = values; });
+    chart.update();
+  }
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  let delay = 1000;
+  (function open() {
+    const ws = new WebSocket(scheme + "://" + location.host + "/ws/kpis/");
+    ws.onmessage = function () { if (!pending) pending = setTimeout(refresh, REFRESH_AFTER_MS); };
+    ws.onopen = function () { delay = 1000; };
+    ws.onclose = function (event) {
+      if (event.code === 4403) return;
+      setTimeout(open, delay);
+      delay = Math.min(delay * 2, 30000);
+    };
+  })();
 })();
