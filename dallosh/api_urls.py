@@ -22,10 +22,13 @@ router.register("routing-rules", rules_api.RoutingRuleViewSet, basename="api-rou
 urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("ingest/stream", api.StreamIngestView.as_view(), name="api-ingest-stream"),
+    path("ingest/jobs", api.IngestJobListView.as_view(), name="api-ingest-jobs"),
     path("ingest/jobs/<str:job_id>", api.IngestJobView.as_view(), name="api-ingest-job"),
     path("queues/<str:team>/tickets", tickets_api.QueueView.as_view(), name="api-queue"),
     path("tickets/<str:ticket_id>", tickets_api.TicketView.as_view(), name="api-ticket"),
     path("tickets/<str:ticket_id>/<str:action>", tickets_api.TicketActionView.as_view(), name="api-ticket-action"),
     path("kpis", dashboard_api.KpiView.as_view(), name="api-kpis"),
+    path("alerts", dashboard_api.AlertListView.as_view(), name="api-alerts"),
+    path("health", dashboard_api.HealthView.as_view(), name="api-health"),
     *router.urls,
 ]

@@ -41,3 +41,30 @@ class KpiView(APIView):
         report = selectors.kpi_report(filters=view.filters)
         tables = {name: {"columns": header, "rows": rows} for name, (header, rows) in kpi_tables(report).items()}
         return Response({"grain": report.grain, "period": view.period, "tables": tables})
+
+
+class AlertListView(APIView):
+    """Open alerts, newest first (managers)."""
+
+    permission_classes = [CanReadKpis]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        alerts = selectors.alerts_for(user=request.user, limit=100)
+        return Response([{key: value for key, value in alert.items() if key != "group_sizes"} for alert in alerts])
+
+
+class HealthView(APIView):
+    """Tasks waiting for a worker, worker clusters alive, provider tiers, ingest jobs running (managers)."""
+
+    permission_classes = [CanReadKpis]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        health = selectors.system_health()
+        return Response({
+            "tasks_queued": health["tasks_queued"], "broker_error": health["broker_error"],
+            "jobs_running": health["jobs_running"],
+            "clusters": [vars(cluster) for cluster in health["clusters"]],
+            "providers": [{"tier": p.tier, "model": p.model, "state": p.state, "open_until": p.open_until,
+                           "consecutive_failures": p.consecutive_failures} for p in health["providers"]]})

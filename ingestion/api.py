@@ -80,3 +80,13 @@ class IngestJobView(APIView):
         if job is None:
             raise Http404
         return Response(selectors.job_progress(job))
+
+
+class IngestJobListView(APIView):
+    """The latest ingest jobs, newest first, with their progress and counters."""
+
+    permission_classes = [CanIngest]
+
+    @extend_schema(responses={200: JobProgressSerializer(many=True)})
+    def get(self, request):
+        return Response([selectors.job_progress(job) for job in selectors.recent_jobs(limit=50)])

@@ -76,3 +76,14 @@ def test_a_flooding_client_is_throttled_not_served(client, make_user, monkeypatc
     codes = [client.get("/api/v1/queues/tech/tickets", **headers).status_code for _ in range(8)]
     cache.clear()
     assert codes[:5] == [200] * 5 and codes[5:] == [429] * 3
+
+
+def test_alerts_health_and_jobs_follow_the_same_rules(client, make_user):
+    manager, agent = token_for(make_user("max", role="manager")), token_for(make_user("ana", "tech"))
+    assert client.get("/api/v1/alerts", **manager).json() == []
+    health = client.get("/api/v1/health", **manager).json()
+    assert set(health) == {"tasks_queued", "broker_error", "jobs_running", "clusters", "providers"}
+    for path in ("/api/v1/alerts", "/api/v1/health", "/api/v1/ingest/jobs"):
+        assert client.get(path, **agent).status_code == 403, path
+    staff = token_for(make_user("root", role="admin"))
+    assert client.get("/api/v1/ingest/jobs", **staff).json() == []
