@@ -60,6 +60,8 @@ def test_routing_rules_for_admins_only(client, make_user):
                                                     "route_to_team": "commercial"}, **admin)
     assert created.status_code == 201, created.content
     rule_id = created.json()["id"]
+    listed = client.get("/api/v1/routing-rules?page_size=1", **admin).json()
+    assert listed["count"] == RoutingRule.objects.count() and len(listed["results"]) == 1
     assert RoutingRule.objects.get(id=rule_id).route_to_team == "commercial"
     refused = client.post("/api/v1/routing-rules", {"name": "noop", "topic": "network"}, **admin)
     assert refused.status_code == 400 and "must set a team, an urgency, or both" in refused.content.decode()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rest_framework import serializers, viewsets
+from rest_framework import pagination, serializers, viewsets
 from rest_framework.permissions import BasePermission
 
 from dallosh import permissions
@@ -31,7 +31,14 @@ class RoutingRuleSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class RulePages(pagination.PageNumberPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
 class RoutingRuleViewSet(viewsets.ModelViewSet):
     queryset = RoutingRule.objects.order_by("priority", "id")
     serializer_class = RoutingRuleSerializer
     permission_classes = [IsAdmin]
+    pagination_class = RulePages
