@@ -8,6 +8,7 @@ exist, which is what makes re-ingest and resume idempotent.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError
@@ -43,3 +44,18 @@ def insert_new(collection: Collection, documents: list[dict]) -> set:
             raise
         return {documents[e["index"]]["_id"] for e in errors}
     return set()
+
+
+# Nothing the product stores is older than Twitter itself.
+EARLIEST = datetime(2006, 1, 1, tzinfo=UTC)
+
+
+def scan_by_day(collection: Collection, *, field: str, projection: dict, until: datetime | None = None
+                ) -> Iterator[dict]:
+    """Every document, one day of `field` at a time (an indexed range each): a server that
+    builds a whole result before sending it (SecantusDB) is never asked for millions at once."""
+    day = EARLIEST
+    until = until or datetime.now(UTC) + timedelta(days=1)
+    while day < until:
+        yield from collection.find({field: {"$gte": day, "$lt": day + timedelta(days=1)}}, projection)
+        day += timedelta(days=1)

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from dallosh.bulk import scan_by_day
 from dashboard.models import Alert, AlertKind, KpiBucket
 from tickets.models import Ticket, TicketStatus
 
@@ -105,7 +106,7 @@ def rebuild_kpis() -> int:
 
     sums: dict[tuple[datetime, str], Counter] = {}
     fields = {"audit": 0, "notes": 0, "tweet_ids": 0, "subject": 0, "analysis.input_text": 0}
-    for ticket in Ticket._get_collection().find({"analysis": {"$exists": True}}, fields).batch_size(5000):
+    for ticket in scan_by_day(Ticket._get_collection(), field="created_at", projection=fields):
         part = contribution(ticket)
         if part is None:
             continue
@@ -114,7 +115,8 @@ def rebuild_kpis() -> int:
             bucket = sums.setdefault((bucket_start(created, grain), grain), Counter())
             for name, value in counters.items():
                 bucket[f"cells.{key}.{name}"] += value
-    for tweet in Tweet._get_collection().find({}, {"created_at": 1, "language": 1, "is_brand": 1}).batch_size(5000):
+    for tweet in scan_by_day(Tweet._get_collection(), field="created_at",
+                             projection={"created_at": 1, "language": 1, "is_brand": 1}):
         kind = "brand" if tweet.get("is_brand") else "customer"
         for grain in GRAINS:
             bucket = sums.setdefault((bucket_start(tweet["created_at"], grain), grain), Counter())
