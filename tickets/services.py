@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from django.contrib.auth import get_user_model
 
 from analysis.schema import TEAMS, VOCABULARY
-from dallosh.bulk import find_by_values, insert_new
+from dallosh.bulk import find_by_values, insert_new, scan_by_day
 from dallosh.permissions import can_hold_tickets_of, can_work_ticket
 from dashboard import services as kpi
 from ingestion.models import Tweet
@@ -203,9 +203,11 @@ def reroute_open_tickets(*, now: datetime | None = None) -> Rerouted:
     rules = routing.active_rules()
     result = Rerouted()
     collection = Ticket._get_collection()
-    open_unassigned = {"status": TicketStatus.NEW, "assignee": None, "needs_analysis": False,
-                       "analysis": {"$exists": True}}
-    for ticket in collection.find(open_unassigned, {"audit": 0, "notes": 0}).batch_size(1000):
+    # One indexed day at a time: millions of open tickets are never asked for in one query.
+    for ticket in scan_by_day(collection, field="created_at", projection=WITHOUT_HISTORY):
+        if (ticket.get("status") != TicketStatus.NEW or ticket.get("assignee") or ticket.get("needs_analysis")
+                or not ticket.get("analysis")):
+            continue
         result.scanned += 1
         route = routing.decide_route(analysis=selectors.stored_analysis(ticket),
                                      text=selectors.routing_text(ticket),
