@@ -11,6 +11,7 @@ from analysis import schema
 from analysis import selectors as analysis_selectors
 from analysis.models import CostLedgerDay
 from dashboard.models import Alert, KpiBucket
+from dashboard.services import bucket_start
 from ingestion.models import IngestJob, JobStatus, QuarantinedRow
 from tickets import selectors as ticket_selectors
 from tickets.models import Ticket, TicketStatus
@@ -110,15 +111,11 @@ def kpi_report(*, filters: KpiFilters) -> KpiReport:
     end = filters.end or datetime.now(UTC)
     grain = "h" if filters.start and end - filters.start <= HOURLY_UP_TO else "d"
     report = KpiReport(grain=grain)
-    query: dict = {"grain": grain}
-    if filters.start:
-        query["start"] = {"$gte": _floor(filters.start, grain), "$lt": end}
-    else:
-        query["start"] = {"$lt": end}
-    for bucket in sorted(KpiBucket._get_collection().find(query), key=lambda b: b["start"]):
+    first = bucket_start(filters.start, grain) if filters.start else None
+    period = {"$gte": first, "$lt": end} if first else {"$lt": end}
+    for bucket in sorted(KpiBucket._get_collection().find({"grain": grain, "start": period}), key=lambda b: b["start"]):
         report.series.append(_add_bucket(report, bucket, filters))
-    report.series = _with_gaps(report.series, grain, first=_floor(filters.start, grain) if filters.start else None,
-                               end=filters.end)
+    report.series = _with_gaps(report.series, grain, first=first, end=filters.end)
     report.backlog = {team: counts for team, counts in ticket_selectors.backlog().items()
                       if not filters.team or team == filters.team}
     report.quarantined = _quarantined(filters.start, end)
@@ -193,12 +190,6 @@ def _ledger(start: datetime | None, end: datetime) -> list[dict]:
         for name in ("calls", "items", "tokens_in", "tokens_out", "cost_usd", "unbatched_cost_usd"):
             row[name] += getattr(line, name) or 0
     return [{"provider": provider, "model": model, **row} for (provider, model), row in sorted(totals.items())]
-
-
-def _floor(moment: datetime, grain: str) -> datetime:
-    if grain == "d":
-        return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
-    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 

@@ -66,37 +66,26 @@ def contribution(ticket: dict | None) -> tuple[datetime, str, dict[str, float]] 
     return created, key, counters
 
 
+Sums = dict[tuple[datetime, str], Counter]  # (bucket start, grain) → counter path → amount
+
+
 def record_ticket_change(*, before: dict | None, after: dict | None) -> None:
     """Move the ticket's contribution from what it was to what it is (after the write)."""
     old, new = contribution(before), contribution(after)
     if old == new:
         return
-    deltas: dict[tuple[datetime, str], Counter] = {}
-    for part, sign in ((old, -1), (new, +1)):
-        if part is None:
-            continue
-        created, key, counters = part
-        for grain in GRAINS:
-            bucket = deltas.setdefault((bucket_start(created, grain), grain), Counter())
-            for name, value in counters.items():
-                bucket[f"cells.{key}.{name}"] += sign * value
-    for (start, grain), changes in deltas.items():
-        _increment(start, grain, {path: value for path, value in changes.items() if value})
+    sums: Sums = {}
+    _add_contribution(sums, old, -1)
+    _add_contribution(sums, new, +1)
+    _write(sums)
 
 
 def record_tweets(*, tweets: list[dict]) -> None:
     """Newly stored tweets, counted by the hour they were written, language and author kind."""
-    counts: Counter = Counter()
+    sums: Sums = {}
     for tweet in tweets:
-        kind = "brand" if tweet.get("is_brand") else "customer"
-        for grain in GRAINS:
-            counts[(bucket_start(tweet["created_at"], grain), grain,
-                    f"tweets.{tweet.get('language') or UNKNOWN_LANGUAGE}|{kind}")] += 1
-    per_bucket: dict[tuple[datetime, str], dict[str, int]] = {}
-    for (start, grain, path), count in counts.items():
-        per_bucket.setdefault((start, grain), {})[path] = count
-    for (start, grain), changes in per_bucket.items():
-        _increment(start, grain, changes)
+        _add_tweet(sums, tweet)
+    _write(sums)
 
 
 def rebuild_kpis() -> int:
@@ -104,27 +93,38 @@ def rebuild_kpis() -> int:
     summed in memory, then written once per bucket."""
     from ingestion.models import Tweet
 
-    sums: dict[tuple[datetime, str], Counter] = {}
+    sums: Sums = {}
     fields = {"audit": 0, "notes": 0, "tweet_ids": 0, "subject": 0, "analysis.input_text": 0}
     for ticket in scan_by_day(Ticket._get_collection(), field="created_at", projection=fields):
-        part = contribution(ticket)
-        if part is None:
-            continue
-        created, key, counters = part
-        for grain in GRAINS:
-            bucket = sums.setdefault((bucket_start(created, grain), grain), Counter())
-            for name, value in counters.items():
-                bucket[f"cells.{key}.{name}"] += value
+        _add_contribution(sums, contribution(ticket), +1)
     for tweet in scan_by_day(Tweet._get_collection(), field="created_at",
                              projection={"created_at": 1, "language": 1, "is_brand": 1}):
-        kind = "brand" if tweet.get("is_brand") else "customer"
-        for grain in GRAINS:
-            bucket = sums.setdefault((bucket_start(tweet["created_at"], grain), grain), Counter())
-            bucket[f"tweets.{tweet.get('language') or UNKNOWN_LANGUAGE}|{kind}"] += 1
+        _add_tweet(sums, tweet)
     KpiBucket._get_collection().delete_many({})
-    for (start, grain), changes in sums.items():
-        _increment(start, grain, dict(changes))
+    _write(sums)
     return len(sums)
+
+
+def _add_contribution(sums: Sums, part: tuple[datetime, str, dict] | None, sign: int) -> None:
+    if part is None:
+        return
+    created, key, counters = part
+    for grain in GRAINS:
+        bucket = sums.setdefault((bucket_start(created, grain), grain), Counter())
+        for name, value in counters.items():
+            bucket[f"cells.{key}.{name}"] += sign * value
+
+
+def _add_tweet(sums: Sums, tweet: dict) -> None:
+    kind = "brand" if tweet.get("is_brand") else "customer"
+    for grain in GRAINS:
+        bucket = sums.setdefault((bucket_start(tweet["created_at"], grain), grain), Counter())
+        bucket[f"tweets.{tweet.get('language') or UNKNOWN_LANGUAGE}|{kind}"] += 1
+
+
+def _write(sums: Sums) -> None:
+    for (start, grain), changes in sums.items():
+        _increment(start, grain, {path: value for path, value in changes.items() if value})
 
 
 def _seconds(start: datetime, end: datetime) -> float:
