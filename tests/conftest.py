@@ -104,13 +104,20 @@ def start_qcluster(servers, settings, monkeypatch):
 
     yield start
     for worker in started:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait()
+        stop_group(worker, timeout=30)
+
+
+def stop_group(process: subprocess.Popen, *, timeout: float) -> None:
+    """SIGTERM a process started in its own session and its children (qcluster forks
+    workers), SIGKILL them after `timeout` seconds."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 @pytest.fixture
@@ -246,12 +253,7 @@ def daphne_server(servers, settings, tmp_path):
         process.kill()
         pytest.fail("daphne did not start")
     yield url
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    stop_group(process, timeout=20)
     log.close()
 
 
