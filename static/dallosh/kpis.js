@@ -67,16 +67,7 @@
     series.forEach(function (values, index) { chart.data.datasets[index].data = values; });
     chart.update();
   }
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  let delay = 1000;
-  (function open() {
-    const ws = new WebSocket(scheme + "://" + location.host + "/ws/kpis/");
-    ws.onmessage = function () { if (!pending) pending = setTimeout(refresh, REFRESH_AFTER_MS); };
-    ws.onopen = function () { delay = 1000; };
-    ws.onclose = function (event) {
-      if (event.code === 4403) return;
-      setTimeout(open, delay);
-      delay = Math.min(delay * 2, 30000);
-    };
-  })();
+  Dallosh.connect("/ws/kpis/", function () {
+    if (!pending) pending = setTimeout(refresh, REFRESH_AFTER_MS);
+  }, refresh, true);
 })();

@@ -14,7 +14,9 @@ window.Dallosh = (function () {
     el.classList.toggle("down", text !== "live");
   }
 
-  function connect(path, onEvent, onResync) {
+  // A websocket that reconnects with backoff (not after a 4403 refusal) and calls onResync
+  // once it is back. The page's own view socket (quiet false) shows its state in #live-state.
+  function connect(path, onEvent, onResync, quiet) {
     let delay = 500, everOpened = false;
     const holder = { ws: null };
     function open() {
@@ -22,21 +24,21 @@ window.Dallosh = (function () {
       const ws = new WebSocket(scheme + "://" + location.host + path);
       holder.ws = ws;
       ws.onopen = function () {
-        setState("live");
+        if (!quiet) setState("live");
         delay = 500;
         if (everOpened) onResync();
         everOpened = true;
       };
       ws.onmessage = function (message) { onEvent(JSON.parse(message.data)); };
       ws.onclose = function (event) {
-        if (event.code === 4403) { setState("not allowed"); return; }
-        setState("reconnecting");
+        if (event.code === 4403) { if (!quiet) setState("not allowed"); return; }
+        if (!quiet) setState("reconnecting");
         setTimeout(open, delay);
         delay = Math.min(delay * 2, 15000);
       };
     }
     open();
-    sockets.push(holder);
+    if (!quiet) sockets.push(holder);
     return holder;
   }
 
@@ -120,19 +122,8 @@ window.Dallosh = (function () {
         .then(function (html) { if (html !== null) panel.innerHTML = html; });
     }
     refresh();
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    let delay = 1000;
-    (function open() {
-      const ws = new WebSocket(scheme + "://" + location.host + "/ws/alerts/");
-      ws.onmessage = refresh;
-      ws.onopen = function () { delay = 1000; };
-      ws.onclose = function (event) {
-        if (event.code === 4403) return;  // no alerts for this user
-        setTimeout(function () { refresh(); open(); }, delay);
-        delay = Math.min(delay * 2, 30000);
-      };
-    })();
+    return connect("/ws/alerts/", refresh, refresh, true);
   }
 
-  return { liveQueue: liveQueue, liveTicket: liveTicket, liveAlerts: liveAlerts, sockets: sockets };
+  return { connect: connect, liveQueue: liveQueue, liveTicket: liveTicket, liveAlerts: liveAlerts, sockets: sockets };
 })();
