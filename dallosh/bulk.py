@@ -50,12 +50,27 @@ def insert_new(collection: Collection, documents: list[dict]) -> set:
 EARLIEST = datetime(2006, 1, 1, tzinfo=UTC)
 
 
-def scan_by_day(collection: Collection, *, field: str, projection: dict, until: datetime | None = None
-                ) -> Iterator[dict]:
-    """Every document, one day of `field` at a time (an indexed range each): a server that
-    builds a whole result before sending it (SecantusDB) is never asked for millions at once."""
+def day_ranges(*, field: str, until: datetime | None = None) -> Iterator[dict]:
+    """One indexed-range filter on `field` per day from EARLIEST to `until`: a server that
+    builds a whole result (or a whole aggregation) in memory before sending it, as
+    SecantusDB does, is never asked about millions of documents at once."""
     day = EARLIEST
     until = until or datetime.now(UTC) + timedelta(days=1)
     while day < until:
-        yield from collection.find({field: {"$gte": day, "$lt": day + timedelta(days=1)}}, projection)
+        yield {field: {"$gte": day, "$lt": day + timedelta(days=1)}}
         day += timedelta(days=1)
+
+
+def scan_by_day(collection: Collection, *, field: str, projection: dict, until: datetime | None = None
+                ) -> Iterator[dict]:
+    """Every document, one day of `field` at a time."""
+    for day in day_ranges(field=field, until=until):
+        yield from collection.find(day, projection)
+
+
+def aggregate_by_day(collection: Collection, *, field: str, pipeline: list[dict]) -> Iterator[dict]:
+    """`pipeline`'s results for each day of `field` in turn (its groups are per day, so
+    the caller sums them if a group spans days). On SecantusDB one $group over 2.4 M
+    tickets held ~17 GB; one day at a time holds one day's documents."""
+    for day in day_ranges(field=field):
+        yield from collection.aggregate([{"$match": day}, *pipeline])

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from django.contrib.auth import get_user_model
 
 from analysis.schema import TEAMS, VOCABULARY
-from dallosh.bulk import find_by_values, insert_new, scan_by_day
+from dallosh.bulk import aggregate_by_day, find_by_values, insert_new, scan_by_day
 from dallosh.permissions import can_hold_tickets_of, can_work_ticket
 from dashboard import services as kpi
 from ingestion.models import Tweet
@@ -250,7 +250,7 @@ def count_in_segment(segment: Segment, delta: int) -> None:
 
 def rebuild_queue_directory() -> int:
     """Recount every segment from the tickets (after a bulk load or a restore)."""
-    pipeline = [
+    pipeline = [  # the day is in the group key, so each day's groups are complete
         {"$match": {"team": {"$ne": None}, "queue_priority": {"$ne": None}}},
         {"$group": {"_id": {"team": "$team", "status": "$status", "priority": "$queue_priority",
                             "day": {"$dateTrunc": {"date": "$created_at", "unit": "day"}}},
@@ -259,7 +259,7 @@ def rebuild_queue_directory() -> int:
     collection = QueueDay._get_collection()
     collection.delete_many({})
     documents = []
-    for group in Ticket._get_collection().aggregate(pipeline, allowDiskUse=True):
+    for group in aggregate_by_day(Ticket._get_collection(), field="created_at", pipeline=pipeline):
         key = group["_id"]
         day = key["day"].replace(tzinfo=UTC)
         documents.append({"_id": f"{key['team']}|{key['status']}|{key['priority']}|{day:%Y-%m-%d}",
