@@ -126,6 +126,8 @@ SPECTACULAR_SETTINGS = {
                    "same permissions as the pages.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema describes internal endpoints: integrators read it with their token.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # The model's urgency and a rule's "set urgency" are one vocabulary: one enum in the schema.
     "ENUM_NAME_OVERRIDES": {"UrgencyEnum": "dallosh.api_urls.urgency_choices"},
 }
