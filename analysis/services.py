@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
-from analysis import prompts
+from analysis import guard, prompts
 from analysis.chain import ChainResult, Outcome, ProviderChain, default_chain
 from analysis.prompts import Item
 from dallosh.bulk import find_by_values, slices
@@ -144,7 +144,8 @@ def record_analysis(*, ticket: dict, claim: str, outcome: Outcome, text: str,
     answer = {**analysis.to_dict(), "input_text": text, "provider": outcome.provider, "model": outcome.model,
               "tokens_in": outcome.tokens_in, "tokens_out": outcome.tokens_out, "latency_ms": outcome.latency_ms,
               "attempts": outcome.attempts, "batch_size": outcome.batch_size, "fallbacks": outcome.fallbacks,
-              "prompt_version": prompts.prompt_version(), "analysed_at": now}
+              "prompt_version": prompts.prompt_version(), "analysed_at": now,
+              "review_flag": guard.review_flag(text=text, analysis=analysis)}
     for _ in range(5):
         current = Ticket._get_collection().find_one({"_id": ticket["_id"], "analysis_claim": claim},
                                                     {"audit": 0, "notes": 0})

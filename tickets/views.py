@@ -152,7 +152,8 @@ def _rows(rows: list[dict]) -> list[dict]:
     from tickets.events import row_key
 
     return [{**row, "id": row["_id"], "key": row_key(row), "sla_left": sla.time_left(row, now),
-             "summary": (row.get("analysis") or {}).get("summary", "")} for row in rows]
+             "summary": (row.get("analysis") or {}).get("summary", ""),
+             "review_flag": (row.get("analysis") or {}).get("review_flag")} for row in rows]
 
 
 def _filter_query(request: HttpRequest) -> str:
