@@ -35,8 +35,9 @@ class CsvFormat:
     stray_newline_n: bool = False
 
     def matches(self, columns: list[str]) -> bool:
-        present = {c for c in columns if c}
-        return set(self.columns) <= present <= set(self.columns) | set(self.optional_columns)
+        """Every column of the format is there. Extra columns (an export with one more field)
+        are allowed: parsing reads columns by name, and the raw row keeps them all."""
+        return set(self.columns) <= {c for c in columns if c}
 
     def parse(self, frame: pd.DataFrame) -> ParsedChunk:
         raise NotImplementedError
@@ -122,9 +123,15 @@ FORMATS: tuple[CsvFormat, ...] = (TwcsFormat(), FreeOperatorFormat())
 
 def detect_format(columns: list[str]) -> CsvFormat:
     """The format whose columns these are, or a clear error naming the expected columns."""
-    for fmt in FORMATS:
-        if fmt.matches(columns):
-            return fmt
+    repeated = sorted({c for c in columns if c and columns.count(c) > 1})
+    if repeated:
+        raise UnknownFormat(f"the header repeats column(s) {', '.join(repeated)}: which one holds the data?")
+    matching = [fmt for fmt in FORMATS if fmt.matches(columns)]
+    if len(matching) > 1:
+        raise UnknownFormat(f"the header has the columns of several formats ({', '.join(f.name for f in matching)});"
+                            " pass the format explicitly")
+    if matching:
+        return matching[0]
     expected = "; ".join(f"{f.name} ({f.label}): {', '.join(f.columns)}" for f in FORMATS)
     shown = ", ".join(c or "<unnamed>" for c in columns[:20])
     raise UnknownFormat(f"unknown CSV format: the columns are [{shown}]; expected one of: {expected}")

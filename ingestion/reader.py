@@ -12,6 +12,7 @@ The chunks then go to pandas for parsing and cleaning.
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from typing import BinaryIO
 CR_PLACEHOLDER = "\ue000"
 MAX_FIELD_CHARS = 1_000_000
 MAX_RECORD_LINES = 200  # an unbalanced quote must not swallow the rest of the file
+MAX_LINE_BYTES = 4 * MAX_FIELD_CHARS + 4096  # the longest field in UTF-8, and the rest of its line
+LINE_PREVIEW_BYTES = 4096  # what is kept of a longer line (with its size and sha256)
 csv.field_size_limit(MAX_FIELD_CHARS)
 
 
@@ -132,6 +135,16 @@ class _RecordTooLong(Exception):
     pass
 
 
+class _LineTooLong(Exception):
+    """A physical line over MAX_LINE_BYTES (say a 2 GB file without line breaks): read
+    through in bounded pieces, never held whole; its record keeps a preview, the size and
+    the digest, so the line can still be found and checked in the original file."""
+
+    def __init__(self, size: int, digest: str) -> None:
+        super().__init__(f"line too long: {size:,} bytes, over the limit of {MAX_LINE_BYTES:,} "
+                         f"(sha256 {digest}; its first {LINE_PREVIEW_BYTES:,} bytes are kept)")
+
+
 class _LineFeed:
     """Feeds decoded lines to `csv.reader`, remembering which lines each record took.
 
@@ -152,15 +165,29 @@ class _LineFeed:
         if self.pushback:
             item = self.pushback.popleft()
         else:
-            raw = self.stream.readline()
+            raw = self.stream.readline(MAX_LINE_BYTES)
             if not raw:
                 raise StopIteration
+            if len(raw) == MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                self._skip_long_line(raw)
             item = (decode_line(raw, "utf-8")[0], len(raw))
         if len(self.taken) >= MAX_RECORD_LINES:
             self.pushback.appendleft(item)
             raise _RecordTooLong
         self.taken.append(item)
         return _protect_bare_cr(item[0])
+
+    def _skip_long_line(self, first: bytes) -> None:
+        """Read the rest of an over-long line in pieces; it becomes one quarantined record."""
+        digest, size, piece = hashlib.sha256(first), len(first), first
+        while not piece.endswith(b"\n"):
+            piece = self.stream.readline(1 << 20)
+            if not piece:
+                break
+            digest.update(piece)
+            size += len(piece)
+        self.taken.append((decode_line(first[:LINE_PREVIEW_BYTES], "utf-8")[0], size))
+        raise _LineTooLong(size, digest.hexdigest())
 
     def take(self) -> tuple[str, int, int]:
         """The raw text, byte size and line count of the lines taken since the last call."""
@@ -189,9 +216,12 @@ def _records(stream: BinaryIO, offset: int, line: int) -> Iterator[tuple[RawReco
             break
         except _RecordTooLong:
             fields, error = None, f"unbalanced quote: a quoted field runs past {MAX_RECORD_LINES} lines"
+        except _LineTooLong as too_long:
+            fields, error = None, str(too_long)
+            reader = csv.reader(feed, strict=True)  # its state held the partial record
         except csv.Error as exc:
             fields, error = None, f"broken quoting or field: {exc}"
-        if error and len(feed.taken) > 1:
+        if error and len(feed.taken) > 1 and fields is None and not error.startswith("line too long"):
             # Quarantine the line where the broken record starts; parse the lines after it again.
             first, *rest = feed.taken
             feed.pushback.extendleft(reversed(rest))
