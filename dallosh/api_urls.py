@@ -27,6 +27,7 @@ urlpatterns = [
     path("queues/<str:team>/tickets", tickets_api.QueueView.as_view(), name="api-queue"),
     path("tickets/<str:ticket_id>", tickets_api.TicketView.as_view(), name="api-ticket"),
     path("tickets/<str:ticket_id>/<str:action>", tickets_api.TicketActionView.as_view(), name="api-ticket-action"),
+    path("analyses/<str:ticket_id>", tickets_api.AnalysisView.as_view(), name="api-analysis"),
     path("kpis", dashboard_api.KpiView.as_view(), name="api-kpis"),
     path("alerts", dashboard_api.AlertListView.as_view(), name="api-alerts"),
     path("health", dashboard_api.HealthView.as_view(), name="api-health"),

@@ -89,3 +89,20 @@ def test_alerts_health_and_jobs_follow_the_same_rules(client, make_user):
         assert client.get(path, **agent).status_code == 403, path
     staff = token_for(make_user("root", role="admin"))
     assert client.get("/api/v1/ingest/jobs", **staff).json() == []
+
+
+def test_an_analysis_shows_the_model_answer_beside_the_agent_correction(client, make_user, analysed):
+    ticket_id = analysed("internet down")[0]
+    agent = make_user("ana", "tech")
+    headers = token_for(agent)
+    corrected = client.post(f"/api/v1/tickets/{ticket_id}/correct", {"sentiment": "neutral", "topic": "technical",
+                                                                      "urgency": "medium", "actionable": True},
+                            content_type="application/json", **headers)
+    assert corrected.status_code == 200, corrected.content
+    answer = client.get(f"/api/v1/analyses/{ticket_id}", **headers).json()
+    # the scripted model's keyword rules for "internet down": negative, network, high
+    assert (answer["answer"]["sentiment"], answer["answer"]["topic"], answer["answer"]["urgency"]) == (
+        "negative", "network", "high")
+    assert answer["correction"]["by"] == "ana" and answer["correction"]["topic"] == "technical"
+    assert answer["labels"] == {"sentiment": "neutral", "topic": "technical", "urgency": "medium", "team": "tech"}
+    assert client.get(f"/api/v1/analyses/{ticket_id}", **token_for(make_user("bea", "billing"))).status_code == 404

@@ -60,6 +60,7 @@ EXPECTED: dict[str, tuple[str, str, dict | None, set[str]]] = {
     "api-queue": ("GET", "/api/v1/queues/tech/tickets", None, QUEUE_READERS),
     "api-ticket": ("GET", "/api/v1/tickets/{ticket}", None, QUEUE_READERS),
     "api-ticket-action": ("POST", "/api/v1/tickets/{ticket}/note", {"text": "checked"}, QUEUE_READERS),
+    "api-analysis": ("GET", "/api/v1/analyses/{ticket}", None, QUEUE_READERS),
     "api-kpis": ("GET", "/api/v1/kpis", None, MANAGERS),
     "api-alerts": ("GET", "/api/v1/alerts", None, MANAGERS),
     "api-health": ("GET", "/api/v1/health", None, MANAGERS),

@@ -76,6 +76,26 @@ class TicketView(APIView):
         return Response(data)
 
 
+class AnalysisView(APIView):
+    """GET /analyses/<ticket id>: the model's answer as it was given (provider, model, tokens,
+    fallbacks, prompt version, review flag), the agent's correction if any, and the labels
+    the queues use (the correction wins), for integrations that audit the analysis."""
+
+    permission_classes = [permissions.CanUseQueues]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, ticket_id: str) -> Response:
+        ticket = selectors.ticket_for(ticket_id=ticket_id)
+        if ticket is None or not permissions.can_view_ticket(request.user, ticket):
+            raise Http404("No such ticket in your queues.")
+        if not ticket.get("analysis"):
+            raise Http404("This ticket has not been analysed yet.")
+        return Response({"ticket": ticket["_id"], "answer": _plain(ticket["analysis"]),
+                         "correction": _plain(ticket.get("correction")),
+                         "labels": {field: ticket.get(field) for field in ("sentiment", "topic", "urgency", "team")},
+                         "routing_rule": ticket.get("routing_rule")})
+
+
 class TicketActionView(APIView):
     """POST /tickets/<id>/<action>: claim, release, assign {assignee}, status {status},
     reroute {team, reason}, note {text}, correct {sentiment, topic, urgency, actionable}."""
