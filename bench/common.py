@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,10 +21,45 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 
 
+@dataclass
+class Stack:
+    """The running embedded servers of a benchmark, and how to restart them in place."""
+
+    workdir: Path
+    mongo: object
+    redis: object
+
+    def restart_mongo(self, *, hard: bool = False, down_s: float = 2.0) -> None:
+        """Stop SecantusDB (SIGTERM, or SIGKILL with `hard`), wait, start it again on the same
+        port and storage."""
+        from dallosh import embedded
+
+        _stop(self.mongo, hard=hard)
+        time.sleep(down_s)
+        self.mongo = embedded.start_secantus(port=self.mongo.port, storage=self.workdir / "mongo",
+                                             log=self.workdir / "mongodb.log", cache_size="4G")
+
+    def restart_redis(self, *, hard: bool = False, down_s: float = 2.0) -> None:
+        from dallosh import embedded
+
+        _stop(self.redis, hard=hard)
+        time.sleep(down_s)
+        self.redis = embedded.start_redis(port=self.redis.port, directory=self.workdir / "redis",
+                                          log=self.workdir / "redis.log")
+
+
+def _stop(server, *, hard: bool) -> None:
+    if hard:
+        server.process.kill()
+        server.process.wait()
+    else:
+        server.stop()
+
+
 @contextmanager
-def embedded_stack(workdir: Path | None, *, prefix: str) -> Iterator[Path]:
+def embedded_stack(workdir: Path | None, *, prefix: str) -> Iterator[Stack]:
     """SecantusDB and Redis on free ports, Django set up on them with production settings
-    (DEBUG off), migrated; everything stopped on exit. Yields the work directory."""
+    (DEBUG off), migrated; everything stopped on exit. Yields the Stack."""
     from dallosh import embedded
 
     (ROOT / "var").mkdir(exist_ok=True)
@@ -38,6 +74,7 @@ def embedded_stack(workdir: Path | None, *, prefix: str) -> Iterator[Path]:
     except Exception:
         mongo_server.stop()
         raise
+    stack = Stack(workdir, mongo_server, redis_server)
     os.environ.update({
         "MONGODB_URI": embedded.mongo_uri(mongo_server.port, "bench"), "REDIS_URL": redis_server.url,
         "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}", "DALLOSH_VAR": str(workdir),
@@ -55,10 +92,10 @@ def embedded_stack(workdir: Path | None, *, prefix: str) -> Iterator[Path]:
         call_command("migrate", verbosity=0)
         call_command("collectstatic", verbosity=0, interactive=False)  # production settings (DEBUG off)
         mongo.ensure_indexes()
-        yield workdir
+        yield stack
     finally:
-        redis_server.stop()
-        mongo_server.stop()
+        stack.redis.stop()
+        stack.mongo.stop()
 
 
 TOPICS = [("network", 50), ("billing", 15), ("commercial", 12), ("technical", 10), ("customer_service", 8),

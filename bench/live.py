@@ -58,9 +58,9 @@ def main() -> None:
                         help="keep the store here; a store already holding --tickets tickets is reused")
     args = parser.parse_args()
 
-    with embedded_stack(args.workdir, prefix="bench-live-") as workdir:
+    with embedded_stack(args.workdir, prefix="bench-live-") as stack:
         if not args.skip_live:
-            live_latency(args, workdir)
+            live_latency(args, stack.workdir)
         if not args.skip_queue:
             queue_page_times(args)
 

@@ -82,14 +82,14 @@ class _JsonHandler(BaseHTTPRequestHandler):
 
 
 class FaultServer:
-    def __init__(self, *, name: str = "fault", default: str = OK, timeout_s: float = 5) -> None:
+    def __init__(self, *, name: str = "fault", default: str = OK, timeout_s: float = 5, port: int = 0) -> None:
         self.name = name
         self.default = default
         self.timeout_s = timeout_s  # how long a TIMEOUT step stalls
         self.script: deque[str] = deque()
         self.requests: list[dict] = []
         self._lock = threading.Lock()
-        self._httpd = _Server(("127.0.0.1", 0), self._handler())
+        self._httpd = _Server(("127.0.0.1", port), self._handler())  # a fixed port: switched off and on again
         self.port = self._httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/v1"
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
