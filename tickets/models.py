@@ -40,6 +40,7 @@ class TicketAnalysis(me.EmbeddedDocument):
     fallbacks = me.ListField(me.StringField())
     prompt_version = me.StringField()
     analysed_at = me.DateTimeField()
+    review_flag = me.StringField()  # why a person should check this answer (analysis/guard.py), or None
 
 
 class LabelCorrection(me.EmbeddedDocument):
