@@ -1,4 +1,8 @@
-"""The provider chain, in one place: OpenAI → Ollama → built-in local model.
+"""The provider chain, in one place: distilled classifier → OpenAI → Ollama → built-in local model.
+
+The classifier (analysis/classifier.py) first takes the tweets it is sure of, without an
+LLM call; the rest go down the LLM tiers; what every LLM tier failed on, the classifier
+answers alone, so the pipeline never stalls even with every LLM down.
 
 Per call, a failure moves the tweets on to the next tier: timeout, refused connection,
 5xx, a 429 that outlasts its bounded retries, or an answer that is still invalid after one
@@ -22,11 +26,14 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from analysis import health, prompts, schema, second_opinion
+from analysis import classifier, corrections, health, prompts, schema, second_opinion
+from analysis.classifier import Classifier
 from analysis.prompts import Item
 from analysis.providers import Completion, FailureKind, Provider, ProviderFailure, TierConfig, build_provider
 
 logger = logging.getLogger(__name__)
+
+CLASSIFIER_ALONE = "classifier: answered alone, every LLM tier failed"
 
 
 @dataclass
@@ -75,10 +82,11 @@ class _Answer:
 
 
 class ProviderChain:
-    def __init__(self, tiers: list[Provider]) -> None:
-        if not tiers:
+    def __init__(self, tiers: list[Provider], *, classifier: Classifier | None = None) -> None:
+        if not tiers and classifier is None:
             raise ValueError("the provider chain needs at least one tier; check DALLOSH_ANALYSIS_TIERS")
         self.tiers = tiers
+        self.classifier = classifier
 
     def analyse(self, items: list[Item], *, solo: bool = False,
                 on_analysed: Callable[[str, Outcome], None] | None = None) -> ChainResult:
@@ -89,7 +97,7 @@ class ProviderChain:
         """
         result = ChainResult(on_analysed=on_analysed)
         tracker = _Tracker()
-        pending = list(items)
+        pending = self._take_confident(list(items), result) if self.classifier else list(items)
         for position, provider in enumerate(self.tiers):
             if not pending:
                 break
@@ -102,9 +110,56 @@ class ProviderChain:
             for batch in self._batches(provider.config, pending, solo=solo):
                 leftover += self._on_tier(provider, batch, result, tracker)
             pending = leftover
+        if pending and self.classifier:
+            self._answer_alone(pending, result, tracker)
+            pending = []
         for item in pending:
             result.failed[item.id] = tracker.fallbacks.get(item.id, [])
         return result
+
+    def _take_confident(self, items: list[Item], result: ChainResult) -> list[Item]:
+        """Answer the tweets the classifier is sure of; return the others, for the LLM tiers."""
+        started = time.perf_counter()
+        predictions = self.classifier.predict([item.text for item in items])
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        taken = [(item, p) for item, p in zip(items, predictions, strict=True) if p.confident]
+        for item, prediction in taken:
+            self._classifier_outcome(item, prediction, result, latency_ms=latency_ms, batch=len(items), fallbacks=[])
+        if taken:
+            self._record_saving([item for item, _ in taken])
+        answered = {item.id for item, _ in taken}
+        return [item for item in items if item.id not in answered]
+
+    def _answer_alone(self, items: list[Item], result: ChainResult, tracker: _Tracker) -> None:
+        """Every LLM tier failed on these: the classifier's answer, sure or not, flagged as such."""
+        started = time.perf_counter()
+        predictions = self.classifier.predict([item.text for item in items])
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        for item, prediction in zip(items, predictions, strict=True):
+            fallbacks = [*tracker.fallbacks.get(item.id, []), CLASSIFIER_ALONE]
+            self._classifier_outcome(item, prediction, result, latency_ms=latency_ms, batch=len(items),
+                                     fallbacks=fallbacks)
+
+    def _classifier_outcome(self, item: Item, prediction, result: ChainResult, *, latency_ms: int, batch: int,
+                            fallbacks: list[str]) -> None:
+        outcome = Outcome(analysis=prediction.analysis(item.text), provider="classifier", model=self.classifier.name,
+                          tokens_in=0, tokens_out=0, latency_ms=latency_ms, attempts=1, batch_size=batch,
+                          fallbacks=fallbacks)
+        result.analysed[item.id] = outcome
+        if result.on_analysed:
+            result.on_analysed(item.id, outcome)
+
+    def _record_saving(self, items: list[Item]) -> None:
+        """What the first LLM tier would have spent on these tweets: its share of the
+        instructions per tweet at its batch size, the tweet, the answer."""
+        if not self.tiers:
+            return
+        config = self.tiers[0].config
+        size = max(1, config.batch_size)
+        per_tweet_prompt = prompts.estimated_tokens(prompts.system_prompt()) / size + prompts.ANSWER_TOKENS_PER_ITEM
+        tokens = sum(prompts.estimated_tokens(item.text) + 12 + per_tweet_prompt for item in items)
+        health.record_saved(model=self.classifier.name, items=len(items), llm_calls_saved=-(-len(items) // size),
+                            tokens_saved=round(tokens))
 
     def _batches(self, config: TierConfig, items: list[Item], *, solo: bool) -> list[list[Item]]:
         """Consecutive batches of at most batch_size tweets and batch_token_budget prompt tokens."""
@@ -145,7 +200,8 @@ class ProviderChain:
     def _ask(self, provider: Provider, batch: list[Item], tracker: _Tracker) -> _Answer:
         """One call (plus bounded 429 retries), then one repair call if some answers are invalid."""
         single = len(batch) == 1
-        messages = prompts.single_messages(batch[0]) if single else prompts.batch_messages(batch)
+        shots = corrections.select([item.text for item in batch], language=_language_of(batch))
+        messages = prompts.single_messages(batch[0], shots) if single else prompts.batch_messages(batch, shots)
         answer_schema = schema.json_schema() if single else schema.batch_json_schema()
         max_tokens = prompts.answer_tokens(len(batch))
         wants_certainty = single and provider.config.second_pass_below > 0
@@ -286,6 +342,12 @@ def _validate_into(item_id: str, document: object, answer: _Answer) -> None:
         answer.invalid[item_id] = invalid.problems
 
 
+def _language_of(batch: list[Item]) -> str | None:
+    """The batch's language when all its tweets share one (corrections are curated per language)."""
+    languages = {item.language for item in batch}
+    return languages.pop() if len(languages) == 1 else None
+
+
 def _unbatched_estimate(messages: list[dict], batch: list[Item], tokens_in: int) -> int:
     """Prompt tokens this batch would have cost at one tweet per call: the fixed part of the
     prompt (its share of characters, priced at this call's tokens per character) once per tweet."""
@@ -313,11 +375,17 @@ def tier_configs() -> list[TierConfig]:
 def default_chain(*, only: str | None = None) -> ProviderChain:
     """The configured chain, or just one of its tiers (`only`, e.g. for evaluation)."""
     configs = tier_configs()
+    if only == "classifier":
+        trained = classifier.active()
+        if trained is None:
+            raise ValueError("no trained classifier is active: run `manage.py train_classifier`")
+        return ProviderChain([], classifier=trained)
     if only:
         configs = [c for c in configs if c.name == only]
         if not configs:
             raise ValueError(f"tier {only!r} is not enabled; enabled: {', '.join(c.name for c in tier_configs())}")
-    return ProviderChain([_provider(c) for c in configs])
+        return ProviderChain([_provider(c) for c in configs])
+    return ProviderChain([_provider(c) for c in configs], classifier=classifier.active())
 
 
 def _provider(config: TierConfig) -> Provider:

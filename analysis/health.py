@@ -82,3 +82,13 @@ def record_cost(*, tier: TierConfig, model: str, items: int, tokens_in: int, tok
                   "unbatched_tokens_in": unbatched_tokens_in,
                   "unbatched_cost_usd": unbatched_tokens_in * price_in + tokens_out * price_out}},
         upsert=True)
+
+
+def record_saved(*, model: str, items: int, llm_calls_saved: int, tokens_saved: int) -> None:
+    """Tweets the classifier tier took without an LLM call, on today's ledger line."""
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    CostLedgerDay._get_collection().update_one(
+        {"_id": f"{day}:classifier:{model}"},
+        {"$setOnInsert": {"day": day, "provider": "classifier", "model": model},
+         "$inc": {"calls": 1, "items": items, "llm_calls_saved": llm_calls_saved, "tokens_saved": tokens_saved}},
+        upsert=True)

@@ -41,5 +41,31 @@ class CostLedgerDay(me.Document):
     cost_usd = me.FloatField(default=0)
     unbatched_tokens_in = me.IntField(default=0)  # estimate at one tweet per call
     unbatched_cost_usd = me.FloatField(default=0)
+    # The classifier tier: tweets it took without an LLM call, and the tokens that saved.
+    llm_calls_saved = me.IntField(default=0)
+    tokens_saved = me.IntField(default=0)
 
     meta = {"collection": "cost_ledger", "indexes": [{"fields": ["day", "provider"]}]}
+
+
+class ClassifierVersion(me.Document):
+    """One trained version of the distilled classifier (analysis/classifier.py): where its
+    pickled model lies (GridFS), what it learned from and how it scored on its held-out
+    split. At most one is active."""
+
+    version = me.IntField(required=True, unique=True)
+    created_at = me.DateTimeField(required=True)
+    blob_id = me.ObjectIdField(required=True)
+    active = me.BooleanField(default=False)
+    trained_on = me.IntField(default=0)
+    corrections = me.IntField(default=0)  # of which corrected by agents (weighted more)
+    held_out = me.IntField(default=0)
+    agreement = me.DictField()  # field -> share equal to the LLM/agent labels on the held-out split
+    macro_f1 = me.DictField()
+    thresholds = me.DictField()  # field -> confidence needed to answer without an LLM
+    coverage = me.DictField()
+    accepted_share = me.FloatField(default=0)
+    accepted_precision = me.FloatField(default=0)
+    score = me.FloatField(default=0)
+
+    meta = {"collection": "classifier_versions", "indexes": [{"fields": ["active"]}, {"fields": ["-version"]}]}

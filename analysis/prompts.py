@@ -31,6 +31,7 @@ class Item:
 
     id: str
     text: str
+    language: str | None = None
 
 
 @cache
@@ -70,7 +71,7 @@ def sentiment_messages(item: Item) -> list[dict[str, str]]:
     """The second opinion: the same instructions (llama.cpp reuses their cached prefix, so
     the question costs only the tweet), asked for the sentiment alone."""
     return [{"role": "system", "content": system_prompt()},
-            {"role": "user", "content": f"Tweet: {_clip(item.text)}\nConsider only the tone of its words: what is "
+            {"role": "user", "content": f"Tweet: {clip(item.text)}\nConsider only the tone of its words: what is "
                                         f"its sentiment? Answer {{\"sentiment\": ...}}.\nJSON:"}]
 
 
@@ -79,15 +80,28 @@ def prompt_version() -> str:
     return hashlib.sha256(system_prompt().encode()).hexdigest()[:12]
 
 
-def single_messages(item: Item) -> list[dict[str, str]]:
-    return [{"role": "system", "content": system_prompt()},
-            {"role": "user", "content": f"Tweet: {_clip(item.text)}\nJSON:"}]
+EXAMPLE_PREFIX = "Example corrected by an agent. Tweet: "
 
 
-def batch_messages(items: list[Item]) -> list[dict[str, str]]:
+def example_turns(shots: list) -> list[dict[str, str]]:
+    """Agents' corrections of similar tweets (analysis/corrections.py) as question/answer
+    turns after the fixed instructions, so the cached prefix stays the same."""
+    turns = []
+    for shot in shots:
+        turns += [{"role": "user", "content": f"{EXAMPLE_PREFIX}{clip(shot.text)}\nJSON:"},
+                  {"role": "assistant", "content": json.dumps(shot.answer, ensure_ascii=False)}]
+    return turns
+
+
+def single_messages(item: Item, shots: list = ()) -> list[dict[str, str]]:
+    return [{"role": "system", "content": system_prompt()}, *example_turns(list(shots)),
+            {"role": "user", "content": f"Tweet: {clip(item.text)}\nJSON:"}]
+
+
+def batch_messages(items: list[Item], shots: list = ()) -> list[dict[str, str]]:
     """Many tweets in one prompt, each with its id; the answer must echo every id once."""
-    listing = "\n".join(json.dumps({"id": item.id, "text": _clip(item.text)}, ensure_ascii=False) for item in items)
-    return [{"role": "system", "content": system_prompt()},
+    listing = "\n".join(json.dumps({"id": item.id, "text": clip(item.text)}, ensure_ascii=False) for item in items)
+    return [{"role": "system", "content": system_prompt()}, *example_turns(list(shots)),
             {"role": "user", "content": f"Label each of these {len(items)} tweets. Answer {{\"items\": [...]}} "
                                         f"with one object per tweet, in the same order, each starting with the "
                                         f"tweet's id copied exactly.\n{listing}"}]
@@ -109,6 +123,6 @@ def estimated_tokens(text: str) -> int:
     return len(text) // 3 + 8
 
 
-def _clip(text: str) -> str:
+def clip(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= TEXT_MAX_CHARS else text[:TEXT_MAX_CHARS] + "…"

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
-from analysis import guard, prompts
+from analysis import classifier, guard, prompts, selectors
 from analysis.chain import ChainResult, Outcome, ProviderChain, default_chain
 from analysis.prompts import Item
 from dallosh.bulk import find_by_values, slices
@@ -102,7 +102,7 @@ def analyse_tickets(*, ticket_ids: list[str], solo: bool = False, chain: Provide
     if not held:
         return run
     texts = _customer_texts(held)
-    items = [Item(id=t["_id"], text=texts.get(t["_id"], "")) for t in held]
+    items = [Item(id=t["_id"], text=texts.get(t["_id"], ""), language=t.get("language")) for t in held]
     rules = routing.active_rules()
     by_id = {t["_id"]: t for t in held}
 
@@ -216,3 +216,49 @@ def _as_utc(value: datetime | None) -> datetime:
     if value is None:
         return EPOCH
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# --- the distilled classifier ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    evaluation: classifier.Evaluation
+    version: int | None  # the version stored, None when nothing was stored
+    activated: bool
+    previous: classifier.Evaluation | None  # the active version, scored on the same held-out split
+    trained_on: int
+    corrections: int
+    message: str
+
+
+MIN_TRAINING_EXAMPLES = 50
+
+
+def train_classifier(*, limit: int = 200_000, force: bool = False) -> TrainingOutcome:
+    """Train on the LLM-labelled (and agent-corrected) tickets, score on the held-out split,
+    store the version, and make it the active one unless the active version scores better
+    on this same split (or `force`)."""
+    examples = selectors.training_examples(limit=limit)
+    train = [e for e in examples if not classifier.held_out(e.id)]
+    test = [e for e in examples if classifier.held_out(e.id)]
+    if len(train) < MIN_TRAINING_EXAMPLES or not test:
+        raise ValueError(f"{len(examples)} analysed tickets to learn from: at least "
+                         f"{MIN_TRAINING_EXAMPLES} are needed, with some held out")
+    model = classifier.fit(train)
+    evaluation = classifier.evaluate(model, test, set_thresholds=True)
+    current = classifier.active()
+    previous = classifier.evaluate(current, test) if current else None
+    better = previous is None or evaluation.score >= previous.score
+    corrections = sum(e.weight > 1 for e in examples)
+    stored = classifier.save(model, evaluation, trained_on=len(train), corrections=corrections,
+                             activate=better or force)
+    classifier.forget_cache()
+    if better or force:
+        message = f"version {stored.version} is now active"
+    else:
+        message = (f"version {stored.version} is stored but NOT active: the active version {current.version} agrees "
+                   f"better on this held-out split ({previous.score:.3f} against {evaluation.score:.3f}); "
+                   "--force to activate it anyway")
+    return TrainingOutcome(evaluation=evaluation, version=stored.version, activated=better or force,
+                           previous=previous, trained_on=len(train), corrections=corrections, message=message)

@@ -240,6 +240,10 @@ DALLOSH_ANALYSIS = {
     # Enqueued tickets not claimed within this time are enqueued again by the sweeper.
     "REQUEUE_AFTER_S": float(os.environ.get("DALLOSH_ANALYSIS_REQUEUE_AFTER_S", "600")),
     "AUTO_ENQUEUE": os.environ.get("DALLOSH_ANALYSIS_AUTO_ENQUEUE", "1") == "1",
+    # The distilled classifier tier (manage.py train_classifier), used once a version is active.
+    "CLASSIFIER": os.environ.get("DALLOSH_CLASSIFIER", "on") != "off",
+    # Prompt tokens given to agents' corrections of similar tweets (analysis/corrections.py).
+    "FEWSHOT_TOKENS": int(os.environ.get("DALLOSH_FEWSHOT_TOKENS", "250")),
 }
 
 LOGGING = {

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from analysis import classifier, corrections
 from dallosh import embedded, mongo
 
 pytest_plugins = ["tests.alert_data"]
@@ -61,6 +62,10 @@ def clean_mongo(mongo_connection, settings, tmp_path):
     yield
     for document in mongo.document_classes():
         document._get_collection().delete_many({})
+    for name in ("classifier_blobs.files", "classifier_blobs.chunks"):
+        mongo.database()[name].delete_many({})
+    classifier.forget_cache()  # a version another test trained must not answer in the next
+    corrections.forget_cache()
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ CUT = "cut"  # finish_reason "length" (on a complete-looking answer)
 CUT_IN_SUMMARY = "cut_in_summary"  # a summary looping until max_tokens, as small models do
 RAW_NEWLINE = "raw_newline"  # a literal line break inside the summary string (invalid strict JSON)
 UNSURE = "unsure"  # answers "neutral" for the sentiment with P = 0.5 (0.4 negative, 0.1 positive)
+PROMISE = "promise"  # a reply draft that promises a refund (the policy forbids it)
 
 
 def rate_limited(retry_after: float) -> str:
@@ -138,7 +139,8 @@ class FaultServer:
 
 def tweets_in(body: dict) -> list[tuple[str | None, str]]:
     """(id, text) of each tweet in a request: one `Tweet: ...` line, or JSON lines with ids."""
-    user = next(m["content"] for m in body.get("messages", []) if m["role"] == "user")
+    user = next(m["content"] for m in body.get("messages", [])
+                if m["role"] == "user" and not m["content"].startswith("Example corrected by an agent."))
     single = re.match(r"Tweet: (.*?)\n(?:[^\n]*\n)?JSON:$", user, flags=re.DOTALL)
     if single:
         return [(None, single.group(1))]
@@ -150,6 +152,20 @@ def tweets_in(body: dict) -> list[tuple[str | None, str]]:
     return found
 
 
+def _reply_only(body: dict) -> bool:
+    schema = body.get("response_format", {}).get("json_schema", {}).get("schema", {})
+    return set(schema.get("properties", {})) == {"reply"}
+
+
+def _reply(body: dict, step: str, name: str) -> str:
+    """A reply draft that names what it answers: "<tier> draft: sorry about <the tweet's first words>"."""
+    user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+    tweet = user.split("Customer tweet: ", 1)[-1].removesuffix("\nJSON:")
+    if step == PROMISE:
+        return json.dumps({"reply": "We will refund you in full, sorry!"})
+    return json.dumps({"reply": f"{name} draft: sorry about {tweet[:40]}, please DM us."})
+
+
 def _sentiment_only(body: dict) -> bool:
     schema = body.get("response_format", {}).get("json_schema", {}).get("schema", {})
     return set(schema.get("properties", {})) == {"sentiment"}
@@ -158,6 +174,8 @@ def _sentiment_only(body: dict) -> bool:
 def _answer(body: dict, step: str, name: str) -> str:
     if step == MALFORMED:
         return '{"sentiment": "negative", "topic": '
+    if _reply_only(body):
+        return _reply(body, step, name)
     tweets = tweets_in(body)
     if _sentiment_only(body):
         return json.dumps({"sentiment": expected_labels(tweets[0][1])["sentiment"]})

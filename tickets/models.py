@@ -144,6 +144,7 @@ class Ticket(me.Document):
             {"fields": ["-analysis.analysed_at"]},
             {"fields": ["customer", "created_at"]},
             {"fields": ["created_at"]},
+            {"fields": ["correction.at"], "sparse": True},  # corrections: few-shot examples, agreement
         ],
     }
 
