@@ -154,6 +154,26 @@ def build_store(count: int, *, start: int) -> None:
         collection.insert_many(batch, ordered=False)
 
 
+def distinct_texts(count: int) -> list[tuple[str, str]]:
+    """`count` tweets of the shared data whose cleaned texts differ (so none is a duplicate)."""
+    import pandas as pd
+
+    from ingestion import cleaning
+
+    by_language: dict[str, list[tuple[str, str]]] = {"en": [], "fr": []}
+    seen = set()
+    for language, text in _sample_texts():
+        key = cleaning.near_duplicate_key(cleaning.clean_for_model(pd.Series([text])))[0]
+        if len(key) >= 12 and key not in seen and not text.lower().startswith("rt "):
+            seen.add(key)
+            by_language[language].append((language, text))
+    half = count // 2
+    chosen = by_language["en"][:count - half] + by_language["fr"][:half]
+    if len(chosen) < count:
+        sys.exit(f"only {len(chosen)} distinct tweets in ../shared/data")
+    return chosen
+
+
 def _sample_texts() -> list[tuple[str, str]]:
     texts = []
     for name, column, language in (("twcs_sample.csv", "text", "en"), ("free_tweets_fr.csv", "text", "fr")):

@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import Stack, embedded_stack  # noqa: E402
+from bench.common import Stack, distinct_texts, embedded_stack  # noqa: E402
 
 FAULT_MIX = [("ok", 50), ("timeout", 8), ("429:0.2", 12), ("500", 12), ("malformed", 12), ("out_of_vocabulary", 6)]
 OLLAMA_MIX = [("ok", 85), ("500", 10), ("timeout", 5)]
@@ -202,27 +202,6 @@ def stop_cluster(cluster: subprocess.Popen) -> None:
 
 def _mix(rng: random.Random, shares: list[tuple[str, int]], count: int) -> list[str]:
     return rng.choices([step for step, _ in shares], weights=[weight for _, weight in shares], k=count)
-
-
-def distinct_texts(count: int) -> list[tuple[str, str]]:
-    """`count` tweets of the shared data whose cleaned texts differ (so none is a duplicate)."""
-    import pandas as pd
-
-    from bench.common import _sample_texts
-    from ingestion import cleaning
-
-    by_language: dict[str, list[tuple[str, str]]] = {"en": [], "fr": []}
-    seen = set()
-    for language, text in _sample_texts():
-        key = cleaning.near_duplicate_key(cleaning.clean_for_model(pd.Series([text])))[0]
-        if len(key) >= 12 and key not in seen and not text.lower().startswith("rt "):
-            seen.add(key)
-            by_language[language].append((language, text))
-    half = count // 2
-    chosen = by_language["en"][:count - half] + by_language["fr"][:half]
-    if len(chosen) < count:
-        sys.exit(f"only {len(chosen)} distinct tweets in ../shared/data")
-    return chosen
 
 
 # --- 2. SecantusDB restarted mid-ingest ------------------------------------------------------------

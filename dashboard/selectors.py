@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from analysis import schema
 from analysis import selectors as analysis_selectors
 from analysis.models import CostLedgerDay
+from dallosh.bulk import EARLIEST
 from dashboard.models import Alert, KpiBucket
 from dashboard.services import bucket_start
 from ingestion.models import IngestJob, JobStatus, QuarantinedRow
@@ -96,6 +97,7 @@ class KpiReport:
     backlog: dict[str, dict[str, int]] = field(default_factory=dict)
     quarantined: int = 0
     ledger: list[dict] = field(default_factory=list)
+    agreement: list = field(default_factory=list)  # analysis.selectors.Agreement, over the whole period
 
     @property
     def mean_response_s(self) -> float | None:
@@ -120,6 +122,8 @@ def kpi_report(*, filters: KpiFilters) -> KpiReport:
                       if not filters.team or team == filters.team}
     report.quarantined = _quarantined(filters.start, end)
     report.ledger = _ledger(filters.start, end)
+    report.agreement = analysis_selectors.agreement_with_agents(since=filters.start or EARLIEST, until=end,
+                                                                weekly=False)
     return report
 
 

@@ -64,10 +64,14 @@ def kpi_tables(report: selectors.KpiReport) -> dict[str, tuple[list[str], list[l
             ["mean resolution (hours)", _hours(report.mean_resolution_s)],
             ["rows quarantined", report.quarantined]]),
         "cost": (["provider", "model", "calls", "tweets", "tokens in", "tokens out", "cost USD",
-                  "cost USD at one tweet per call"],
+                  "cost USD at one tweet per call", "LLM calls saved", "tokens saved"],
                  [[line["provider"], line["model"], line["calls"], line["items"], line["tokens_in"],
-                   line["tokens_out"], round(line["cost_usd"], 4), round(line["unbatched_cost_usd"], 4)]
+                   line["tokens_out"], round(line["cost_usd"], 4), round(line["unbatched_cost_usd"], 4),
+                   line.get("llm_calls_saved", 0), line.get("tokens_saved", 0)]
                   for line in report.ledger]),
+        "agreement": (["tier", "field", "agreed with the agent", "corrected", "share"],
+                      [[row.provider, row.field, row.agreed, row.total, round(row.share, 3)]
+                       for row in report.agreement]),
     }
 
 

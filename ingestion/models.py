@@ -128,6 +128,7 @@ class Tweet(me.Document):
     reply_to = me.StringField()
     response_ids = me.ListField(me.StringField())
     conversation_id = me.StringField(required=True)
+    recorded_by = me.StringField()  # a brand reply an agent recorded in Dallosh: who
     job = me.ObjectIdField()
     row = me.IntField()
 

@@ -48,6 +48,7 @@ EXPECTED: dict[str, tuple[str, str, dict | None, set[str]]] = {
     "tickets:bulk": ("POST", "/queues/tech/bulk/", {"action": "claim", "ticket": "{ticket}"}, QUEUE_READERS),
     "tickets:ticket": ("GET", "/tickets/{ticket}/", None, QUEUE_READERS),
     "tickets:action": ("POST", "/tickets/{ticket}/note/", {"text": "checked"}, QUEUE_READERS),
+    "tickets:reply_draft": ("POST", "/tickets/{ticket}/draft-reply/", {}, QUEUE_READERS),
     "ingestion:upload": ("GET", "/ingest/", None, INGESTERS),
     "ingestion:upload_start": ("POST", "/ingest/uploads/", {}, INGESTERS),
     "ingestion:upload_chunk": ("POST", f"/ingest/uploads/{FAKE}/chunk", {}, INGESTERS),

@@ -3,10 +3,12 @@ conversation's tweets are stored."""
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from analysis.schema import TEAMS, VOCABULARY
@@ -441,7 +443,44 @@ def correct_labels(*, ticket_id: str, user, sentiment: str, topic: str, urgency:
                                                                                "actionable")}
         return changes, details, None
 
-    return _mutate(ticket_id=ticket_id, user=user, action="labels_corrected", decide=decide)
+    corrected = _mutate(ticket_id=ticket_id, user=user, action="labels_corrected", decide=decide)
+    from analysis import corrections
+
+    corrections.forget_cache()  # this process's prompts use it at once; workers reload within a minute
+    return corrected
+
+
+REPLY_MAX_CHARS = 280
+
+
+def record_reply(*, ticket_id: str, user, text: str) -> dict:
+    """Record the reply an agent sent the customer (Dallosh sends nothing itself): a brand
+    tweet in the conversation, and the ticket now waits on the customer, which stops the
+    SLA clock. A draft from analysis/replies.py is only ever a starting point for this."""
+    text = text.strip()
+    if not text:
+        raise ActionRefused("The reply is empty.")
+    if len(text) > REPLY_MAX_CHARS:
+        raise ActionRefused(f"The reply has {len(text)} characters; a tweet holds {REPLY_MAX_CHARS}.")
+    tweet_id = f"dallosh:{uuid.uuid4().hex}"
+
+    def decide(ticket: dict):
+        _require_open(ticket)
+        now = datetime.now(UTC)
+        tweet = {"_id": tweet_id, "source": "dallosh", "tweet_id": tweet_id.split(":", 1)[1],
+                 "author": settings.DALLOSH.get("BRAND_HANDLE", "brand"), "is_brand": True, "created_at": now,
+                 "text": text, "clean_text": text, "language": ticket.get("language"),
+                 "reply_to": (ticket.get("tweet_ids") or [None])[-1], "conversation_id": ticket["_id"],
+                 "response_ids": [], "recorded_by": user.get_username()}
+        if not insert_new(Tweet._get_collection(), [tweet]):  # a retried decision finds it there already
+            kpi.record_tweets(tweets=[tweet])
+        changes = {"brand_reply_count": ticket.get("brand_reply_count", 0) + 1, "last_activity_at": now,
+                   "first_brand_reply_at": ticket.get("first_brand_reply_at") or now}
+        if TicketStatus.WAITING_CUSTOMER in TRANSITIONS.get(ticket["status"], ()):
+            changes |= {"status": TicketStatus.WAITING_CUSTOMER, **sla.fields_on_response(ticket, now)}
+        return changes, {"reply": text, "tweet": tweet_id}, {"tweet_ids": tweet_id}
+
+    return _mutate(ticket_id=ticket_id, user=user, action="replied", decide=decide)
 
 
 def reroute_ticket(*, ticket_id: str, user, team: str, reason: str = "") -> dict:

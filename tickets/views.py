@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from analysis import schema
+from analysis import replies, schema
 from dallosh import permissions
 from ingestion.cleaning import LANGUAGES
 from tickets import selectors, services, sla
@@ -65,9 +65,30 @@ def queue_row(request: HttpRequest, team: str, ticket_id: str) -> HttpResponse:
 @login_required
 @require_GET
 def ticket_page(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    return _ticket_page(request, ticket_id)
+
+
+@login_required
+@require_POST
+def reply_draft(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    """The ticket page with a suggested reply in the reply box, for the agent to edit;
+    nothing is sent or stored until the agent records a reply."""
+    ticket = _visible_ticket(request, ticket_id)
+    customer_text = " ".join(t.get("clean_text") or t.get("text") or "" for t in selectors.conversation(ticket=ticket)
+                             if not t.get("is_brand"))
+    draft = replies.draft_reply(text=customer_text, language=ticket.get("language"))
+    return _ticket_page(request, ticket_id, draft=draft)
+
+
+def _visible_ticket(request: HttpRequest, ticket_id: str) -> dict:
     ticket = selectors.ticket_for(ticket_id=ticket_id)
     if ticket is None or not permissions.can_view_ticket(request.user, ticket):
         raise Http404("No such ticket in your queues.")
+    return ticket
+
+
+def _ticket_page(request: HttpRequest, ticket_id: str, *, draft=None) -> HttpResponse:
+    ticket = _visible_ticket(request, ticket_id)
     now = datetime.now(UTC)
     context = {"ticket": ticket, "ticket_id": ticket_id, "sla_left": sla.time_left(ticket, now), "now": now,
                "conversation": selectors.conversation(ticket=ticket),
@@ -75,7 +96,8 @@ def ticket_page(request: HttpRequest, ticket_id: str) -> HttpResponse:
                "transitions": services.TRANSITIONS.get(ticket["status"], ()),
                "other_teams": [t for t in schema.TEAMS if t != ticket.get("team")],
                "correction_form": CorrectionForm.for_ticket(ticket),
-               "audit": list(reversed(ticket.get("audit", []))), "notes": ticket.get("notes", [])}
+               "audit": list(reversed(ticket.get("audit", []))), "notes": ticket.get("notes", []),
+               "draft": draft, "reply_max": services.REPLY_MAX_CHARS}
     template = "tickets/_ticket_state.html" if request.GET.get("partial") == "state" else "tickets/ticket.html"
     return render(request, template, context)
 
@@ -93,6 +115,8 @@ ACTIONS = {
     "note": lambda request, ticket_id: services.add_note(
         ticket_id=ticket_id, user=request.user, text=request.POST.get("text", "")),
     "correct": lambda request, ticket_id: _correct(request, ticket_id),
+    "reply": lambda request, ticket_id: services.record_reply(
+        ticket_id=ticket_id, user=request.user, text=request.POST.get("text", "")),
 }
 
 

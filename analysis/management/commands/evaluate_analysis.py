@@ -9,12 +9,13 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analysis import evaluation, schema
+from analysis import evaluation, schema, selectors
 from analysis.chain import default_chain
 from analysis.prompts import Item
 from ingestion.cleaning import clean_for_model
@@ -26,7 +27,11 @@ class Command(BaseCommand):
     help = "Measure the analysis against a labelled CSV: accuracy, macro-F1, confusion, throughput, providers."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("path", type=Path)
+        parser.add_argument("path", type=Path, nargs="?", help="a labelled CSV (or --from-corrections)")
+        parser.add_argument("--from-corrections", action="store_true",
+                            help="evaluate on the tickets agents corrected: their texts, the agents' labels")
+        parser.add_argument("--days", type=int, default=90, help="with --from-corrections: corrections of the last "
+                                                                  "N days")
         parser.add_argument("--text-column", default="text")
         parser.add_argument("--label-column", help="default: the field's name")
         parser.add_argument("--field", default="sentiment", choices=sorted(schema.VOCABULARY))
@@ -39,8 +44,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         field = options["field"]
-        frame = _labelled_rows(options["path"], text_column=options["text_column"],
-                               label_column=options["label_column"] or field, field=field)
+        if options["from_corrections"]:
+            frame = self._corrected_rows(field, days=options["days"])
+        elif options["path"] is None:
+            raise CommandError("give a labelled CSV, or --from-corrections")
+        else:
+            frame = _labelled_rows(options["path"], text_column=options["text_column"],
+                                   label_column=options["label_column"] or field, field=field)
         frame = _limited(frame, limit=options["limit"], balanced=options["balanced"])
         try:
             chain = default_chain(only=options["provider"])
@@ -52,6 +62,23 @@ class Command(BaseCommand):
         wrong = [(g, p, t) for g, p, t in zip(frame["label"], predicted, frame["text"], strict=True) if g != p]
         for gold, answer, text in wrong[:options["show_errors"]]:
             self.stdout.write(f"  label {gold:<9} answer {answer:<9} {text[:150]}")
+
+    def _corrected_rows(self, field: str, *, days: int) -> pd.DataFrame:
+        """The corrected tickets' texts (as the model read them) and the agents' labels; first,
+        how often each tier's stored answers agreed with the agents, week by week."""
+        since = datetime.now(UTC) - timedelta(days=days)
+        rows = selectors.agreement_with_agents(since=since)
+        self.stdout.write(f"stored answers against agents' corrections, last {days} days (week, tier, field):")
+        for row in rows:
+            self.stdout.write(f"  {row.period}  {row.provider:<11} {row.field:<11} {row.share:6.1%} "
+                              f"({row.agreed}/{row.total})")
+        tickets = selectors.corrected_tickets(since=since)
+        if not tickets:
+            raise CommandError(f"no ticket was corrected by an agent in the last {days} days")
+        labels = [str(t["correction"][field]).lower() if field == "actionable" else t["correction"][field]
+                  for t in tickets]
+        self.stdout.write(f"now re-analysing the {len(tickets)} corrected tickets:")
+        return pd.DataFrame({"text": [t["analysis"]["input_text"] for t in tickets], "label": labels})
 
     def _analyse(self, chain, frame: pd.DataFrame, field: str) -> tuple[list[str], Counter, float]:
         items = [Item(id=str(row), text=text) for row, text in zip(frame.index, frame["text"], strict=True)]

@@ -1,0 +1,119 @@
+"""Agents' corrections feed the prompts (few-shot, by similarity, within a budget) and are
+measured: evaluate_analysis --from-corrections and the KPI page's agreement table."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from tickets import services
+
+pytestmark = pytest.mark.django_db
+
+
+def correct(ticket_id, user, **labels):
+    return services.correct_labels(ticket_id=ticket_id, user=user, **{
+        "sentiment": "negative", "topic": "network", "urgency": "high", "actionable": True, **labels})
+
+
+def example_turns(request: dict) -> list[tuple[str, dict]]:
+    messages = request["messages"]
+    return [(m["content"], json.loads(messages[n + 1]["content"])) for n, m in enumerate(messages)
+            if m["role"] == "user" and m["content"].startswith("Example corrected by an agent.")]
+
+
+def test_a_similar_correction_is_shown_to_the_model_and_an_unrelated_one_is_not(analysed, make_user, fault_server,
+                                                                                   settings):
+    agent = make_user("max", role="manager")  # the scripted model sends these to several teams
+    wifi, bill = analysed("the wifi box keeps rebooting every night", "my invoice shows a double charge")
+    correct(wifi, agent, sentiment="negative", topic="technical", urgency="medium")
+    correct(bill, agent, sentiment="negative", topic="billing", urgency="low")
+    fault_server.play()
+    analysed("my wifi box is rebooting again tonight")
+    turns = example_turns(fault_server.requests[0])
+    assert [text for text, _ in turns] == [
+        "Example corrected by an agent. Tweet: the wifi box keeps rebooting every night\nJSON:"]
+    assert turns[0][1]["topic"] == "technical" and turns[0][1]["team"] == "tech"
+    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FEWSHOT_TOKENS": 5}  # too small for any example
+    fault_server.play()
+    analysed("the wifi box is rebooting once more")
+    assert example_turns(fault_server.requests[0]) == []
+
+
+def test_evaluate_from_corrections_scores_the_stored_answers_and_the_chain(analysed, make_user, fault_server):
+    agent = make_user("max", role="manager")
+    down, bill, thanks = analysed("internet down since noon", "my bill is wrong", "thanks for the quick fix")
+    correct(down, agent, sentiment="negative", topic="network", urgency="high")  # the model said the same
+    correct(bill, agent, sentiment="neutral", topic="billing", urgency="low")  # the model said the same
+    correct(thanks, agent, sentiment="negative", topic="other", urgency="low")  # model: positive
+    out = io.StringIO()
+    call_command("evaluate_analysis", "--from-corrections", "--field", "sentiment", stdout=out)
+    text = out.getvalue()
+    # keyword rules: "down" → negative, "bill" → neutral, "thanks" → positive: 2 of 3 agree with the agents
+    assert "openai      sentiment    66.7% (2/3)" in text and "openai      topic       100.0% (3/3)" in text
+    assert "field: sentiment   tweets: 3" in text and "accuracy: 0.667" in text
+
+
+def test_the_kpi_page_shows_agreement_with_agents(analysed, make_user):
+    agent = make_user("ana", "tech")
+    down = analysed("internet down since noon")[0]
+    correct(down, agent, sentiment="negative", topic="technical", urgency="high")
+    client = Client()
+    client.force_login(make_user("max", role="manager"))
+    exported = client.get("/kpis/?export=agreement").content.decode().splitlines()
+    assert exported[0] == "tier,field,agreed with the agent,corrected,share"
+    assert "openai,topic,0,1,0.0" in exported and "openai,sentiment,1,1,1.0" in exported
+
+
+# --- reply drafts ---------------------------------------------------------------------------------
+
+
+def test_a_draft_fills_the_reply_box_and_stores_nothing(analysed, make_user):
+    from ingestion.models import Tweet
+    from tickets.models import Ticket
+
+    ticket_id = analysed("ma box est en panne depuis ce matin")[0]
+    client = Client()
+    client.force_login(make_user("ana", "tech"))
+    before = (Tweet.objects.count(), Ticket.objects.get(id=ticket_id).version)
+    page = client.post(f"/tickets/{ticket_id}/draft-reply/").content.decode()
+    assert "first draft: sorry about ma box est en panne depuis ce matin, please DM us.</textarea>" in page
+    assert (Tweet.objects.count(), Ticket.objects.get(id=ticket_id).version) == before
+
+
+def test_a_draft_that_promises_a_refund_is_refused_and_the_next_tier_writes_it(use_tiers, fault_server,
+                                                                                 second_fault_server):
+    from analysis import replies
+    from tests.llm_servers import PROMISE
+
+    use_tiers(("openai", fault_server.url), ("ollama-compatible", second_fault_server.url))
+    fault_server.play(PROMISE, PROMISE)
+    draft = replies.draft_reply(text="my bill is wrong", language="en")
+    assert draft.provider == "ollama-compatible"
+    assert draft.text == "second draft: sorry about my bill is wrong, please DM us."
+    assert len(draft.problems) == 2 and "refund" in draft.problems[0]
+    fault_server.play(PROMISE, PROMISE)
+    use_tiers(("openai", fault_server.url))
+    alone = replies.draft_reply(text="ma facture est fausse", language="fr")
+    assert alone.provider == "template" and alone.text.startswith("Bonjour")
+
+
+def test_recording_a_reply_adds_a_brand_tweet_and_stops_the_sla_clock(analysed, make_user):
+    from ingestion.models import Tweet
+    from tickets.models import Ticket
+
+    ticket_id = analysed("internet down since noon")[0]
+    client = Client()
+    client.force_login(make_user("ana", "tech"))
+    too_long = client.post(f"/tickets/{ticket_id}/reply/", {"text": "x" * 281}, HTTP_ACCEPT="application/json")
+    assert too_long.status_code == 409 and "281 characters" in too_long.json()["error"]
+    client.post(f"/tickets/{ticket_id}/reply/", {"text": "Sorry! Please DM us your account number."})
+    ticket = Ticket.objects.get(id=ticket_id)
+    assert ticket.status == "waiting_customer" and ticket.brand_reply_count == 1 and ticket.responded_at
+    reply = Tweet.objects.get(id=ticket.tweet_ids[-1])
+    assert reply.is_brand and reply.recorded_by == "ana" and reply.text == "Sorry! Please DM us your account number."
+    assert "Sorry! Please DM us your account number." in client.get(f"/tickets/{ticket_id}/").content.decode()
