@@ -98,9 +98,10 @@ def report(args) -> None:
         shown = "never" if threshold >= NEVER else f"{threshold:.3f}"
         print(f"{field:<12}{evaluation.agreement[field]:>11.3f}{evaluation.macro_f1[field]:>10.3f}{shown:>11}"
               f"{evaluation.coverage[field]:>13.1%}")
+    right = (f"{evaluation.accepted_precision:.1%} of them right on every field" if evaluation.accepted_share
+             else "none taken: no field reached its precision on enough held-out tweets")
     print(f"taken without an LLM call (every field at its >= {TARGET_PRECISION:.0%} threshold): "
-          f"{evaluation.accepted_share:.1%} of the held-out tweets, {evaluation.accepted_precision:.1%} right on "
-          "every field")
+          f"{evaluation.accepted_share:.1%} of the held-out tweets; {right}")
     model = classifier.active()
     everything = [text for _, text in _sample_texts()]
     started = time.perf_counter()
@@ -118,8 +119,11 @@ def report(args) -> None:
 
     saved = CostLedgerDay.objects(provider="classifier").first()
     if saved and saved.items:
-        print(f"tokens saved per tweet taken (estimate at the first LLM tier's batch size): "
-              f"{saved.tokens_saved / saved.items:.0f}; LLM calls saved on 200 tweets: {saved.llm_calls_saved}")
+        print(f"of 200 shared tweets through the chain, {saved.items} taken without an LLM call: "
+              f"{saved.llm_calls_saved} calls and {saved.tokens_saved:,} prompt+answer tokens saved "
+              f"({saved.tokens_saved / saved.items:.0f} per tweet, at the first LLM tier's batch size)")
+    else:
+        print("of 200 shared tweets through the chain, none was taken without an LLM call")
 
 
 if __name__ == "__main__":
