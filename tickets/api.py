@@ -63,8 +63,8 @@ class QueueView(APIView):
 
 def _visible_ticket(request: Request, ticket_id: str) -> dict:
     """The ticket, if this user may see it; a 404 otherwise (whether it exists or not)."""
-    ticket = selectors.ticket_for(ticket_id=ticket_id)
-    if ticket is None or not permissions.can_view_ticket(request.user, ticket):
+    ticket = selectors.ticket_visible_to(user=request.user, ticket_id=ticket_id)
+    if ticket is None:
         raise Http404("No such ticket in your queues.")
     return ticket
 

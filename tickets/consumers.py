@@ -52,8 +52,7 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
 
 
 def _may_view(user, ticket_id: str) -> bool:
-    ticket = selectors.ticket_for(ticket_id=ticket_id)
-    return ticket is not None and permissions.can_view_ticket(user, ticket)
+    return selectors.ticket_visible_to(user=user, ticket_id=ticket_id) is not None
 
 
 def _public(event: dict) -> dict:

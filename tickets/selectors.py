@@ -276,6 +276,14 @@ MIN_WINDOW = timedelta(minutes=1)
 # --- one ticket -----------------------------------------------------------------------------
 
 
+def ticket_visible_to(*, user, ticket_id: str) -> dict | None:
+    """The ticket if `user` may see it, else None: whether it exists is not told apart."""
+    from dallosh.permissions import can_view_ticket
+
+    ticket = ticket_for(ticket_id=ticket_id)
+    return ticket if ticket is not None and can_view_ticket(user, ticket) else None
+
+
 def ticket_for(*, ticket_id: str) -> dict | None:
     return Ticket._get_collection().find_one({"_id": ticket_id})
 

@@ -81,8 +81,8 @@ def reply_draft(request: HttpRequest, ticket_id: str) -> HttpResponse:
 
 
 def _visible_ticket(request: HttpRequest, ticket_id: str) -> dict:
-    ticket = selectors.ticket_for(ticket_id=ticket_id)
-    if ticket is None or not permissions.can_view_ticket(request.user, ticket):
+    ticket = selectors.ticket_visible_to(user=request.user, ticket_id=ticket_id)
+    if ticket is None:
         raise Http404("No such ticket in your queues.")
     return ticket
 
