@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from analysis.chain import tier_configs
 from analysis.classifier import CORRECTION_WEIGHT, Example, labels_of
-from analysis.models import CostLedgerDay, ProviderHealth
+from analysis.models import ClassifierVersion, CostLedgerDay, ProviderHealth
 from dallosh.bulk import scan_by_day
 from tickets.models import Ticket
 
@@ -45,6 +45,11 @@ def ledger(*, days: int = 7) -> list[CostLedgerDay]:
 
 
 LLM_TIERS = ("openai", "ollama", "local")
+
+
+def classifier_status() -> ClassifierVersion | None:
+    """The active classifier version with its held-out figures, for the overview."""
+    return ClassifierVersion.objects(active=True).exclude("blob_id").first()
 
 
 def training_examples(*, limit: int = 200_000) -> list[Example]:

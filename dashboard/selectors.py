@@ -60,6 +60,7 @@ def overview() -> dict:
                     for team in schema.TEAMS],
         "open_statuses": TicketStatus.OPEN,
         "providers": analysis_selectors.provider_status(),
+        "classifier": analysis_selectors.classifier_status(),
         "ledger": analysis_selectors.ledger(days=3),
         "jobs_running": IngestJob.objects(status=JobStatus.RUNNING).count(),
         "recent_jobs": list(IngestJob.objects.order_by("-created_at").limit(5)),

@@ -96,3 +96,9 @@ def test_a_worse_training_does_not_replace_the_active_version(trained, capsys):
     assert ClassifierVersion.objects.get(active=True).version == 1
     call_command("train_classifier", "--force")
     assert ClassifierVersion.objects.get(active=True).version == 3
+
+
+def test_the_overview_shows_the_active_classifier(trained, admin_client):
+    page = admin_client.get("/").content.decode()
+    share = round(trained.evaluation.accepted_share * 100)
+    assert "Distilled classifier v1" in page and f"answers {share} % of held-out tweets" in page
