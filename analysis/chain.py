@@ -117,11 +117,15 @@ class ProviderChain:
             result.failed[item.id] = tracker.fallbacks.get(item.id, [])
         return result
 
-    def _take_confident(self, items: list[Item], result: ChainResult) -> list[Item]:
-        """Answer the tweets the classifier is sure of; return the others, for the LLM tiers."""
+    def _predict(self, items: list[Item]) -> tuple[list, int]:
+        """The classifier's predictions for `items`, and how long they took (ms)."""
         started = time.perf_counter()
         predictions = self.classifier.predict([item.text for item in items])
-        latency_ms = int((time.perf_counter() - started) * 1000)
+        return predictions, int((time.perf_counter() - started) * 1000)
+
+    def _take_confident(self, items: list[Item], result: ChainResult) -> list[Item]:
+        """Answer the tweets the classifier is sure of; return the others, for the LLM tiers."""
+        predictions, latency_ms = self._predict(items)
         taken = [(item, p) for item, p in zip(items, predictions, strict=True) if p.confident]
         for item, prediction in taken:
             self._classifier_outcome(item, prediction, result, latency_ms=latency_ms, batch=len(items), fallbacks=[])
@@ -132,9 +136,7 @@ class ProviderChain:
 
     def _answer_alone(self, items: list[Item], result: ChainResult, tracker: _Tracker) -> None:
         """Every LLM tier failed on these: the classifier's answer, sure or not, flagged as such."""
-        started = time.perf_counter()
-        predictions = self.classifier.predict([item.text for item in items])
-        latency_ms = int((time.perf_counter() - started) * 1000)
+        predictions, latency_ms = self._predict(items)
         for item, prediction in zip(items, predictions, strict=True):
             fallbacks = [*tracker.fallbacks.get(item.id, []), CLASSIFIER_ALONE]
             self._classifier_outcome(item, prediction, result, latency_ms=latency_ms, batch=len(items),
@@ -142,7 +144,7 @@ class ProviderChain:
 
     def _classifier_outcome(self, item: Item, prediction, result: ChainResult, *, latency_ms: int, batch: int,
                             fallbacks: list[str]) -> None:
-        outcome = Outcome(analysis=prediction.analysis(item.text), provider="classifier", model=self.classifier.name,
+        outcome = Outcome(analysis=prediction.analysis(item.text), provider=classifier.TIER, model=self.classifier.name,
                           tokens_in=0, tokens_out=0, latency_ms=latency_ms, attempts=1, batch_size=batch,
                           fallbacks=fallbacks)
         result.analysed[item.id] = outcome
@@ -157,8 +159,9 @@ class ProviderChain:
         config = self.tiers[0].config
         size = max(1, config.batch_size)
         per_tweet_prompt = prompts.estimated_tokens(prompts.system_prompt()) / size + prompts.ANSWER_TOKENS_PER_ITEM
-        tokens = sum(prompts.estimated_tokens(item.text) + 12 + per_tweet_prompt for item in items)
-        health.record_saved(model=self.classifier.name, items=len(items), llm_calls_saved=-(-len(items) // size),
+        tokens = sum(_item_tokens(item) + per_tweet_prompt for item in items)
+        health.record_saved(tier=classifier.TIER, model=self.classifier.name, items=len(items),
+                            llm_calls_saved=-(-len(items) // size),
                             tokens_saved=round(tokens))
 
     def _batches(self, config: TierConfig, items: list[Item], *, solo: bool) -> list[list[Item]]:
@@ -169,7 +172,7 @@ class ProviderChain:
         current: list[Item] = []
         used = 0
         for item in items:
-            cost = prompts.estimated_tokens(item.text) + 12
+            cost = _item_tokens(item)
             if current and (len(current) >= size or used + cost > budget):
                 batches.append(current)
                 current, used = [], 0
@@ -342,6 +345,11 @@ def _validate_into(item_id: str, document: object, answer: _Answer) -> None:
         answer.invalid[item_id] = invalid.problems
 
 
+def _item_tokens(item: Item) -> int:
+    """A tweet's share of a batched prompt: its text and the JSON line around it."""
+    return prompts.estimated_tokens(item.text) + 12
+
+
 def _language_of(batch: list[Item]) -> str | None:
     """The batch's language when all its tweets share one (corrections are curated per language)."""
     languages = {item.language for item in batch}
@@ -375,7 +383,7 @@ def tier_configs() -> list[TierConfig]:
 def default_chain(*, only: str | None = None) -> ProviderChain:
     """The configured chain, or just one of its tiers (`only`, e.g. for evaluation)."""
     configs = tier_configs()
-    if only == "classifier":
+    if only == classifier.TIER:
         trained = classifier.active()
         if trained is None:
             raise ValueError("no trained classifier is active: run `manage.py train_classifier`")

@@ -27,11 +27,13 @@ import numpy as np
 from django.conf import settings
 
 from analysis import schema
+from analysis.corrections import corrected_labels
 from analysis.evaluation import score
 from analysis.models import ClassifierVersion
 
 logger = logging.getLogger(__name__)
 
+TIER = "classifier"  # its name as a provider: on analyses, in the ledger, for `--provider`
 FIELDS = ("sentiment", "topic", "urgency", "team", "actionable")
 TARGET_PRECISION = 0.95
 CORRECTION_WEIGHT = 3.0
@@ -96,14 +98,10 @@ class Classifier:
 
 
 def labels_of(analysis: dict, correction: dict | None = None) -> dict[str, str]:
-    """The labels to learn from a ticket: the agent's correction where there is one (a
-    corrected topic brings its default team along)."""
-    from tickets.routing import TOPIC_TEAM
-
-    merged = {**analysis, **{k: v for k, v in (correction or {}).items() if k in FIELDS}}
-    if correction and correction.get("topic") in TOPIC_TEAM:
-        merged["team"] = TOPIC_TEAM[correction["topic"]]
-    return {f: str(merged[f]).lower() if f == "actionable" else merged[f] for f in FIELDS}
+    """The labels to learn from a ticket (the agent's correction where there is one), as
+    class names: actionable becomes "true" or "false"."""
+    labels = corrected_labels(analysis, correction)
+    return {f: str(labels[f]).lower() if f == "actionable" else labels[f] for f in FIELDS}
 
 
 def held_out(example_id: str) -> bool:
@@ -191,6 +189,21 @@ def evaluate(classifier: Classifier, examples: list[Example], *, set_thresholds:
     return Evaluation(agreement=agreement, macro_f1=macro, thresholds=dict(classifier.thresholds),
                       coverage=coverage, accepted_share=len(accepted) / len(examples) if examples else 0.0,
                       accepted_precision=right / len(accepted) if accepted else 1.0, held_out=len(examples))
+
+
+def report_lines(evaluation: Evaluation) -> list[str]:
+    """An evaluation as the training command and the benchmark print it."""
+    lines = [f"{'field':<12}{'agreement':>11}{'macro-F1':>10}{'threshold':>11}{'taken alone':>13}"]
+    for field_name in FIELDS:
+        threshold = evaluation.thresholds[field_name]
+        shown = "never" if threshold >= NEVER else f"{threshold:.3f}"
+        lines.append(f"{field_name:<12}{evaluation.agreement[field_name]:>11.3f}{evaluation.macro_f1[field_name]:>10.3f}"
+                     f"{shown:>11}{evaluation.coverage[field_name]:>13.1%}")
+    right = (f"{evaluation.accepted_precision:.1%} of them right on every field" if evaluation.accepted_share
+             else "none taken: no field reached its precision on enough held-out tweets")
+    lines.append(f"taken without an LLM call (every field at its >= {TARGET_PRECISION:.0%} threshold): "
+                 f"{evaluation.accepted_share:.1%} of the held-out tweets; {right}")
+    return lines
 
 
 def threshold_for(confidence: list[float], correct: list[bool]) -> float:

@@ -48,13 +48,25 @@ def curated(language: str | None) -> list[Shot]:
     return [shot for per_language in shots.values() for shot in per_language]
 
 
-def _load() -> dict[str, list[Shot]]:
-    from tickets.models import Ticket
+CORRECTED_FIELDS = ("sentiment", "topic", "urgency", "actionable")  # what an agent's correction sets
+
+
+def corrected_labels(analysis: dict, correction: dict | None) -> dict:
+    """The labels that stand for a ticket: the agent's correction over the model's answer;
+    a corrected topic brings its default team along (LABELS.md's routing)."""
     from tickets.routing import TOPIC_TEAM
 
-    since = datetime.now(UTC) - timedelta(days=LOOKBACK_DAYS)
-    found = Ticket._get_collection().find({"correction.at": {"$gte": since}},
-                                          {"analysis": 1, "correction": 1, "language": 1})
+    labels = {field: analysis.get(field) for field in ("sentiment", "topic", "urgency", "team", "actionable")}
+    if correction:
+        labels |= {field: correction[field] for field in CORRECTED_FIELDS if field in correction}
+        labels["team"] = TOPIC_TEAM.get(correction.get("topic")) or labels["team"]
+    return labels
+
+
+def _load() -> dict[str, list[Shot]]:
+    from analysis import selectors
+
+    found = selectors.corrected_tickets(since=datetime.now(UTC) - timedelta(days=LOOKBACK_DAYS))
     by_language: dict[str, list[Shot]] = {}
     seen: set[str] = set()
     for ticket in sorted(found, key=lambda t: t["correction"]["at"], reverse=True):
@@ -66,10 +78,7 @@ def _load() -> dict[str, list[Shot]]:
         if key in seen:
             continue
         seen.add(key)
-        answer = {"sentiment": correction["sentiment"], "topic": correction["topic"],
-                  "urgency": correction["urgency"],
-                  "team": TOPIC_TEAM.get(correction["topic"]) or analysis.get("team"),
-                  "actionable": correction["actionable"], "summary": analysis.get("summary", "")}
+        answer = {**corrected_labels(analysis, correction), "summary": analysis.get("summary", "")}
         shots = by_language.setdefault(ticket.get("language") or "und", [])
         if len(shots) < CURATED_PER_LANGUAGE:
             shots.append(Shot(text=text, answer=answer, words=words_of(text)))

@@ -84,11 +84,11 @@ def record_cost(*, tier: TierConfig, model: str, items: int, tokens_in: int, tok
         upsert=True)
 
 
-def record_saved(*, model: str, items: int, llm_calls_saved: int, tokens_saved: int) -> None:
+def record_saved(*, tier: str, model: str, items: int, llm_calls_saved: int, tokens_saved: int) -> None:
     """Tweets the classifier tier took without an LLM call, on today's ledger line."""
     day = datetime.now(UTC).strftime("%Y-%m-%d")
     CostLedgerDay._get_collection().update_one(
-        {"_id": f"{day}:classifier:{model}"},
-        {"$setOnInsert": {"day": day, "provider": "classifier", "model": model},
+        {"_id": f"{day}:{tier}:{model}"},
+        {"$setOnInsert": {"day": day, "provider": tier, "model": model},
          "$inc": {"calls": 1, "items": items, "llm_calls_saved": llm_calls_saved, "tokens_saved": tokens_saved}},
         upsert=True)

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
+
 from analysis.chain import tier_configs
 from analysis.classifier import CORRECTION_WEIGHT, Example, labels_of
+from analysis.corrections import CORRECTED_FIELDS
 from analysis.models import ClassifierVersion, CostLedgerDay, ProviderHealth
 from dallosh.bulk import scan_by_day
 from tickets.models import Ticket
@@ -44,9 +47,6 @@ def ledger(*, days: int = 7) -> list[CostLedgerDay]:
     return list(CostLedgerDay.objects(day__in=recent).order_by("-day", "provider"))
 
 
-LLM_TIERS = ("openai", "ollama", "local")
-
-
 def classifier_status() -> ClassifierVersion | None:
     """The active classifier version with its held-out figures, for the overview."""
     return ClassifierVersion.objects(active=True).exclude("blob_id").first()
@@ -56,11 +56,12 @@ def training_examples(*, limit: int = 200_000) -> list[Example]:
     """What the classifier learns from: tickets the LLM tiers analysed (never its own
     answers, which would only teach it itself), read one indexed day at a time up to
     `limit`; agents' corrections weigh CORRECTION_WEIGHT."""
+    llm_tiers = set(settings.DALLOSH_ANALYSIS["PROVIDERS"])  # the LLM tiers the project knows, never the classifier
     examples: list[Example] = []
     projection = {"analysis": 1, "correction": 1}
     for ticket in scan_by_day(Ticket._get_collection(), field="created_at", projection=projection):
         analysis = ticket.get("analysis") or {}
-        if analysis.get("provider") not in LLM_TIERS or not analysis.get("input_text"):
+        if analysis.get("provider") not in llm_tiers or not analysis.get("input_text"):
             continue
         correction = ticket.get("correction")
         examples.append(Example(id=ticket["_id"], text=analysis["input_text"],
@@ -69,9 +70,6 @@ def training_examples(*, limit: int = 200_000) -> list[Example]:
         if len(examples) >= limit:
             break
     return examples
-
-
-AGREEMENT_FIELDS = ("sentiment", "topic", "urgency", "actionable")
 
 
 @dataclass(frozen=True)
@@ -95,7 +93,8 @@ def corrected_tickets(*, since: datetime, until: datetime | None = None) -> list
     query: dict = {"$gte": since}
     if until is not None:
         query["$lt"] = until
-    return list(Ticket._get_collection().find({"correction.at": query}, {"analysis": 1, "correction": 1}))
+    return list(Ticket._get_collection().find({"correction.at": query},
+                                              {"analysis": 1, "correction": 1, "language": 1}))
 
 
 def agreement_with_agents(*, since: datetime, until: datetime | None = None, weekly: bool = True) -> list[Agreement]:
@@ -106,7 +105,7 @@ def agreement_with_agents(*, since: datetime, until: datetime | None = None, wee
         analysis, correction = ticket.get("analysis") or {}, ticket["correction"]
         at = correction["at"]
         period = (at - timedelta(days=at.weekday())).strftime("%Y-%m-%d") if weekly else "all"
-        for field in AGREEMENT_FIELDS:
+        for field in CORRECTED_FIELDS:
             tally = counts.setdefault((period, analysis.get("provider") or "?", field), [0, 0])
             tally[0] += analysis.get(field) == correction.get(field)
             tally[1] += 1

@@ -82,7 +82,6 @@ def report(args) -> None:
     from django.conf import settings
 
     from analysis import classifier, services
-    from analysis.classifier import FIELDS, NEVER, TARGET_PRECISION
     from tickets.models import Ticket
 
     settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "CLASSIFIER": True}
@@ -92,16 +91,7 @@ def report(args) -> None:
     print()
     print(f"CLASSIFIER: learned from {outcome.trained_on:,} tweets labelled by {args.model} ({labelled:,} labelled); "
           f"held out {evaluation.held_out:,}")
-    print(f"{'field':<12}{'agreement':>11}{'macro-F1':>10}{'threshold':>11}{'taken alone':>13}")
-    for field in FIELDS:
-        threshold = evaluation.thresholds[field]
-        shown = "never" if threshold >= NEVER else f"{threshold:.3f}"
-        print(f"{field:<12}{evaluation.agreement[field]:>11.3f}{evaluation.macro_f1[field]:>10.3f}{shown:>11}"
-              f"{evaluation.coverage[field]:>13.1%}")
-    right = (f"{evaluation.accepted_precision:.1%} of them right on every field" if evaluation.accepted_share
-             else "none taken: no field reached its precision on enough held-out tweets")
-    print(f"taken without an LLM call (every field at its >= {TARGET_PRECISION:.0%} threshold): "
-          f"{evaluation.accepted_share:.1%} of the held-out tweets; {right}")
+    print("\n".join(classifier.report_lines(evaluation)))
     model = classifier.active()
     everything = [text for _, text in _sample_texts()]
     started = time.perf_counter()
@@ -117,7 +107,7 @@ def report(args) -> None:
     chain.analyse([Item(id=str(n), text=text) for n, text in enumerate(everything[:200])])
     from analysis.models import CostLedgerDay
 
-    saved = CostLedgerDay.objects(provider="classifier").first()
+    saved = CostLedgerDay.objects(provider=classifier.TIER).first()
     if saved and saved.items:
         print(f"of 200 shared tweets through the chain, {saved.items} taken without an LLM call: "
               f"{saved.llm_calls_saved} calls and {saved.tokens_saved:,} prompt+answer tokens saved "

@@ -75,8 +75,7 @@ class Command(BaseCommand):
         tickets = selectors.corrected_tickets(since=since)
         if not tickets:
             raise CommandError(f"no ticket was corrected by an agent in the last {days} days")
-        labels = [str(t["correction"][field]).lower() if field == "actionable" else t["correction"][field]
-                  for t in tickets]
+        labels = [t["correction"][field] for t in tickets]
         self.stdout.write(f"now re-analysing the {len(tickets)} corrected tickets:")
         return pd.DataFrame({"text": [t["analysis"]["input_text"] for t in tickets], "label": labels})
 
