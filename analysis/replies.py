@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from analysis import health, prompts
 from analysis.chain import default_chain
 from analysis.providers import ProviderFailure
+from tickets.services import REPLY_MAX_CHARS
 
-MAX_CHARS = 280
+MAX_CHARS = REPLY_MAX_CHARS  # what a recorded reply may hold
 ANSWER_TOKENS = 160
 SCHEMA = {"type": "object", "properties": {"reply": {"type": "string"}}, "required": ["reply"],
           "additionalProperties": False}

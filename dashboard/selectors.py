@@ -53,16 +53,17 @@ def system_health() -> dict:
 
 def overview() -> dict:
     backlog = ticket_selectors.backlog()
+    health = system_health()
     return {
-        "health": system_health(),
+        "health": health,
         "tickets_awaiting_analysis": Ticket.objects(needs_analysis=True).count(),
         "backlog": [(team, [backlog.get(team, {}).get(status, 0) for status in TicketStatus.OPEN])
                     for team in schema.TEAMS],
         "open_statuses": TicketStatus.OPEN,
-        "providers": analysis_selectors.provider_status(),
+        "providers": health["providers"],  # read once, for the health line and the providers table
         "classifier": analysis_selectors.classifier_status(),
         "ledger": analysis_selectors.ledger(days=3),
-        "jobs_running": IngestJob.objects(status=JobStatus.RUNNING).count(),
+        "jobs_running": health["jobs_running"],
         "recent_jobs": list(IngestJob.objects.order_by("-created_at").limit(5)),
     }
 

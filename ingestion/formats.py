@@ -30,7 +30,6 @@ class CsvFormat:
     name: str
     label: str
     columns: tuple[str, ...]
-    optional_columns: tuple[str, ...] = ()
     # The French feed lost its line breaks: each became a stray "n" glued to a word.
     stray_newline_n: bool = False
 
@@ -57,7 +56,6 @@ class TwcsFormat(CsvFormat):
     label = "Customer Support on Twitter"
     columns = ("tweet_id", "author_id", "inbound", "created_at", "text", "response_tweet_id",
                "in_response_to_tweet_id")
-    optional_columns = ("Unnamed: 0",)
 
     def parse(self, frame: pd.DataFrame) -> ParsedChunk:
         rejects: list[tuple[int, str]] = []

@@ -65,7 +65,8 @@ def queue_row(request: HttpRequest, team: str, ticket_id: str) -> HttpResponse:
 @login_required
 @require_GET
 def ticket_page(request: HttpRequest, ticket_id: str) -> HttpResponse:
-    return _ticket_page(request, ticket_id)
+    ticket = _visible_ticket(request, ticket_id)
+    return _ticket_page(request, ticket, conversation=selectors.conversation(ticket=ticket))
 
 
 @login_required
@@ -74,10 +75,10 @@ def reply_draft(request: HttpRequest, ticket_id: str) -> HttpResponse:
     """The ticket page with a suggested reply in the reply box, for the agent to edit;
     nothing is sent or stored until the agent records a reply."""
     ticket = _visible_ticket(request, ticket_id)
-    customer_text = " ".join(t.get("clean_text") or t.get("text") or "" for t in selectors.conversation(ticket=ticket)
-                             if not t.get("is_brand"))
+    conversation = selectors.conversation(ticket=ticket)
+    customer_text = " ".join(t.get("clean_text") or t.get("text") or "" for t in conversation if not t.get("is_brand"))
     draft = replies.draft_reply(text=customer_text, language=ticket.get("language"))
-    return _ticket_page(request, ticket_id, draft=draft)
+    return _ticket_page(request, ticket, conversation=conversation, draft=draft)
 
 
 def _visible_ticket(request: HttpRequest, ticket_id: str) -> dict:
@@ -87,11 +88,11 @@ def _visible_ticket(request: HttpRequest, ticket_id: str) -> dict:
     return ticket
 
 
-def _ticket_page(request: HttpRequest, ticket_id: str, *, draft=None) -> HttpResponse:
-    ticket = _visible_ticket(request, ticket_id)
+def _ticket_page(request: HttpRequest, ticket: dict, *, conversation: list[dict], draft=None) -> HttpResponse:
+    """The ticket page of a ticket already read (and checked) by the view, with its conversation."""
     now = datetime.now(UTC)
-    context = {"ticket": ticket, "ticket_id": ticket_id, "sla_left": sla.time_left(ticket, now), "now": now,
-               "conversation": selectors.conversation(ticket=ticket),
+    context = {"ticket": ticket, "ticket_id": ticket["_id"], "sla_left": sla.time_left(ticket, now), "now": now,
+               "conversation": conversation,
                "agents": selectors.team_agents(team=ticket["team"]) if ticket.get("team") else [],
                "transitions": services.TRANSITIONS.get(ticket["status"], ()),
                "other_teams": [t for t in schema.TEAMS if t != ticket.get("team")],
