@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 UNSEEN = 1000  # shared tweets outside the labelled store, sent through the chain for the ledger's saving
 sys.path.insert(0, str(ROOT))
 
-from bench.common import _sample_texts, distinct_texts, embedded_stack  # noqa: E402
+from bench.common import _sample_texts, distinct_by_language, distinct_texts, embedded_stack  # noqa: E402
 
 
 def main() -> None:
@@ -127,10 +127,7 @@ def report(args) -> None:
           f"on {os.cpu_count()} cores (goal >= 1,000)")
     from analysis.chain import default_chain
     from analysis.prompts import Item
-    from ingestion.models import Tweet
-
-    learned = {tweet.text for tweet in Tweet.objects.only("text")}
-    unseen = [text for text in everything if text not in learned][:UNSEEN]
+    unseen = unseen_texts()
     default_chain().analyse([Item(id=str(n), text=text) for n, text in enumerate(unseen)])
     from analysis.models import CostLedgerDay
 
@@ -142,6 +139,21 @@ def report(args) -> None:
               f"({saved.tokens_saved / saved.items:.0f} per tweet, at the first LLM tier's batch size)")
     else:
         print(f"of {len(unseen):,} shared tweets it never saw, through the chain, none was taken without an LLM call")
+
+
+def unseen_texts() -> list[str]:
+    """Up to UNSEEN distinct shared tweets (half EN, half FR) outside the labelled store,
+    cleaned as the pipeline cleans them for the model (what the chain is given)."""
+    import pandas as pd
+
+    from ingestion import cleaning
+    from ingestion.models import Tweet
+
+    learned = {tweet.text for tweet in Tweet.objects.only("text")}
+    chosen = []
+    for texts in distinct_by_language().values():
+        chosen += [text for _, text in texts if text not in learned][:UNSEEN // 2]
+    return list(cleaning.clean_for_model(pd.Series(chosen)))
 
 
 def cross_checked_precision(model) -> str:

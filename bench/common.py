@@ -155,7 +155,19 @@ def build_store(count: int, *, start: int) -> None:
 
 
 def distinct_texts(count: int) -> list[tuple[str, str]]:
-    """`count` tweets of the shared data whose cleaned texts differ (so none is a duplicate)."""
+    """`count` tweets of the shared data whose cleaned texts differ (so none is a duplicate),
+    half English, half French."""
+    by_language = distinct_by_language()
+    half = count // 2
+    chosen = by_language["en"][:count - half] + by_language["fr"][:half]
+    if len(chosen) < count:
+        sys.exit(f"only {len(chosen)} distinct tweets in ../shared/data")
+    return chosen
+
+
+def distinct_by_language() -> dict[str, list[tuple[str, str]]]:
+    """Every tweet of the shared data that is not a retweet, a near-duplicate of an earlier
+    one or too short to say anything, by language, in file order."""
     import pandas as pd
 
     from ingestion import cleaning
@@ -167,11 +179,7 @@ def distinct_texts(count: int) -> list[tuple[str, str]]:
         if len(key) >= 12 and key not in seen and not text.lower().startswith("rt "):
             seen.add(key)
             by_language[language].append((language, text))
-    half = count // 2
-    chosen = by_language["en"][:count - half] + by_language["fr"][:half]
-    if len(chosen) < count:
-        sys.exit(f"only {len(chosen)} distinct tweets in ../shared/data")
-    return chosen
+    return by_language
 
 
 def _sample_texts() -> list[tuple[str, str]]:
