@@ -93,7 +93,7 @@ def _new_records(texts: list[tuple[str, str]]) -> list[dict]:
     so a larger --label-tweets adds tweets rather than re-ingesting the same texts as others."""
     from ingestion.models import Tweet
 
-    stored = Tweet.objects.only("text", "tweet_id")
+    stored = list(Tweet.objects.only("text", "tweet_id"))
     known = {tweet.text for tweet in stored}
     next_id = max((int(tweet.tweet_id) for tweet in stored), default=40_000_000 - 1) + 1
     fresh = [text for _, text in texts if text not in known]
@@ -170,23 +170,15 @@ def cross_checked_precision(model) -> str:
         halves[hashlib.sha256(example.id.encode()).digest()[-1] % 2].append(example)
     taken = right = 0
     for choose, measure in (halves, halves[::-1]):
-        thresholds = _thresholds_on(model, choose)
-        for prediction, example in zip(model.predict([e.text for e in measure]), measure, strict=True):
-            if all(prediction.confidence[f] >= thresholds[f] for f in classifier.FIELDS):
-                taken += 1
-                right += all(prediction.labels[f] == example.labels[f] for f in classifier.FIELDS)
+        trial = classifier.Classifier(features=model.features, models=model.models, thresholds={})
+        classifier.evaluate(trial, choose, set_thresholds=True)  # the active model's thresholds stay as they are
+        measured = classifier.evaluate(trial, measure)
+        taken_here = round(measured.accepted_share * measured.held_out)
+        taken += taken_here
+        right += round(measured.accepted_precision * taken_here)
     precision = f"{right / taken:.1%} right on every field" if taken else "no precision to measure"
     return (f"cross-checked (thresholds from one half of the held-out split, measured on the other, both ways): "
             f"{taken} of {len(test)} taken ({taken / len(test):.1%}), {precision}")
-
-
-def _thresholds_on(model, examples: list) -> dict[str, float]:
-    from analysis import classifier
-
-    predictions = list(zip(model.predict([e.text for e in examples]), examples, strict=True))
-    return {f: classifier.threshold_for([p.confidence[f] for p, _ in predictions],
-                                        [p.labels[f] == e.labels[f] for p, e in predictions])
-            for f in classifier.FIELDS}
 
 
 if __name__ == "__main__":

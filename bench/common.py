@@ -172,10 +172,11 @@ def distinct_by_language() -> dict[str, list[tuple[str, str]]]:
 
     from ingestion import cleaning
 
+    texts = _sample_texts()
+    keys = cleaning.near_duplicate_key(cleaning.clean_for_model(pd.Series([text for _, text in texts])))
     by_language: dict[str, list[tuple[str, str]]] = {"en": [], "fr": []}
     seen = set()
-    for language, text in _sample_texts():
-        key = cleaning.near_duplicate_key(cleaning.clean_for_model(pd.Series([text])))[0]
+    for (language, text), key in zip(texts, keys, strict=True):
         if len(key) >= 12 and key not in seen and not text.lower().startswith("rt "):
             seen.add(key)
             by_language[language].append((language, text))
