@@ -1,8 +1,9 @@
-"""The provider chain, in one place: distilled classifier → OpenAI → Ollama → built-in local model.
+"""The provider chain, in one place: fast tier → OpenAI → Ollama → built-in local model.
 
-The classifier (analysis/classifier.py) first takes the tweets it is sure of, without an
-LLM call; the rest go down the LLM tiers; what every LLM tier failed on, the classifier
-answers alone, so the pipeline never stalls even with every LLM down.
+As configured, the fast tier (analysis/classifier.py) first takes the tweets it is sure
+of, without an LLM call; the rest go down the LLM tiers; what every LLM tier failed on, the
+fast tier answers alone. The workers use it in two halves (analysis/services.py): the fast
+tier labels every ticket at once, and the LLM tiers alone refine the unsure ones.
 
 Per call, a failure moves the tweets on to the next tier: timeout, refused connection,
 5xx, a 429 that outlasts its bounded retries, or an answer that is still invalid after one
@@ -26,14 +27,14 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from analysis import classifier, corrections, health, prompts, schema, second_opinion
+from analysis import certainty, classifier, corrections, health, prompts, schema, second_opinion
 from analysis.classifier import Classifier
 from analysis.prompts import Item
 from analysis.providers import Completion, FailureKind, Provider, ProviderFailure, TierConfig, build_provider
 
 logger = logging.getLogger(__name__)
 
-CLASSIFIER_ALONE = "classifier: answered alone, every LLM tier failed"
+CLASSIFIER_ALONE = "fast: answered alone, every LLM tier failed"
 
 
 @dataclass
@@ -49,6 +50,8 @@ class Outcome:
     attempts: int
     batch_size: int
     fallbacks: list[str]
+    confidence: dict[str, float] = field(default_factory=dict)  # field -> probability of the label given
+    unsure: list[str] = field(default_factory=list)  # fields below the fast tier's threshold
 
 
 @dataclass
@@ -144,9 +147,9 @@ class ProviderChain:
 
     def _classifier_outcome(self, item: Item, prediction, result: ChainResult, *, latency_ms: int, batch: int,
                             fallbacks: list[str]) -> None:
-        outcome = Outcome(analysis=prediction.analysis(item.text), provider=classifier.TIER, model=self.classifier.name,
+        outcome = Outcome(analysis=prediction.analysis(), provider=classifier.TIER, model=self.classifier.name,
                           tokens_in=0, tokens_out=0, latency_ms=latency_ms, attempts=1, batch_size=batch,
-                          fallbacks=fallbacks)
+                          fallbacks=fallbacks, confidence=prediction.confidence, unsure=prediction.unsure_fields)
         result.analysed[item.id] = outcome
         if result.on_analysed:
             result.on_analysed(item.id, outcome)
@@ -207,12 +210,10 @@ class ProviderChain:
         messages = prompts.single_messages(batch[0], shots) if single else prompts.batch_messages(batch, shots)
         answer_schema = schema.json_schema() if single else schema.batch_json_schema()
         max_tokens = prompts.answer_tokens(len(batch))
-        wants_certainty = single and provider.config.second_pass_below > 0
-        completion = self._call(provider, batch, messages, answer_schema, max_tokens, tracker,
-                                logprobs=wants_certainty)
+        completion = self._call(provider, batch, messages, answer_schema, max_tokens, tracker, logprobs=single)
         answer = _Answer(completions=[completion])
         _read(completion, batch, answer, batched=not single)
-        if wants_certainty and batch[0].id in answer.valid:
+        if single and provider.config.second_pass_below > 0 and batch[0].id in answer.valid:
             self._second_opinion(provider, batch[0], answer, tracker)
         if not answer.invalid:
             return answer
@@ -279,10 +280,12 @@ class ProviderChain:
         model = answer.completions[-1].model
         share = len(batch)
         for item_id, analysis in answer.valid.items():
+            confidence = (certainty.confidences(answer.completions[0], _labels(analysis)) if len(batch) == 1
+                          else {})
             outcome = Outcome(
                 analysis=analysis, provider=config.name, model=model, tokens_in=round(tokens_in / share),
                 tokens_out=round(tokens_out / share), latency_ms=latency_ms, attempts=tracker.attempts[item_id],
-                batch_size=len(batch), fallbacks=tracker.fallbacks.get(item_id, []))
+                batch_size=len(batch), fallbacks=tracker.fallbacks.get(item_id, []), confidence=confidence)
             result.analysed[item_id] = outcome
             if result.on_analysed:
                 result.on_analysed(item_id, outcome)
@@ -323,6 +326,11 @@ def _read(completion: Completion, batch: list[Item], answer: _Answer, *, batched
             _validate_into(item_id, found[0], answer)
         else:
             answer.misaligned[item_id] = "missing from the batch answer" if not found else "answered twice"
+
+
+def _labels(analysis: schema.Analysis) -> dict[str, str]:
+    return {f: str(getattr(analysis, f)).lower() if f == "actionable" else getattr(analysis, f)
+            for f in schema.LABEL_FIELDS}
 
 
 def _salvage_cut_summary(content: str) -> dict | None:
@@ -380,20 +388,21 @@ def tier_configs() -> list[TierConfig]:
     return tiers
 
 
-def default_chain(*, only: str | None = None) -> ProviderChain:
-    """The configured chain, or just one of its tiers (`only`, e.g. for evaluation)."""
+def default_chain(*, only: str | None = None, llm_only: bool = False) -> ProviderChain:
+    """The configured chain; its LLM tiers alone (`llm_only`, to refine what the fast tier
+    was unsure of); or just one tier (`only`, e.g. for evaluation)."""
     configs = tier_configs()
     if only == classifier.TIER:
         trained = classifier.active()
         if trained is None:
-            raise ValueError("no trained classifier is active: run `manage.py train_classifier`")
+            raise ValueError("the fast tier is off (DALLOSH_FAST_TIER) or has no heads")
         return ProviderChain([], classifier=trained)
     if only:
         configs = [c for c in configs if c.name == only]
         if not configs:
             raise ValueError(f"tier {only!r} is not enabled; enabled: {', '.join(c.name for c in tier_configs())}")
         return ProviderChain([_provider(c) for c in configs])
-    return ProviderChain([_provider(c) for c in configs], classifier=classifier.active())
+    return ProviderChain([_provider(c) for c in configs], classifier=None if llm_only else classifier.active())
 
 
 def _provider(config: TierConfig) -> Provider:

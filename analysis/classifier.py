@@ -1,55 +1,69 @@
-"""The distilled fast classifier: a tier that answers without an LLM call when it is sure.
+"""The fast tier: per-field heads on multilingual sentence embeddings label every ticket in
+milliseconds, so tickets are routed at once and the LLM only refines the unsure ones.
 
-It learns from what the LLM tiers answered, and from what agents corrected (weighted
-more: a correction is a person's judgement), one linear model per field over hashed word
-and character n-grams (no vocabulary to store, the same features in French and English).
-On a held-out split each field gets the lowest confidence threshold at which its answers
-still agree with the labels at TARGET_PRECISION; a tweet is taken without an LLM call
-only when every field clears its threshold. When every LLM tier fails it answers alone,
-threshold or not, so the pipeline never stalls.
+Each field (sentiment, topic, urgency, team, actionable) has a multinomial logistic head on
+the embedding of the customer's words (analysis/embeddings.py), with a temperature fitted
+on a held-out split so its probabilities mean what they say, and a threshold: the lowest
+probability at which the head's answers on that split still agree with their labels at
+TARGET_PRECISION. A ticket with every field at or above its threshold is final; the others
+are routed on the fast labels at once and queued for the LLM to refine.
 
-Versions are stored in MongoDB (GridFS) with their evaluation, so every worker on every
-machine loads the same model; a new training replaces the active version only when it
-scores at least as well on the new held-out split.
+The heads learn from three sources, each weighed and recorded with the version: people's
+labels from the dev sets (sentiment), the project's own LLM chain on real tweets (the
+teacher, for every field) and agents' corrections (weighed highest). Starter heads ship
+with the project (analysis/heads/starter.npz, rebuilt by `python -m bench.heads --write`),
+so a fresh install routes from its first ticket. Later versions live in MongoDB (GridFS)
+so every worker loads the same one; a training replaces the active version only when it
+agrees better on the new held-out split.
+
+A version is a small .npz of numpy arrays and a JSON header: no pickle, nothing executed
+when it is loaded.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
-import joblib
 import numpy as np
 from django.conf import settings
 
-from analysis import schema
-from analysis.corrections import corrected_labels
+from analysis import embeddings, schema
 from analysis.evaluation import score
 from analysis.models import ClassifierVersion
 
 logger = logging.getLogger(__name__)
 
-TIER = "classifier"  # its name as a provider: on analyses, in the ledger, for `--provider`
-FIELDS = ("sentiment", "topic", "urgency", "team", "actionable")
-TARGET_PRECISION = 0.95
-CORRECTION_WEIGHT = 3.0
+TIER = "fast"  # its name as a provider: on analyses, in the ledger, for `--provider`
+FIELDS = schema.LABEL_FIELDS
+BOOLEAN_CLASSES = ("true", "false")
+TARGET_PRECISION = 0.9
+SOURCE_WEIGHTS = {"dev": 1.0, "teacher": 1.0, "refined": 1.0, "correction": 3.0}
 HELD_OUT_SHARE = 0.2
 MIN_HELD_OUT_FOR_THRESHOLD = 20
-NEVER = 1.01  # a threshold no probability reaches: the field is never taken alone
-SUMMARY_WORDS = 12
+NEVER = 1.01  # a threshold no probability reaches: the field is never final alone
 RELOAD_EVERY_S = 60
+STARTER_FILE = Path(__file__).with_name("heads") / "starter.npz"
+TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 41))
+
+
+def classes_of(field_name: str) -> tuple[str, ...]:
+    return BOOLEAN_CLASSES if field_name == "actionable" else schema.VOCABULARY[field_name]
 
 
 @dataclass(frozen=True)
 class Example:
     id: str
     text: str
-    labels: dict[str, str]  # field -> value ("true"/"false" for actionable)
+    labels: dict[str, str]  # field -> value ("true"/"false" for actionable); a source may give only some
     weight: float = 1.0
+    source: str = "teacher"  # a key of SOURCE_WEIGHTS
 
 
 @dataclass(frozen=True)
@@ -58,96 +72,136 @@ class Prediction:
     confidence: dict[str, float]
     confident: bool  # every field at or above its threshold
 
-    def analysis(self, text: str) -> schema.Analysis:
-        """As the chain's answers are: the labels, and the tweet's first words as the summary."""
-        summary = " ".join(text.split()[:SUMMARY_WORDS])
+    @property
+    def unsure_fields(self) -> list[str]:
+        return [f for f in FIELDS if not self.confident_in(f)]
+
+    def confident_in(self, field_name: str) -> bool:
+        return self.confidence[field_name] >= self._thresholds.get(field_name, NEVER)
+
+    _thresholds: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
+
+    def analysis(self) -> schema.Analysis:
+        """As the chain's answers are; a fast label carries no summary (the ticket shows the
+        customer's cleaned words, or a summary written apart where it helps)."""
         return schema.Analysis(sentiment=self.labels["sentiment"], topic=self.labels["topic"],
                                urgency=self.labels["urgency"], team=self.labels["team"],
-                               actionable=self.labels["actionable"] == "true", summary=summary)
+                               actionable=self.labels["actionable"] == "true")
+
+
+@dataclass
+class Head:
+    """One field's logistic head: P(class) = softmax((x·Wᵀ + b) / temperature)."""
+
+    classes: np.ndarray
+    weights: np.ndarray  # (classes, dim)
+    bias: np.ndarray  # (classes,)
+    temperature: float = 1.0
+
+    def logits(self, vectors: np.ndarray) -> np.ndarray:
+        return vectors @ self.weights.T + self.bias
+
+    def probabilities(self, vectors: np.ndarray, temperature: float | None = None) -> np.ndarray:
+        scaled = self.logits(vectors) / (temperature or self.temperature)
+        scaled -= scaled.max(axis=1, keepdims=True)
+        exp = np.exp(scaled)
+        return exp / exp.sum(axis=1, keepdims=True)
 
 
 class Classifier:
-    """The fitted features and one model per field, with their thresholds."""
+    """The heads of one version, on one encoder, with their thresholds."""
 
-    def __init__(self, *, features, models: dict, thresholds: dict[str, float], version: int = 0) -> None:
-        self.features = features
-        self.models = models
-        self.thresholds = thresholds
+    def __init__(self, *, encoder: str, heads: dict[str, Head], thresholds: dict[str, float] | None = None,
+                 version: int = 0, provenance: dict | None = None) -> None:
+        self.encoder = encoder
+        self.heads = heads
+        self.thresholds = thresholds or {f: NEVER for f in FIELDS}
         self.version = version
+        self.provenance = provenance or {}
 
     @property
     def name(self) -> str:
-        return f"tfidf-linear-v{self.version}"
+        return f"{self.encoder}-heads-v{self.version}"
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return embeddings.encoder(self.encoder).encode(texts)
 
     def predict(self, texts: list[str]) -> list[Prediction]:
-        if not texts:
-            return []
-        matrix = self.features.transform(texts)
+        return self.predict_vectors(self.embed(texts)) if texts else []
+
+    def predict_vectors(self, vectors: np.ndarray) -> list[Prediction]:
         per_field = {}
-        for field_name, model in self.models.items():
-            probabilities = model.predict_proba(matrix)
+        for field_name, head in self.heads.items():
+            probabilities = head.probabilities(vectors)
             best = probabilities.argmax(axis=1)
-            per_field[field_name] = (model.classes_[best], probabilities[np.arange(len(texts)), best])
+            per_field[field_name] = (head.classes[best], probabilities[np.arange(len(vectors)), best])
         predictions = []
-        for row in range(len(texts)):
+        for row in range(len(vectors)):
             labels = {f: str(values[row]) for f, (values, _) in per_field.items()}
-            confidence = {f: float(probs[row]) for f, (_, probs) in per_field.items()}
+            confidence = {f: round(float(probs[row]), 4) for f, (_, probs) in per_field.items()}
             confident = all(confidence[f] >= self.thresholds.get(f, NEVER) for f in FIELDS)
-            predictions.append(Prediction(labels, confidence, confident))
+            predictions.append(Prediction(labels, confidence, confident, dict(self.thresholds)))
         return predictions
 
+    # --- a version as bytes: numpy arrays and a JSON header, never a pickle ---------------------
 
-def labels_of(analysis: dict, correction: dict | None = None) -> dict[str, str]:
-    """The labels to learn from a ticket (the agent's correction where there is one), as
-    class names: actionable becomes "true" or "false"."""
-    labels = corrected_labels(analysis, correction)
-    return {f: str(labels[f]).lower() if f == "actionable" else labels[f] for f in FIELDS}
+    def to_bytes(self) -> bytes:
+        arrays = {}
+        for field_name, head in self.heads.items():
+            arrays[f"{field_name}.classes"] = head.classes.astype(str)
+            arrays[f"{field_name}.weights"] = head.weights.astype(np.float32)
+            arrays[f"{field_name}.bias"] = head.bias.astype(np.float32)
+        header = {"encoder": self.encoder, "version": self.version, "thresholds": self.thresholds,
+                  "temperatures": {f: h.temperature for f, h in self.heads.items()}, "provenance": self.provenance}
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, header=np.array(json.dumps(header)), **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Classifier:
+        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+            header = json.loads(str(stored["header"]))
+            heads = {f: Head(classes=stored[f"{f}.classes"], weights=stored[f"{f}.weights"],
+                             bias=stored[f"{f}.bias"], temperature=header["temperatures"][f]) for f in FIELDS}
+        return cls(encoder=header["encoder"], heads=heads, thresholds=header["thresholds"],
+                   version=header["version"], provenance=header.get("provenance", {}))
 
 
 def held_out(example_id: str) -> bool:
-    """A stable split: the same ticket is always on the same side."""
+    """A stable split: the same ticket or tweet is always on the same side."""
     return int(hashlib.sha256(example_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < HELD_OUT_SHARE
 
 
-def fit(examples: list[Example]) -> Classifier:
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+def split(examples: list[Example]) -> tuple[list[Example], list[Example]]:
+    return [e for e in examples if not held_out(e.id)], [e for e in examples if held_out(e.id)]
+
+
+def fit(examples: list[Example], *, encoder: str = embeddings.DEFAULT_ENCODER,
+        vectors: np.ndarray | None = None) -> Classifier:
+    """One head per field on the examples that carry that field's label, weighed by source."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline, make_union
 
-    features = make_pipeline(
-        make_union(HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=2**17, alternate_sign=False),
-                   HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), n_features=2**17, alternate_sign=False)),
-        TfidfTransformer(sublinear_tf=True))
-    texts = [e.text for e in examples]
-    matrix = features.fit_transform(texts)
-    weights = np.array([e.weight for e in examples])
-    models = {}
+    vectors = fit_vectors = vectors if vectors is not None else embeddings.encoder(encoder).encode(
+        [e.text for e in examples])
+    heads = {}
     for field_name in FIELDS:
-        target = np.array([e.labels[field_name] for e in examples])
-        base = LogisticRegression(C=8.0, max_iter=300)
-        if min(np.unique(target, return_counts=True)[1]) >= 3 and len(set(target)) > 1:
-            model = CalibratedClassifierCV(base, method="sigmoid", cv=3)  # probabilities a threshold can trust
-        else:
-            model = base
-        if len(set(target)) == 1:
-            model = _Constant(target[0])
-        model.fit(matrix, target, sample_weight=weights)
-        models[field_name] = model
-    return Classifier(features=features, models=models, thresholds={f: NEVER for f in FIELDS})
-
-
-class _Constant:
-    """A field whose training labels never vary: always that value, fully sure."""
-
-    def __init__(self, value: str) -> None:
-        self.classes_ = np.array([value])
-
-    def fit(self, *_args, **_kwargs) -> _Constant:
-        return self
-
-    def predict_proba(self, matrix) -> np.ndarray:
-        return np.ones((matrix.shape[0], 1))
+        rows = [i for i, e in enumerate(examples) if field_name in e.labels]
+        target = np.array([examples[i].labels[field_name] for i in rows])
+        if len(set(target)) < 2:
+            raise ValueError(f"{field_name}: the examples hold {len(set(target))} distinct label(s); "
+                             "a head needs at least two")
+        model = LogisticRegression(C=2.0, max_iter=3000)
+        model.fit(fit_vectors[rows], target, sample_weight=np.array([examples[i].weight for i in rows]))
+        weights, bias = model.coef_, model.intercept_
+        if len(model.classes_) == 2:  # sklearn keeps one row for two classes: softmax([0, z]) = sigmoid(z)
+            weights, bias = np.vstack([np.zeros_like(weights[0]), weights[0]]), np.array([0.0, bias[0]])
+        heads[field_name] = Head(classes=model.classes_.astype(str), weights=weights, bias=bias)
+    sources = {}
+    for example in examples:
+        sources[example.source] = sources.get(example.source, 0) + 1
+    return Classifier(encoder=encoder, heads=heads, provenance={
+        "sources": sources, "weights": {s: SOURCE_WEIGHTS.get(s, 1.0) for s in sources},
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds")})
 
 
 @dataclass(frozen=True)
@@ -156,7 +210,7 @@ class Evaluation:
     macro_f1: dict[str, float]
     thresholds: dict[str, float]
     coverage: dict[str, float]  # field -> share of held-out answers at or above its threshold
-    accepted_share: float  # tweets every field of which clears its threshold
+    accepted_share: float  # tweets every field of which clears its threshold (final without an LLM)
     accepted_precision: float  # of those, the share with every field right
     held_out: int
 
@@ -165,43 +219,60 @@ class Evaluation:
         return sum(self.agreement.values()) / len(self.agreement)
 
 
-def evaluate(classifier: Classifier, examples: list[Example], *, set_thresholds: bool = False) -> Evaluation:
-    """Agreement per field on `examples` (the held-out split); with `set_thresholds`, each
-    field's threshold is chosen here and stored on the classifier first."""
-    predictions = classifier.predict([e.text for e in examples])
+def evaluate(classifier: Classifier, examples: list[Example], *, calibrate: bool = False,
+             vectors: np.ndarray | None = None) -> Evaluation:
+    """Agreement per field on `examples` (the held-out split; each field on the examples that
+    carry it); with `calibrate`, each head's temperature and threshold are fitted here first."""
+    vectors = vectors if vectors is not None else classifier.embed([e.text for e in examples])
     agreement, macro, coverage = {}, {}, {}
     for field_name in FIELDS:
-        gold = [e.labels[field_name] for e in examples]
-        guessed = [p.labels[field_name] for p in predictions]
-        vocabulary = ("true", "false") if field_name == "actionable" else schema.VOCABULARY[field_name]
-        scores = score(gold, guessed, labels=tuple(vocabulary))
+        rows = [i for i, e in enumerate(examples) if field_name in e.labels]
+        gold = [examples[i].labels[field_name] for i in rows]
+        head = classifier.heads[field_name]
+        if calibrate and rows:
+            head.temperature = _temperature(head, vectors[rows], gold)
+        probabilities = head.probabilities(vectors[rows]) if rows else np.zeros((0, len(head.classes)))
+        guessed = [str(head.classes[i]) for i in probabilities.argmax(axis=1)]
+        confidence = probabilities.max(axis=1).tolist()
+        scores = score(gold, guessed, labels=classes_of(field_name))
         agreement[field_name], macro[field_name] = scores.accuracy, scores.macro_f1
-        confidence = [p.confidence[field_name] for p in predictions]
-        if set_thresholds:
-            classifier.thresholds[field_name] = threshold_for(confidence, [g == a for g, a in zip(gold, guessed,
-                                                                                                  strict=True)])
+        if calibrate:
+            classifier.thresholds[field_name] = threshold_for(
+                confidence, [g == a for g, a in zip(gold, guessed, strict=True)])
         taken = [c >= classifier.thresholds[field_name] for c in confidence]
         coverage[field_name] = sum(taken) / len(taken) if taken else 0.0
-    if set_thresholds:
-        predictions = classifier.predict([e.text for e in examples])
-    accepted = [(p, e) for p, e in zip(predictions, examples, strict=True) if p.confident]
+    complete = [i for i, e in enumerate(examples) if all(f in e.labels for f in FIELDS)]
+    predictions = classifier.predict_vectors(vectors[complete]) if complete else []
+    accepted = [(p, examples[i]) for p, i in zip(predictions, complete, strict=True) if p.confident]
     right = sum(all(p.labels[f] == e.labels[f] for f in FIELDS) for p, e in accepted)
     return Evaluation(agreement=agreement, macro_f1=macro, thresholds=dict(classifier.thresholds),
-                      coverage=coverage, accepted_share=len(accepted) / len(examples) if examples else 0.0,
+                      coverage=coverage, accepted_share=len(accepted) / len(complete) if complete else 0.0,
                       accepted_precision=right / len(accepted) if accepted else 1.0, held_out=len(examples))
 
 
+def _temperature(head: Head, vectors: np.ndarray, gold: list[str]) -> float:
+    """The temperature that minimises the held-out negative log-likelihood."""
+    index = {c: i for i, c in enumerate(head.classes)}
+    known = [(row, index[g]) for row, g in enumerate(gold) if g in index]
+    if not known:
+        return 1.0
+    rows, columns = zip(*known, strict=True)
+    losses = [-np.log(head.probabilities(vectors[list(rows)], t)[np.arange(len(rows)), columns] + 1e-12).mean()
+              for t in TEMPERATURES]
+    return float(TEMPERATURES[int(np.argmin(losses))])
+
+
 def report_lines(evaluation: Evaluation) -> list[str]:
-    """An evaluation as the training command and the benchmark print it."""
-    lines = [f"{'field':<12}{'agreement':>11}{'macro-F1':>10}{'threshold':>11}{'taken alone':>13}"]
+    """An evaluation as the training command and the benchmarks print it."""
+    lines = [f"{'field':<12}{'agreement':>11}{'macro-F1':>10}{'threshold':>11}{'sure':>8}"]
     for field_name in FIELDS:
         threshold = evaluation.thresholds[field_name]
         shown = "never" if threshold >= NEVER else f"{threshold:.3f}"
         lines.append(f"{field_name:<12}{evaluation.agreement[field_name]:>11.3f}{evaluation.macro_f1[field_name]:>10.3f}"
-                     f"{shown:>11}{evaluation.coverage[field_name]:>13.1%}")
+                     f"{shown:>11}{evaluation.coverage[field_name]:>8.1%}")
     right = (f"{evaluation.accepted_precision:.1%} of them right on every field" if evaluation.accepted_share
-             else "none taken: no field reached its precision on enough held-out tweets")
-    lines.append(f"taken without an LLM call (every field at its >= {TARGET_PRECISION:.0%} threshold): "
+             else "none: no field reached its precision on enough held-out tweets")
+    lines.append(f"final without the LLM (every field at its >= {TARGET_PRECISION:.0%} threshold): "
                  f"{evaluation.accepted_share:.1%} of the held-out tweets; {right}")
     return lines
 
@@ -219,7 +290,7 @@ def threshold_for(confidence: list[float], correct: list[bool]) -> float:
     return best
 
 
-# --- storage: versions in MongoDB, the active one cached per process -------------------------------
+# --- storage: the shipped starter, versions in MongoDB, the active one cached per process -----------
 
 
 def save(classifier: Classifier, evaluation: Evaluation, *, trained_on: int, corrections: int,
@@ -229,33 +300,47 @@ def save(classifier: Classifier, evaluation: Evaluation, *, trained_on: int, cor
     from dallosh.mongo import database
 
     latest = ClassifierVersion.objects.order_by("-version").first()
-    classifier.version = (latest.version if latest else 0) + 1
-    buffer = io.BytesIO()
-    joblib.dump(classifier, buffer, compress=3)
-    blob_id = gridfs.GridFS(database(), collection="classifier_blobs").put(buffer.getvalue())
+    classifier.version = max(latest.version if latest else 0, starter_version()) + 1
+    blob_id = gridfs.GridFS(database(), collection="classifier_blobs").put(classifier.to_bytes())
     if activate:
         ClassifierVersion.objects(active=True).update(set__active=False)
     return ClassifierVersion(
         version=classifier.version, created_at=datetime.now(UTC), blob_id=blob_id, active=activate,
+        encoder=classifier.encoder, sources=classifier.provenance.get("sources", {}),
         trained_on=trained_on, corrections=corrections, held_out=evaluation.held_out,
         agreement=evaluation.agreement, macro_f1=evaluation.macro_f1, thresholds=evaluation.thresholds,
         coverage=evaluation.coverage, accepted_share=evaluation.accepted_share,
         accepted_precision=evaluation.accepted_precision, score=evaluation.score).save()
 
 
-_cache: dict = {"checked": 0.0, "version": None, "classifier": None}
+def starter() -> Classifier | None:
+    """The heads that ship with the project, or None where the file is absent."""
+    if not STARTER_FILE.is_file():
+        return None
+    return Classifier.from_bytes(STARTER_FILE.read_bytes())
+
+
+def starter_version() -> int:
+    shipped = _cache.get("starter") or starter()
+    return shipped.version if shipped else 0
+
+
+_cache: dict = {"checked": 0.0, "version": None, "classifier": None, "starter": None}
 
 
 def active() -> Classifier | None:
-    """The active version, loaded once per process and re-checked every RELOAD_EVERY_S."""
-    if not settings.DALLOSH_ANALYSIS.get("CLASSIFIER", True):
+    """The active version (the shipped starter until a training activates another), loaded
+    once per process and re-checked every RELOAD_EVERY_S; None when the fast tier is off."""
+    if not settings.DALLOSH_ANALYSIS.get("FAST_TIER", True):
         return None
     if time.monotonic() - _cache["checked"] < RELOAD_EVERY_S:
         return _cache["classifier"]
     _cache["checked"] = time.monotonic()
     record = ClassifierVersion.objects(active=True).only("version", "blob_id").first()
     if record is None:
-        _cache.update(version=None, classifier=None)
+        if _cache["starter"] is None:
+            _cache["starter"] = starter()
+        _cache.update(version=None, classifier=_cache["starter"])
     elif record.version != _cache["version"]:
         _cache.update(version=record.version, classifier=load(record))
     return _cache["classifier"]
@@ -266,8 +351,7 @@ def load(record: ClassifierVersion) -> Classifier:
 
     from dallosh.mongo import database
 
-    data = gridfs.GridFS(database(), collection="classifier_blobs").get(record.blob_id).read()
-    return joblib.load(io.BytesIO(data))
+    return Classifier.from_bytes(gridfs.GridFS(database(), collection="classifier_blobs").get(record.blob_id).read())
 
 
 def forget_cache() -> None:

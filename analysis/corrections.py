@@ -78,7 +78,7 @@ def _load() -> dict[str, list[Shot]]:
         if key in seen:
             continue
         seen.add(key)
-        answer = {**corrected_labels(analysis, correction), "summary": analysis.get("summary", "")}
+        answer = corrected_labels(analysis, correction)
         shots = by_language.setdefault(ticket.get("language") or "und", [])
         if len(shots) < CURATED_PER_LANGUAGE:
             shots.append(Shot(text=text, answer=answer, words=words_of(text)))

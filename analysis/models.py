@@ -49,14 +49,16 @@ class CostLedgerDay(me.Document):
 
 
 class ClassifierVersion(me.Document):
-    """One trained version of the distilled classifier (analysis/classifier.py): where its
-    pickled model lies (GridFS), what it learned from and how it scored on its held-out
-    split. At most one is active."""
+    """One trained version of the fast tier's heads (analysis/classifier.py): where its
+    arrays lie (GridFS), what it learned from and how it scored on its held-out split. At
+    most one is active; with none, the starter heads shipped with the project are."""
 
     version = me.IntField(required=True, unique=True)
     created_at = me.DateTimeField(required=True)
     blob_id = me.ObjectIdField(required=True)
     active = me.BooleanField(default=False)
+    encoder = me.StringField()
+    sources = me.DictField()  # source (dev | teacher | refined | correction) -> examples
     trained_on = me.IntField(default=0)
     corrections = me.IntField(default=0)  # of which corrected by agents (weighted more)
     held_out = me.IntField(default=0)
@@ -69,3 +71,13 @@ class ClassifierVersion(me.Document):
     score = me.FloatField(default=0)
 
     meta = {"collection": "classifier_versions", "indexes": [{"fields": ["active"]}, {"fields": ["-version"]}]}
+
+
+class RefineCursor(me.Document):
+    """Per urgency rank, a time before which no ticket awaits refinement: the refinement
+    queue is read in narrow created_at windows from here, never over the whole backlog."""
+
+    id = me.IntField(primary_key=True)  # the urgency's rank: 0 high, 1 medium, 2 low
+    oldest = me.DateTimeField(required=True)
+
+    meta = {"collection": "refine_cursors"}

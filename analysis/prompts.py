@@ -17,7 +17,8 @@ from analysis import schema
 
 EXAMPLES_FILE = Path(__file__).with_name("examples.json")
 TEXT_MAX_CHARS = 600  # a conversation longer than this is cut: its start carries the request
-ANSWER_TOKENS_PER_ITEM = 110  # labels plus a one-line summary, with room to spare
+ANSWER_TOKENS_PER_ITEM = 60  # the five labels as JSON (about 35 tokens), with room to spare
+SUMMARY_TOKENS = 60
 ANSWER_TOKENS_OVERHEAD = 20
 SENTIMENT_GUIDANCE = (
     "Judge the sentiment from the tone of the tweet's own words, whoever wrote it and whatever it is about: "
@@ -50,21 +51,36 @@ def system_prompt() -> str:
         "",
         "Fields:",
     ]
-    for name in schema.FIELDS:
+    for name in schema.LABEL_FIELDS:
         values = schema.VOCABULARY.get(name)
         lines.append(f"- {name}: {schema.MEANINGS[name]}" + (f" ({' | '.join(values)})" if values else ""))
         for value, meaning in schema.DEFINITIONS.get(name, {}).items():
             lines.append(f"  - {value}: {meaning}")
     lines += [
         "",
-        SENTIMENT_GUIDANCE + " The summary is one short factual line (at most 12 words) in the tweet's language.",
+        SENTIMENT_GUIDANCE,
         "",
         "Examples:",
     ]
     for example in examples():
         lines.append(f"Tweet: {example['text']}")
-        lines.append(f"JSON: {json.dumps(example['answer'], ensure_ascii=False)}")
+        lines.append(f"JSON: {json.dumps(labels_of(example['answer']), ensure_ascii=False)}")
     return "\n".join(lines)
+
+
+def labels_of(answer: dict) -> dict:
+    """An answer as labelling asks for it: the labels, in order, without the summary."""
+    return {name: answer[name] for name in schema.LABEL_FIELDS}
+
+
+def summary_messages(item: Item) -> list[dict[str, str]]:
+    """The summary, asked apart from the labels and only where it saves an agent reading
+    (a conversation of several customer tweets, a long text)."""
+    return [{"role": "system", "content": "You summarise what a telecom operator's customer wrote to its "
+                                          "customer service, for the agent who will handle it."},
+            {"role": "user", "content": f"Customer's words: {clip(item.text)}\nWrite one short factual line (at "
+                                        f"most 12 words) in the language of the customer's words, with no "
+                                        f"preamble. Answer {{\"summary\": ...}}."}]
 
 
 def sentiment_messages(item: Item) -> list[dict[str, str]]:
@@ -89,7 +105,7 @@ def example_turns(shots: list) -> list[dict[str, str]]:
     turns = []
     for shot in shots:
         turns += [{"role": "user", "content": f"{EXAMPLE_PREFIX}{clip(shot.text)}\nJSON:"},
-                  {"role": "assistant", "content": json.dumps(shot.answer, ensure_ascii=False)}]
+                  {"role": "assistant", "content": json.dumps(labels_of(shot.answer), ensure_ascii=False)}]
     return turns
 
 

@@ -21,7 +21,9 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "urgency": URGENCIES,
     "team": TEAMS,
 }
-FIELDS = ("sentiment", "topic", "urgency", "team", "actionable", "summary")
+# The labels a model or a head gives; the summary is written apart, only where it helps.
+LABEL_FIELDS = ("sentiment", "topic", "urgency", "team", "actionable")
+FIELDS = (*LABEL_FIELDS, "summary")
 
 # What each value means, from LABELS.md: shown to the models in every prompt and to
 # people in the admin, so labels mean the same thing to both.
@@ -82,19 +84,20 @@ class Analysis:
     urgency: str
     team: str
     actionable: bool
-    summary: str
+    summary: str = ""  # written apart, where it helps (analysis/summaries)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def json_schema() -> dict[str, Any]:
-    """JSON schema of one analysis (strict: every field required, nothing else allowed)."""
+    """JSON schema of one labelling answer: the labels only, in LABEL_FIELDS order (strict:
+    every label required, nothing else allowed). The shortest form a model can be held to:
+    no summary to wait for, and every value a closed choice whose probability can be read."""
     properties: dict[str, Any] = {name: {"type": "string", "enum": list(values)} for name, values in VOCABULARY.items()}
     properties["actionable"] = {"type": "boolean"}
-    # No maxLength: OpenAI's strict mode refuses length keywords; validate() shortens instead.
-    properties["summary"] = {"type": "string"}
-    return {"type": "object", "properties": properties, "required": list(FIELDS), "additionalProperties": False}
+    return {"type": "object", "properties": {name: properties[name] for name in LABEL_FIELDS},
+            "required": list(LABEL_FIELDS), "additionalProperties": False}
 
 
 def batch_json_schema() -> dict[str, Any]:
@@ -110,7 +113,8 @@ def validate(answer: Any) -> Analysis:
     """The answer as an Analysis, or InvalidAnalysis naming every problem.
 
     Case and surrounding spaces of labels are forgiven, and so is a summary that runs
-    long (it is shortened); anything outside the vocabulary is not.
+    long (it is shortened); a summary may be absent (labelling asks for none); anything
+    outside the vocabulary is not.
     """
     if not isinstance(answer, dict):
         raise InvalidAnalysis([f"expected a JSON object, got {type(answer).__name__}"])
@@ -125,9 +129,9 @@ def validate(answer: Any) -> Analysis:
     actionable = answer.get("actionable")
     if not isinstance(actionable, bool):
         problems.append(f"actionable={actionable!r} is not true or false")
-    summary = answer.get("summary")
-    if not isinstance(summary, str) or not summary.strip():
-        problems.append("summary is missing or empty")
+    summary = answer.get("summary", "")
+    if not isinstance(summary, str):
+        problems.append(f"summary={summary!r} is not text")
     if problems:
         raise InvalidAnalysis(problems)
     return Analysis(actionable=actionable, summary=shorten(summary), **values)

@@ -10,39 +10,17 @@ either alone.
 from __future__ import annotations
 
 import json
-import math
-import re
 
-from analysis import schema
+from analysis import certainty, schema
 from analysis.providers import Completion
 
 FIELD = "sentiment"
 VALUES = schema.VOCABULARY[FIELD]
-_BEFORE_VALUE = re.compile(rf'"{FIELD}"\s*:\s*"?$')
 
 
 def distribution(completion: Completion) -> dict[str, float] | None:
-    """P(value) for the sentiment, at the token where the model chose it; None when the
-    provider gave no log-probabilities or the answer has no sentiment."""
-    if not completion.token_logprobs:
-        return None
-    text = ""
-    for token, alternatives in completion.token_logprobs:
-        if _BEFORE_VALUE.search(text) and token.strip(' "'):
-            return _normalised(alternatives or [(token, 0.0)])
-        text += token
-    return None
-
-
-def _normalised(alternatives: list[tuple[str, float]]) -> dict[str, float] | None:
-    mass: dict[str, float] = {}
-    for alternative, logprob in alternatives:
-        prefix = alternative.strip(' "').lower()
-        matches = [v for v in VALUES if prefix and v.startswith(prefix)]
-        if len(matches) == 1:
-            mass[matches[0]] = mass.get(matches[0], 0.0) + math.exp(logprob)
-    total = sum(mass.values())
-    return {value: p / total for value, p in mass.items()} if total else None
+    """P(value) for the sentiment, at the token where the model chose it."""
+    return certainty.distribution(completion, FIELD)
 
 
 def settle(first: dict[str, float], second_answer: Completion) -> str | None:

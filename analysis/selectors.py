@@ -1,15 +1,17 @@
-"""Analysis reads: provider status (circuit breakers), the cost ledger, what the classifier learns from."""
+"""Analysis reads: provider status (circuit breakers), the cost ledger, what the fast tier
+learns from, and the analysis backlog."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
 from analysis.chain import tier_configs
-from analysis.classifier import CORRECTION_WEIGHT, Example, labels_of
-from analysis.corrections import CORRECTED_FIELDS
+from analysis.classifier import FIELDS, SOURCE_WEIGHTS, STARTER_FILE, TIER, Example
+from analysis.corrections import CORRECTED_FIELDS, corrected_labels
 from analysis.models import ClassifierVersion, CostLedgerDay, ProviderHealth
 from dallosh.bulk import scan_by_day
 from tickets.models import Ticket
@@ -47,29 +49,83 @@ def ledger(*, days: int = 7) -> list[CostLedgerDay]:
     return list(CostLedgerDay.objects(day__in=recent).order_by("-day", "provider"))
 
 
-def classifier_status() -> ClassifierVersion | None:
-    """The active classifier version with its held-out figures, for the overview."""
-    return ClassifierVersion.objects(active=True).exclude("blob_id").first()
+@dataclass(frozen=True)
+class FastTierStatus:
+    version: int
+    encoder: str
+    shipped: bool  # the starter heads that ship with the project (no training here yet)
+    sources: dict[str, int]
+    sure_share: float  # held-out tweets sure on every field: final without the LLM
+    agreement: dict[str, float]
+
+
+def fast_tier_status() -> FastTierStatus | None:
+    """The heads labelling tickets now, with what they learned from and their held-out
+    figures; None when the fast tier is off."""
+    if not settings.DALLOSH_ANALYSIS.get("FAST_TIER", True):
+        return None
+    record = ClassifierVersion.objects(active=True).exclude("blob_id").first()
+    if record is not None:
+        return FastTierStatus(record.version, record.encoder or "", False, record.sources or {},
+                              record.accepted_share, record.agreement)
+    shipped = STARTER_FILE.with_suffix(".json")
+    if not shipped.is_file():
+        return None
+    facts = json.loads(shipped.read_text(encoding="utf-8"))
+    return FastTierStatus(facts["version"], facts["encoder"], True, facts["sources"], facts["sure_share"],
+                          facts["agreement"])
+
+
+COUNT_CAP = 100_000  # beyond this the overview says "100,000+": a count is not worth a long scan
+
+
+@dataclass(frozen=True)
+class AnalysisBacklog:
+    awaiting_labelling: int
+    awaiting_refinement: int
+    labelled_last_minute: int  # by the fast tier
+    refined_last_minute: int  # by an LLM tier
+    cap: int = COUNT_CAP
+
+
+def analysis_backlog(*, now: datetime | None = None) -> AnalysisBacklog:
+    """How many tickets wait for the fast tier and for the LLM, and the rate of each (on
+    indexes: the waiting flags and the analysis time)."""
+    now = now or datetime.now(UTC)
+    tickets = Ticket._get_collection()
+    recent = {"analysis.analysed_at": {"$gte": now - timedelta(minutes=1)}}
+    return AnalysisBacklog(
+        awaiting_labelling=tickets.count_documents({"needs_analysis": True}, limit=COUNT_CAP),
+        awaiting_refinement=tickets.count_documents({"needs_refinement": True}, limit=COUNT_CAP),
+        labelled_last_minute=tickets.count_documents({**recent, "analysis.provider": TIER}, limit=COUNT_CAP),
+        refined_last_minute=tickets.count_documents({**recent, "analysis.provider": {"$ne": TIER}}, limit=COUNT_CAP))
 
 
 def training_examples(*, limit: int = 200_000) -> list[Example]:
-    """What the classifier learns from: tickets the LLM tiers analysed (never its own
-    answers, which would only teach it itself), read one indexed day at a time up to
-    `limit`; agents' corrections weigh CORRECTION_WEIGHT."""
-    llm_tiers = set(settings.DALLOSH_ANALYSIS["PROVIDERS"])  # the LLM tiers the project knows, never the classifier
+    """What this install teaches the fast tier: tickets the LLM tiers labelled (never the
+    fast tier's own answers, which would only teach it itself) and agents' corrections
+    (weighed highest), read one indexed day at a time up to `limit`."""
+    llm_tiers = set(settings.DALLOSH_ANALYSIS["PROVIDERS"]) - {TIER}
     examples: list[Example] = []
     projection = {"analysis": 1, "correction": 1}
     for ticket in scan_by_day(Ticket._get_collection(), field="created_at", projection=projection):
-        analysis = ticket.get("analysis") or {}
-        if analysis.get("provider") not in llm_tiers or not analysis.get("input_text"):
+        analysis, correction = ticket.get("analysis") or {}, ticket.get("correction")
+        if not analysis.get("input_text") or (analysis.get("provider") not in llm_tiers and not correction):
             continue
-        correction = ticket.get("correction")
+        source = "correction" if correction else "refined"
         examples.append(Example(id=ticket["_id"], text=analysis["input_text"],
-                                labels=labels_of(analysis, correction),
-                                weight=CORRECTION_WEIGHT if correction else 1.0))
+                                labels=learned_labels(analysis, correction), weight=SOURCE_WEIGHTS[source],
+                                source=source))
         if len(examples) >= limit:
             break
     return examples
+
+
+def learned_labels(analysis: dict, correction: dict | None = None) -> dict[str, str]:
+    """The labels a ticket teaches (the agent's correction over the model's answer), as
+    class names: actionable becomes "true" or "false"."""
+    labels = corrected_labels(analysis, correction)
+    return {f: str(labels[f]).lower() if f == "actionable" else labels[f] for f in FIELDS}
 
 
 @dataclass(frozen=True)

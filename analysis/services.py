@@ -1,26 +1,40 @@
-"""Analysis writes: hand tickets to workers, analyse them down the provider chain, and write
-each answer together with its routing in one single-document update.
+"""Analysis writes: the fast tier labels and routes every ticket at once; the LLM chain
+refines, in the background, the tickets the fast tier is unsure of.
 
-A ticket moves through the queue by three fields: `analysis_queued_until` (not handed out
-again before), `analysis_claim` + `analysis_lease_until` (a worker holds it). A worker
-that dies holding tickets loses nothing: its lease runs out and the sweeper hands them out
-again. An answer is written only while its worker's claim still stands, so a ticket is
-analysed completely or not at all, once per claim, never by two workers, and never with
-an answer about text that has changed since.
+Two work queues, on two django-q2 clusters apart from the housekeeping one:
+- labelling (`label`): tickets awaiting analysis (`needs_analysis`) are labelled by the
+  fast tier (analysis/classifier.py) and routed in the same write, hundreds a second;
+- refinement (`refine`): tickets with a field below its threshold (`needs_refinement`), most
+  urgent and oldest first, go down the provider chain; when the LLM disagrees the ticket is
+  re-labelled and re-routed, unless an agent holds it: then its answer is left as a
+  suggestion. With no fast tier (DALLOSH_FAST_TIER=off) the chain labels tickets itself.
+
+A worker takes tickets with a claim and a lease (`analysis_claim`, `analysis_lease_until`),
+renewed while it works; one that dies loses nothing: its leases run out and the sweeper
+hands the tickets out again. An answer is written only while its worker's claim still
+stands, in one single-document update with its routing, so a ticket is analysed completely
+or not at all, never by two workers, and never with an answer about text that has changed.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
-from analysis import classifier, guard, prompts, selectors
+from analysis import classifier, guard, prompts, selectors, training_data
 from analysis.chain import ChainResult, Outcome, ProviderChain, default_chain
+from analysis.models import RefineCursor
 from analysis.prompts import Item
+from analysis.schema import URGENCIES
 from dallosh.bulk import find_by_values, slices
 from ingestion.models import Tweet
 from tickets import routing, sla
@@ -29,7 +43,15 @@ from tickets.services import EPOCH, apply_change
 
 logger = logging.getLogger(__name__)
 
+LABEL_TASK = "analysis.tasks.label_tickets"
 ANALYSE_TASK = "analysis.tasks.analyse_tickets"
+LABEL_CLUSTER = "label"
+REFINE_CLUSTER = "refine"
+LABEL_TASK_TICKETS = 500  # the fast tier's unit of work: about a second
+CLAIMED_FIELDS = {"tweet_ids": 1, "language": 1, "customer": 1, "status": 1, "assignee": 1, "team": 1,
+                  "analysis_failures": 1, "created_at": 1}
+RELEASED = {"analysis_claim": None, "analysis_lease_until": EPOCH}
+FIRST_WINDOW = timedelta(days=1)
 
 
 @dataclass
@@ -39,6 +61,7 @@ class AnalysisRun:
     failed: list[str] = field(default_factory=list)  # every tier failed: retried later
     superseded: list[str] = field(default_factory=list)  # text changed or claim lost meanwhile
     skipped: int = 0  # not claimable: already analysed, or held by another worker
+    unsure: int = 0  # labelled by the fast tier, queued for refinement
 
 
 def _config() -> dict:
@@ -48,56 +71,185 @@ def _config() -> dict:
 # --- handing work out ---------------------------------------------------------------------
 
 
-def enqueue_pending(*, limit: int = 5000, now: datetime | None = None) -> int:
-    """Enqueue worker tasks for tickets awaiting analysis that nobody holds or has queued.
+def enqueue_pending(*, limit: int = 20_000, now: datetime | None = None) -> int:
+    """Hand tickets awaiting analysis to the labelling workers (to the LLM chain when the
+    fast tier is off), unless enough work already waits in the broker.
 
     Called after each ingest chunk and by the periodic sweeper, which also hands out again
     what a dead worker held. Returns the number of tickets enqueued.
     """
-    from django_q.tasks import async_task
-
+    fast = classifier.active() is not None
+    cluster = LABEL_CLUSTER if fast else REFINE_CLUSTER
+    if _waiting_tasks(cluster) >= _config()["MAX_WAITING_TASKS"]:
+        return 0
     now = now or datetime.now(UTC)
     collection = Ticket._get_collection()
     due = list(collection.find({"needs_analysis": True, "analysis_queued_until": {"$lte": now}},
                                {"_id": 1, "analysis_solo": 1, "analysis_lease_until": 1}).limit(limit))
     due = [t for t in due if _as_utc(t.get("analysis_lease_until")) <= now]
-    if not due:
-        return 0
-    hold_until = now + timedelta(seconds=_config()["REQUEUE_AFTER_S"])
-    for ids in slices([t["_id"] for t in due]):
-        collection.update_many({"_id": {"$in": ids}}, {"$set": {"analysis_queued_until": hold_until}})
+    if fast:
+        return _hand_out([t["_id"] for t in due], task=LABEL_TASK, cluster=cluster, size=LABEL_TASK_TICKETS,
+                         now=now)
     solo = [t["_id"] for t in due if t.get("analysis_solo")]
     batched = [t["_id"] for t in due if not t.get("analysis_solo")]
-    for ids in slices(batched, _config()["TASK_TICKETS"]):
-        async_task(ANALYSE_TASK, ids, group="analysis")
-    for ids in slices(solo, 1):
-        async_task(ANALYSE_TASK, ids, True, group="analysis")
-    return len(due)
+    return (_hand_out(batched, task=ANALYSE_TASK, cluster=cluster, size=_config()["TASK_TICKETS"], now=now)
+            + _hand_out(solo, task=ANALYSE_TASK, cluster=cluster, size=1, now=now, solo=True))
 
 
-def claim_tickets(*, ticket_ids: list[str], now: datetime | None = None) -> tuple[str, list[dict]]:
-    """Atomically take the tickets that still await analysis and that no live worker holds."""
+def enqueue_refinement(*, now: datetime | None = None) -> int:
+    """Hand the most urgent, oldest unsure tickets to the LLM chain, a few tasks at a time:
+    the LLM is far slower than the flow, so the backlog waits in MongoDB, not in Redis."""
+    room = _config()["MAX_WAITING_TASKS"] - _waiting_tasks(REFINE_CLUSTER)
+    if room <= 0:
+        return 0
+    now = now or datetime.now(UTC)
+    size = _config()["TASK_TICKETS"]
+    due = refinement_due(limit=room * size, now=now)
+    solo = [t["_id"] for t in due if t.get("analysis_solo")]
+    batched = [t["_id"] for t in due if not t.get("analysis_solo")]
+    return (_hand_out(batched, task=ANALYSE_TASK, cluster=REFINE_CLUSTER, size=size, now=now)
+            + _hand_out(solo, task=ANALYSE_TASK, cluster=REFINE_CLUSTER, size=1, now=now, solo=True))
+
+
+def refinement_due(*, limit: int, now: datetime) -> list[dict]:
+    """Unsure tickets not queued or held, most urgent first, oldest first within an
+    urgency, read in created_at windows from each urgency's cursor (widening fourfold
+    while they hold too few), so no read spans the whole backlog."""
+    found: list[dict] = []
+    collection = Ticket._get_collection()
+    cursors = {c.id: _as_utc(c.oldest) for c in RefineCursor.objects.all()}
+    for rank in range(len(URGENCIES)):
+        start = cursors.get(rank)
+        window = FIRST_WINDOW
+        while start is not None and len(found) < limit and start <= now:
+            bounds = {"needs_refinement": True, "refine_rank": rank,
+                      "created_at": {"$gte": start, "$lt": start + window}}
+            rows = list(collection.find({**bounds, "refine_queued_until": {"$lte": now}},
+                                        {"_id": 1, "analysis_solo": 1, "analysis_lease_until": 1})
+                        .limit(limit - len(found)))
+            found += [r for r in rows if _as_utc(r.get("analysis_lease_until")) <= now]
+            if start == cursors[rank] and collection.find_one(bounds, {"_id": 1}) is None:
+                cursors[rank] = start + window  # nothing awaits refinement before here any more
+                RefineCursor._get_collection().update_one({"_id": rank}, {"$max": {"oldest": cursors[rank]}})
+            start, window = start + window, window * 4
+    return found
+
+
+def _hand_out(ids: list[str], *, task: str, cluster: str, size: int, now: datetime, solo: bool = False) -> int:
+    """Mark the tickets queued (not handed out again before REQUEUE_AFTER_S) and enqueue
+    one task per `size` of them."""
+    from django_q.tasks import async_task
+
+    if not ids:
+        return 0
+    hold_until = now + timedelta(seconds=_config()["REQUEUE_AFTER_S"])
+    collection = Ticket._get_collection()
+    for part in slices(ids):
+        collection.update_many({"_id": {"$in": part}}, {"$set": {"analysis_queued_until": hold_until,
+                                                                 "refine_queued_until": hold_until}})
+    for part in slices(ids, size):
+        async_task(task, part, *([True] if solo else []), cluster=cluster, group=cluster)
+    return len(ids)
+
+
+def _waiting_tasks(cluster: str) -> int:
+    """Tasks already waiting in the broker for that cluster."""
+    from django_q.brokers import get_broker
+
+    try:
+        return get_broker(cluster).queue_size() or 0
+    except Exception as error:  # the broker is down: enqueueing will say so
+        logger.warning("cannot read the %s queue's size: %s", cluster, error)
+        return 0
+
+
+def claim_tickets(*, ticket_ids: list[str], refine: bool = False, now: datetime | None = None
+                  ) -> tuple[str, list[dict]]:
+    """Atomically take the tickets that still await analysis (or, with `refine`, await
+    analysis or refinement) and that no live worker holds."""
     now = now or datetime.now(UTC)
     claim = uuid.uuid4().hex
     lease_until = now + timedelta(seconds=_config()["LEASE_S"])
+    waiting = ({"$or": [{"needs_analysis": True}, {"needs_refinement": True}]} if refine
+               else {"needs_analysis": True})
     collection = Ticket._get_collection()
     for ids in slices(ticket_ids):
         collection.update_many(
-            {"_id": {"$in": ids}, "needs_analysis": True, "status": {"$ne": TicketStatus.MERGED},
+            {"_id": {"$in": ids}, **waiting, "status": {"$ne": TicketStatus.MERGED},
              "analysis_lease_until": {"$lte": now}},
             {"$set": {"analysis_claim": claim, "analysis_lease_until": lease_until,
-                      "analysis_queued_until": lease_until}})
-    held = list(collection.find({"analysis_claim": claim}, {"tweet_ids": 1, "language": 1, "customer": 1,
-                                                             "status": 1, "assignee": 1, "team": 1}))
-    return claim, held
+                      "analysis_queued_until": lease_until, "refine_queued_until": lease_until}})
+    return claim, list(collection.find({"analysis_claim": claim}, CLAIMED_FIELDS))
 
 
-# --- analysing ----------------------------------------------------------------------------
+def renew_claim(*, claim: str) -> None:
+    """Extend the lease of the tickets a live worker still holds."""
+    lease_until = datetime.now(UTC) + timedelta(seconds=_config()["LEASE_S"])
+    Ticket._get_collection().update_many({"analysis_claim": claim},
+                                         {"$set": {"analysis_lease_until": lease_until,
+                                                   "analysis_queued_until": lease_until,
+                                                   "refine_queued_until": lease_until}})
+
+
+@contextmanager
+def _renewing(claim: str) -> Iterator[None]:
+    """Renew the claim every third of the lease while the work goes on, whether the tiers
+    answer or not: a slow tier never lets the lease run out under a live worker."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(_config()["LEASE_S"] / 3):
+            try:
+                renew_claim(claim=claim)
+            except Exception as error:  # the next beat tries again; the lease still has time
+                logger.warning("lease renewal failed: %s", error)
+
+    beater = threading.Thread(target=beat, name=f"lease-{claim[:8]}", daemon=True)
+    beater.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beater.join()
+
+
+# --- the fast tier: every ticket labelled and routed at once -------------------------------
+
+
+def label_tickets(*, ticket_ids: list[str], heads: classifier.Classifier | None = None) -> AnalysisRun:
+    """Claim, label with the fast tier and route these tickets; the unsure ones are queued
+    for refinement. Without heads (the fast tier off), the tickets go to the LLM chain."""
+    heads = heads or classifier.active()
+    if heads is None:
+        return analyse_tickets(ticket_ids=ticket_ids)
+    claim, held = claim_tickets(ticket_ids=ticket_ids)
+    run = AnalysisRun(skipped=len(ticket_ids) - len(held))
+    if not held:
+        return run
+    with _renewing(claim):
+        texts = _customer_texts(held)
+        started = time.perf_counter()
+        predictions = heads.predict([texts.get(t["_id"], "") for t in held])
+        latency_ms = round((time.perf_counter() - started) * 1000 / len(held))
+        rules = routing.active_rules()
+        for ticket, prediction in zip(held, predictions, strict=True):
+            outcome = Outcome(analysis=prediction.analysis(), provider=classifier.TIER, model=heads.name,
+                              tokens_in=0, tokens_out=0, latency_ms=latency_ms, attempts=1, batch_size=len(held),
+                              fallbacks=[], confidence=prediction.confidence, unsure=prediction.unsure_fields)
+            written = record_analysis(ticket=ticket, claim=claim, outcome=outcome,
+                                      text=texts.get(ticket["_id"], ""), rules=rules)
+            (run.analysed if written else run.superseded).append(ticket["_id"])
+            run.unsure += bool(written and outcome.unsure)
+    return run
+
+
+# --- the LLM chain: refinement (and labelling when the fast tier is off) -------------------
 
 
 def analyse_tickets(*, ticket_ids: list[str], solo: bool = False, chain: ProviderChain | None = None) -> AnalysisRun:
-    """Claim, analyse and write these tickets; the unit of work of one worker task."""
-    claim, held = claim_tickets(ticket_ids=ticket_ids)
+    """Claim, analyse down the provider chain and write these tickets (awaiting analysis or
+    refinement); the unit of work of one refinement task."""
+    claim, held = claim_tickets(ticket_ids=ticket_ids, refine=True)
     run = AnalysisRun(skipped=len(ticket_ids) - len(held))
     if not held:
         return run
@@ -107,26 +259,15 @@ def analyse_tickets(*, ticket_ids: list[str], solo: bool = False, chain: Provide
     by_id = {t["_id"]: t for t in held}
 
     def write(ticket_id: str, outcome: Outcome) -> None:
-        """Each answer is written the moment it is valid, and the claim on the rest renewed:
-        a slow batch neither hides finished tickets nor loses its lease."""
+        """Each answer is written the moment it is valid: a slow batch never hides finished tickets."""
         written = record_analysis(ticket=by_id[ticket_id], claim=claim, outcome=outcome,
                                   text=texts.get(ticket_id, ""), rules=rules)
         (run.analysed if written else run.superseded).append(ticket_id)
-        renew_claim(claim=claim)
 
-    result = (chain or default_chain()).analyse(items, solo=solo, on_analysed=write)
+    with _renewing(claim):
+        result = (chain or default_chain(llm_only=True)).analyse(items, solo=solo, on_analysed=write)
     _release(result, by_id, claim, run)
-    if run.requeued:
-        enqueue_pending(limit=len(run.requeued) + 100)
     return run
-
-
-def renew_claim(*, claim: str) -> None:
-    """Extend the lease of the tickets a live worker still holds."""
-    lease_until = datetime.now(UTC) + timedelta(seconds=_config()["LEASE_S"])
-    Ticket._get_collection().update_many({"analysis_claim": claim},
-                                         {"$set": {"analysis_lease_until": lease_until,
-                                                   "analysis_queued_until": lease_until}})
 
 
 def record_analysis(*, ticket: dict, claim: str, outcome: Outcome, text: str,
@@ -134,39 +275,64 @@ def record_analysis(*, ticket: dict, claim: str, outcome: Outcome, text: str,
     """Write the answer, its routing and SLA in one update, only while `claim` still holds.
 
     The ticket is read again first: agents may have worked it since the claim. One that an
-    agent already holds keeps its team and urgency (re-routing it is a person's decision),
-    and labels an agent corrected stay the ones the queue shows.
+    agent already holds keeps its team and urgency (re-routing it is a person's decision):
+    an LLM that disagrees with the fast tier's labels there leaves its answer as a
+    suggestion. Labels an agent corrected stay the ones the queue shows.
     """
     now = now or datetime.now(UTC)
-    analysis = outcome.analysis
-    route = routing.decide_route(analysis=analysis, text=text, language=ticket.get("language"),
-                                 author=ticket.get("customer"), rules=rules)
-    answer = {**analysis.to_dict(), "input_text": text, "provider": outcome.provider, "model": outcome.model,
-              "tokens_in": outcome.tokens_in, "tokens_out": outcome.tokens_out, "latency_ms": outcome.latency_ms,
-              "attempts": outcome.attempts, "batch_size": outcome.batch_size, "fallbacks": outcome.fallbacks,
-              "prompt_version": prompts.prompt_version(), "analysed_at": now,
-              "review_flag": guard.review_flag(text=text, analysis=analysis)}
     for _ in range(5):
         current = Ticket._get_collection().find_one({"_id": ticket["_id"], "analysis_claim": claim},
                                                     {"audit": 0, "notes": 0})
         if current is None:
             return False  # the claim was lost: new tweets arrived, or the lease ran out
-        changes = {"analysis": answer, "needs_analysis": False, "analysis_claim": None,
-                   "analysis_lease_until": EPOCH, "analysis_queued_until": EPOCH, "analysis_solo": False,
-                   "analysis_failures": 0, "analysis_error": None}
-        if not current.get("correction"):
-            changes |= {"topic": analysis.topic, "sentiment": analysis.sentiment}
-        if _routable(current):
-            urgency = current["correction"]["urgency"] if current.get("correction") else route.urgency
-            changes |= {"team": route.team, "urgency": urgency, "routing_rule": route.rule, "routed_at": now,
-                        **sla.fields_for_urgency(current, urgency, now)}
-        details = {"provider": outcome.provider, "model": outcome.model, "team": changes.get("team"),
-                   "urgency": changes.get("urgency"), "rule": route.rule}
-        written = apply_change(ticket=current, changes=changes, by="system:analysis", action="analysed",
+        changes, details = _analysis_changes(current, outcome, text=text, rules=rules, now=now)
+        written = apply_change(ticket=current, changes=changes, by="system:analysis", action=details.pop("action"),
                                details=details, condition={"analysis_claim": claim}, now=now)
         if written is not None:
+            if changes.get("needs_refinement"):
+                RefineCursor._get_collection().update_one(
+                    {"_id": changes["refine_rank"]}, {"$min": {"oldest": current["created_at"]}}, upsert=True)
             return True
     return False
+
+
+def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list | None,
+                      now: datetime) -> tuple[dict, dict]:
+    """What an answer changes on the ticket as it stands, and the audit entry's details."""
+    analysis = outcome.analysis
+    done = {"needs_analysis": False, **RELEASED, "analysis_queued_until": EPOCH, "analysis_solo": False,
+            "analysis_failures": 0, "analysis_error": None, "needs_refinement": None, "refine_rank": None,
+            "refine_queued_until": None}
+    previous = current.get("analysis") or {}
+    fast_before = previous.get("provider") == classifier.TIER and outcome.provider != classifier.TIER
+    labels = {f: getattr(analysis, f) for f in classifier.FIELDS}
+    if fast_before and not _routable(current):
+        differs = {f: v for f, v in labels.items() if previous.get(f) != v}
+        suggestion = {**differs, "provider": outcome.provider, "model": outcome.model, "at": now} if differs else {}
+        return ({**done, "analysis.suggestion": suggestion},
+                {"action": "refined", "provider": outcome.provider, "suggestion": bool(differs)})
+    route = routing.decide_route(analysis=analysis, text=text, language=current.get("language"),
+                                 author=current.get("customer"), rules=rules)
+    answer = {**analysis.to_dict(), "input_text": text, "provider": outcome.provider, "model": outcome.model,
+              "tokens_in": outcome.tokens_in, "tokens_out": outcome.tokens_out, "latency_ms": outcome.latency_ms,
+              "attempts": outcome.attempts, "batch_size": outcome.batch_size, "fallbacks": outcome.fallbacks,
+              "prompt_version": prompts.prompt_version(), "analysed_at": now, "confidence": outcome.confidence,
+              "unsure": outcome.unsure, "review_flag": guard.review_flag(text=text, analysis=analysis)}
+    if fast_before:
+        answer["fast_labels"] = {f: previous.get(f) for f in classifier.FIELDS}
+    changes = {**done, "analysis": answer}
+    if outcome.unsure:
+        changes |= {"needs_refinement": True, "refine_rank": URGENCIES.index(route.urgency),
+                    "refine_queued_until": EPOCH}
+    if not current.get("correction"):
+        changes |= {"topic": analysis.topic, "sentiment": analysis.sentiment}
+    if _routable(current):
+        urgency = current["correction"]["urgency"] if current.get("correction") else route.urgency
+        changes |= {"team": route.team, "urgency": urgency, "routing_rule": route.rule, "routed_at": now,
+                    **sla.fields_for_urgency(current, urgency, now)}
+    action = "refined" if fast_before else "analysed"
+    return changes, {"action": action, "provider": outcome.provider, "model": outcome.model,
+                     "team": changes.get("team"), "urgency": changes.get("urgency"), "rule": route.rule}
 
 
 def _routable(ticket: dict) -> bool:
@@ -175,21 +341,19 @@ def _routable(ticket: dict) -> bool:
 
 def _release(result: ChainResult, by_id: dict[str, dict], claim: str, run: AnalysisRun) -> None:
     """Give back what was not written: re-queued tweets go back at once, to be analysed
-    alone; tickets every tier failed on wait, longer after each failure."""
+    alone; tickets every tier failed on wait, twice as long after each failure."""
     collection = Ticket._get_collection()
     now = datetime.now(UTC)
     for ticket_id, why in result.requeued.items():
         collection.update_one({"_id": ticket_id, "analysis_claim": claim},
-                              {"$set": {"analysis_claim": None, "analysis_lease_until": EPOCH,
-                                        "analysis_queued_until": EPOCH, "analysis_solo": True,
-                                        "analysis_error": why}})
+                              {"$set": {**RELEASED, "analysis_queued_until": EPOCH, "refine_queued_until": EPOCH,
+                                        "analysis_solo": True, "analysis_error": why}})
         run.requeued.append(ticket_id)
     for ticket_id, reasons in result.failed.items():
         failures = (by_id[ticket_id].get("analysis_failures") or 0) + 1
-        wait = min(_config()["RETRY_AFTER_S"] * 2 ** (failures - 1), 6 * 3600)
+        retry_at = now + timedelta(seconds=min(_config()["RETRY_AFTER_S"] * 2 ** (failures - 1), 6 * 3600))
         collection.update_one({"_id": ticket_id, "analysis_claim": claim},
-                              {"$set": {"analysis_claim": None, "analysis_lease_until": EPOCH,
-                                        "analysis_queued_until": now + timedelta(seconds=wait),
+                              {"$set": {**RELEASED, "analysis_queued_until": retry_at, "refine_queued_until": retry_at,
                                         "analysis_error": "; ".join(reasons)[:1000]},
                                "$inc": {"analysis_failures": 1}})
         run.failed.append(ticket_id)
@@ -218,7 +382,7 @@ def _as_utc(value: datetime | None) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-# --- the distilled classifier ------------------------------------------------------------------
+# --- the fast tier's training -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -228,30 +392,37 @@ class TrainingOutcome:
     activated: bool
     previous: classifier.Evaluation | None  # the active version, scored on the same held-out split
     trained_on: int
-    corrections: int
+    sources: dict[str, int]  # source -> examples (training and held out)
     message: str
+
+    @property
+    def corrections(self) -> int:
+        return self.sources.get("correction", 0)
 
 
 MIN_TRAINING_EXAMPLES = 50
 
 
 def train_classifier(*, limit: int = 200_000, force: bool = False) -> TrainingOutcome:
-    """Train on the LLM-labelled (and agent-corrected) tickets, score on the held-out split,
-    store the version, and make it the active one unless the active version scores better
-    on this same split (or `force`)."""
-    examples = selectors.training_examples(limit=limit)
-    train = [e for e in examples if not classifier.held_out(e.id)]
-    test = [e for e in examples if classifier.held_out(e.id)]
+    """Train the heads on every source (dev sets, the shipped teacher labels, this install's
+    refined and corrected tickets), score on the held-out split, store the version, and make
+    it the active one unless the active version (the starter at first) agrees better on
+    this same split (or `force`)."""
+    examples = [*training_data.dev_examples(), *training_data.teacher_examples(),
+                *selectors.training_examples(limit=limit)]
+    train, test = classifier.split(examples)
     if len(train) < MIN_TRAINING_EXAMPLES or not test:
-        raise ValueError(f"{len(examples)} analysed tickets to learn from: at least "
+        raise ValueError(f"{len(examples)} labelled examples to learn from: at least "
                          f"{MIN_TRAINING_EXAMPLES} are needed, with some held out")
     model = classifier.fit(train)
-    evaluation = classifier.evaluate(model, test, set_thresholds=True)
+    vectors = model.embed([e.text for e in test])
+    evaluation = classifier.evaluate(model, test, calibrate=True, vectors=vectors)
     current = classifier.active()
-    previous = classifier.evaluate(current, test) if current else None
+    previous = (classifier.evaluate(current, test, vectors=vectors if current.encoder == model.encoder else None)
+                if current else None)
     better = previous is None or evaluation.score >= previous.score
-    corrections = sum(e.weight > 1 for e in examples)
-    stored = classifier.save(model, evaluation, trained_on=len(train), corrections=corrections,
+    sources = dict(Counter(e.source for e in examples))
+    stored = classifier.save(model, evaluation, trained_on=len(train), corrections=sources.get("correction", 0),
                              activate=better or force)
     classifier.forget_cache()
     if better or force:
@@ -261,4 +432,4 @@ def train_classifier(*, limit: int = 200_000, force: bool = False) -> TrainingOu
                    f"better on this held-out split ({previous.score:.3f} against {evaluation.score:.3f}); "
                    "--force to activate it anyway")
     return TrainingOutcome(evaluation=evaluation, version=stored.version, activated=better or force,
-                           previous=previous, trained_on=len(train), corrections=corrections, message=message)
+                           previous=previous, trained_on=len(train), sources=sources, message=message)

@@ -1,16 +1,35 @@
-"""django-q2 tasks: analysis runs on workers, never in a web request."""
+"""django-q2 tasks: analysis runs on its own worker clusters, never in a web request and
+never in the housekeeping cluster's way (`label`: the fast tier; `refine`: the LLM chain)."""
 
 from __future__ import annotations
 
+import logging
+
 from analysis import services
+
+logger = logging.getLogger("dallosh.analysis")
+
+
+def label_tickets(ticket_ids: list[str]) -> dict:
+    run = services.label_tickets(ticket_ids=ticket_ids)
+    services.enqueue_refinement()  # the unsure ones start refining now, not at the next sweep
+    logger.info("labelled %d tickets (%d unsure, queued for refinement), %d skipped", len(run.analysed),
+                run.unsure, run.skipped)
+    return {"labelled": len(run.analysed), "unsure": run.unsure, "superseded": len(run.superseded),
+            "skipped": run.skipped}
 
 
 def analyse_tickets(ticket_ids: list[str], solo: bool = False) -> dict:
     run = services.analyse_tickets(ticket_ids=ticket_ids, solo=solo)
+    services.enqueue_pending()  # re-queued tickets and anything new
+    services.enqueue_refinement()  # keep the LLM busy without waiting for the sweeper
+    logger.info("refined %d tickets, %d re-queued, %d failed (retried later), %d skipped", len(run.analysed),
+                len(run.requeued), len(run.failed), run.skipped)
     return {"analysed": len(run.analysed), "requeued": len(run.requeued), "failed": len(run.failed),
             "superseded": len(run.superseded), "skipped": run.skipped}
 
 
 def sweep_pending() -> int:
-    """Scheduled every minute: hand out tickets whose worker died or that were never queued."""
-    return services.enqueue_pending()
+    """Scheduled every minute: hand out tickets whose worker died or that were never queued,
+    and the next unsure ones to refine."""
+    return services.enqueue_pending() + services.enqueue_refinement()

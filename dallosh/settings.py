@@ -103,6 +103,14 @@ Q_CLUSTER = {
     "queue_limit": 2 * int(os.environ.get("DALLOSH_Q_WORKERS", "2")),
     "redis": REDIS_URL,
     "catch_up": False,
+    # The default cluster does the housekeeping (ingest jobs, the sweeper, SLA flagging, alert
+    # evaluation, re-routing); analysis has its own clusters, so a long LLM backlog never
+    # delays them: `Q_CLUSTER_NAME=label manage.py qcluster` (the fast tier, seconds a task)
+    # and `Q_CLUSTER_NAME=refine manage.py qcluster` (the LLM chain).
+    "ALT_CLUSTERS": {
+        "label": {"workers": 1, "timeout": 600, "retry": 700, "queue_limit": 2},
+        "refine": {"workers": 1, "timeout": 3600, "retry": 3700, "queue_limit": 1},
+    },
 }
 
 REST_FRAMEWORK = {
@@ -240,8 +248,12 @@ DALLOSH_ANALYSIS = {
     # Enqueued tickets not claimed within this time are enqueued again by the sweeper.
     "REQUEUE_AFTER_S": float(os.environ.get("DALLOSH_ANALYSIS_REQUEUE_AFTER_S", "600")),
     "AUTO_ENQUEUE": os.environ.get("DALLOSH_ANALYSIS_AUTO_ENQUEUE", "1") == "1",
-    # The distilled classifier tier (manage.py train_classifier), used once a version is active.
-    "CLASSIFIER": os.environ.get("DALLOSH_CLASSIFIER", "on") != "off",
+    # The fast tier: embedding heads label and route every ticket at once (starter heads ship
+    # with the project; manage.py train_classifier improves them); off: the LLM labels all.
+    "FAST_TIER": os.environ.get("DALLOSH_FAST_TIER", "on") != "off",
+    "ENCODER_THREADS": int(os.environ.get("DALLOSH_ENCODER_THREADS", "1")),
+    # Tasks allowed to wait in the broker per analysis cluster: the backlog waits in MongoDB.
+    "MAX_WAITING_TASKS": int(os.environ.get("DALLOSH_ANALYSIS_MAX_WAITING_TASKS", "4")),
     # Prompt tokens given to agents' corrections of similar tweets (analysis/corrections.py).
     "FEWSHOT_TOKENS": int(os.environ.get("DALLOSH_FEWSHOT_TOKENS", "250")),
 }

@@ -15,7 +15,7 @@ from dashboard.models import Alert, KpiBucket
 from dashboard.services import bucket_start
 from ingestion.models import IngestJob, JobStatus, QuarantinedRow
 from tickets import selectors as ticket_selectors
-from tickets.models import Ticket, TicketStatus
+from tickets.models import TicketStatus
 
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30),
            "90d": timedelta(days=90)}
@@ -56,12 +56,12 @@ def overview() -> dict:
     health = system_health()
     return {
         "health": health,
-        "tickets_awaiting_analysis": Ticket.objects(needs_analysis=True).count(),
+        "analysis_backlog": analysis_selectors.analysis_backlog(),
         "backlog": [(team, [backlog.get(team, {}).get(status, 0) for status in TicketStatus.OPEN])
                     for team in schema.TEAMS],
         "open_statuses": TicketStatus.OPEN,
         "providers": health["providers"],  # read once, for the health line and the providers table
-        "classifier": analysis_selectors.classifier_status(),
+        "fast_tier": analysis_selectors.fast_tier_status(),
         "ledger": analysis_selectors.ledger(days=3),
         "jobs_running": health["jobs_running"],
         "recent_jobs": list(IngestJob.objects.order_by("-created_at").limit(5)),

@@ -96,12 +96,12 @@ def start_qcluster(servers, settings, monkeypatch):
     monkeypatch.setattr(Conf, "REDIS", servers["redis"])
     started = []
 
-    def start(**extra_env: str) -> subprocess.Popen:
+    def start(cluster: str | None = None, **extra_env: str) -> subprocess.Popen:
         env = {**os.environ, "MONGODB_URI": servers["mongodb"], "REDIS_URL": servers["redis"],
                "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}", "DALLOSH_Q_WORKERS": "1",
                # The scheduled sweeper may analyse leftover tickets: it must never start a
                # detached model server that outlives the test session.
-               "DALLOSH_LOCAL_MODEL_AUTOSTART": "0", **extra_env}
+               "DALLOSH_LOCAL_MODEL_AUTOSTART": "0", **({"Q_CLUSTER_NAME": cluster} if cluster else {}), **extra_env}
         worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         started.append(worker)
@@ -173,9 +173,11 @@ def second_fault_server(_fault_servers):
 
 @pytest.fixture
 def use_tiers(settings):
-    """Point the provider chain at these tiers, in order: use_tiers(("openai", url), ...)."""
+    """Point the provider chain at these LLM tiers, in order: use_tiers(("openai", url), ...).
+    The fast tier is off (the LLM labels every ticket) unless a test passes fast=True."""
 
-    def configure(*tiers: tuple[str, str], batch_size: int = 1, timeout_s: float = 2, **common) -> None:
+    def configure(*tiers: tuple[str, str], batch_size: int = 1, timeout_s: float = 2, fast: bool = False,
+                  **common) -> None:
         providers = {}
         for name, url in tiers:
             providers[name] = {"kind": "ollama" if name == "ollama" else "openai", "model": f"{name}-model",
@@ -183,7 +185,8 @@ def use_tiers(settings):
                                "batch_size": batch_size, **common}
         settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "TIERS": [name for name, _ in tiers],
                                      "PROVIDERS": providers, "LOCAL_AUTOSTART": False,
-                                     "BREAKER_FAILURES": 3, "BREAKER_COOLDOWN_S": 1.0, "AUTO_ENQUEUE": False}
+                                     "BREAKER_FAILURES": 3, "BREAKER_COOLDOWN_S": 1.0, "AUTO_ENQUEUE": False,
+                                     "FAST_TIER": fast}
 
     return configure
 

@@ -84,6 +84,7 @@ def test_a_batch_answer_missing_an_item_requeues_that_ticket_alone(use_tiers, fa
     missing = Ticket.objects.get(id=run.requeued[0])
     assert missing.needs_analysis and missing.analysis is None and missing.team is None, "half-written ticket"
     assert missing.analysis_solo and "missing from the batch answer" in missing.analysis_error
+    assert services.enqueue_pending() == 1  # what the worker's task does next
     assert enqueued == [(services.ANALYSE_TASK, [missing.id], True)]
     services.analyse_tickets(ticket_ids=[missing.id], solo=True)
     missing.reload()
@@ -102,6 +103,10 @@ def test_when_every_tier_fails_the_ticket_waits_unwritten_and_retries_later(use_
     assert ticket.analysis_failures == 1 and "server_error" in ticket.analysis_error
     assert ticket.analysis_queued_until.replace(tzinfo=UTC) >= before + timedelta(seconds=59)
     assert ticket.analysis_claim is None
+    services.analyse_tickets(ticket_ids=tickets_awaiting[:1])  # a retry fails again: the wait doubles
+    ticket.reload()
+    assert ticket.analysis_failures == 2
+    assert ticket.analysis_queued_until.replace(tzinfo=UTC) >= before + timedelta(seconds=119)
 
 
 def test_new_customer_words_during_analysis_discard_the_stale_answer(use_tiers, fault_server, tickets_awaiting):

@@ -1,5 +1,6 @@
 """Analysis on real django-q2 workers (qcluster processes) over the Redis broker: ingestion
-enqueues, workers analyse and route; a worker killed mid-batch loses nothing."""
+enqueues, workers analyse and route; a worker killed mid-batch loses nothing; housekeeping
+runs on its own cluster while analysis work piles up."""
 
 import os
 import signal
@@ -26,7 +27,7 @@ def records(count):
 def worker_env(fault_server):
     return {"DALLOSH_ANALYSIS_TIERS": "openai", "OPENAI_BASE_URL": fault_server.url, "OPENAI_API_KEY": "test",
             "OPENAI_MODEL": "scripted", "DALLOSH_OPENAI_BATCH_SIZE": "4", "DALLOSH_LOCAL_MODEL": "off",
-            "DALLOSH_ANALYSIS_TASK_TICKETS": "6"}
+            "DALLOSH_ANALYSIS_TASK_TICKETS": "6", "DALLOSH_FAST_TIER": "off"}
 
 
 def analysed_count():
@@ -45,8 +46,9 @@ def assert_each_ticket_has_its_own_answer():
 
 
 def test_ingestion_enqueues_and_workers_analyse_every_ticket(db, settings, start_qcluster, worker_env, fault_server):
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True, "TASK_TICKETS": 6}
-    start_qcluster(**worker_env)
+    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True, "TASK_TICKETS": 6,
+                                 "FAST_TIER": False}
+    start_qcluster("refine", **worker_env)
     ingest_records(records=records(CUSTOMERS), source="twcs")
     assert wait_for(analysed_count, until=lambda n: n == CUSTOMERS, timeout=90) == CUSTOMERS
     assert_each_ticket_has_its_own_answer()
@@ -59,17 +61,17 @@ def test_a_worker_killed_mid_batch_loses_nothing(db, settings, start_qcluster, w
     # Tasks the killed cluster had prefetched are lost with it: their tickets, queued but
     # never claimed, are handed out again REQUEUE_AFTER_S later (10 min in production).
     settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True, "TASK_TICKETS": 6,
-                                 "REQUEUE_AFTER_S": 5}
+                                 "REQUEUE_AFTER_S": 5, "FAST_TIER": False}
     fault_server.timeout_s = 20
     fault_server.play(faults.TIMEOUT)  # the first call hangs: the worker is killed while waiting on it
     env = {**worker_env, "DALLOSH_ANALYSIS_LEASE_S": "5", "OPENAI_TIMEOUT_S": "60"}
-    doomed = start_qcluster(**env)
+    doomed = start_qcluster("refine", **env)
     ingest_records(records=records(CUSTOMERS), source="twcs")
     held = wait_for(lambda: Ticket.objects(analysis_claim__ne=None).count(), until=lambda n: n > 0, timeout=60)
     assert held > 0
     os.killpg(doomed.pid, signal.SIGKILL)
     doomed.wait()
-    start_qcluster(**env)
+    start_qcluster("refine", **env)
     # the sweeper's job (scheduled every minute; here every second): once the dead worker's
     # lease has run out, its tickets are handed out again
     final = wait_for(sweep_then_count, until=lambda n: n == CUSTOMERS, timeout=120, every=1)
@@ -86,3 +88,25 @@ def test_the_overview_shows_the_worker_clusters_alive(admin_client, qcluster_wor
     assert wait_for(lambda: Stat.get_all(), until=bool, timeout=60)
     page = admin_client.get("/").content.decode()
     assert "worker cluster on" in page and "task(s) waiting for a worker" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_ingest_job_and_an_alert_evaluation_run_while_500_analysis_tasks_wait(admin_client, start_qcluster,
+                                                                                 shared_data):
+    from django_q.brokers import get_broker
+    from django_q.tasks import async_task, fetch
+
+    from tests.test_stream_and_upload import upload
+
+    for n in range(500):  # a long LLM backlog: nobody is refining right now
+        async_task(services.ANALYSE_TASK, [f"twcs:{n}"], cluster=services.REFINE_CLUSTER)
+    assert get_broker(services.REFINE_CLUSTER).queue_size() == 500
+    start_qcluster()  # the housekeeping cluster alone
+    upload_id = upload(admin_client, (shared_data / "free_tweets_fr.csv").read_bytes()[:200_000])
+    job = admin_client.post(f"/ingest/uploads/{upload_id}/finish").json()
+    evaluation = async_task("dashboard.tasks.evaluate_alerts")
+    progress = wait_for(lambda: admin_client.get(f"/ingest/jobs/{job['id']}/progress").json(),
+                        until=lambda p: p["status"] in ("completed", "failed"), timeout=90)
+    assert progress["status"] == "completed", progress
+    assert wait_for(lambda: fetch(evaluation), until=lambda task: task is not None, timeout=30).success
+    assert get_broker(services.REFINE_CLUSTER).queue_size() == 500, "the analysis tasks were left to their cluster"

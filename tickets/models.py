@@ -41,6 +41,13 @@ class TicketAnalysis(me.EmbeddedDocument):
     prompt_version = me.StringField()
     analysed_at = me.DateTimeField()
     review_flag = me.StringField()  # why a person should check this answer (analysis/guard.py), or None
+    # How sure the tier was of each label (the fast tier's calibrated heads, the LLM's token
+    # probabilities), the fields below the fast tier's thresholds, and the LLM's differing
+    # labels left as a suggestion when an agent already held the ticket.
+    confidence = me.DictField()
+    unsure = me.ListField(me.StringField())
+    suggestion = me.DictField()
+    fast_labels = me.DictField()  # what the fast tier said before the LLM refined it
 
 
 class LabelCorrection(me.EmbeddedDocument):
@@ -132,12 +139,19 @@ class Ticket(me.Document):
     analysis_solo = me.BooleanField(default=False)  # a batch answer missed it: analyse it alone
     analysis_failures = me.IntField(default=0)
     analysis_error = me.StringField()
+    # Refinement queue: fast-labelled tickets with a field below its threshold, for the LLM
+    # chain in the background, most urgent (rank 0) and oldest first.
+    needs_refinement = me.BooleanField()
+    refine_rank = me.IntField()
+    refine_queued_until = me.DateTimeField()
 
     meta = {
         "collection": "tickets",
         "indexes": [
             {"fields": ["status", "created_at"]},
             {"fields": ["needs_analysis", "analysis_queued_until"]},
+            {"fields": ["analysis_claim"], "sparse": True},  # claim, renew and release: one point lookup
+            {"fields": ["needs_refinement", "refine_rank", "created_at"]},
             {"fields": ["team", "status", "queue_priority", "created_at"]},
             {"fields": ["assignee", "status"]},
             {"fields": ["sla_state", "sla_due_at"]},

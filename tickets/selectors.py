@@ -60,7 +60,8 @@ def rule_preview(*, rule: RoutingRule, recent: int, examples: int) -> RulePrevie
 # --- team queues ----------------------------------------------------------------------------
 
 ROW_FIELDS = {"subject": 1, "language": 1, "customer": 1, "created_at": 1, "team": 1, "status": 1, "urgency": 1,
-              "topic": 1, "sentiment": 1, "analysis.summary": 1, "analysis.review_flag": 1, "assignee": 1,
+              "topic": 1, "sentiment": 1, "analysis.summary": 1, "analysis.review_flag": 1, "analysis.provider": 1,
+              "analysis.confidence": 1, "needs_refinement": 1, "assignee": 1,
               "queue_priority": 1, "sla_due_at": 1, "sla_state": 1, "version": 1, "correction.by": 1}
 HOLDERS = ("me", "unassigned")
 

@@ -177,8 +177,15 @@ def _rows(rows: list[dict]) -> list[dict]:
     from tickets.events import row_key
 
     return [{**row, "id": row["_id"], "key": row_key(row), "sla_left": sla.time_left(row, now),
-             "summary": (row.get("analysis") or {}).get("summary", ""),
-             "review_flag": (row.get("analysis") or {}).get("review_flag")} for row in rows]
+             **_analysis_facts(row.get("analysis") or {})} for row in rows]
+
+
+def _analysis_facts(analysis: dict) -> dict:
+    """What a queue row says of its analysis: the summary, the tier that labelled it and how
+    sure it was of its least sure label."""
+    confidence = analysis.get("confidence") or {}
+    return {"summary": analysis.get("summary", ""), "review_flag": analysis.get("review_flag"),
+            "tier": analysis.get("provider"), "sureness": min(confidence.values()) if confidence else None}
 
 
 def _filter_query(request: HttpRequest) -> str:

@@ -25,8 +25,11 @@ def duration(value: timedelta | None) -> str:
 
 
 @register.filter
-def label(value: str | None) -> str:
-    return (value or "").replace("_", " ")
+def label(value: str | bool | None) -> str:
+    """A vocabulary value as people read it: "customer service", "yes"."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value or "").replace("_", " ")
 
 
 @register.filter
@@ -36,3 +39,15 @@ def change(value) -> str:
         before, after = (str(part) if part not in (None, "") else "—" for part in value)
         return f"{before} → {after}"
     return str(value)
+
+
+@register.filter
+def count_capped(value: int, cap: int) -> str:
+    """A count with thousands separators, "100,000+" where counting stopped at the cap."""
+    return f"{cap:,}+" if value >= cap else f"{value:,}"
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    """A probability as a whole percentage: 0.873 → "87 %"."""
+    return "" if value is None else f"{round(value * 100)} %"

@@ -9,8 +9,9 @@ from analysis.classifier import report_lines
 
 
 class Command(BaseCommand):
-    help = ("Train the distilled classifier on the tickets the LLM tiers labelled and agents corrected, "
-            "score it on a held-out split, store it, and activate it unless the active version is better.")
+    help = ("Train the fast tier's heads on the dev sets, the shipped teacher labels and the tickets the LLM "
+            "refined and agents corrected; score them on a held-out split, store them, and activate them "
+            "unless the active version agrees better.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--limit", type=int, default=200_000, help="at most this many tickets")
@@ -22,8 +23,9 @@ class Command(BaseCommand):
         except ValueError as refusal:
             raise CommandError(str(refusal)) from refusal
         evaluation = outcome.evaluation
-        self.stdout.write(f"trained on {outcome.trained_on:,} tickets ({outcome.corrections:,} corrected by agents, "
-                          f"weighted more); held out {evaluation.held_out:,}")
+        sources = ", ".join(f"{name} {count:,}" for name, count in sorted(outcome.sources.items()))
+        self.stdout.write(f"trained on {outcome.trained_on:,} examples, held out {evaluation.held_out:,} "
+                          f"(sources: {sources}; agents' corrections weigh most)")
         for line in report_lines(evaluation):
             self.stdout.write(line)
         if outcome.previous:

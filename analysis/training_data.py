@@ -1,0 +1,93 @@
+"""What the fast tier's heads learn from, beside the tickets of this install.
+
+- `dev`: the human-labelled sentiment sets of ../shared/data (English airline tweets,
+  "Twitter US Airline Sentiment", CC BY-NC-SA 4.0; French tweets of the XLM-T sentiment
+  benchmark, terms of the original corpus): sentiment only.
+- `teacher`: real customer tweets of ../shared/data labelled by the project's own LLM chain
+  (bench/teacher.py); the labels ship in analysis/heads/teacher_labels.jsonl (tweet ids and
+  labels, never texts), the texts are read from ../shared/data.
+
+Where ../shared/data is absent (a user's machine), both are empty and training uses the
+install's own refined and corrected tickets; the shipped starter heads still route.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.classifier import SOURCE_WEIGHTS, Example
+from ingestion import cleaning
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("DALLOSH_SHARED_DATA", ROOT.parent / "shared" / "data"))
+TEACHER_LABELS = Path(__file__).with_name("heads") / "teacher_labels.jsonl"
+BRAND_ACCOUNTS_FR = {"free", "freebox", "free_1337", "freemobile"}
+SHUFFLE_SEED = 15
+
+
+def dev_examples(shared: Path = SHARED_DATA) -> list[Example]:
+    """The human sentiment labels, cleaned as the pipeline cleans tweets."""
+    examples = []
+    for language in ("en", "fr"):
+        path = shared / f"dev_sentiment_{language}.csv"
+        if not path.is_file():
+            continue
+        frame = pd.read_csv(path, dtype=str).fillna("")
+        texts = cleaning.clean_for_model(frame["text"])
+        examples += [Example(id=f"dev-{language}:{n}", text=text, labels={"sentiment": label},
+                             weight=SOURCE_WEIGHTS["dev"], source="dev")
+                     for n, (text, label) in enumerate(zip(texts, frame["sentiment"], strict=True)) if text]
+    return examples
+
+
+def customer_tweets(shared: Path = SHARED_DATA) -> list[dict]:
+    """Distinct customer tweets of the shared data (twcs customers; the French feed without
+    the brand's accounts and retweets), cleaned as the pipeline cleans them, shuffled with a
+    fixed seed and alternating English and French, so any prefix is a balanced sample."""
+    by_language: dict[str, list[dict]] = {"en": [], "fr": []}
+    for name, language, keep in (("twcs_sample.csv", "en", lambda r: r["inbound"] == "True"),
+                                 ("free_tweets_fr.csv", "fr", lambda r: r["author"].lower() not in BRAND_ACCOUNTS_FR)):
+        path = shared / name
+        if not path.is_file():
+            continue
+        with path.open(newline="", encoding="utf-8") as stream:
+            rows = [r for r in csv.DictReader(stream) if keep(r) and not cleaning.RETWEET.match(r["text"])]
+        cleaned = cleaning.clean_for_model(pd.Series([r["text"] for r in rows]), stray_newline_n=language == "fr")
+        seen = set()
+        for row, text, key in zip(rows, cleaned, cleaning.near_duplicate_key(cleaned), strict=True):
+            if len(key) >= 12 and key not in seen:
+                seen.add(key)
+                by_language[language].append({"source": "twcs" if language == "en" else "free_fr",
+                                              "tweet_id": row["tweet_id"], "language": language, "text": text})
+    rng = random.Random(SHUFFLE_SEED)
+    for tweets in by_language.values():
+        rng.shuffle(tweets)
+    mixed = [tweet for pair in zip(by_language["en"], by_language["fr"], strict=False) for tweet in pair]
+    longer = max(by_language.values(), key=len)
+    return mixed + longer[len(mixed) // 2:]
+
+
+def teacher_examples(shared: Path = SHARED_DATA, labels_file: Path = TEACHER_LABELS) -> list[Example]:
+    """The LLM chain's labels joined to the shared tweets' texts."""
+    if not labels_file.is_file():
+        return []
+    texts = {(t["source"], t["tweet_id"]): t for t in customer_tweets(shared)}
+    examples = []
+    for line in labels_file.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        tweet = texts.get((record["source"], record["tweet_id"]))
+        if tweet:
+            examples.append(Example(id=f"{record['source']}:{record['tweet_id']}", text=tweet["text"],
+                                    labels=record["labels"], weight=SOURCE_WEIGHTS["teacher"], source="teacher"))
+    return examples
+
+
+def language_of(example: Example) -> str:
+    """en or fr, from the example's id (dev-en:…, twcs:… are English; dev-fr:…, free_fr:… French)."""
+    return "fr" if example.id.startswith(("dev-fr:", "free_fr:")) else "en"

@@ -1,0 +1,148 @@
+"""The fast tier on the real embedding model (USE multilingual from its wheel): every ticket
+labelled and routed at once with no LLM running, the unsure ones refined by the LLM and
+re-routed (or left as a suggestion when an agent holds them), training that keeps only a
+better version, weight files checked against their pinned hashes, and the work queue's
+queries on indexes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from analysis import classifier, embeddings, services
+from analysis.classifier import NEVER, Example
+from analysis.models import ClassifierVersion
+from ingestion.services import ingest_records
+from tests.llm_servers import expected_labels
+from tickets import services as ticket_services
+from tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+FIELDS = ("sentiment", "topic", "urgency", "team", "actionable")
+
+
+def ingest(*texts: str, first: int = 1) -> list[str]:
+    records = [{"tweet_id": str(first + n), "author_id": f"customer{first + n}", "inbound": True, "text": text,
+                "created_at": f"Tue Oct 31 10:{n:02d}:00 +0000 2017", "response_tweet_id": "",
+                "in_response_to_tweet_id": None} for n, text in enumerate(texts)]
+    ingest_records(records=records, source="twcs")
+    return [f"twcs:{first + n}" for n in range(len(texts))]
+
+
+# Heads taught the opposite of the scripted LLM on bills (network, tech, high), so the test
+# knows where the two disagree without asking either.
+WRONG_ON_BILLS = {"sentiment": "positive", "topic": "network", "urgency": "high", "team": "tech",
+                  "actionable": "false"}
+RIGHT_ON_THANKS = {"sentiment": "negative", "topic": "other", "urgency": "low", "team": "commercial",
+                   "actionable": "true"}
+
+
+@pytest.fixture
+def unsure_heads() -> classifier.Classifier:
+    examples = [Example(id=f"b{n}", text=f"where is my bill number {n}, the invoice is wrong", labels=WRONG_ON_BILLS)
+                for n in range(6)]
+    examples += [Example(id=f"t{n}", text=f"hello, a question about my account number {n}", labels=RIGHT_ON_THANKS)
+                 for n in range(6)]
+    heads = classifier.fit(examples)
+    heads.thresholds = {f: NEVER for f in FIELDS}  # sure of nothing: every ticket goes on to the LLM
+    return heads
+
+
+def test_the_starter_heads_label_and_route_every_ticket_with_no_llm_running(settings):
+    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "TIERS": [], "FAST_TIER": True}
+    classifier.forget_cache()
+    ids = ingest("my fibre is down since this morning, no internet at all",
+                 "la box ne s'allume plus depuis ce matin",
+                 "I was charged twice on my last bill, please refund me")
+    run = services.label_tickets(ticket_ids=ids)
+    assert sorted(run.analysed) == sorted(ids)
+    for ticket in Ticket.objects(id__in=ids):
+        assert not ticket.needs_analysis and ticket.team in {"tech", "billing", "commercial"}
+        assert ticket.routed_at is not None and ticket.sla_due_at is not None
+        assert ticket.analysis.provider == "fast" and ticket.analysis.model.startswith("use-m-heads-v")
+        assert set(ticket.analysis.confidence) == set(FIELDS)
+        assert all(0 < p <= 1 for p in ticket.analysis.confidence.values())
+        assert bool(ticket.needs_refinement) == bool(ticket.analysis.unsure)
+    outage = Ticket.objects.get(id=ids[0])
+    assert outage.team == "tech" and outage.analysis.sentiment == "negative"
+
+
+def test_an_unsure_ticket_is_refined_by_the_llm_and_re_routed(use_tiers, fault_server, unsure_heads):
+    use_tiers(("openai", fault_server.url), fast=True)
+    [ticket_id] = ingest("where is my bill for march, charged twice")
+    services.label_tickets(ticket_ids=[ticket_id], heads=unsure_heads)
+    fast = Ticket.objects.get(id=ticket_id)
+    assert fast.team == "tech" and fast.analysis.topic == "network"  # what the heads were taught
+    assert fast.needs_refinement and set(fast.analysis.unsure) == set(FIELDS) and fast.refine_rank == 0
+    assert [t["_id"] for t in services.refinement_due(limit=10, now=datetime.now(UTC))] == [ticket_id]
+    run = services.analyse_tickets(ticket_ids=[ticket_id])
+    assert run.analysed == [ticket_id]
+    refined = Ticket.objects.get(id=ticket_id)
+    expected = expected_labels(refined.analysis.input_text)
+    assert (refined.analysis.topic, refined.team) == (expected["topic"], "billing")
+    assert refined.analysis.provider == "openai" and refined.analysis.fast_labels["team"] == "tech"
+    assert not refined.needs_refinement and refined.audit[-1].action == "refined"
+
+
+def test_an_agent_holding_the_ticket_sees_the_llm_suggestion_instead(use_tiers, fault_server, unsure_heads,
+                                                                     make_user):
+    use_tiers(("openai", fault_server.url), fast=True)
+    [ticket_id] = ingest("where is my bill for march, charged twice")
+    services.label_tickets(ticket_ids=[ticket_id], heads=unsure_heads)
+    agent = make_user("tech-agent", "tech")
+    ticket_services.claim_ticket(ticket_id=ticket_id, user=agent)
+    services.analyse_tickets(ticket_ids=[ticket_id])
+    held = Ticket.objects.get(id=ticket_id)
+    assert held.assignee == "tech-agent" and held.team == "tech" and held.analysis.provider == "fast"
+    assert held.analysis.suggestion["team"] == "billing" and held.analysis.suggestion["provider"] == "openai"
+    assert not held.needs_refinement
+    page = pytest.importorskip("django.test").Client()
+    page.force_login(agent)
+    html = page.get(f"/tickets/{ticket_id}/").content.decode()
+    assert "Suggested by openai" in html and "billing" in html
+
+
+def test_a_training_keeps_a_new_version_only_when_it_measures_better(settings, capsys):
+    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FAST_TIER": True}
+    classifier.forget_cache()
+    call_command("train_classifier")
+    first = ClassifierVersion.objects.get(active=True)
+    assert first.version > classifier.starter().version and first.sources.get("dev", 0) > 1000
+    call_command("train_classifier")  # the same data again: not worse, so it is kept
+    assert ClassifierVersion.objects.get(active=True).version == first.version + 1
+    output = capsys.readouterr().out
+    assert "sources:" in output and "is now active" in output
+
+
+def test_a_weight_file_with_the_wrong_hash_is_refused_with_a_clear_message(monkeypatch, settings):
+    spec = embeddings.ENCODERS["use-m"]
+    tampered = embeddings.EncoderSpec(spec.name, spec.package, ((spec.files[0][0], "0" * 64), spec.files[1]),
+                                      dim=spec.dim)
+    monkeypatch.setitem(embeddings.ENCODERS, "use-m", tampered)
+    with pytest.raises(embeddings.EncoderUnavailable, match="does not match its pinned sha256"):
+        embeddings.Encoder(tampered, threads=1)
+    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FAST_TIER": True}
+    with pytest.raises(SystemCheckError, match="does not match its pinned sha256"):
+        call_command("check")
+
+
+def winning_stages(cursor) -> str:
+    plan = cursor.explain()
+    return repr(plan.get("queryPlanner", plan).get("winningPlan", plan))
+
+
+def test_the_work_queue_reads_by_index_not_by_scan(use_tiers, fault_server):
+    use_tiers(("openai", fault_server.url))
+    tickets = Ticket._get_collection()
+    claim_plan = winning_stages(tickets.find({"analysis_claim": "some-claim"}))
+    assert "IXSCAN" in claim_plan and "analysis_claim" in claim_plan
+    refine_plan = winning_stages(tickets.find({"needs_refinement": True, "refine_rank": 0,
+                                               "created_at": {"$gte": services.EPOCH}}))
+    assert "IXSCAN" in refine_plan and "needs_refinement" in refine_plan
+    pending_plan = winning_stages(tickets.find({"needs_analysis": True,
+                                                "analysis_queued_until": {"$lte": services.EPOCH}}))
+    assert "IXSCAN" in pending_plan and "needs_analysis" in pending_plan
