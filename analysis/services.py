@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
-from analysis import classifier, guard, prompts, selectors, training_data
+from analysis import classifier, guard, prompts, selectors, summaries, training_data
 from analysis.chain import ChainResult, Outcome, ProviderChain, default_chain
 from analysis.models import RefineCursor
 from analysis.prompts import Item
@@ -44,12 +44,13 @@ from tickets.services import EPOCH, apply_change
 logger = logging.getLogger(__name__)
 
 LABEL_TASK = "analysis.tasks.label_tickets"
+SUMMARY_TASK = "analysis.tasks.summarise_tickets"
 ANALYSE_TASK = "analysis.tasks.analyse_tickets"
 LABEL_CLUSTER = "label"
 REFINE_CLUSTER = "refine"
 LABEL_TASK_TICKETS = 500  # the fast tier's unit of work: about a second
 CLAIMED_FIELDS = {"tweet_ids": 1, "language": 1, "customer": 1, "status": 1, "assignee": 1, "team": 1,
-                  "analysis_failures": 1, "created_at": 1}
+                  "analysis_failures": 1, "created_at": 1, "customer_tweet_count": 1}
 RELEASED = {"analysis_claim": None, "analysis_lease_until": EPOCH}
 FIRST_WINDOW = timedelta(days=1)
 
@@ -240,7 +241,35 @@ def label_tickets(*, ticket_ids: list[str], heads: classifier.Classifier | None 
                                       text=texts.get(ticket["_id"], ""), rules=rules)
             (run.analysed if written else run.superseded).append(ticket["_id"])
             run.unsure += bool(written and outcome.unsure)
+    _enqueue_summaries([t for t in held if t["_id"] in set(run.analysed)], texts)
     return run
+
+
+def _enqueue_summaries(tickets: list[dict], texts: dict[str, str]) -> None:
+    """Summaries for the tickets worth one, on the refinement cluster (in the background)."""
+    from django_q.tasks import async_task
+
+    wanted = [t["_id"] for t in tickets if summaries.worth_summarising(
+        text=texts.get(t["_id"], ""), customer_tweets=t.get("customer_tweet_count") or 0)]
+    if wanted and _waiting_tasks(REFINE_CLUSTER) < _config()["MAX_WAITING_TASKS"] * 4:
+        async_task(SUMMARY_TASK, wanted, cluster=REFINE_CLUSTER, group="summaries")
+
+
+def summarise_tickets(*, ticket_ids: list[str]) -> int:
+    """Write a summary on each ticket that still has none, unless its text changed meanwhile."""
+    written = 0
+    for ticket in Ticket._get_collection().find({"_id": {"$in": ticket_ids}}, {"audit": 0, "notes": 0}):
+        analysis = ticket.get("analysis") or {}
+        if analysis.get("summary") or not analysis.get("input_text"):
+            continue
+        found = summaries.summarise(analysis["input_text"])
+        if found is None:
+            continue
+        summary, provider = found
+        written += apply_change(ticket=ticket, changes={"analysis.summary": summary}, by="system:analysis",
+                                action="summarised", details={"provider": provider},
+                                condition={"analysis.input_text": analysis["input_text"]}) is not None
+    return written
 
 
 # --- the LLM chain: refinement (and labelling when the fast tier is off) -------------------
@@ -320,6 +349,8 @@ def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list
               "unsure": outcome.unsure, "review_flag": guard.review_flag(text=text, analysis=analysis)}
     if fast_before:
         answer["fast_labels"] = {f: previous.get(f) for f in classifier.FIELDS}
+    if not answer["summary"] and previous.get("input_text") == text:
+        answer["summary"] = previous.get("summary") or ""  # written apart meanwhile: still true
     changes = {**done, "analysis": answer}
     if outcome.unsure:
         changes |= {"needs_refinement": True, "refine_rank": URGENCIES.index(route.urgency),

@@ -12,7 +12,8 @@ logger = logging.getLogger("dallosh.analysis")
 
 def label_tickets(ticket_ids: list[str]) -> dict:
     run = services.label_tickets(ticket_ids=ticket_ids)
-    services.enqueue_refinement()  # the unsure ones start refining now, not at the next sweep
+    services.enqueue_pending()  # the next tickets waiting, without waiting for the sweeper
+    services.enqueue_refinement()  # the unsure ones start refining now
     logger.info("labelled %d tickets (%d unsure, queued for refinement), %d skipped", len(run.analysed),
                 run.unsure, run.skipped)
     return {"labelled": len(run.analysed), "unsure": run.unsure, "superseded": len(run.superseded),
@@ -27,6 +28,12 @@ def analyse_tickets(ticket_ids: list[str], solo: bool = False) -> dict:
                 len(run.requeued), len(run.failed), run.skipped)
     return {"analysed": len(run.analysed), "requeued": len(run.requeued), "failed": len(run.failed),
             "superseded": len(run.superseded), "skipped": run.skipped}
+
+
+def summarise_tickets(ticket_ids: list[str]) -> int:
+    written = services.summarise_tickets(ticket_ids=ticket_ids)
+    logger.info("summarised %d of %d tickets", written, len(ticket_ids))
+    return written
 
 
 def sweep_pending() -> int:

@@ -1,7 +1,19 @@
-"""Analysis benchmark: what batching saves in prompt tokens, and each tier's speed and
-share of valid answers, against a real llama.cpp server on loopback.
+"""Analysis benchmark: tickets routed end to end on the embedded default; what batching
+saves in prompt tokens, and each tier's speed and share of valid answers, against a real
+llama.cpp server on loopback.
 
+    .venv/bin/python bench/analysis.py --end-to-end [--rows N] [--refine-sample 20]
     .venv/bin/python bench/analysis.py [--model qwen2.5-coder-1.5b] [--tweets 200] [--tier-tweets 40]
+
+End to end (--end-to-end): a fresh SecantusDB and Redis, the housekeeping and fast-tier
+worker clusters as real `manage.py qcluster` processes, then every shared tweet ingested
+(twcs_sample.csv and free_tweets_fr.csv: 8,764 real rows; with --rows N, twcs_sample.csv
+scaled to N rows with shifted ids, SCALED DATA) while the workers label and route. Prints
+the time until every ticket is in a queue and tickets routed per second from the start of
+the ingest (goal >= 300 on 2 cores), the peak RSS of all Dallosh processes together (goal
+< 2 GB), the share left for LLM refinement, and, on --refine-sample unsure tickets, the
+local model's refinement rate with the labels-only pass against the full pass with a
+summary, and how long the whole refinement share would take at that rate.
 
 Tweets: the first customer tweets of ../shared/data/twcs_sample.csv (English) and
 free_tweets_fr.csv (French), half each, cleaned as the pipeline cleans them (real data,
@@ -21,10 +33,12 @@ not scaled).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,6 +92,7 @@ def tier_run(*, tier: str, url: str, model: str, batch_size: int, texts: list[st
     from analysis.prompts import Item
 
     settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "TIERS": [tier], "LOCAL_AUTOSTART": False,
+                                 "FAST_TIER": False,
                                  "PROVIDERS": {tier: {"kind": "ollama" if tier == "ollama" else "openai",
                                                       "model": model, "base_url": url, "api_key": "bench",
                                                       "timeout_s": 900, "batch_size": batch_size,
@@ -91,13 +106,142 @@ def tier_run(*, tier: str, url: str, model: str, batch_size: int, texts: list[st
     return len(items) / seconds, len(result.analysed) / len(items), calls
 
 
+def end_to_end(args) -> None:
+    """Ingest with real fast-tier workers running; time until every ticket is routed."""
+    import subprocess
+    import threading
+
+    import psutil
+
+    from bench.common import embedded_stack
+    from bench.ingest import build_scaled_csv
+
+    with embedded_stack(args.workdir, prefix="bench-e2e-") as stack:
+        from django.conf import settings
+
+        from analysis import services
+        from ingestion.services import ingest_file
+        from tickets.models import Ticket
+
+        settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True}
+        if args.rows:
+            files = [stack.workdir / f"twcs_scaled_{args.rows}.csv"]
+            if not files[0].exists():
+                build_scaled_csv(files[0], args.rows)
+            print(f"SCALED DATA: twcs_sample.csv repeated to {args.rows:,} rows with shifted ids", flush=True)
+        else:
+            files = [DATA / "twcs_sample.csv", DATA / "free_tweets_fr.csv"]
+        env = {**os.environ, "DALLOSH_ANALYSIS_AUTO_ENQUEUE": "1", "DALLOSH_LOCAL_MODEL_AUTOSTART": "0"}
+        workers = [subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, start_new_session=True,
+                                    env={**env, **extra}, stdout=(stack.workdir / f"qcluster{name}.log").open("w"),
+                                    stderr=subprocess.STDOUT)
+                   for name, extra in (("", {}), ("-label", {"Q_CLUSTER_NAME": services.LABEL_CLUSTER}))]
+        peak = {"rss": 0.0}
+        done = threading.Event()
+
+        def sample_rss() -> None:  # this process and every worker process, together
+            me = psutil.Process()
+            while not done.wait(0.5):
+                processes = [me, *me.children(recursive=True)]
+                total = 0
+                for process in processes:
+                    with contextlib.suppress(psutil.Error):
+                        total += process.memory_info().rss
+                peak["rss"] = max(peak["rss"], total / 1e6)
+
+        threading.Thread(target=sample_rss, daemon=True).start()
+        try:
+            started = time.perf_counter()
+            rows = 0
+            for path in files:
+                rows += ingest_file(path=path).counters.rows_read
+            ingested_s = time.perf_counter() - started
+            tickets = Ticket._get_collection()
+            while tickets.count_documents({"needs_analysis": True}, limit=1):
+                if time.perf_counter() - started > args.timeout:
+                    raise SystemExit(f"not every ticket was routed within {args.timeout} s")
+                services.enqueue_pending()  # what the housekeeping sweeper does every minute
+                time.sleep(0.5)
+            routed_s = time.perf_counter() - started
+        finally:
+            done.set()
+            for worker in workers:
+                os.killpg(worker.pid, 15)
+                worker.wait(timeout=30)
+        total = tickets.estimated_document_count()
+        unsure = tickets.count_documents({"needs_refinement": True})
+        fast = tickets.count_documents({"analysis.provider": "fast"})
+        print(f"rows ingested                {rows:>10,}   in {ingested_s:,.1f} s")
+        print(f"tickets                      {total:>10,}   every one routed {routed_s:,.1f} s after the ingest "
+              f"started ({fast:,} by the fast tier)")
+        print(f"tickets routed per second    {total / routed_s:>10,.0f}   (goal >= 300 on 2 cores)")
+        print(f"peak RSS, all processes      {peak['rss']:>10,.0f} MB (goal < 2,000 MB; SecantusDB and Redis "
+              "not counted)")
+        print(f"left for LLM refinement      {unsure:>10,}   {unsure / max(total, 1):.1%} of the tickets", flush=True)
+        if args.refine_sample and unsure:
+            refine_sample(args, unsure)
+
+
+def refine_sample(args, unsure: int) -> None:
+    """The local model refining --refine-sample unsure tickets: labels only (as the workers
+    do), then the same tweets asking for labels and a summary (the former full pass)."""
+    from django.conf import settings
+
+    from analysis import prompts, schema, services
+    from analysis.providers import OpenAIProvider, TierConfig
+    from dallosh import embedded
+
+    server = embedded.start_local_model(name=args.model, port=embedded.free_port(),
+                                        log=Path(tempfile.mkdtemp()) / "llm.log", threads=args.threads)
+    try:
+        settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "TIERS": ["local"], "LOCAL_AUTOSTART": False,
+                                     "PROVIDERS": {"local": {"kind": "openai", "model": args.model,
+                                                             "base_url": server.url, "timeout_s": 300,
+                                                             "batch_size": 1}}}
+        due = services.refinement_due(limit=args.refine_sample, now=datetime.now(UTC))
+        ids = [t["_id"] for t in due]
+        started = time.perf_counter()
+        run = services.analyse_tickets(ticket_ids=ids)
+        labels_s = time.perf_counter() - started
+        from tickets.models import Ticket
+
+        texts = [t.analysis.input_text for t in Ticket.objects(id__in=ids).only("analysis.input_text")]
+        full_schema = schema.json_schema()
+        full_schema = {**full_schema, "properties": {**full_schema["properties"], "summary": {"type": "string"}},
+                       "required": [*full_schema["required"], "summary"]}
+        provider = OpenAIProvider(TierConfig(name="local", kind="openai", model=args.model, base_url=server.url,
+                                             timeout_s=300))
+        started = time.perf_counter()
+        for text in texts:
+            messages = prompts.single_messages(prompts.Item(id="t", text=text))
+            messages[-1]["content"] += " Add a summary: one short factual line in the tweet's language."
+            provider.complete(messages=messages, schema=full_schema, max_tokens=prompts.answer_tokens(1) + 60)
+        full_s = time.perf_counter() - started
+        rate = len(run.analysed) / labels_s
+        print(f"refinement on {args.model}: {len(run.analysed)} of {len(ids)} unsure tickets refined, "
+              f"{rate:.2f} tickets/s labels only, {len(texts) / full_s:.2f} tweets/s with a summary "
+              f"({full_s / max(labels_s, 1e-9):.2f}x the time)")
+        print(f"the whole refinement share ({unsure:,} tickets) at that rate: {unsure / rate / 3600:,.1f} h")
+    finally:
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--end-to-end", action="store_true", help="tickets routed per second on real workers")
+    parser.add_argument("--rows", type=int, default=0, help="with --end-to-end: scale twcs_sample.csv to N rows")
+    parser.add_argument("--refine-sample", type=int, default=20, help="with --end-to-end: unsure tickets refined "
+                                                                       "by the local model (0: none)")
+    parser.add_argument("--timeout", type=float, default=4 * 3600)
+    parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--tweets", type=int, default=200)
     parser.add_argument("--tier-tweets", type=int, default=40)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
+    if args.end_to_end:
+        end_to_end(args)
+        return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dallosh.settings")
     import django
 

@@ -261,8 +261,12 @@ DALLOSH_ANALYSIS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"timed": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "timed"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DALLOSH_LOG_LEVEL", "WARNING")},
+    # What the workers do (tickets labelled, refined, re-queued), in each cluster's log.
+    "loggers": {"dallosh": {"handlers": ["console"], "level": os.environ.get("DALLOSH_WORKER_LOG_LEVEL", "INFO"),
+                            "propagate": False}},
 }
 
 # --- Production hardening (DJANGO_DEBUG=0): HTTPS behind the reverse proxy ----------------

@@ -10,7 +10,7 @@ PY="$ROOT/.venv/bin/python"
 export DJANGO_SETTINGS_MODULE=dallosh.settings
 
 "$PY" -m dallosh.embedded start
-WORKER_PID="" WEB_PID=""
+WORKER_PID="" LABEL_PID="" REFINE_PID="" WEB_PID=""
 stop_group() {  # SIGTERM to the process group (qcluster forks workers), SIGKILL after 15 s
   local pid=$1 i
   [ -n "$pid" ] || return 0
@@ -21,6 +21,8 @@ stop_group() {  # SIGTERM to the process group (qcluster forks workers), SIGKILL
 cleanup() {
   stop_group "$WEB_PID"
   stop_group "$WORKER_PID"
+  stop_group "$LABEL_PID"
+  stop_group "$REFINE_PID"
   "$PY" -m dallosh.embedded stop || true
 }
 trap cleanup EXIT
@@ -43,9 +45,16 @@ fi
 
 "$PY" manage.py seed_demo
 mkdir -p var/log
-setsid "$PY" manage.py qcluster >var/log/qcluster.log 2>&1 &
+# Three worker clusters: housekeeping (ingest jobs, sweeper, SLA, alerts, re-routing), the
+# fast tier (labels and routes every ticket in seconds) and the LLM refinement, so a long
+# LLM backlog never delays the other two. Each logs what it does to var/log/qcluster-*.log.
+setsid "$PY" manage.py qcluster >var/log/qcluster-housekeeping.log 2>&1 &
 WORKER_PID=$!
+Q_CLUSTER_NAME=label setsid "$PY" manage.py qcluster >var/log/qcluster-label.log 2>&1 &
+LABEL_PID=$!
+Q_CLUSTER_NAME=refine setsid "$PY" manage.py qcluster >var/log/qcluster-refine.log 2>&1 &
+REFINE_PID=$!
 echo "Serving Dallosh at http://127.0.0.1:8000 (Ctrl-C to stop)"
 setsid "$ROOT/.venv/bin/daphne" -b 127.0.0.1 -p 8000 dallosh.asgi:application &
 WEB_PID=$!
-wait -n "$WORKER_PID" "$WEB_PID"
+wait -n "$WORKER_PID" "$LABEL_PID" "$REFINE_PID" "$WEB_PID"

@@ -166,6 +166,18 @@ def _reply(body: dict, step: str, name: str) -> str:
     return json.dumps({"reply": f"{name} draft: sorry about {tweet[:40]}, please DM us."})
 
 
+def _summary_only(body: dict) -> bool:
+    schema = body.get("response_format", {}).get("json_schema", {}).get("schema", {})
+    return set(schema.get("properties", {})) == {"summary"}
+
+
+def _summary(body: dict, name: str) -> str:
+    """A summary that names what it summarises: "<tier> summary: <the words' start>"."""
+    user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+    words = user.split("Customer's words: ", 1)[-1].split("\n", 1)[0]
+    return json.dumps({"summary": f"{name} summary: {words[:40]}"})
+
+
 def _sentiment_only(body: dict) -> bool:
     schema = body.get("response_format", {}).get("json_schema", {}).get("schema", {})
     return set(schema.get("properties", {})) == {"sentiment"}
@@ -176,6 +188,8 @@ def _answer(body: dict, step: str, name: str) -> str:
         return '{"sentiment": "negative", "topic": '
     if _reply_only(body):
         return _reply(body, step, name)
+    if _summary_only(body):
+        return _summary(body, name)
     tweets = tweets_in(body)
     if _sentiment_only(body):
         return json.dumps({"sentiment": expected_labels(tweets[0][1])["sentiment"]})

@@ -146,3 +146,24 @@ def test_the_work_queue_reads_by_index_not_by_scan(use_tiers, fault_server):
     pending_plan = winning_stages(tickets.find({"needs_analysis": True,
                                                 "analysis_queued_until": {"$lte": services.EPOCH}}))
     assert "IXSCAN" in pending_plan and "needs_analysis" in pending_plan
+
+
+def test_a_conversation_of_several_tweets_gets_a_summary_in_the_background(use_tiers, fault_server, monkeypatch):
+    use_tiers(("openai", fault_server.url), fast=True)
+    enqueued = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kw: enqueued.append((args, kw)))
+    [single] = ingest("my fibre is down since this morning")
+    records = [{"tweet_id": "50", "author_id": "talker", "inbound": True, "text": "my bill is wrong",
+                "created_at": "Tue Oct 31 11:00:00 +0000 2017", "response_tweet_id": "",
+                "in_response_to_tweet_id": None},
+               {"tweet_id": "51", "author_id": "talker", "inbound": True, "text": "still no answer about my bill",
+                "created_at": "Tue Oct 31 11:05:00 +0000 2017", "response_tweet_id": "",
+                "in_response_to_tweet_id": 50.0}]
+    ingest_records(records=records, source="twcs")
+    services.label_tickets(ticket_ids=[single, "twcs:50"])
+    summaries = [args for args, kw in enqueued if args[0] == services.SUMMARY_TASK]
+    assert summaries == [(services.SUMMARY_TASK, ["twcs:50"])]  # the one-tweet ticket shows its own words
+    assert services.summarise_tickets(ticket_ids=["twcs:50"]) == 1
+    ticket = Ticket.objects.get(id="twcs:50")
+    assert ticket.analysis.summary.startswith("first summary: my bill is wrong / still no answer")  # the server's name
+    assert Ticket.objects.get(id=single).analysis.summary == ""

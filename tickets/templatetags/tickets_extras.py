@@ -48,6 +48,7 @@ def count_capped(value: int, cap: int) -> str:
 
 
 @register.filter
-def percent(value: float | None) -> str:
-    """A probability as a whole percentage: 0.873 → "87 %"."""
-    return "" if value is None else f"{round(value * 100)} %"
+def percent(value) -> str:
+    """A probability as a whole percentage: 0.873 → "87 %"; nothing where there is none
+    (an answer without log-probabilities, an older analysis)."""
+    return f"{round(value * 100)} %" if isinstance(value, int | float) and not isinstance(value, bool) else ""
