@@ -39,7 +39,7 @@ from dallosh.bulk import find_by_values, slices
 from ingestion.models import Tweet
 from tickets import routing, sla
 from tickets.models import Ticket, TicketStatus
-from tickets.services import EPOCH, apply_change
+from tickets.services import EPOCH, Change, apply_change, apply_changes
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ LABEL_TASK_TICKETS = 500  # the fast tier's unit of work: about a second
 CLAIMED_FIELDS = {"tweet_ids": 1, "language": 1, "customer": 1, "status": 1, "assignee": 1, "team": 1,
                   "analysis_failures": 1, "created_at": 1, "customer_tweet_count": 1}
 RELEASED = {"analysis_claim": None, "analysis_lease_until": EPOCH}
+WITHOUT_HISTORY = {"audit": 0, "notes": 0}
 FIRST_WINDOW = timedelta(days=1)
 
 
@@ -164,8 +165,8 @@ def _waiting_tasks(cluster: str) -> int:
         return 0
 
 
-def claim_tickets(*, ticket_ids: list[str], refine: bool = False, now: datetime | None = None
-                  ) -> tuple[str, list[dict]]:
+def claim_tickets(*, ticket_ids: list[str], refine: bool = False, now: datetime | None = None,
+                  projection: dict = CLAIMED_FIELDS) -> tuple[str, list[dict]]:
     """Atomically take the tickets that still await analysis (or, with `refine`, await
     analysis or refinement) and that no live worker holds."""
     now = now or datetime.now(UTC)
@@ -180,7 +181,7 @@ def claim_tickets(*, ticket_ids: list[str], refine: bool = False, now: datetime 
              "analysis_lease_until": {"$lte": now}},
             {"$set": {"analysis_claim": claim, "analysis_lease_until": lease_until,
                       "analysis_queued_until": lease_until, "refine_queued_until": lease_until}})
-    return claim, list(collection.find({"analysis_claim": claim}, CLAIMED_FIELDS))
+    return claim, list(collection.find({"analysis_claim": claim}, projection))
 
 
 def renew_claim(*, claim: str) -> None:
@@ -223,7 +224,7 @@ def label_tickets(*, ticket_ids: list[str], heads: classifier.Classifier | None 
     heads = heads or classifier.active()
     if heads is None:
         return analyse_tickets(ticket_ids=ticket_ids)
-    claim, held = claim_tickets(ticket_ids=ticket_ids)
+    claim, held = claim_tickets(ticket_ids=ticket_ids, projection=WITHOUT_HISTORY)
     run = AnalysisRun(skipped=len(ticket_ids) - len(held))
     if not held:
         return run
@@ -232,17 +233,34 @@ def label_tickets(*, ticket_ids: list[str], heads: classifier.Classifier | None 
         started = time.perf_counter()
         predictions = heads.predict([texts.get(t["_id"], "") for t in held])
         latency_ms = round((time.perf_counter() - started) * 1000 / len(held))
-        rules = routing.active_rules()
+        rules, now, changes = routing.active_rules(), datetime.now(UTC), []
         for ticket, prediction in zip(held, predictions, strict=True):
             outcome = Outcome(analysis=prediction.analysis(), provider=classifier.TIER, model=heads.name,
                               tokens_in=0, tokens_out=0, latency_ms=latency_ms, attempts=1, batch_size=len(held),
                               fallbacks=[], confidence=prediction.confidence, unsure=prediction.unsure_fields)
-            written = record_analysis(ticket=ticket, claim=claim, outcome=outcome,
-                                      text=texts.get(ticket["_id"], ""), rules=rules)
-            (run.analysed if written else run.superseded).append(ticket["_id"])
-            run.unsure += bool(written and outcome.unsure)
-    _enqueue_summaries([t for t in held if t["_id"] in set(run.analysed)], texts)
+            fields, details = _analysis_changes(ticket, outcome, text=texts.get(ticket["_id"], ""), rules=rules,
+                                                now=now)
+            del details["action"]
+            changes.append(Change(ticket=ticket, fields=fields, details=details))
+        written = apply_changes(changes=changes, by="system:analysis", action="analysed",
+                                condition={"analysis_claim": claim}, now=now)
+    _note_refinement_due(written)
+    run.analysed = [t["_id"] for t in written]
+    run.superseded = sorted({t["_id"] for t in held} - set(run.analysed))
+    run.unsure = sum(bool(t.get("needs_refinement")) for t in written)
+    _enqueue_summaries(written, texts)
     return run
+
+
+def _note_refinement_due(tickets: list[dict]) -> None:
+    """Move each urgency's refinement cursor back to its oldest newly unsure ticket."""
+    oldest: dict[int, datetime] = {}
+    for ticket in tickets:
+        if ticket.get("needs_refinement"):
+            rank = ticket["refine_rank"]
+            oldest[rank] = min(oldest.get(rank, ticket["created_at"]), ticket["created_at"])
+    for rank, created_at in oldest.items():
+        RefineCursor._get_collection().update_one({"_id": rank}, {"$min": {"oldest": created_at}}, upsert=True)
 
 
 def _enqueue_summaries(tickets: list[dict], texts: dict[str, str]) -> None:
@@ -318,9 +336,7 @@ def record_analysis(*, ticket: dict, claim: str, outcome: Outcome, text: str,
         written = apply_change(ticket=current, changes=changes, by="system:analysis", action=details.pop("action"),
                                details=details, condition={"analysis_claim": claim}, now=now)
         if written is not None:
-            if changes.get("needs_refinement"):
-                RefineCursor._get_collection().update_one(
-                    {"_id": changes["refine_rank"]}, {"$min": {"oldest": current["created_at"]}}, upsert=True)
+            _note_refinement_due([written])
             return True
     return False
 

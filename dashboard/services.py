@@ -80,6 +80,17 @@ def record_ticket_change(*, before: dict | None, after: dict | None) -> None:
     _write(sums)
 
 
+def record_ticket_changes(*, pairs: list[tuple[dict | None, dict | None]]) -> None:
+    """record_ticket_change for many tickets: one sum, one write per bucket."""
+    sums: Sums = {}
+    for before, after in pairs:
+        old, new = contribution(before), contribution(after)
+        if old != new:
+            _add_contribution(sums, old, -1)
+            _add_contribution(sums, new, +1)
+    _write(sums)
+
+
 def record_tweets(*, tweets: list[dict]) -> None:
     """Newly stored tweets, counted by the hour they were written, language and author kind."""
     sums: Sums = {}

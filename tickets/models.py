@@ -139,6 +139,7 @@ class Ticket(me.Document):
     analysis_solo = me.BooleanField(default=False)  # a batch answer missed it: analyse it alone
     analysis_failures = me.IntField(default=0)
     analysis_error = me.StringField()
+    write_token = me.StringField()  # the bulk write that last changed it (tickets/services.apply_changes)
     # Refinement queue: fast-labelled tickets with a field below its threshold, for the LLM
     # chain in the background, most urgent (rank 0) and oldest first.
     needs_refinement = me.BooleanField()
