@@ -219,31 +219,34 @@ def _renewing(claim: str) -> Iterator[None]:
 
 
 def label_tickets(*, ticket_ids: list[str], heads: classifier.Classifier | None = None) -> AnalysisRun:
-    """Claim, label with the fast tier and route these tickets; the unsure ones are queued
-    for refinement. Without heads (the fast tier off), the tickets go to the LLM chain."""
+    """Label these tickets with the fast tier and route them in one bulk write; the unsure
+    ones are queued for refinement. Without heads (the fast tier off), the tickets go to
+    the LLM chain."""
     heads = heads or classifier.active()
     if heads is None:
         return analyse_tickets(ticket_ids=ticket_ids)
-    claim, held = claim_tickets(ticket_ids=ticket_ids, projection=WITHOUT_HISTORY)
+    now = datetime.now(UTC)
+    held = [t for t in find_by_values(Ticket._get_collection(), "_id", ticket_ids, WITHOUT_HISTORY)
+            if t.get("needs_analysis") and t.get("status") != TicketStatus.MERGED
+            and _as_utc(t.get("analysis_lease_until")) <= now]
     run = AnalysisRun(skipped=len(ticket_ids) - len(held))
     if not held:
         return run
-    with _renewing(claim):
-        texts = _customer_texts(held)
-        started = time.perf_counter()
-        predictions = heads.predict([texts.get(t["_id"], "") for t in held])
-        latency_ms = round((time.perf_counter() - started) * 1000 / len(held))
-        rules, now, changes = routing.active_rules(), datetime.now(UTC), []
-        for ticket, prediction in zip(held, predictions, strict=True):
-            outcome = Outcome(analysis=prediction.analysis(), provider=classifier.TIER, model=heads.name,
-                              tokens_in=0, tokens_out=0, latency_ms=latency_ms, attempts=1, batch_size=len(held),
-                              fallbacks=[], confidence=prediction.confidence, unsure=prediction.unsure_fields)
-            fields, details = _analysis_changes(ticket, outcome, text=texts.get(ticket["_id"], ""), rules=rules,
-                                                now=now)
-            del details["action"]
-            changes.append(Change(ticket=ticket, fields=fields, details=details))
-        written = apply_changes(changes=changes, by="system:analysis", action="analysed",
-                                condition={"analysis_claim": claim}, now=now)
+    texts = _customer_texts(held)
+    started = time.perf_counter()
+    predictions = heads.predict([texts.get(t["_id"], "") for t in held])
+    latency_ms = round((time.perf_counter() - started) * 1000 / len(held))
+    rules, changes = routing.active_rules(), []
+    for ticket, prediction in zip(held, predictions, strict=True):
+        outcome = Outcome(analysis=prediction.analysis(), provider=classifier.TIER, model=heads.name,
+                          tokens_in=0, tokens_out=0, latency_ms=latency_ms, attempts=1, batch_size=len(held),
+                          fallbacks=[], confidence=prediction.confidence, unsure=prediction.unsure_fields)
+        fields, details = _analysis_changes(ticket, outcome, text=texts.get(ticket["_id"], ""), rules=rules, now=now)
+        del details["action"]
+        changes.append(Change(ticket=ticket, fields=fields, details=details))
+    # No claim: a batch takes about a second, and each write is conditioned on the version
+    # read above, so a ticket that changed meanwhile (new words, an LLM worker) is left as is.
+    written = apply_changes(changes=changes, by="system:analysis", action="analysed", now=now)
     _note_refinement_due(written)
     run.analysed = [t["_id"] for t in written]
     run.superseded = sorted({t["_id"] for t in held} - set(run.analysed))

@@ -108,7 +108,9 @@ Q_CLUSTER = {
     # delays them: `Q_CLUSTER_NAME=label manage.py qcluster` (the fast tier, seconds a task)
     # and `Q_CLUSTER_NAME=refine manage.py qcluster` (the LLM chain).
     "ALT_CLUSTERS": {
-        "label": {"workers": 1, "timeout": 600, "retry": 700, "queue_limit": 2},
+        # Two: one encodes while the other's bulk write is in the database.
+        "label": {"workers": int(os.environ.get("DALLOSH_LABEL_WORKERS", "2")), "timeout": 600, "retry": 700,
+                  "queue_limit": 2},
         "refine": {"workers": 1, "timeout": 3600, "retry": 3700, "queue_limit": 1},
     },
 }

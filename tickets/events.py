@@ -8,6 +8,7 @@ lost event is repaired by the next one or by the resync a reconnecting client do
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -16,6 +17,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
+PUBLISH_CONCURRENCY = 32
 
 EVENT_TYPE = "ticket.changed"
 KPI_GROUP = "kpis"  # managers' KPI pages: any ticket change may move a figure
@@ -87,6 +89,12 @@ def publish_all(announcements: list[tuple[set[str], dict]]) -> None:
 
 
 async def _send_all(layer, announcements: list[tuple[set[str], dict]]) -> None:
-    for groups, event in announcements:
-        for group in sorted(groups):
-            await layer.group_send(group, event)
+    """One ticket's events in order; many tickets' concurrently, a bounded number at a time."""
+    bound = asyncio.Semaphore(PUBLISH_CONCURRENCY)
+
+    async def send(groups: set[str], event: dict) -> None:
+        async with bound:
+            for group in sorted(groups):
+                await layer.group_send(group, event)
+
+    await asyncio.gather(*(send(groups, event) for groups, event in announcements))
