@@ -167,3 +167,13 @@ def test_a_conversation_of_several_tweets_gets_a_summary_in_the_background(use_t
     ticket = Ticket.objects.get(id="twcs:50")
     assert ticket.analysis.summary.startswith("first summary: my bill is wrong / still no answer")  # the server's name
     assert Ticket.objects.get(id=single).analysis.summary == ""
+
+
+def test_the_overview_shows_the_fast_tier_and_the_analysis_backlog(admin_client, settings):
+    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FAST_TIER": True}
+    classifier.forget_cache()
+    ids = ingest("my fibre is down", "ma facture est fausse", "where is my parcel")
+    services.label_tickets(ticket_ids=ids[:2])
+    page = admin_client.get("/").content.decode()
+    assert "<strong>1</strong> tickets awaiting labelling (2 labelled in the last minute)" in " ".join(page.split())
+    assert f"Fast tier: use-m heads v{classifier.starter().version} (shipped with Dallosh)" in page
