@@ -133,7 +133,8 @@ class ProviderChain:
         for item, prediction in taken:
             self._classifier_outcome(item, prediction, result, latency_ms=latency_ms, batch=len(items), fallbacks=[])
         if taken:
-            self._record_saving([item for item, _ in taken])
+            record_saving([item for item, _ in taken], model=self.classifier.name,
+                          first_tier=self.tiers[0].config if self.tiers else None)
         answered = {item.id for item, _ in taken}
         return [item for item in items if item.id not in answered]
 
@@ -153,19 +154,6 @@ class ProviderChain:
         result.analysed[item.id] = outcome
         if result.on_analysed:
             result.on_analysed(item.id, outcome)
-
-    def _record_saving(self, items: list[Item]) -> None:
-        """What the first LLM tier would have spent on these tweets: its share of the
-        instructions per tweet at its batch size, the tweet, the answer."""
-        if not self.tiers:
-            return
-        config = self.tiers[0].config
-        size = max(1, config.batch_size)
-        per_tweet_prompt = prompts.estimated_tokens(prompts.system_prompt()) / size + prompts.ANSWER_TOKENS_PER_ITEM
-        tokens = sum(_item_tokens(item) + per_tweet_prompt for item in items)
-        health.record_saved(tier=classifier.TIER, model=self.classifier.name, items=len(items),
-                            llm_calls_saved=-(-len(items) // size),
-                            tokens_saved=round(tokens))
 
     def _batches(self, config: TierConfig, items: list[Item], *, solo: bool) -> list[list[Item]]:
         """Consecutive batches of at most batch_size tweets and batch_token_budget prompt tokens."""
@@ -291,6 +279,18 @@ class ProviderChain:
                 result.on_analysed(item_id, outcome)
         for item_id, why in answer.misaligned.items():
             result.requeued[item_id] = f"{config.name}: {why}"
+
+
+def record_saving(items: list[Item], *, model: str, first_tier: TierConfig | None) -> None:
+    """What the first LLM tier would have spent on tweets the fast tier was sure of: its
+    share of the instructions per tweet at its batch size, the tweet, the answer."""
+    if first_tier is None or not items:
+        return
+    size = max(1, first_tier.batch_size)
+    per_tweet_prompt = prompts.estimated_tokens(prompts.system_prompt()) / size + prompts.ANSWER_TOKENS_PER_ITEM
+    tokens = sum(_item_tokens(item) + per_tweet_prompt for item in items)
+    health.record_saved(tier=classifier.TIER, model=model, items=len(items), llm_calls_saved=-(-len(items) // size),
+                        tokens_saved=round(tokens))
 
 
 def _read(completion: Completion, batch: list[Item], answer: _Answer, *, batched: bool) -> None:

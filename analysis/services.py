@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 
 from analysis import classifier, guard, prompts, selectors, summaries, training_data
-from analysis.chain import ChainResult, Outcome, ProviderChain, default_chain
+from analysis.chain import ChainResult, Outcome, ProviderChain, default_chain, record_saving, tier_configs
 from analysis.models import RefineCursor
 from analysis.prompts import Item
 from analysis.schema import URGENCIES
@@ -248,6 +248,9 @@ def label_tickets(*, ticket_ids: list[str], heads: classifier.Classifier | None 
     # read above, so a ticket that changed meanwhile (new words, an LLM worker) is left as is.
     written = apply_changes(changes=changes, by="system:analysis", action="analysed", now=now)
     _note_refinement_due(written)
+    sure = [Item(id=t["_id"], text=texts.get(t["_id"], "")) for t in written if not t.get("needs_refinement")]
+    configs = tier_configs()
+    record_saving(sure, model=heads.name, first_tier=configs[0] if configs else None)
     run.analysed = [t["_id"] for t in written]
     run.superseded = sorted({t["_id"] for t in held} - set(run.analysed))
     run.unsure = sum(bool(t.get("needs_refinement")) for t in written)

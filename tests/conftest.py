@@ -108,8 +108,10 @@ def start_qcluster(servers, settings, monkeypatch):
         return worker
 
     yield start
+    # A test's clusters hold no work worth a graceful stop (whose wait was 30 s a test):
+    # a short one, then SIGKILL.
     for worker in started:
-        stop_group(worker, timeout=30)
+        stop_group(worker, timeout=3)
 
 
 def stop_group(process: subprocess.Popen, *, timeout: float) -> None:

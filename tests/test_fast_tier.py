@@ -6,13 +6,14 @@ queries on indexes."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from analysis import classifier, embeddings, services
+from analysis import classifier, embeddings, services, training_data
 from analysis.classifier import NEVER, Example
 from analysis.models import ClassifierVersion
 from ingestion.services import ingest_records
@@ -106,16 +107,28 @@ def test_an_agent_holding_the_ticket_sees_the_llm_suggestion_instead(use_tiers, 
     assert "Suggested by openai" in html and "billing" in html
 
 
-def test_a_training_keeps_a_new_version_only_when_it_measures_better(settings, capsys):
+def test_a_correction_retrains_and_only_a_better_version_is_kept(settings, capsys, make_user, monkeypatch):
     settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FAST_TIER": True}
     classifier.forget_cache()
+    [ticket_id] = ingest("my invoice doubled this month, I was charged twice")
+    services.label_tickets(ticket_ids=[ticket_id])
+    team = Ticket.objects.get(id=ticket_id).team
+    ticket_services.correct_labels(ticket_id=ticket_id, user=make_user("fixer", team), sentiment="negative",
+                                   topic="billing", urgency="medium", actionable=True)
     call_command("train_classifier")
     first = ClassifierVersion.objects.get(active=True)
-    assert first.version > classifier.starter().version and first.sources.get("dev", 0) > 1000
-    call_command("train_classifier")  # the same data again: not worse, so it is kept
-    assert ClassifierVersion.objects.get(active=True).version == first.version + 1
-    output = capsys.readouterr().out
-    assert "sources:" in output and "is now active" in output
+    assert first.version > classifier.starter().version and first.sources["correction"] == 1
+    assert first.sources["dev"] > 1000 and "is now active" in capsys.readouterr().out
+    # The teacher's topics shuffled on the training side only: the new version learns noise,
+    # agrees less on the same (clean) held-out split, and is stored without replacing the active one.
+    real = training_data.teacher_examples()
+    spoiled = [e if classifier.held_out(e.id) else
+               dataclasses.replace(e, labels={**e.labels, "topic": real[(n + 1) % len(real)].labels["topic"]})
+               for n, e in enumerate(real)]
+    monkeypatch.setattr(training_data, "teacher_examples", lambda: spoiled)
+    call_command("train_classifier")
+    assert f"version {first.version + 1} is stored but NOT active" in capsys.readouterr().out
+    assert ClassifierVersion.objects.get(active=True).version == first.version
 
 
 def test_a_weight_file_with_the_wrong_hash_is_refused_with_a_clear_message(monkeypatch, settings):
@@ -177,3 +190,19 @@ def test_the_overview_shows_the_fast_tier_and_the_analysis_backlog(admin_client,
     page = admin_client.get("/").content.decode()
     assert "<strong>1</strong> tickets awaiting labelling (2 labelled in the last minute)" in " ".join(page.split())
     assert f"Fast tier: use-m heads v{classifier.starter().version} (shipped with Dallosh)" in page
+
+
+def test_a_ticket_the_heads_are_sure_of_is_final_and_its_llm_call_is_counted_as_saved(use_tiers, fault_server,
+                                                                                      unsure_heads):
+    from analysis.models import CostLedgerDay
+
+    use_tiers(("openai", fault_server.url), fast=True)
+    unsure_heads.thresholds = {f: 0.0 for f in FIELDS}  # sure of everything
+    [ticket_id] = ingest("where is my bill for march, charged twice")
+    services.label_tickets(ticket_ids=[ticket_id], heads=unsure_heads)
+    ticket = Ticket.objects.get(id=ticket_id)
+    assert not ticket.needs_refinement and ticket.analysis.unsure == [] and ticket.team == "tech"
+    assert services.refinement_due(limit=10, now=datetime.now(UTC)) == []
+    saved = CostLedgerDay.objects.get(provider="fast")
+    assert saved.items == 1 and saved.llm_calls_saved == 1 and saved.tokens_saved > 0
+    assert fault_server.requests == []
