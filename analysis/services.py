@@ -270,10 +270,12 @@ def _note_refinement_due(tickets: list[dict]) -> None:
 
 
 def _enqueue_summaries(tickets: list[dict], texts: dict[str, str]) -> None:
-    """Summaries for the tickets worth one, on the refinement cluster (in the background)."""
+    """Summaries for the sure tickets worth one, on the refinement cluster (in the
+    background); an unsure ticket gets its summary when the LLM refines it, so summaries
+    never hold refinement up."""
     from django_q.tasks import async_task
 
-    wanted = [t["_id"] for t in tickets if summaries.worth_summarising(
+    wanted = [t["_id"] for t in tickets if not t.get("needs_refinement") and summaries.worth_summarising(
         text=texts.get(t["_id"], ""), customer_tweets=t.get("customer_tweet_count") or 0)]
     if wanted and _waiting_tasks(REFINE_CLUSTER) < _config()["MAX_WAITING_TASKS"] * 4:
         async_task(SUMMARY_TASK, wanted, cluster=REFINE_CLUSTER, group="summaries")
@@ -320,6 +322,8 @@ def analyse_tickets(*, ticket_ids: list[str], solo: bool = False, chain: Provide
     with _renewing(claim):
         result = (chain or default_chain(llm_only=True)).analyse(items, solo=solo, on_analysed=write)
     _release(result, by_id, claim, run)
+    summarise_tickets(ticket_ids=[i for i in run.analysed if summaries.worth_summarising(
+        text=texts.get(i, ""), customer_tweets=by_id[i].get("customer_tweet_count") or 0)])
     return run
 
 

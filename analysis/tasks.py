@@ -39,4 +39,6 @@ def summarise_tickets(ticket_ids: list[str]) -> int:
 def sweep_pending() -> int:
     """Scheduled every minute: hand out tickets whose worker died or that were never queued,
     and the next unsure ones to refine."""
-    return services.enqueue_pending() + services.enqueue_refinement()
+    labelling, refining = services.enqueue_pending(), services.enqueue_refinement()
+    logger.info("sweeper: %d tickets handed out for labelling, %d for refinement", labelling, refining)
+    return labelling + refining
