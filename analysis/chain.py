@@ -268,7 +268,7 @@ class ProviderChain:
         model = answer.completions[-1].model
         share = len(batch)
         for item_id, analysis in answer.valid.items():
-            confidence = (certainty.confidences(answer.completions[0], _labels(analysis)) if len(batch) == 1
+            confidence = (certainty.confidences(answer.completions[0], analysis.labels()) if len(batch) == 1
                           else {})
             outcome = Outcome(
                 analysis=analysis, provider=config.name, model=model, tokens_in=round(tokens_in / share),
@@ -326,11 +326,6 @@ def _read(completion: Completion, batch: list[Item], answer: _Answer, *, batched
             _validate_into(item_id, found[0], answer)
         else:
             answer.misaligned[item_id] = "missing from the batch answer" if not found else "answered twice"
-
-
-def _labels(analysis: schema.Analysis) -> dict[str, str]:
-    return {f: str(getattr(analysis, f)).lower() if f == "actionable" else getattr(analysis, f)
-            for f in schema.LABEL_FIELDS}
 
 
 def _salvage_cut_summary(content: str) -> dict | None:

@@ -70,16 +70,19 @@ class Example:
 class Prediction:
     labels: dict[str, str]
     confidence: dict[str, float]
-    confident: bool  # every field at or above its threshold
+    thresholds: dict[str, float] = field(repr=False, compare=False)
 
     @property
     def unsure_fields(self) -> list[str]:
         return [f for f in FIELDS if not self.confident_in(f)]
 
-    def confident_in(self, field_name: str) -> bool:
-        return self.confidence[field_name] >= self._thresholds.get(field_name, NEVER)
+    @property
+    def confident(self) -> bool:
+        """Every field at or above its threshold: final without the LLM."""
+        return not self.unsure_fields
 
-    _thresholds: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
+    def confident_in(self, field_name: str) -> bool:
+        return self.confidence[field_name] >= self.thresholds.get(field_name, NEVER)
 
     def analysis(self) -> schema.Analysis:
         """As the chain's answers are; a fast label carries no summary (the ticket shows the
@@ -139,8 +142,7 @@ class Classifier:
         for row in range(len(vectors)):
             labels = {f: str(values[row]) for f, (values, _) in per_field.items()}
             confidence = {f: round(float(probs[row]), 4) for f, (_, probs) in per_field.items()}
-            confident = all(confidence[f] >= self.thresholds.get(f, NEVER) for f in FIELDS)
-            predictions.append(Prediction(labels, confidence, confident, dict(self.thresholds)))
+            predictions.append(Prediction(labels, confidence, dict(self.thresholds)))
         return predictions
 
     # --- a version as bytes: numpy arrays and a JSON header, never a pickle ---------------------

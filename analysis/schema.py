@@ -89,6 +89,12 @@ class Analysis:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def labels(self) -> dict[str, str]:
+        """The labels as class names (actionable as "true" or "false"), as heads learn them
+        and as log-probabilities are read."""
+        return {name: str(getattr(self, name)).lower() if name == "actionable" else getattr(self, name)
+                for name in LABEL_FIELDS}
+
 
 def json_schema() -> dict[str, Any]:
     """JSON schema of one labelling answer: the labels only, in LABEL_FIELDS order (strict:

@@ -92,10 +92,7 @@ def enqueue_pending(*, limit: int = 20_000, now: datetime | None = None) -> int:
     if fast:
         return _hand_out([t["_id"] for t in due], task=LABEL_TASK, cluster=cluster, size=LABEL_TASK_TICKETS,
                          now=now)
-    solo = [t["_id"] for t in due if t.get("analysis_solo")]
-    batched = [t["_id"] for t in due if not t.get("analysis_solo")]
-    return (_hand_out(batched, task=ANALYSE_TASK, cluster=cluster, size=_config()["TASK_TICKETS"], now=now)
-            + _hand_out(solo, task=ANALYSE_TASK, cluster=cluster, size=1, now=now, solo=True))
+    return _hand_to_llm(due, now=now)
 
 
 def enqueue_refinement(*, now: datetime | None = None) -> int:
@@ -105,11 +102,15 @@ def enqueue_refinement(*, now: datetime | None = None) -> int:
     if room <= 0:
         return 0
     now = now or datetime.now(UTC)
-    size = _config()["TASK_TICKETS"]
-    due = refinement_due(limit=room * size, now=now)
+    return _hand_to_llm(refinement_due(limit=room * _config()["TASK_TICKETS"], now=now), now=now)
+
+
+def _hand_to_llm(due: list[dict], *, now: datetime) -> int:
+    """Tasks for the refinement cluster: TASK_TICKETS tickets each, one each for those a
+    batched answer missed (analysed alone)."""
     solo = [t["_id"] for t in due if t.get("analysis_solo")]
     batched = [t["_id"] for t in due if not t.get("analysis_solo")]
-    return (_hand_out(batched, task=ANALYSE_TASK, cluster=REFINE_CLUSTER, size=size, now=now)
+    return (_hand_out(batched, task=ANALYSE_TASK, cluster=REFINE_CLUSTER, size=_config()["TASK_TICKETS"], now=now)
             + _hand_out(solo, task=ANALYSE_TASK, cluster=REFINE_CLUSTER, size=1, now=now, solo=True))
 
 
@@ -241,8 +242,8 @@ def label_tickets(*, ticket_ids: list[str], heads: classifier.Classifier | None 
         outcome = Outcome(analysis=prediction.analysis(), provider=classifier.TIER, model=heads.name,
                           tokens_in=0, tokens_out=0, latency_ms=latency_ms, attempts=1, batch_size=len(held),
                           fallbacks=[], confidence=prediction.confidence, unsure=prediction.unsure_fields)
-        fields, details = _analysis_changes(ticket, outcome, text=texts.get(ticket["_id"], ""), rules=rules, now=now)
-        del details["action"]
+        fields, _action, details = _analysis_changes(ticket, outcome, text=texts.get(ticket["_id"], ""),
+                                                     rules=rules, now=now)
         changes.append(Change(ticket=ticket, fields=fields, details=details))
     # No claim: a batch takes about a second, and each write is conditioned on the version
     # read above, so a ticket that changed meanwhile (new words, an LLM worker) is left as is.
@@ -275,16 +276,20 @@ def _enqueue_summaries(tickets: list[dict], texts: dict[str, str]) -> None:
     never hold refinement up."""
     from django_q.tasks import async_task
 
-    wanted = [t["_id"] for t in tickets if not t.get("needs_refinement") and summaries.worth_summarising(
-        text=texts.get(t["_id"], ""), customer_tweets=t.get("customer_tweet_count") or 0)]
+    wanted = [t["_id"] for t in tickets if not t.get("needs_refinement") and _worth_a_summary(t, texts)]
     if wanted and _waiting_tasks(REFINE_CLUSTER) < _config()["MAX_WAITING_TASKS"] * 4:
         async_task(SUMMARY_TASK, wanted, cluster=REFINE_CLUSTER, group="summaries")
+
+
+def _worth_a_summary(ticket: dict, texts: dict[str, str]) -> bool:
+    return summaries.worth_summarising(text=texts.get(ticket["_id"], ""),
+                                       customer_tweets=ticket.get("customer_tweet_count") or 0)
 
 
 def summarise_tickets(*, ticket_ids: list[str]) -> int:
     """Write a summary on each ticket that still has none, unless its text changed meanwhile."""
     written = 0
-    for ticket in Ticket._get_collection().find({"_id": {"$in": ticket_ids}}, {"audit": 0, "notes": 0}):
+    for ticket in find_by_values(Ticket._get_collection(), "_id", ticket_ids, WITHOUT_HISTORY):
         analysis = ticket.get("analysis") or {}
         if analysis.get("summary") or not analysis.get("input_text"):
             continue
@@ -322,8 +327,7 @@ def analyse_tickets(*, ticket_ids: list[str], solo: bool = False, chain: Provide
     with _renewing(claim):
         result = (chain or default_chain(llm_only=True)).analyse(items, solo=solo, on_analysed=write)
     _release(result, by_id, claim, run)
-    summarise_tickets(ticket_ids=[i for i in run.analysed if summaries.worth_summarising(
-        text=texts.get(i, ""), customer_tweets=by_id[i].get("customer_tweet_count") or 0)])
+    summarise_tickets(ticket_ids=[i for i in run.analysed if _worth_a_summary(by_id[i], texts)])
     return run
 
 
@@ -339,11 +343,11 @@ def record_analysis(*, ticket: dict, claim: str, outcome: Outcome, text: str,
     now = now or datetime.now(UTC)
     for _ in range(5):
         current = Ticket._get_collection().find_one({"_id": ticket["_id"], "analysis_claim": claim},
-                                                    {"audit": 0, "notes": 0})
+                                                    WITHOUT_HISTORY)
         if current is None:
             return False  # the claim was lost: new tweets arrived, or the lease ran out
-        changes, details = _analysis_changes(current, outcome, text=text, rules=rules, now=now)
-        written = apply_change(ticket=current, changes=changes, by="system:analysis", action=details.pop("action"),
+        changes, action, details = _analysis_changes(current, outcome, text=text, rules=rules, now=now)
+        written = apply_change(ticket=current, changes=changes, by="system:analysis", action=action,
                                details=details, condition={"analysis_claim": claim}, now=now)
         if written is not None:
             _note_refinement_due([written])
@@ -352,8 +356,8 @@ def record_analysis(*, ticket: dict, claim: str, outcome: Outcome, text: str,
 
 
 def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list | None,
-                      now: datetime) -> tuple[dict, dict]:
-    """What an answer changes on the ticket as it stands, and the audit entry's details."""
+                      now: datetime) -> tuple[dict, str, dict]:
+    """What an answer changes on the ticket as it stands, the audit action and its details."""
     analysis = outcome.analysis
     done = {"needs_analysis": False, **RELEASED, "analysis_queued_until": EPOCH, "analysis_solo": False,
             "analysis_failures": 0, "analysis_error": None, "needs_refinement": None, "refine_rank": None,
@@ -364,8 +368,8 @@ def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list
     if fast_before and not _routable(current):
         differs = {f: v for f, v in labels.items() if previous.get(f) != v}
         suggestion = {**differs, "provider": outcome.provider, "model": outcome.model, "at": now} if differs else {}
-        return ({**done, "analysis.suggestion": suggestion},
-                {"action": "refined", "provider": outcome.provider, "suggestion": bool(differs)})
+        return ({**done, "analysis.suggestion": suggestion}, "refined",
+                {"provider": outcome.provider, "suggestion": bool(differs)})
     route = routing.decide_route(analysis=analysis, text=text, language=current.get("language"),
                                  author=current.get("customer"), rules=rules)
     answer = {**analysis.to_dict(), "input_text": text, "provider": outcome.provider, "model": outcome.model,
@@ -387,9 +391,9 @@ def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list
         urgency = current["correction"]["urgency"] if current.get("correction") else route.urgency
         changes |= {"team": route.team, "urgency": urgency, "routing_rule": route.rule, "routed_at": now,
                     **sla.fields_for_urgency(current, urgency, now)}
-    action = "refined" if fast_before else "analysed"
-    return changes, {"action": action, "provider": outcome.provider, "model": outcome.model,
-                     "team": changes.get("team"), "urgency": changes.get("urgency"), "rule": route.rule}
+    return changes, "refined" if fast_before else "analysed", {
+        "provider": outcome.provider, "model": outcome.model, "team": changes.get("team"),
+        "urgency": changes.get("urgency"), "rule": route.rule}
 
 
 def _routable(ticket: dict) -> bool:

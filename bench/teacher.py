@@ -40,8 +40,7 @@ def label(provider: OpenAIProvider, text: str) -> dict | None:
         analysis = schema.validate(json.loads(completion.content, strict=False))
     except (ProviderFailure, ValueError, schema.InvalidAnalysis):
         return None
-    labels = {f: str(getattr(analysis, f)).lower() if f == "actionable" else getattr(analysis, f)
-              for f in schema.LABEL_FIELDS}
+    labels = analysis.labels()
     return {"labels": labels, "confidence": certainty.confidences(completion, labels),
             "latency_ms": round(completion.latency_s * 1000), "model": completion.model}
 

@@ -71,17 +71,11 @@ Sums = dict[tuple[datetime, str], Counter]  # (bucket start, grain) → counter 
 
 def record_ticket_change(*, before: dict | None, after: dict | None) -> None:
     """Move the ticket's contribution from what it was to what it is (after the write)."""
-    old, new = contribution(before), contribution(after)
-    if old == new:
-        return
-    sums: Sums = {}
-    _add_contribution(sums, old, -1)
-    _add_contribution(sums, new, +1)
-    _write(sums)
+    record_ticket_changes(pairs=[(before, after)])
 
 
 def record_ticket_changes(*, pairs: list[tuple[dict | None, dict | None]]) -> None:
-    """record_ticket_change for many tickets: one sum, one write per bucket."""
+    """Move many tickets' contributions: one sum, one write per bucket."""
     sums: Sums = {}
     for before, after in pairs:
         old, new = contribution(before), contribution(after)

@@ -306,11 +306,9 @@ def apply_change(*, ticket: dict, changes: dict, by: str, action: str, details: 
     if moved and entering:
         count_in_segment(entering, +1)
     version = ticket.get("version", 0)
-    entry = {"at": now, "by": by, "action": action, "details": details or {}}
-    update = {"$set": {**changes, "updated_at": now}, "$inc": {"version": 1},
-              "$push": {"audit": entry, **(push or {})}}
-    pinned = {"version": version} if "version" in ticket else {"version": {"$exists": False}}
-    written = Ticket._get_collection().update_one({"_id": ticket["_id"], **pinned, **(condition or {})}, update)
+    written = Ticket._get_collection().update_one(*_pinned_update(
+        ticket=ticket, changes=changes, by=by, action=action, details=details, condition=condition, push=push,
+        now=now))
     if written.modified_count != 1:
         if moved and entering:
             count_in_segment(entering, -1)
@@ -332,6 +330,18 @@ class Change:
     details: dict
 
 
+def _pinned_update(*, ticket: dict, changes: dict, by: str, action: str, details: dict | None,
+                   condition: dict | None, now: datetime, push: dict | None = None,
+                   mark: dict | None = None) -> tuple[dict, dict]:
+    """The filter and update that write `changes` to the ticket exactly as it was read (its
+    version, and `condition`), with its audit entry."""
+    entry = {"at": now, "by": by, "action": action, "details": details or {}}
+    pinned = {"version": ticket["version"]} if "version" in ticket else {"version": {"$exists": False}}
+    return ({"_id": ticket["_id"], **pinned, **(condition or {})},
+            {"$set": {**changes, "updated_at": now, **(mark or {})}, "$inc": {"version": 1},
+             "$push": {"audit": entry, **(push or {})}})
+
+
 def apply_changes(*, changes: list[Change], by: str, action: str, condition: dict | None = None,
                   now: datetime | None = None) -> list[dict]:
     """apply_change for many tickets at once, as the fast tier writes them: each ticket's
@@ -342,34 +352,24 @@ def apply_changes(*, changes: list[Change], by: str, action: str, condition: dic
         return []
     now = now or datetime.now(UTC)
     token = uuid.uuid4().hex  # marks this call's writes, to tell which conditions held
-    entering: Counter = Counter()
-    operations = []
-    for change in changes:
-        ticket, after = change.ticket, {**change.ticket, **change.fields}
-        if queue_segment(after) != queue_segment(ticket) and queue_segment(after):
-            entering[queue_segment(after)] += 1
-        entry = {"at": now, "by": by, "action": action, "details": change.details}
-        pinned = {"version": ticket["version"]} if "version" in ticket else {"version": {"$exists": False}}
-        operations.append(UpdateOne({"_id": ticket["_id"], **pinned, **(condition or {})},
-                                    {"$set": {**change.fields, "updated_at": now, "write_token": token},
-                                     "$inc": {"version": 1}, "$push": {"audit": entry}}))
-    _count_in_segments(entering)
+    moves = [(queue_segment(c.ticket), queue_segment({**c.ticket, **c.fields})) for c in changes]
+    _count_in_segments(Counter(entering for leaving, entering in moves if entering != leaving))
     collection = Ticket._get_collection()
-    collection.bulk_write(operations, ordered=False)
-    ids = [change.ticket["_id"] for change in changes]
-    landed = {t["_id"] for t in find_by_values(collection, "_id", ids, {"write_token": 1})
-              if t.get("write_token") == token}
-    refused, leaving, pairs = Counter(), Counter(), []
-    for change in changes:
-        before = change.ticket
-        after = {**before, **change.fields, "version": before.get("version", 0) + 1, "updated_at": now}
-        moved = queue_segment(after) != queue_segment(before)
-        if before["_id"] not in landed:
-            refused[queue_segment(after)] += moved and queue_segment(after) is not None
+    collection.bulk_write([UpdateOne(*_pinned_update(ticket=c.ticket, changes=c.fields, by=by, action=action,
+                                                     details=c.details, condition=condition, now=now,
+                                                     mark={"write_token": token})) for c in changes],
+                          ordered=False)
+    landed = {t["_id"] for t in find_by_values(collection, "_id", [c.ticket["_id"] for c in changes],
+                                               {"write_token": 1}) if t.get("write_token") == token}
+    undo, pairs = Counter(), []  # the segment each written ticket left; each refused one did not enter
+    for change, (leaving, entering) in zip(changes, moves, strict=True):
+        if change.ticket["_id"] in landed:
+            pairs.append((change.ticket, {**change.ticket, **change.fields,
+                                          "version": change.ticket.get("version", 0) + 1, "updated_at": now}))
+            undo[leaving] += leaving != entering
         else:
-            leaving[queue_segment(before)] += moved and queue_segment(before) is not None
-            pairs.append((before, after))
-    _count_in_segments(Counter({segment: -n for segment, n in (refused + leaving).items()}))
+            undo[entering] += leaving != entering
+    _count_in_segments(Counter({segment: -n for segment, n in undo.items()}))
     kpi.record_ticket_changes(pairs=pairs)
     events.tickets_changed(pairs=pairs, action=action, by=by)
     return [after for _, after in pairs]
