@@ -8,9 +8,10 @@ class DalloshConfig(AppConfig):
     verbose_name = "Dallosh"
 
     def ready(self) -> None:
-        from dallosh import mongo
+        from dallosh import access, mongo
 
         mongo.connect()
+        access.connect_signals()
 
 
 class DalloshAdminConfig(AdminConfig):

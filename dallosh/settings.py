@@ -79,9 +79,11 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # A file (not in-memory) test database, so a real django-q2 worker process can share it.
+    # A file (not in-memory) test database, so a real django-q2 worker process can share it
+    # (the tests hand them its path); one per test run, so two runs side by side do not
+    # flush each other's tables.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-dallosh.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-dallosh-{os.getpid()}.sqlite3")}
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -89,8 +91,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MONGODB_URI = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/dallosh?directConnection=true")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6380/0")
 
+# channels_redis blocks up to 5 s (brpop_timeout) waiting for a message; redis-py 8 reads
+# with a 5 s socket timeout by default, so an idle websocket's read timed out and every
+# socket dropped about every 5 s (redis/redis-py#4091). The read timeout stays above the
+# blocking wait; keepalive still notices a dead connection.
+REDIS_SOCKET_TIMEOUT_S = 30
 CHANNEL_LAYERS = {
-    "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}},
+    "default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
+                                      "socket_keepalive": True}]}},
 }
 
 Q_CLUSTER = {

@@ -4,22 +4,37 @@ the tech team). dallosh.permissions decides; services publish."""
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from dallosh import permissions
+from dallosh.access import FORBIDDEN, AccessCheckedConsumer
 from dashboard.services import ALERTS_MANAGERS, alerts_team_group
 from tickets.events import KPI_GROUP
 
 
-class AlertConsumer(AsyncJsonWebsocketConsumer):
+class AlertConsumer(AccessCheckedConsumer):
+    """Alerts of the teams the user works in, or all of them for a manager. When the user's
+    teams change the socket closes (the page reconnects and subscribes afresh)."""
+
     async def connect(self) -> None:
-        self.groups = await database_sync_to_async(_groups_for)(self.scope["user"])
-        if not self.groups:
-            await self.close(code=4403)
+        self.alert_groups = await database_sync_to_async(_groups_for)(self.scope["user"])
+        if not self.alert_groups:
+            await self.close(code=FORBIDDEN)
             return
-        for group in self.groups:
+        await self.join(self.alert_groups)
+
+    async def access_changed(self, event: dict) -> None:
+        """Follow the user's teams: leave the alerts no longer theirs, hear the new ones."""
+        user = await database_sync_to_async(self.fresh_user)()
+        wanted = await database_sync_to_async(_groups_for)(user) if user else []
+        if not wanted:
+            await self.close(code=FORBIDDEN)
+            return
+        for group in set(self.alert_groups) - set(wanted):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        for group in set(wanted) - set(self.alert_groups):
             await self.channel_layer.group_add(group, self.channel_name)
-        await self.accept()
+        self.groups = [*wanted, *(g for g in self.groups if g not in self.alert_groups)]
+        self.alert_groups = wanted
 
     async def alert_changed(self, event: dict) -> None:
         await self.send_json({key: value for key, value in event.items() if key != "type"})
@@ -31,16 +46,17 @@ def _groups_for(user) -> list[str]:
     return [alerts_team_group(team) for team in permissions.agent_teams(user)]
 
 
-class KpiConsumer(AsyncJsonWebsocketConsumer):
+class KpiConsumer(AccessCheckedConsumer):
     """Managers' KPI pages: told that figures moved, they re-read them (at most every few seconds)."""
 
     async def connect(self) -> None:
-        if not await database_sync_to_async(permissions.can_read_kpis)(self.scope["user"]):
-            await self.close(code=4403)
+        if not await database_sync_to_async(self.still_allowed)(self.scope["user"]):
+            await self.close(code=FORBIDDEN)
             return
-        self.groups = [KPI_GROUP]
-        await self.channel_layer.group_add(KPI_GROUP, self.channel_name)
-        await self.accept()
+        await self.join([KPI_GROUP])
+
+    def still_allowed(self, user) -> bool:
+        return permissions.can_read_kpis(user)
 
     async def ticket_changed(self, event: dict) -> None:
         await self.send_json({"id": event["id"], "action": event["action"]})

@@ -41,8 +41,9 @@ def mongo_connection(servers, django_db_blocker):
     settings.MONGODB_URI = servers["mongodb"]
     settings.REDIS_URL = servers["redis"]
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "redis": servers["redis"]}
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                           "CONFIG": {"hosts": [servers["redis"]]}}}
+    layer = settings.CHANNEL_LAYERS["default"]  # the production options, on the test server
+    settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {
+        **layer["CONFIG"], "hosts": [{**layer["CONFIG"]["hosts"][0], "address": servers["redis"]}]}}}
     from channels.layers import channel_layers
 
     channel_layers.backends.clear()

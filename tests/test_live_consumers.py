@@ -119,3 +119,68 @@ def test_an_analysed_ticket_is_announced_to_its_team_queue(analysed, make_user):
                                                                           "system:analysis")
     assert event["key"].startswith("96|")  # priority 3 (high), the queue's sort key
     assert nothing_else
+
+
+def test_an_agent_removed_from_a_team_stops_hearing_it(analysed, make_user):
+    """Access is re-checked when an admin changes the agent's groups, not only at connect."""
+    from django.contrib.auth.models import Group
+
+    ana = make_user("ana", "tech")
+    headers = logged_in(ana)
+    ticket_id = analysed("internet down")[0]
+
+    async def scenario():
+        queue, page = socket(headers, "/ws/queues/tech/"), socket(headers, f"/ws/tickets/{ticket_id}/")
+        for communicator in (queue, page):
+            assert (await connect(communicator))[0]
+        await sync_to_async(ana.groups.remove)(await sync_to_async(Group.objects.get)(name="team:tech"))
+        return await queue.receive_output(timeout=5), await page.receive_output(timeout=5)
+
+    assert run(scenario) == ({"type": "websocket.close", "code": 4403}, {"type": "websocket.close", "code": 4403})
+
+
+def test_a_colleague_added_to_a_team_keeps_their_socket(analysed, make_user):
+    """Any change to a user's groups re-checks; what is still allowed stays open and live."""
+    from django.contrib.auth.models import Group
+
+    ana = make_user("ana", "tech")
+    headers = logged_in(ana)
+    ticket_id = analysed("internet down")[0]
+
+    async def scenario():
+        queue = socket(headers, "/ws/queues/tech/")
+        assert (await connect(queue))[0]
+        billing, _ = await sync_to_async(Group.objects.get_or_create)(name="team:billing")
+        await sync_to_async(ana.groups.add)(billing)
+        still_open = await queue.receive_nothing(timeout=1)
+        await sync_to_async(services.claim_ticket)(ticket_id=ticket_id, user=ana)
+        event = await queue.receive_json_from(timeout=5)
+        await queue.disconnect()
+        return still_open, event
+
+    still_open, event = run(scenario)
+    assert still_open
+    assert (event["id"], event["action"]) == (ticket_id, "claimed")
+
+
+def test_an_idle_socket_stays_up_for_30_seconds(analysed, make_user, caplog):
+    """channels_redis waits up to 5 s for a message; with redis-py's default 5 s read timeout
+    every idle socket broke after ~5 s (a traceback each time). Idle 30 s, then an event."""
+    ana = make_user("ana", "tech")
+    headers = logged_in(ana)
+    ticket_id = analysed("internet down")[0]
+
+    async def scenario():
+        queue = socket(headers, "/ws/queues/tech/")
+        assert (await connect(queue))[0]
+        idle = await queue.receive_nothing(timeout=30, interval=1)
+        crashed = queue.future.done()
+        await sync_to_async(services.claim_ticket)(ticket_id=ticket_id, user=ana)
+        event = await queue.receive_json_from(timeout=5)
+        await queue.disconnect()
+        return idle, crashed, event
+
+    idle, crashed, event = run(scenario)
+    assert idle and not crashed
+    assert event["action"] == "claimed"
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]

@@ -6,41 +6,42 @@ They never write and never build events; dallosh.permissions decides who may sub
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from dallosh import permissions
+from dallosh.access import FORBIDDEN, AccessCheckedConsumer
 from tickets import events, selectors
 
-FORBIDDEN = 4403  # close code the page shows as "not allowed" (and does not retry)
 
-
-class QueueConsumer(AsyncJsonWebsocketConsumer):
+class QueueConsumer(AccessCheckedConsumer):
     """One team's queue: every change to a ticket entering, in or leaving it."""
 
     async def connect(self) -> None:
-        team = self.scope["url_route"]["kwargs"]["team"]
-        if not await database_sync_to_async(permissions.can_view_team)(self.scope["user"], team):
+        self.team = self.scope["url_route"]["kwargs"]["team"]
+        if not await database_sync_to_async(self.still_allowed)(self.scope["user"]):
             await self.close(code=FORBIDDEN)
             return
-        self.groups = [events.queue_group(team)]
-        await self.channel_layer.group_add(self.groups[0], self.channel_name)
-        await self.accept()
+        await self.join([events.queue_group(self.team)])
+
+    def still_allowed(self, user) -> bool:
+        return permissions.can_view_team(user, self.team)
 
     async def ticket_changed(self, event: dict) -> None:
         await self.send_json(_public(event))
 
 
-class TicketConsumer(AsyncJsonWebsocketConsumer):
-    """One ticket's page. A viewer whose access ends (re-routed away) is told once, then dropped."""
+class TicketConsumer(AccessCheckedConsumer):
+    """One ticket's page. A viewer whose access ends (re-routed away, removed from the team)
+    is dropped."""
 
     async def connect(self) -> None:
-        ticket_id = self.scope["url_route"]["kwargs"]["ticket_id"]
-        if not await database_sync_to_async(_may_view)(self.scope["user"], ticket_id):
+        self.ticket_id = self.scope["url_route"]["kwargs"]["ticket_id"]
+        if not await database_sync_to_async(self.still_allowed)(self.scope["user"]):
             await self.close(code=FORBIDDEN)
             return
-        self.groups = [events.ticket_group(ticket_id)]
-        await self.channel_layer.group_add(self.groups[0], self.channel_name)
-        await self.accept()
+        await self.join([events.ticket_group(self.ticket_id)])
+
+    def still_allowed(self, user) -> bool:
+        return selectors.ticket_visible_to(user=user, ticket_id=self.ticket_id) is not None
 
     async def ticket_changed(self, event: dict) -> None:
         allowed = await database_sync_to_async(permissions.can_view_ticket)(self.scope["user"], event)
@@ -49,10 +50,6 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=FORBIDDEN)
             return
         await self.send_json(_public(event))
-
-
-def _may_view(user, ticket_id: str) -> bool:
-    return selectors.ticket_visible_to(user=user, ticket_id=ticket_id) is not None
 
 
 def _public(event: dict) -> dict:
