@@ -84,6 +84,17 @@ def can_work_ticket(user: User, ticket: dict) -> bool:
     return can_view_ticket(user, ticket)
 
 
+def can_release_ticket(user: User, ticket: dict) -> bool:
+    """Only the holder lets go of a ticket (or a manager, as a supervisor): a colleague
+    releasing it would pull work out of someone's hands."""
+    return can_work_ticket(user, ticket) and (ticket.get("assignee") == user.get_username() or is_manager(user))
+
+
+def can_assign_ticket(user: User, ticket: dict) -> bool:
+    """Handing a ticket to someone is a manager's action; an agent claims for themselves."""
+    return is_manager(user) and can_work_ticket(user, ticket)
+
+
 def can_hold_tickets_of(user: User, team: str) -> bool:
     """Who may be assigned a team's ticket: that team's agents."""
     return team in agent_teams(user)

@@ -238,3 +238,41 @@ def test_a_selective_search_stops_at_its_budget_and_searches_further_on(analysed
         found += [row["_id"] for row in page.rows]
         cursor, pages = page.next_cursor, pages + 1
     assert found == [ids[-1]] and pages > 2
+
+
+def test_a_refused_reply_leaves_no_brand_tweet_behind(analysed, make_user, monkeypatch):
+    """A colleague resolves the ticket between the agent's read and write: the reply is
+    refused, and no brand tweet is left to count as a response in SLA and KPIs."""
+    from ingestion.models import Tweet
+
+    ana, tom = make_user("ana", "tech"), make_user("tom", "tech")
+    ticket_id = analysed("internet down")[0]
+    write = services.apply_change
+    raced = []
+
+    def colleague_resolves_first(**kwargs):
+        if not raced:
+            raced.append(kwargs["action"])
+            services.change_status(ticket_id=ticket_id, user=tom, status="resolved")
+        return write(**kwargs)
+
+    monkeypatch.setattr(services, "apply_change", colleague_resolves_first)
+    with pytest.raises(services.ActionRefused, match="resolved"):
+        services.record_reply(ticket_id=ticket_id, user=ana, text="Hello, could you DM us?")
+    assert Tweet.objects(conversation_id=ticket_id, is_brand=True).count() == 0
+    assert Ticket.objects.get(id=ticket_id).brand_reply_count in (0, None)
+
+
+def test_a_recorded_reply_is_in_the_conversation(analysed, make_user):
+    ana = make_user("ana", "tech")
+    ticket_id = analysed("internet down")[0]
+    services.record_reply(ticket_id=ticket_id, user=ana, text="Hello, could you DM us?")
+    reply = brand_tweet_of(ticket_id)
+    assert (reply["text"], reply["recorded_by"], reply["is_brand"]) == ("Hello, could you DM us?", "ana", True)
+    assert Ticket.objects.get(id=ticket_id).status == "waiting_customer"
+
+
+def brand_tweet_of(ticket_id):
+    from ingestion.models import Tweet
+
+    return Tweet._get_collection().find_one({"conversation_id": ticket_id, "is_brand": True})

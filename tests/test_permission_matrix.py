@@ -49,6 +49,7 @@ EXPECTED: dict[str, tuple[str, str, dict | None, set[str]]] = {
     "tickets:ticket": ("GET", "/tickets/{ticket}/", None, QUEUE_READERS),
     "tickets:action": ("POST", "/tickets/{ticket}/note/", {"text": "checked"}, QUEUE_READERS),
     "tickets:reply_draft": ("POST", "/tickets/{ticket}/draft-reply/", {}, QUEUE_READERS),
+    "tickets:reply_draft_status": ("GET", "/tickets/{ticket}/draft-reply/latest/", None, QUEUE_READERS),
     "ingestion:upload": ("GET", "/ingest/", None, INGESTERS),
     "ingestion:upload_start": ("POST", "/ingest/uploads/", {}, INGESTERS),
     "ingestion:upload_chunk": ("POST", f"/ingest/uploads/{FAKE}/chunk", {}, INGESTERS),
@@ -118,6 +119,7 @@ def client_for(user) -> Client:
 
 
 def allowed(response, *, absent_object: bool) -> bool:
+    assert response.status_code < 500, f"{response.status_code} is a failure, not an answer"
     if response.status_code in (401, 403):
         return False
     if response.status_code == 302 and "next=" in response.headers.get("Location", ""):  # sent to log in
@@ -148,7 +150,8 @@ def test_http_routes_allow_exactly_the_expected_roles(people, objects):
                 response = client.post(path, body, content_type="application/json")
             else:
                 response = client.post(path, body)  # the pages' forms
-            if allowed(response, absent_object=name in ABSENT_OBJECT_ROUTES) != (role in expected):
+            if response.status_code >= 500 or (
+                    allowed(response, absent_object=name in ABSENT_OBJECT_ROUTES) != (role in expected)):
                 wrong.append((name, role, response.status_code))
     assert not wrong, "\n".join(map(str, wrong))
 
@@ -198,3 +201,49 @@ def _socket_headers(user) -> list[tuple[bytes, bytes]]:
         client = client_for(user)
         headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
     return headers
+
+
+# Every ticket action × who tries it, on a tech ticket. "holder" holds it where the action
+# needs a holder; "colleague" is another tech agent. From the roles: agents work their team's
+# tickets and claim for themselves; only the holder (or a manager) releases; handing a
+# ticket to someone is a manager's action; managers supervise but hold no ticket.
+ACTORS = ("holder", "colleague", "billing_agent", "manager", "admin")
+TEAM_AND_MANAGERS = {"holder", "colleague", "manager", "admin"}
+ACTIONS: dict[str, tuple[dict, bool, set[str]]] = {  # action → (body, held by the holder first, allowed)
+    "claim": ({}, False, {"holder", "colleague"}),
+    "release": ({}, True, {"holder", "manager", "admin"}),
+    "assign": ({"assignee": "tom"}, True, {"manager", "admin"}),
+    "status": ({"status": "waiting_customer"}, True, TEAM_AND_MANAGERS),
+    "reroute": ({"team": "billing", "reason": "about the bill"}, False, TEAM_AND_MANAGERS),
+    "note": ({"text": "checked the line"}, True, TEAM_AND_MANAGERS),
+    "reply": ({"text": "Hello, could you DM us your account number?"}, True, TEAM_AND_MANAGERS),
+    "correct": ({"sentiment": "negative", "topic": "network", "urgency": "high", "actionable": True}, False,
+                TEAM_AND_MANAGERS),
+}
+
+
+@pytest.mark.parametrize("surface", ["api", "page"])
+def test_every_ticket_action_allows_exactly_the_expected_roles(analysed, make_user, surface):
+    """Allowed is 200; refused is 403 (may see, may not act) or 404 (may not see). Anything
+    else (a 409 from a badly prepared ticket, a 500) is a failure of its own."""
+    from tickets import services
+
+    actors = {"holder": make_user("ana", "tech"), "colleague": make_user("tom", "tech"),
+              "billing_agent": make_user("bea", "billing"), "manager": make_user("max", role="manager"),
+              "admin": make_user("root", role="admin")}
+    cache.clear()
+    wrong = []
+    for action, (body, held, expected) in ACTIONS.items():
+        for actor in ACTORS:
+            ticket_id = analysed(f"my fibre is down ({action} {ACTORS.index(actor)})")[0]
+            if held:
+                services.claim_ticket(ticket_id=ticket_id, user=actors["holder"])
+            client = client_for(actors[actor])
+            if surface == "api":
+                response = client.post(f"/api/v1/tickets/{ticket_id}/{action}", body, content_type="application/json")
+            else:
+                response = client.post(f"/tickets/{ticket_id}/{action}/", body, HTTP_ACCEPT="application/json")
+            outcome = {200: True, 403: False, 404: False}.get(response.status_code)
+            if outcome is None or outcome != (actor in expected):
+                wrong.append((action, actor, response.status_code, response.content[:120]))
+    assert not wrong, "\n".join(map(str, wrong))

@@ -102,11 +102,12 @@ class AnalysisView(APIView):
 
 class TicketActionView(APIView):
     """POST /tickets/<id>/<action>: claim, release, assign {assignee}, status {status},
-    reroute {team, reason}, note {text}, correct {sentiment, topic, urgency, actionable}."""
+    reroute {team, reason}, note {text}, reply {text}, correct {sentiment, topic, urgency, actionable}."""
 
     permission_classes = [permissions.CanUseQueues]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: QueueRowSerializer, 409: OpenApiTypes.OBJECT})
+    @extend_schema(request=OpenApiTypes.OBJECT,
+                   responses={200: QueueRowSerializer, 403: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request: Request, ticket_id: str, action: str) -> Response:
         data, user = request.data, request.user
         actions = {
@@ -119,6 +120,7 @@ class TicketActionView(APIView):
             "reroute": lambda: services.reroute_ticket(ticket_id=ticket_id, user=user, team=str(data.get("team", "")),
                                                        reason=str(data.get("reason", ""))),
             "note": lambda: services.add_note(ticket_id=ticket_id, user=user, text=str(data.get("text", ""))),
+            "reply": lambda: services.record_reply(ticket_id=ticket_id, user=user, text=str(data.get("text", ""))),
             "correct": lambda: _correct(ticket_id, user, data),
         }
         if action not in actions:
@@ -127,6 +129,8 @@ class TicketActionView(APIView):
             ticket = actions[action]()
         except services.TicketNotFound as missing:
             raise Http404("No such ticket in your queues.") from missing
+        except services.ActionForbidden as refusal:
+            return Response({"error": str(refusal)}, status=status.HTTP_403_FORBIDDEN)
         except services.ActionRefused as refusal:
             return Response({"error": str(refusal)}, status=status.HTTP_409_CONFLICT)
         return Response(QueueRowSerializer(ticket).data)

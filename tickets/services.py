@@ -14,7 +14,7 @@ from pymongo import UpdateOne
 
 from analysis.schema import TEAMS, VOCABULARY
 from dallosh.bulk import aggregate_by_day, find_by_values, insert_new, scan_by_day
-from dallosh.permissions import can_hold_tickets_of, can_work_ticket
+from dallosh.permissions import can_assign_ticket, can_hold_tickets_of, can_release_ticket, can_work_ticket
 from dashboard import services as kpi
 from ingestion.models import Tweet
 from tickets import events, routing, selectors, sla
@@ -284,6 +284,10 @@ class ActionRefused(ValueError):
     """The change is not allowed in the ticket's current state; the message says why."""
 
 
+class ActionForbidden(ActionRefused):
+    """The user may see the ticket but this action is not theirs to take (403, not 409)."""
+
+
 class AlreadyClaimed(ActionRefused):
     def __init__(self, holder: str) -> None:
         super().__init__(f"Already held by {holder}.")
@@ -434,6 +438,8 @@ def release_ticket(*, ticket_id: str, user) -> dict:
     def decide(ticket: dict):
         if not ticket.get("assignee"):
             raise ActionRefused("Nobody holds this ticket.")
+        if not can_release_ticket(user, ticket):
+            raise ActionForbidden(f"Only {ticket['assignee']} or a manager can release this ticket.")
         changes = {"assignee": None}
         if ticket["status"] == TicketStatus.IN_PROGRESS:
             changes["status"] = TicketStatus.NEW
@@ -445,6 +451,8 @@ def release_ticket(*, ticket_id: str, user) -> dict:
 def assign_ticket(*, ticket_id: str, user, assignee: str) -> dict:
     """Hand the ticket to a colleague: an agent of the ticket's team."""
     def decide(ticket: dict):
+        if not can_assign_ticket(user, ticket):
+            raise ActionForbidden("Only a manager can hand a ticket to someone; claim it to take it yourself.")
         _require_open(ticket)
         colleague = get_user_model().objects.filter(username=assignee, is_active=True).first()
         if colleague is None or not can_hold_tickets_of(colleague, ticket["team"]):
@@ -515,31 +523,38 @@ REPLY_MAX_CHARS = 280
 def record_reply(*, ticket_id: str, user, text: str) -> dict:
     """Record the reply an agent sent the customer (Dallosh sends nothing itself): a brand
     tweet in the conversation, and the ticket now waits on the customer, which stops the
-    SLA clock. A draft from analysis/replies.py is only ever a starting point for this."""
+    SLA clock. A draft from analysis/replies.py is only ever a starting point for this.
+
+    The ticket's version-checked write comes first and the brand tweet after it: a refused
+    or failed write leaves no tweet behind to change SLA and KPIs later. Should the process
+    die in between, the ticket's audit entry holds the reply and the tweet's id."""
     text = text.strip()
     if not text:
         raise ActionRefused("The reply is empty.")
     if len(text) > REPLY_MAX_CHARS:
         raise ActionRefused(f"The reply has {len(text)} characters; a tweet holds {REPLY_MAX_CHARS}.")
     tweet_id = f"dallosh:{uuid.uuid4().hex}"
+    decided: dict = {}
 
     def decide(ticket: dict):
         _require_open(ticket)
         now = datetime.now(UTC)
-        tweet = {"_id": tweet_id, "source": "dallosh", "tweet_id": tweet_id.split(":", 1)[1],
-                 "author": settings.DALLOSH.get("BRAND_HANDLE", "brand"), "is_brand": True, "created_at": now,
-                 "text": text, "clean_text": text, "language": ticket.get("language"),
-                 "reply_to": (ticket.get("tweet_ids") or [None])[-1], "conversation_id": ticket["_id"],
-                 "response_ids": [], "recorded_by": user.get_username()}
-        if not insert_new(Tweet._get_collection(), [tweet]):  # a retried decision finds it there already
-            kpi.record_tweets(tweets=[tweet])
+        decided["tweet"] = {
+            "_id": tweet_id, "source": "dallosh", "tweet_id": tweet_id.split(":", 1)[1],
+            "author": settings.DALLOSH.get("BRAND_HANDLE", "brand"), "is_brand": True, "created_at": now,
+            "text": text, "clean_text": text, "language": ticket.get("language"),
+            "reply_to": (ticket.get("tweet_ids") or [None])[-1], "conversation_id": ticket["_id"],
+            "response_ids": [], "recorded_by": user.get_username()}
         changes = {"brand_reply_count": ticket.get("brand_reply_count", 0) + 1, "last_activity_at": now,
                    "first_brand_reply_at": ticket.get("first_brand_reply_at") or now}
         if TicketStatus.WAITING_CUSTOMER in TRANSITIONS.get(ticket["status"], ()):
             changes |= {"status": TicketStatus.WAITING_CUSTOMER, **sla.fields_on_response(ticket, now)}
         return changes, {"reply": text, "tweet": tweet_id}, {"tweet_ids": tweet_id}
 
-    return _mutate(ticket_id=ticket_id, user=user, action="replied", decide=decide)
+    written = _mutate(ticket_id=ticket_id, user=user, action="replied", decide=decide)
+    if not insert_new(Tweet._get_collection(), [decided["tweet"]]):  # the skipped ids
+        kpi.record_tweets(tweets=[decided["tweet"]])
+    return written
 
 
 def reroute_ticket(*, ticket_id: str, user, team: str, reason: str = "") -> dict:
@@ -612,7 +627,7 @@ def bulk_action(*, ticket_ids: list[str], user, action: str, team: str = "") -> 
 
 def _require_team_member(user, ticket: dict) -> None:
     if not can_hold_tickets_of(user, ticket["team"]):
-        raise ActionRefused(f"Only agents of the {ticket['team']} team can hold this ticket.")
+        raise ActionForbidden(f"Only agents of the {ticket['team']} team can hold this ticket.")
 
 
 def _label(status: str) -> str:
