@@ -48,7 +48,7 @@ class StreamIngestView(APIView):
     throttle_scope = "stream"  # integrations post often: their own rate, not the people's
 
     @extend_schema(request={"application/json": OpenApiTypes.OBJECT, "application/x-ndjson": OpenApiTypes.STR},
-                   responses={201: JobProgressSerializer})
+                   responses={201: JobProgressSerializer, 202: JobProgressSerializer})
     def post(self, request):
         limits = settings.DALLOSH
         length = int(request.headers.get("Content-Length") or 0)
@@ -68,7 +68,11 @@ class StreamIngestView(APIView):
                                           user=request.user.get_username())
         except services.IngestError as exc:
             return Response({"error": str(exc)}, status=400)
-        return Response(selectors.job_progress(job), status=status.HTTP_201_CREATED)
+        # 202: the same request is being ingested by another call right now (a client retrying
+        # after a timeout); this is its job, to follow at /ingest/jobs/<id>.
+        done = job.status == services.JobStatus.COMPLETED
+        return Response(selectors.job_progress(job),
+                        status=status.HTTP_201_CREATED if done else status.HTTP_202_ACCEPTED)
 
 
 class IngestJobView(APIView):

@@ -8,6 +8,7 @@ runner died (stale heartbeat) can be taken over.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -21,6 +22,7 @@ from pathlib import Path
 from bson import ObjectId
 from django.conf import settings
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from dallosh.files import sha256_of
 from ingestion import pipeline, threads
@@ -63,22 +65,26 @@ def create_file_job(*, path: Path, source: str | None = None, format_name: str |
                           f"{', '.join(fmt.columns)}")
     content_hash = sha256_of(path)
     source = source or fmt.name
-    now = datetime.now(UTC)
-    collection = IngestJob._get_collection()
-    collection.update_one(
-        {"content_hash": content_hash, "source": source},
-        {"$setOnInsert": {"kind": kind, "format": fmt.name, "path": str(path.resolve()),
-                          "original_name": original_name or path.name, "size_bytes": path.stat().st_size,
-                          "columns": header.columns, "encoding": header.encoding, "status": JobStatus.PENDING,
-                          "created_by": user, "counters": {}, "next_row": 0, "bytes_done": 0,
-                          "created_at": now, "seconds_spent": 0.0}},
-        upsert=True,
-    )
-    job = IngestJob.objects.get(content_hash=content_hash, source=source)
+    job = _job_for(content_hash=content_hash, source=source, fields={
+        "kind": kind, "format": fmt.name, "path": str(path.resolve()), "original_name": original_name or path.name,
+        "size_bytes": path.stat().st_size, "columns": header.columns, "encoding": header.encoding,
+        "created_by": user})
     if job.path != str(path.resolve()) and job.status != JobStatus.COMPLETED:
         job.update(set__path=str(path.resolve()))
         job.reload()
     return job
+
+
+def _job_for(*, content_hash: str, source: str, fields: dict) -> IngestJob:
+    """The one job for this content and source, created if new. Two requests racing for it
+    (a client retrying after a timeout) both get the same job: the unique index lets one
+    insert win and the other read it."""
+    document = {**fields, "status": JobStatus.PENDING, "counters": {}, "next_row": 0, "bytes_done": 0,
+                "created_at": datetime.now(UTC), "seconds_spent": 0.0}
+    with contextlib.suppress(DuplicateKeyError):  # the other request's insert won: it is the job
+        IngestJob._get_collection().update_one({"content_hash": content_hash, "source": source},
+                                               {"$setOnInsert": document}, upsert=True)
+    return IngestJob.objects.get(content_hash=content_hash, source=source)
 
 
 def run_job(*, job_id: ObjectId, on_progress: ProgressCallback | None = None, take_over: bool = False) -> IngestJob:
@@ -108,6 +114,8 @@ def run_job(*, job_id: ObjectId, on_progress: ProgressCallback | None = None, ta
     except KeyboardInterrupt:
         _finish(job, JobStatus.INTERRUPTED, error="interrupted; run the same command again to resume")
         raise
+    except JobBusy:
+        raise  # another runner took the job over: it is theirs to finish
     except Exception as exc:
         _finish(job, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
@@ -155,17 +163,23 @@ def ingest_records(*, records: list[dict], source: str | None = None, format_nam
     source = source or fmt.name
     now = datetime.now(UTC)
     columns = list(fmt.columns)
-    job = IngestJob.objects(content_hash=content_hash, source=source).first()
-    if job and job.status == JobStatus.COMPLETED:
+    job = _job_for(content_hash=content_hash, source=source, fields={
+        "kind": "stream", "format": fmt.name, "size_bytes": len(body), "columns": columns, "encoding": "utf-8",
+        "created_by": user, "original_name": f"stream ({len(records)} tweets)"})
+    if job.status == JobStatus.COMPLETED:
         return job
-    if job is None:
-        job = IngestJob(kind="stream", source=source, format=fmt.name, content_hash=content_hash,
-                        size_bytes=len(body), columns=columns, encoding="utf-8", created_by=user,
-                        created_at=now, original_name=f"stream ({len(records)} tweets)").save()
+    try:
+        job = _claim(job.id)
+    except JobBusy:
+        return job  # the same request is being ingested right now: its job, still running
     raw = [RawRecord(i, 0, json.dumps(r, ensure_ascii=False, default=str), [_as_text(r.get(c)) for c in columns])
            for i, r in enumerate(records)]
     ctx = pipeline.JobContext(job.id, content_hash, source, fmt, columns, threads.ConversationResolver())
-    outcome = pipeline.process_chunk(ctx, raw)
+    try:
+        outcome = pipeline.process_chunk(ctx, raw)
+    except Exception as exc:  # a retry of the same request resumes it (nothing is stored twice)
+        _finish(job, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
     job = _checkpoint(job, outcome, next_row=len(records), bytes_done=len(body),
                       seconds=(datetime.now(UTC) - now).total_seconds())
     return _finish(job, JobStatus.COMPLETED)
@@ -226,8 +240,10 @@ def _hand_to_analysis() -> None:
 
 
 def _finish(job: IngestJob, status: str, *, error: str | None = None) -> IngestJob:
+    """End the job, if this runner still holds its lease: a runner that lost it (another took
+    the job over) must not mark the other's work failed or done."""
     IngestJob._get_collection().update_one(
-        {"_id": job.id},
+        {"_id": job.id, "lease": job.lease} if job.lease else {"_id": job.id},
         {"$set": {"status": status, "error": error, "finished_at": datetime.now(UTC), "lease": None}},
     )
     return IngestJob.objects.get(id=job.id)

@@ -76,3 +76,22 @@ def test_interrupted_job_is_marked_and_resumed_in_process(shared_data, settings)
     job = services.run_job(job_id=job.id)
     assert job.status == JobStatus.COMPLETED and job.counters.rows_read == 3764
     assert Tweet.objects.count() == 3764
+
+
+def test_a_runner_that_lost_its_lease_leaves_the_job_to_the_new_runner(shared_data, settings):
+    """Runner A stalls, runner B takes the job over; when A wakes, its next checkpoint is
+    refused and A stops without marking B's job failed."""
+    from ingestion import services
+
+    settings.DALLOSH = {**settings.DALLOSH, "INGEST_CHUNK_ROWS": 500}
+    job = services.create_file_job(path=shared_data / "free_tweets_fr.csv")
+    taken = {}
+
+    def taken_over_after_the_first_chunk(current, _outcome):
+        if not taken:
+            taken["lease"] = services._claim(current.id, take_over=True).lease  # runner B's claim
+
+    with pytest.raises(services.JobBusy):
+        services.run_job(job_id=job.id, on_progress=taken_over_after_the_first_chunk)
+    job.reload()
+    assert (job.status, job.lease, job.error) == (JobStatus.RUNNING, taken["lease"], None)

@@ -110,3 +110,33 @@ def test_upload_refuses_non_csv_and_non_staff(client, admin_client, django_user_
     assert refused.status_code == 400 and "CSV" in refused.json()["error"]
     client.force_login(django_user_model.objects.create_user("agent"))
     assert client.get("/ingest/").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)  # the two requests run on threads of their own
+def test_two_identical_stream_requests_at_once_get_the_same_job(stream_client):
+    """A client retrying after a timeout sends the same body while the first is in flight:
+    every answer names one job (done, or 202 while another call ingests it), none is a 500,
+    and nothing is stored twice."""
+    import threading
+
+    from django.db import connections
+
+    token = stream_client._credentials["HTTP_AUTHORIZATION"]
+    start, answers = threading.Barrier(4), []
+
+    def send():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=token)
+        start.wait()
+        answers.append(client.post(STREAM, TWEETS, format="json"))
+        connections.close_all()
+
+    senders = [threading.Thread(target=send) for _ in range(4)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(timeout=60)
+    assert len(answers) == 4 and {a.status_code for a in answers} <= {201, 202}, [a.content for a in answers]
+    assert 201 in {a.status_code for a in answers}
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert IngestJob.objects.count() == 1 and Tweet.objects.count() == 2 and RawRow.objects.count() == 2
