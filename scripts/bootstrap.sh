@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs everything Dallosh needs on a fresh Debian machine: Debian packages (redis-server),
+# Installs everything Dallosh needs on a fresh Debian machine: Debian packages (redis-server, nginx, ...),
 # a Python >= 3.12 virtual environment in .venv and the pinned requirements.
 # Idempotent: a second run only checks. Sourced by demo.sh and test.sh.
 set -euo pipefail
@@ -35,6 +35,9 @@ install_debian_packages() {
   # Debian's Chromium and its driver, for the browser tests (no test tool downloads a browser).
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+  # Debian's nginx, for tests/test_deploy.py (`nginx -t` on deploy/nginx.conf.template: the
+  # tests use the binary only). It lives in /usr/sbin, often off a non-root user's PATH.
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing Debian packages: ${missing[*]}"
   if ! command -v apt-get >/dev/null 2>&1; then
