@@ -188,6 +188,12 @@ DALLOSH = {
     # Texts at least this long (normalised) are compared across authors for duplicates;
     # shorter ones ("thanks!") only within one author's tweets.
     "DUPLICATE_GLOBAL_MIN_CHARS": 40,
+    # A duplicate is a repeat within a time window (tweet time): the same author saying
+    # "still no internet" again within a day is one request; weeks later it is a new one.
+    # Long texts from many accounts (a copy-paste campaign) are grouped over a week.
+    "DUPLICATE_AUTHOR_WINDOW_H": 24,
+    "DUPLICATE_GLOBAL_WINDOW_H": 7 * 24,
+    "DUPLICATE_FORGET_AFTER_DAYS": 30,  # fingerprints last stored longer ago are dropped (TTL)
 }
 
 # --- Dallosh back-office -------------------------------------------------------------------

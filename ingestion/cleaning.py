@@ -96,8 +96,14 @@ def fingerprints(clean: pd.Series, authors: pd.Series, *, global_min_chars: int)
     the same two words are two requests, not one.
     """
     key = near_duplicate_key(clean)
-    scoped = key.where(key.str.len() >= global_min_chars, authors.str.casefold() + "\x1f" + key)
+    scoped = key.where(compared_across_authors(clean, global_min_chars=global_min_chars),
+                       authors.str.casefold() + "\x1f" + key)
     return scoped.map(_digest)
+
+
+def compared_across_authors(clean: pd.Series, *, global_min_chars: int) -> pd.Series:
+    """Whether each text is long enough to be a duplicate of anyone's (else only its author's)."""
+    return near_duplicate_key(clean).str.len() >= global_min_chars
 
 
 def exact_hashes(original: pd.Series) -> pd.Series:

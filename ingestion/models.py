@@ -7,6 +7,7 @@ the field names declared here, which are also the stored names.
 from __future__ import annotations
 
 import mongoengine as me
+from django.conf import settings
 
 
 class JobStatus:
@@ -143,13 +144,23 @@ class Tweet(me.Document):
 
 
 class TextFingerprint(me.Document):
-    """First tweet seen with a given normalised text: how duplicates are found across chunks."""
+    """First tweet seen with a given normalised text: how duplicates are found across chunks.
+
+    A later tweet is its duplicate only within `window_s` of it (tweet time, so a replayed
+    history is judged as it happened); past that, the later tweet is a new request and
+    becomes the fingerprint's first. Fingerprints are dropped `DUPLICATE_FORGET_AFTER_DAYS`
+    after they were last stored, so the collection stays bounded."""
 
     id = me.StringField(primary_key=True)
     tweet = me.StringField(required=True)
     exact = me.StringField(required=True)
+    seen_at = me.DateTimeField()  # the first tweet's time
+    window_s = me.IntField()
+    stored_at = me.DateTimeField()
 
-    meta = {"collection": "text_fingerprints"}
+    meta = {"collection": "text_fingerprints",
+            "indexes": [{"fields": ["stored_at"],
+                         "expireAfterSeconds": settings.DALLOSH["DUPLICATE_FORGET_AFTER_DAYS"] * 86400}]}
 
 
 class PendingReply(me.Document):

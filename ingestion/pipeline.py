@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from bson import ObjectId
 from django.conf import settings
+from pymongo import ReplaceOne
 
 from dallosh.bulk import find_by_values, insert_new
 from dashboard import services as kpi
@@ -160,28 +161,55 @@ def _prepare_tweets(ctx: JobContext, parsed: pd.DataFrame) -> tuple[pd.DataFrame
 
 
 def _mark_duplicates(tweets: pd.DataFrame) -> None:
-    """Mark customer tweets whose (near-)identical text was seen before, here or in any earlier chunk.
+    """Mark customer tweets whose (near-)identical text was seen shortly before (within the
+    fingerprint's window, in tweet time), here or in any earlier chunk.
 
     Brand posts and retweets are excluded from queues anyway and are not fingerprinted.
+    A repeat outside the window is a new request: it becomes the fingerprint's first.
     """
     tweets["is_duplicate"] = False
     tweets["duplicate_of"] = None
     tweets["duplicate_kind"] = None
     candidates = tweets[~tweets["is_brand"] & ~tweets["is_retweet"] & (tweets["clean_text"] != "")]
+    if candidates.empty:
+        return
+    limits = settings.DALLOSH
+    across = cleaning.compared_across_authors(candidates["clean_text"],
+                                              global_min_chars=limits["DUPLICATE_GLOBAL_MIN_CHARS"])
+    windows = across.map({True: limits["DUPLICATE_GLOBAL_WINDOW_H"] * 3600,
+                          False: limits["DUPLICATE_AUTHOR_WINDOW_H"] * 3600})
+    now = datetime.now(UTC)
     firsts = candidates.drop_duplicates("fingerprint")
-    documents = [{"_id": fp, "tweet": key, "exact": exact}
-                 for fp, key, exact in zip(firsts["fingerprint"], firsts["_id"], firsts["exact"])]
+    documents = [{"_id": fp, "tweet": key, "exact": exact, "seen_at": at.to_pydatetime(), "window_s": int(window),
+                  "stored_at": now}
+                 for fp, key, exact, at, window in zip(firsts["fingerprint"], firsts["_id"], firsts["exact"],
+                                                       firsts["created_at"], windows[firsts.index])]
     seen_before = insert_new(TextFingerprint._get_collection(), documents)
-    original = dict(zip(firsts["fingerprint"], zip(firsts["_id"], firsts["exact"])))
+    first = {doc["_id"]: doc for doc in documents if doc["_id"] not in seen_before}
     for doc in find_by_values(TextFingerprint._get_collection(), "_id", list(seen_before)):
-        original[doc["_id"]] = (doc["tweet"], doc["exact"])
-    for index, fp, key, exact in zip(candidates.index, candidates["fingerprint"], candidates["_id"],
-                                     candidates["exact"]):
-        first_key, first_exact = original[fp]
-        if first_key != key:
+        first[doc["_id"]] = doc
+    renewed = {}
+    for index, fp, key, exact, at, window in zip(candidates.index, candidates["fingerprint"], candidates["_id"],
+                                                 candidates["exact"], candidates["created_at"], windows):
+        original, at = first[fp], at.to_pydatetime()
+        if original["tweet"] == key:
+            continue
+        if _within_window(at, original):
             tweets.at[index, "is_duplicate"] = True
-            tweets.at[index, "duplicate_of"] = first_key
-            tweets.at[index, "duplicate_kind"] = "exact" if first_exact == exact else "near"
+            tweets.at[index, "duplicate_of"] = original["tweet"]
+            tweets.at[index, "duplicate_kind"] = "exact" if original["exact"] == exact else "near"
+        else:  # the same words long after: a new request, and the first of its own repeats
+            first[fp] = renewed[fp] = {"_id": fp, "tweet": key, "exact": exact, "seen_at": at, "window_s": int(window),
+                                       "stored_at": now}
+    if renewed:
+        TextFingerprint._get_collection().bulk_write(
+            [ReplaceOne({"_id": fp}, doc, upsert=True) for fp, doc in renewed.items()], ordered=False)
+
+
+def _within_window(at: datetime, first: dict) -> bool:
+    """A fingerprint stored before windows existed has no time: its next repeat starts anew."""
+    seen_at = first.get("seen_at")
+    return seen_at is not None and abs(at - seen_at) <= timedelta(seconds=first["window_s"])
 
 
 def _tweet_documents(ctx: JobContext, tweets: pd.DataFrame) -> list[dict]:

@@ -108,6 +108,36 @@ def test_short_identical_texts_from_different_customers_are_not_duplicates(write
     assert Ticket.objects.count() == 2
 
 
+def test_a_repeat_is_a_duplicate_within_a_day_and_a_new_request_weeks_later(write_csv):
+    """The same customer writing "still no internet" twice in an afternoon is one request;
+    three weeks later it is a new conversation with its own ticket (and its own repeats)."""
+    rows = [(1, "Tue Oct 31 10:00:00 +0000 2017"), (2, "Tue Oct 31 15:00:00 +0000 2017"),
+            (3, "Tue Nov 21 09:00:00 +0000 2017"), (4, "Tue Nov 21 11:00:00 +0000 2017")]
+    content = twcs_csv(*(twcs_row(n, tweet_id, "cust", "True", "still no internet", created=created)
+                         for n, (tweet_id, created) in enumerate(rows)))
+    ingest(write_csv("repeats.csv", content))
+    marks = {t.id: t.duplicate_of for t in Tweet.objects}
+    assert marks == {"twcs:1": None, "twcs:2": "twcs:1", "twcs:3": None, "twcs:4": "twcs:3"}
+    assert sorted(t.id for t in Ticket.objects) == ["twcs:1", "twcs:3"]
+
+
+def test_a_repeat_weeks_later_in_another_file_is_a_new_request(write_csv):
+    ingest(write_csv("a.csv", twcs_csv(twcs_row(0, 1, "cust", "True", "still no internet"))))
+    ingest(write_csv("b.csv", twcs_csv(twcs_row(0, 2, "cust", "True", "Still no internet!",
+                                                created="Mon Dec 18 08:00:00 +0000 2017"))))
+    assert not Tweet.objects.get(id="twcs:2").is_duplicate
+    assert sorted(t.id for t in Ticket.objects) == ["twcs:1", "twcs:2"]
+
+
+def test_fingerprints_are_forgotten_after_a_month(write_csv):
+    from ingestion.models import TextFingerprint
+
+    ingest(write_csv("a.csv", twcs_csv(twcs_row(0, 1, "cust", "True", "still no internet"))))
+    ttl = [index for index in TextFingerprint._get_collection().list_indexes() if "expireAfterSeconds" in index]
+    assert [(dict(index["key"]), index["expireAfterSeconds"]) for index in ttl] == [({"stored_at": 1}, 30 * 86400)]
+    assert TextFingerprint.objects.get().stored_at is not None
+
+
 def test_reply_left_pending_by_a_concurrent_writer_is_adopted_when_a_job_ends(write_csv):
     """A job's resolver only knows the replies pending when it started: the end-of-job pass catches the rest."""
     from ingestion import services
