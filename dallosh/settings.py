@@ -175,6 +175,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 DALLOSH = {
     # Rows per chunk: bounds memory whatever the file size.
     "INGEST_CHUNK_ROWS": int(os.environ.get("DALLOSH_INGEST_CHUNK_ROWS", "10000")),
+    # ...and bytes: a chunk's raw rows are one bulk write held in memory, whatever its rows hold.
+    "INGEST_CHUNK_BYTES": int(os.environ.get("DALLOSH_INGEST_CHUNK_BYTES", str(32 * 1024**2))),
     # A running job whose heartbeat is older than this is considered dead and can be resumed.
     "INGEST_STALE_AFTER_S": float(os.environ.get("DALLOSH_INGEST_STALE_AFTER_S", "120")),
     "UPLOAD_DIR": VAR_DIR / "uploads",

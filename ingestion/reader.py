@@ -23,6 +23,9 @@ MAX_FIELD_CHARS = 1_000_000
 MAX_RECORD_LINES = 200  # an unbalanced quote must not swallow the rest of the file
 MAX_LINE_BYTES = 4 * MAX_FIELD_CHARS + 4096  # the longest field in UTF-8, and the rest of its line
 LINE_PREVIEW_BYTES = 4096  # what is kept of a longer line (with its size and sha256)
+# A tweet's row is a few KB; a record over this is quarantined with a preview, its size and
+# sha256, so no document comes near MongoDB's 16 MB limit (a raw row holds the whole record).
+MAX_RECORD_BYTES = 1 << 20
 csv.field_size_limit(MAX_FIELD_CHARS)
 
 
@@ -82,9 +85,10 @@ def read_header(stream: BinaryIO) -> CsvHeader:
     return CsvHeader([c.strip() for c in columns], "utf-8-sig" if bom else encoding, len(first), notes)
 
 
-def iter_chunks(stream: BinaryIO, header: CsvHeader, *, chunk_rows: int, start_row: int = 0,
-                start_offset: int | None = None) -> Iterator[Chunk]:
-    """Yield chunks of at most `chunk_rows` records, starting at data row `start_row`.
+def iter_chunks(stream: BinaryIO, header: CsvHeader, *, chunk_rows: int, chunk_bytes: int | None = None,
+                start_row: int = 0, start_offset: int | None = None) -> Iterator[Chunk]:
+    """Yield chunks of at most `chunk_rows` records and about `chunk_bytes` bytes (a chunk ends
+    after the record that reaches it), starting at data row `start_row`.
 
     `start_offset` (the byte offset where `start_row` begins, from a job's checkpoint) lets a
     resumed job seek instead of re-reading the rows already done.
@@ -99,7 +103,7 @@ def iter_chunks(stream: BinaryIO, header: CsvHeader, *, chunk_rows: int, start_r
     first_line = _line_number_at(stream, offset) if start_offset else 2
     width = len(header.columns)
     records: list[RawRecord] = []
-    end_offset = offset
+    end_offset = chunk_start = offset
     for record, end_offset in _records(stream, offset, first_line):
         record.row = row
         if record.fields is not None and record.error is None and len(record.fields) != width:
@@ -107,11 +111,12 @@ def iter_chunks(stream: BinaryIO, header: CsvHeader, *, chunk_rows: int, start_r
         row += 1
         if skip:
             skip -= 1
+            chunk_start = end_offset
             continue
         records.append(record)
-        if len(records) >= chunk_rows:
+        if len(records) >= chunk_rows or (chunk_bytes and end_offset - chunk_start >= chunk_bytes):
             yield Chunk(records, end_offset)
-            records = []
+            records, chunk_start = [], end_offset
     if records:
         yield Chunk(records, end_offset)
 
@@ -227,6 +232,11 @@ def _records(stream: BinaryIO, offset: int, line: int) -> Iterator[tuple[RawReco
             feed.pushback.extendleft(reversed(rest))
             feed.taken = [first]
         raw_text, nbytes, lines = feed.take()
+        if nbytes > MAX_RECORD_BYTES and error is None:
+            digest = hashlib.sha256(raw_text.encode("utf-8", "surrogatepass")).hexdigest()
+            fields, error = None, (f"record too large: {nbytes:,} bytes, over the limit of {MAX_RECORD_BYTES:,} "
+                                   f"(sha256 {digest}; the first {LINE_PREVIEW_BYTES:,} bytes are kept)")
+            raw_text = raw_text[:LINE_PREVIEW_BYTES]
         offset += nbytes
         start_line, line = line, line + lines
         if fields == [] and error is None:

@@ -103,7 +103,8 @@ def run_job(*, job_id: ObjectId, on_progress: ProgressCallback | None = None, ta
     try:
         with open(job.path, "rb") as stream:
             header = read_header(stream)
-            for chunk in iter_chunks(stream, header, chunk_rows=chunk_rows, start_row=job.next_row,
+            for chunk in iter_chunks(stream, header, chunk_rows=chunk_rows,
+                                     chunk_bytes=settings.DALLOSH["INGEST_CHUNK_BYTES"], start_row=job.next_row,
                                      start_offset=job.bytes_done or None):
                 started = datetime.now(UTC)
                 outcome = pipeline.process_chunk(ctx, chunk.records)

@@ -166,3 +166,19 @@ def test_a_stream_flood_is_throttled_not_crashed(stream, monkeypatch):
     cache.clear()
     assert codes[:10] == [201] * 10 and set(codes[10:]) == {429}
     assert Tweet.objects.count() == 10
+
+
+def test_a_file_with_an_18_mb_record_is_ingested_with_that_record_quarantined(write_csv, settings):
+    """Without a bound such a record raised DocumentTooLarge and failed the same chunk on
+    every resume; now it is quarantined and the job completes."""
+    from ingestion import services
+    from tests.helpers import TWCS_HEADER, twcs_row
+
+    huge = ",".join(f'"{"z" * 450_000}\n{"z" * 450_000}"' for _ in range(20))
+    content = TWCS_HEADER + twcs_row(0, 1, "cust", "True", "internet down since noon") + huge + "\n" \
+        + twcs_row(2, 3, "cust2", "True", "no signal in Lyon")
+    job = services.ingest_file(path=write_csv("huge.csv", content))
+    assert job.status == "completed" and job.counters.quarantined == 1
+    quarantined = QuarantinedRow.objects.get()
+    assert quarantined.reason.startswith("record too large") and len(quarantined.raw_text) == 4096
+    assert RawRow.objects.count() == 3 and sorted(t.id for t in Tweet.objects) == ["twcs:1", "twcs:3"]

@@ -66,3 +66,25 @@ def test_resuming_at_an_offset_yields_the_remaining_records():
     resumed = list(iter_chunks(io.BytesIO(data), header, chunk_rows=4, start_row=4, start_offset=chunks[0].end_offset))
     assert [r.fields for c in resumed for r in c.records] == [r.fields for c in chunks[1:] for r in c.records]
     assert resumed[0].records[0].line == chunks[1].records[0].line == 10
+
+
+def test_chunks_are_bounded_by_bytes_as_well_as_rows():
+    rows = [f'{i},"{"y" * 1000}"\n'.encode() for i in range(10)]  # about 1 KB a record
+    data = b"a,b\n" + b"".join(rows)
+    header = read_header(io.BytesIO(data))
+    chunks = list(iter_chunks(io.BytesIO(data), header, chunk_rows=1000, chunk_bytes=3000))
+    assert [len(c.records) for c in chunks] == [3, 3, 3, 1]
+    assert [r.fields[0] for c in chunks for r in c.records] == [str(i) for i in range(10)]
+
+
+def test_a_record_over_a_megabyte_is_refused_with_its_size_and_digest():
+    """Twenty fields of 900,000 characters over several lines: 18 MB, more than a MongoDB
+    document holds. It becomes one quarantined record; the rows after it are read."""
+    huge = ",".join(f'"{"z" * 450_000}\n{"z" * 450_000}"' for _ in range(20))
+    data = b"a,b\n" + huge.encode() + b"\n1,after\n"
+    header = read_header(io.BytesIO(data))
+    first, after = [r for c in iter_chunks(io.BytesIO(data), header, chunk_rows=10) for r in c.records]
+    # 20 fields of 900,003 bytes (quotes and a line break each), 19 commas, the newline
+    assert first.fields is None and first.error.startswith("record too large: 18,000,080 bytes")
+    assert len(first.raw_text) == 4096
+    assert after.fields == ["1", "after"]
