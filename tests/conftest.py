@@ -135,12 +135,15 @@ def qcluster_worker(start_qcluster):
 
 
 def wait_for(read, *, until, timeout: float, every: float = 0.3):
-    """Poll `read()` until `until(value)` holds or `timeout` passes; returns the last value."""
+    """Poll `read()` until `until(value)` holds, and return that value; past `timeout` the
+    test fails, saying what was last read (a wait that times out never passes quietly)."""
     deadline = time.monotonic() + timeout
     while True:
         value = read()
-        if until(value) or time.monotonic() > deadline:
+        if until(value):
             return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout} s in vain; the last value read was {value!r}")
         time.sleep(every)
 
 
@@ -260,7 +263,9 @@ def daphne_server(servers, settings, tmp_path):
         except OSError:
             return False
 
-    if not wait_for(answers, until=bool, timeout=60):
+    try:
+        wait_for(answers, until=bool, timeout=60)
+    except AssertionError:
         process.kill()
         pytest.fail("daphne did not start")
     yield url

@@ -5,7 +5,6 @@ import time
 
 import pytest
 
-from analysis import chain as chain_module
 from analysis.chain import default_chain
 from analysis.models import CostLedgerDay, ProviderHealth
 from analysis.prompts import Item
@@ -181,11 +180,16 @@ def test_batches_respect_the_size_and_the_token_budget(use_tiers, fault_server):
     use_tiers(("openai", fault_server.url), batch_size=4)
     default_chain().analyse(items(*[f"tweet {n}" for n in range(10)]))
     assert [len(faults.tweets_in(r)) for r in fault_server.requests] == [4, 4, 2]
-    prompt = chain_module.prompts.estimated_tokens(chain_module.prompts.system_prompt())
-    use_tiers(("openai", fault_server.url), batch_size=50, batch_token_budget=prompt + 3 * 60)
+    # A budget of the instructions (as the server saw them: 4 characters a token) and about
+    # three 120-character tweets: six tweets need several requests, none over the budget.
+    instructions = len(fault_server.requests[0]["messages"][0]["content"]) // 4
+    budget = instructions + 3 * 60
+    use_tiers(("openai", fault_server.url), batch_size=50, batch_token_budget=budget)
     fault_server.play()
-    default_chain().analyse(items(*["x" * 120 for _ in range(6)]))
-    assert max(len(faults.tweets_in(r)) for r in fault_server.requests) < 6
+    default_chain().analyse(items(*[f"{n} " + "x" * 120 for n in range(6)]))
+    sizes = [len(faults.tweets_in(r)) for r in fault_server.requests]
+    assert sum(sizes) == 6 and len(sizes) >= 2, sizes
+    assert all(sum(len(m["content"]) for m in r["messages"]) // 4 <= budget for r in fault_server.requests)
 
 
 def test_openai_client_against_the_real_local_model(use_tiers, smollm2):
