@@ -255,6 +255,7 @@ def main() -> None:
         end_to_end(args)
         return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dallosh.settings")
+    os.environ.setdefault("DJANGO_DEBUG", "1")  # benchmarks run on the embedded default
     import django
 
     django.setup()

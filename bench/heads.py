@@ -28,6 +28,8 @@ from pathlib import Path
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dallosh.settings")
+
+os.environ.setdefault("DJANGO_DEBUG", "1")  # benchmarks run on the embedded default
 django.setup()
 
 import numpy as np  # noqa: E402

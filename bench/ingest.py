@@ -90,6 +90,7 @@ def main() -> None:
     # The ingest stage alone: no broker here, analysis is measured by bench/analysis.py
     os.environ["DALLOSH_ANALYSIS_AUTO_ENQUEUE"] = "0"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dallosh.settings")
+    os.environ.setdefault("DJANGO_DEBUG", "1")  # benchmarks run on the embedded default
     try:
         run(scaled, args, port)
     finally:

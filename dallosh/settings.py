@@ -14,11 +14,15 @@ import dj_database_url
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DALLOSH_VAR", BASE_DIR / "var"))
 
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+# Off unless asked for: a production box that forgets the variable must not serve debug
+# pages. The embedded default (scripts/demo.sh, scripts/test.sh, bench/) asks for it, and
+# even then people see the styled error pages (dallosh.middleware.FriendlyErrorPages).
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0")
+        raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is not 1 (production settings); "
+                           "on the embedded default, set DJANGO_DEBUG=1 as scripts/demo.sh does")
     SECRET_KEY = "dallosh-embedded-default-not-for-production"
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 
@@ -51,6 +55,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "dallosh.middleware.FriendlyErrorPages",
 ]
 
 ROOT_URLCONF = "dallosh.urls"

@@ -8,6 +8,7 @@ cd "$ROOT"
 bash scripts/bootstrap.sh
 PY="$ROOT/.venv/bin/python"
 export DJANGO_SETTINGS_MODULE=dallosh.settings
+export DJANGO_DEBUG=1  # the embedded default asks for it; production leaves it off
 
 "$PY" -m dallosh.embedded start
 WORKER_PID="" LABEL_PID="" REFINE_PID="" WEB_PID=""

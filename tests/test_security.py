@@ -123,3 +123,41 @@ def test_the_production_compose_file_is_well_formed():
     assert "replicaSet=rs0" in web["MONGODB_URI"] and web["DJANGO_DEBUG"] == "0"
     assert web["DJANGO_SECRET_KEY"].startswith("${DJANGO_SECRET_KEY:?"), "secrets come from the environment"
     assert (ROOT / "Dockerfile").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [True, False])
+def test_people_see_styled_error_pages_never_a_debug_page(make_user, settings, debug):
+    """The embedded default runs with DEBUG on (asked for explicitly), production with it
+    off: in both, an unknown address, a ticket out of reach and a forbidden page are the
+    site's own pages, and the API answers JSON."""
+    settings.DEBUG = debug
+    client = Client(raise_request_exception=False)
+    client.force_login(make_user("ana", "tech"))
+    pages = {"/no-such-page/": 404, "/tickets/twcs:424242/": 404, "/kpis/": 403}
+    for path, status in pages.items():
+        answer = client.get(path)
+        body = answer.content.decode()
+        assert answer.status_code == status, path
+        assert "<header>" in body and "Dallosh" in body, path  # the site's layout
+        assert "Django" not in body and "URLconf" not in body and "Traceback" not in body, path
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and "Django" not in api.content.decode()
+
+
+def test_debug_is_off_unless_asked_for():
+    env = {key: value for key, value in production_env().items() if key != "DJANGO_DEBUG"}
+    done = manage("shell", "-c", "from django.conf import settings; print('DEBUG', settings.DEBUG)",
+                  env={**env, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)})
+    assert done.returncode == 0, done.stderr
+    assert "DEBUG False" in done.stdout
+
+
+@pytest.mark.django_db
+def test_the_login_only_sends_people_to_pages_of_this_site(make_user):
+    make_user("ana", "tech")
+    for target, expected in [("https://evil.example/phish", "/"), ("//evil.example/", "/"),
+                             ("/queues/tech/", "/queues/tech/")]:
+        answer = Client().post(f"/login/?next={target}", {"username": "ana", "password": "password",
+                                                          "next": target})
+        assert answer.status_code == 302 and answer.headers["Location"] == expected, (target, answer.headers)
