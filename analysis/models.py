@@ -81,3 +81,38 @@ class RefineCursor(me.Document):
     oldest = me.DateTimeField(required=True)
 
     meta = {"collection": "refine_cursors"}
+
+
+class DraftStatus:
+    QUEUED = "queued"  # recorded by the web request, waiting for a refine worker
+    WRITING = "writing"  # a worker took it and is asking the provider chain
+    READY = "ready"
+    FAILED = "failed"
+    CHOICES = (QUEUED, WRITING, READY, FAILED)
+    IN_FLIGHT = (QUEUED, WRITING)
+
+
+class ReplyDraft(me.Document):
+    """One agent's request for a suggested reply to one ticket, and the draft a refine worker
+    wrote for it. The web request only records it (the LLM never runs in a web process); the
+    page shows it live. Drafts are a convenience, not a record: they expire after a day."""
+
+    ticket_id = me.StringField(required=True)
+    requested_by = me.StringField(required=True)  # username
+    status = me.StringField(required=True, choices=DraftStatus.CHOICES)
+    text = me.StringField()
+    provider = me.StringField()  # the tier that wrote it, or "template" when every tier failed
+    model = me.StringField()
+    problems = me.ListField(me.StringField())  # why earlier answers were refused
+    error = me.StringField()  # why a failed draft failed
+    created_at = me.DateTimeField(required=True)
+    updated_at = me.DateTimeField(required=True)
+    expires_at = me.DateTimeField(required=True)  # the TTL index removes it then
+
+    meta = {"collection": "reply_drafts", "indexes": [
+        # the page's "latest draft of this user for this ticket"
+        {"fields": ["requested_by", "ticket_id", "-created_at"]},
+        # the rate limit's "drafts of this user in flight"
+        {"fields": ["requested_by", "status"]},
+        {"fields": ["expires_at"], "expireAfterSeconds": 0},
+    ]}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from analysis import services
+from analysis.drafts import services as drafts
 
 logger = logging.getLogger("dallosh.analysis")
 
@@ -42,3 +43,9 @@ def sweep_pending() -> int:
     labelling, refining = services.enqueue_pending(), services.enqueue_refinement()
     logger.info("sweeper: %d tickets handed out for labelling, %d for refinement", labelling, refining)
     return labelling + refining
+
+
+def write_reply_draft(draft_id: str) -> str:
+    """On the refine cluster: an agent's reply draft, written by the provider chain (never in
+    the web request that asked for it) and announced to their ticket page."""
+    return drafts.write_draft(draft_id=draft_id)

@@ -35,6 +35,8 @@ CUT_IN_SUMMARY = "cut_in_summary"  # a summary looping until max_tokens, as smal
 RAW_NEWLINE = "raw_newline"  # a literal line break inside the summary string (invalid strict JSON)
 UNSURE = "unsure"  # answers "neutral" for the sentiment with P = 0.5 (0.4 negative, 0.1 positive)
 PROMISE = "promise"  # a reply draft that promises a refund (the policy forbids it)
+DECLINE = "decline"  # a reply draft that declines to help, in the tweet's language (as a real model once did)
+LINK = "link"  # a reply draft that sends the customer to a web address
 
 
 def rate_limited(retry_after: float) -> str:
@@ -163,6 +165,12 @@ def _reply(body: dict, step: str, name: str) -> str:
     tweet = user.split("Customer tweet: ", 1)[-1].removesuffix("\nJSON:")
     if step == PROMISE:
         return json.dumps({"reply": "We will refund you in full, sorry!"})
+    if step == DECLINE:
+        french = "Réponds en français." in user
+        return json.dumps({"reply": "Je suis désolé, mais je ne peux pas vous aider avec cela." if french
+                           else "I'm sorry, but I can't help with that."}, ensure_ascii=False)
+    if step == LINK:
+        return json.dumps({"reply": "Sorry about that! Check the outage map at bit.ly/net-status then DM us."})
     return json.dumps({"reply": f"{name} draft: sorry about {tweet[:40]}, please DM us."})
 
 

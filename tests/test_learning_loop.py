@@ -72,19 +72,6 @@ def test_the_kpi_page_shows_agreement_with_agents(analysed, make_user):
 # --- reply drafts ---------------------------------------------------------------------------------
 
 
-def test_a_draft_fills_the_reply_box_and_stores_nothing(analysed, make_user):
-    from ingestion.models import Tweet
-    from tickets.models import Ticket
-
-    ticket_id = analysed("ma box est en panne depuis ce matin")[0]
-    client = Client()
-    client.force_login(make_user("ana", "tech"))
-    before = (Tweet.objects.count(), Ticket.objects.get(id=ticket_id).version)
-    page = client.post(f"/tickets/{ticket_id}/draft-reply/").content.decode()
-    assert "first draft: sorry about ma box est en panne depuis ce matin, please DM us.</textarea>" in page
-    assert (Tweet.objects.count(), Ticket.objects.get(id=ticket_id).version) == before
-
-
 def test_a_draft_that_promises_a_refund_is_refused_and_the_next_tier_writes_it(use_tiers, fault_server,
                                                                                  second_fault_server):
     from analysis import replies

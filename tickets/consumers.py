@@ -51,6 +51,11 @@ class TicketConsumer(AccessCheckedConsumer):
             return
         await self.send_json(_public(event))
 
+    async def draft_changed(self, event: dict) -> None:
+        """A reply draft's progress (analysis/drafts), for the agent who asked for it only."""
+        if event.get("for") == self.scope["user"].get_username():
+            await self.send_json({key: value for key, value in _public(event).items() if key != "for"})
+
 
 def _public(event: dict) -> dict:
     return {key: value for key, value in event.items() if key != "type"}

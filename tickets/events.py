@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 PUBLISH_CONCURRENCY = 32
 
 EVENT_TYPE = "ticket.changed"
+DRAFT_EVENT_TYPE = "draft.changed"  # a reply draft's progress (analysis/drafts)
 KPI_GROUP = "kpis"  # managers' KPI pages: any ticket change may move a figure
 
 
@@ -69,6 +70,14 @@ def _announcement(*, after: dict, before: dict | None, action: str, by: str) -> 
     groups = {ticket_group(after["_id"])}
     groups |= {queue_group(team) for team in (event["team"], event["previous_team"]) if team}
     return [(groups | {KPI_GROUP}, event)]
+
+
+def draft_changed(*, ticket_id: str, draft_id: str, status: str, requested_by: str) -> None:
+    """A reply draft moved on (writing, ready, failed): sent to the ticket's page group, whose
+    consumer relays it to the requester's sockets only (`for`). It carries no text: the
+    page reads the draft from its status endpoint, where permissions are checked again."""
+    publish({ticket_group(ticket_id)}, {"type": DRAFT_EVENT_TYPE, "id": ticket_id, "draft": draft_id,
+                                        "status": status, "for": requested_by, "sent_at": time.time()})
 
 
 def publish(groups: set[str], event: dict) -> None:

@@ -12,7 +12,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from analysis import replies, schema
+from analysis import schema
+from analysis.drafts import selectors as draft_selectors
+from analysis.drafts import services as draft_services
 from dallosh import permissions
 from ingestion.cleaning import LANGUAGES
 from tickets import selectors, services, sla
@@ -66,19 +68,44 @@ def queue_row(request: HttpRequest, team: str, ticket_id: str) -> HttpResponse:
 @require_GET
 def ticket_page(request: HttpRequest, ticket_id: str) -> HttpResponse:
     ticket = _visible_ticket(request, ticket_id)
-    return _ticket_page(request, ticket, conversation=selectors.conversation(ticket=ticket))
+    conversation = selectors.conversation(ticket=ticket)
+    draft = draft_selectors.latest_draft(ticket_id=ticket_id, username=request.user.get_username(),
+                                         replied_at=draft_selectors.last_reply_at(conversation=conversation))
+    return _ticket_page(request, ticket, conversation=conversation, draft=draft)
 
 
 @login_required
 @require_POST
 def reply_draft(request: HttpRequest, ticket_id: str) -> HttpResponse:
-    """The ticket page with a suggested reply in the reply box, for the agent to edit;
-    nothing is sent or stored until the agent records a reply."""
+    """Ask a refine worker for a suggested reply and answer at once (202 JSON to the page's
+    script, else back to the ticket page): the provider chain may take minutes and may start
+    the local model, so it never runs in a web request. The page shows "Drafting…", then the
+    draft in the reply box; nothing is sent or stored on the ticket until the agent records
+    a reply. Too many requests are refused with a message (429), never an error page."""
     ticket = _visible_ticket(request, ticket_id)
-    conversation = selectors.conversation(ticket=ticket)
-    customer_text = " ".join(t.get("clean_text") or t.get("text") or "" for t in conversation if not t.get("is_brand"))
-    draft = replies.draft_reply(text=customer_text, language=ticket.get("language"))
-    return _ticket_page(request, ticket, conversation=conversation, draft=draft)
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    try:
+        draft = draft_services.request_draft(ticket=ticket, user=request.user)
+    except draft_services.DraftRefused as refusal:
+        if wants_json:
+            return JsonResponse({"ok": False, "error": str(refusal)}, status=refusal.status)
+        messages.error(request, str(refusal))
+        return redirect("tickets:ticket", ticket_id=ticket_id)
+    if wants_json:
+        return JsonResponse({"ok": True, "draft": {"id": str(draft.id), "status": draft.status},
+                             "status_url": reverse("tickets:reply_draft_status", kwargs={"ticket_id": ticket_id})},
+                            status=202)
+    return redirect("tickets:ticket", ticket_id=ticket_id)
+
+
+@login_required
+@require_GET
+def reply_draft_status(request: HttpRequest, ticket_id: str) -> JsonResponse:
+    """The user's latest draft for the ticket (null if none), for the page to poll while its
+    socket is down or an event was missed."""
+    _visible_ticket(request, ticket_id)
+    draft = draft_selectors.latest_draft(ticket_id=ticket_id, username=request.user.get_username())
+    return JsonResponse({"draft": draft.as_json() if draft else None})
 
 
 def _visible_ticket(request: HttpRequest, ticket_id: str) -> dict:

@@ -111,7 +111,85 @@ window.Dallosh = (function () {
         return response.ok ? response.text().then(function (html) { panel.innerHTML = html; }) : null;
       });
     }
-    return connect("/ws/tickets/" + encodeURIComponent(id) + "/", refresh, refresh);
+    function onEvent(event) {
+      if (event.draft) {  // the agent's own reply draft moved on: liveDraft reads it
+        document.dispatchEvent(new CustomEvent("dallosh:draft", { detail: event }));
+        return;
+      }
+      refresh();
+    }
+    return connect("/ws/tickets/" + encodeURIComponent(id) + "/", onEvent, refresh);
+  }
+
+  // The agent's reply draft on a ticket page. A refine worker writes it: the page asks for it
+  // (202), shows "Drafting…", and reads the draft from its status endpoint when the ticket's
+  // socket says it moved on, or every few seconds while it is in flight (a missed event, a
+  // socket down). A draft fills the reply box once, and never over what the agent typed.
+  function liveDraft(source) {
+    const form = document.getElementById("draft-form");
+    const box = document.getElementById("reply-text");
+    let filledText = box.value, filledId = source.dataset.status === "ready" ? source.dataset.draft : "";
+    let timer = null;
+
+    function say(text, state) {
+      source.textContent = text;
+      source.dataset.status = state;
+    }
+
+    function render(draft) {
+      if (!draft) return;
+      source.dataset.draft = draft.id;
+      if (draft.status === "queued" || draft.status === "writing") {
+        say("Drafting…", draft.status);
+        if (timer === null) timer = setInterval(check, 3000);
+        return;
+      }
+      if (timer !== null) { clearInterval(timer); timer = null; }
+      if (draft.status === "failed") {
+        say("The draft could not be written (" + draft.error + "). Ask again, or write the reply yourself.", "failed");
+        return;
+      }
+      let line = "Draft by " + draft.provider + (draft.model ? " / " + draft.model : "") +
+        (draft.problems.length ? " (refused before: " + draft.problems.join("; ") + ")" : "") +
+        ": edit it before recording.";
+      if (filledId !== draft.id) {
+        if (box.value.trim() === "" || box.value === filledText) {
+          box.value = draft.text;
+          filledText = draft.text;
+        } else {
+          line += " Your own text was kept in the box; the draft reads: " + draft.text;
+        }
+        filledId = draft.id;
+      }
+      say(line, "ready");
+    }
+
+    function check() {
+      fetch(source.dataset.url, { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (body) { if (body) render(body.draft); })
+        .catch(function () {});
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      say("Drafting…", "queued");
+      fetch(form.action, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Accept": "application/json",
+                   "X-CSRFToken": form.querySelector("[name=csrfmiddlewaretoken]").value },
+      }).then(function (response) {
+        return response.json().then(function (body) {
+          if (response.status === 202) render(body.draft);
+          else say(body.error || "The draft could not be asked for.", "refused");
+        });
+      }).catch(function () { say("The draft could not be asked for (connection lost); try again.", "refused"); });
+    });
+
+    if (source.dataset.status === "queued" || source.dataset.status === "writing") {
+      timer = setInterval(check, 3000);
+    }
+    document.addEventListener("dallosh:draft", check);  // relayed by liveTicket's socket
   }
 
   // Open alerts this user hears of, above every page; refreshed when one is raised or closed.
@@ -125,5 +203,6 @@ window.Dallosh = (function () {
     return connect("/ws/alerts/", refresh, refresh, true);
   }
 
-  return { connect: connect, liveQueue: liveQueue, liveTicket: liveTicket, liveAlerts: liveAlerts, sockets: sockets };
+  return { connect: connect, liveQueue: liveQueue, liveTicket: liveTicket, liveDraft: liveDraft, liveAlerts: liveAlerts,
+           sockets: sockets };
 })();
