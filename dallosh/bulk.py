@@ -50,11 +50,12 @@ def insert_new(collection: Collection, documents: list[dict]) -> set:
 EARLIEST = datetime(2006, 1, 1, tzinfo=UTC)
 
 
-def day_ranges(*, field: str, until: datetime | None = None) -> Iterator[dict]:
-    """One indexed-range filter on `field` per day from EARLIEST to `until`: a server that
-    builds a whole result (or a whole aggregation) in memory before sending it, as
-    SecantusDB does, is never asked about millions of documents at once."""
-    day = EARLIEST
+def day_ranges(*, field: str, until: datetime | None = None, since: datetime | None = None) -> Iterator[dict]:
+    """One indexed-range filter on `field` per day from `since` (else EARLIEST) to `until`:
+    a server that builds a whole result (or a whole aggregation) in memory before sending
+    it, as SecantusDB does, is never asked about millions of documents at once."""
+    since = since or EARLIEST
+    day = datetime(since.year, since.month, since.day, tzinfo=UTC)
     until = until or datetime.now(UTC) + timedelta(days=1)
     while day < until:
         yield {field: {"$gte": day, "$lt": day + timedelta(days=1)}}
@@ -74,3 +75,13 @@ def aggregate_by_day(collection: Collection, *, field: str, pipeline: list[dict]
     tickets held ~17 GB; one day at a time holds one day's documents."""
     for day in day_ranges(field=field):
         yield from collection.aggregate([{"$match": day}, *pipeline])
+
+
+def earliest(collections: list[Collection], *, field: str) -> datetime | None:
+    """The smallest `field` over these collections (one indexed read each), as aware UTC."""
+    found = [doc[field] for collection in collections
+             for doc in collection.find({field: {"$ne": None}}, {field: 1}).sort(field, 1).limit(1)]
+    if not found:
+        return None
+    first = min(moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in found)
+    return max(first, EARLIEST)

@@ -181,7 +181,8 @@ class QueueDay(me.Document):
     day = me.DateTimeField(required=True)
     count = me.IntField(default=0)
 
-    meta = {"collection": "queue_days", "indexes": [{"fields": ["team", "status", "priority", "day"]}]}
+    meta = {"collection": "queue_days", "indexes": [{"fields": ["team", "status", "priority", "day"]},
+                                                    {"fields": ["day"]}]}  # the rebuild's per-day reads
 
 
 # --- SQL (Django ORM): admin-editable routing rules --------------------------------------

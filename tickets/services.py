@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from pymongo import UpdateOne
+from pymongo.errors import DuplicateKeyError
 
 from analysis.schema import TEAMS, VOCABULARY
-from dallosh.bulk import aggregate_by_day, find_by_values, insert_new, scan_by_day
+from dallosh.bulk import day_ranges, earliest, find_by_values, insert_new, scan_by_day
 from dallosh.permissions import can_assign_ticket, can_hold_tickets_of, can_release_ticket, can_work_ticket
 from dashboard import services as kpi
 from ingestion.models import Tweet
@@ -245,32 +246,70 @@ def queue_segment(ticket: dict) -> Segment | None:
 def count_in_segment(segment: Segment, delta: int) -> None:
     team, status, priority, day = segment
     QueueDay._get_collection().update_one(
-        {"_id": f"{team}|{status}|{priority}|{day:%Y-%m-%d}"},
+        {"_id": _segment_id(segment)},
         {"$inc": {"count": delta}, "$setOnInsert": {"team": team, "status": status, "priority": priority, "day": day}},
         upsert=True,
     )
 
 
 def rebuild_queue_directory() -> int:
-    """Recount every segment from the tickets (after a bulk load or a restore)."""
-    pipeline = [  # the day is in the group key, so each day's groups are complete
-        {"$match": {"team": {"$ne": None}, "queue_priority": {"$ne": None}}},
-        {"$group": {"_id": {"team": "$team", "status": "$status", "priority": "$queue_priority",
-                            "day": {"$dateTrunc": {"date": "$created_at", "unit": "day"}}},
-                    "count": {"$sum": 1}}},
-    ]
-    collection = QueueDay._get_collection()
-    collection.delete_many({})
-    documents = []
-    for group in aggregate_by_day(Ticket._get_collection(), field="created_at", pipeline=pipeline):
-        key = group["_id"]
-        day = key["day"].replace(tzinfo=UTC)
-        documents.append({"_id": f"{key['team']}|{key['status']}|{key['priority']}|{day:%Y-%m-%d}",
-                          "team": key["team"], "status": key["status"], "priority": key["priority"],
-                          "day": day, "count": group["count"]})
-    if documents:
-        collection.insert_many(documents)
-    return len(documents)
+    """Recount every segment from the tickets (after a bulk load or a restore), safely while
+    live writes go on: one day at a time (one narrow range of the created_at index), each
+    day's counts written compare-and-set against what was read before counting, then
+    counted again; a day that moved meanwhile is done again, so no live increment is lost.
+    Documents are never deleted (the pager relies on that): an emptied segment reads 0.
+    Returns the segments holding tickets."""
+    since = min(filter(None, (earliest([Ticket._get_collection()], field="created_at"),
+                              earliest([QueueDay._get_collection()], field="day"))), default=None)
+    if since is None:
+        return 0
+    return sum(_recount_queue_day(window) for window in day_ranges(field="created_at", since=since))
+
+
+def _recount_queue_day(window: dict, *, attempts: int = 20) -> int:
+    day = window["created_at"]["$gte"]
+    directory = QueueDay._get_collection()
+    for _ in range(attempts):
+        held = {d["_id"]: d["count"] for d in directory.find({"day": day}, {"count": 1})}
+        counted = _queue_counts(window, day)
+        if not held and not counted:
+            return 0
+        if _compare_and_set_counts(day, held, counted) and _queue_counts(window, day) == {
+                d["_id"]: d["count"] for d in directory.find({"day": day, "count": {"$ne": 0}}, {"count": 1})}:
+            return len(counted)
+    raise RuntimeError(f"the queue directory of {day:%Y-%m-%d} kept changing; run the rebuild again")
+
+
+def _queue_counts(window: dict, day: datetime) -> dict[str, int]:
+    pipeline = [{"$match": {**window, "team": {"$ne": None}, "queue_priority": {"$ne": None}}},
+                {"$group": {"_id": {"team": "$team", "status": "$status", "priority": "$queue_priority"},
+                            "count": {"$sum": 1}}}]
+    return {_segment_id((g["_id"]["team"], g["_id"]["status"], g["_id"]["priority"], day)): g["count"]
+            for g in Ticket._get_collection().aggregate(pipeline)}
+
+
+def _compare_and_set_counts(day: datetime, held: dict[str, int], counted: dict[str, int]) -> bool:
+    """Write each count only where the document still holds what was read; False when one
+    moved (a live change) or appeared meanwhile."""
+    directory = QueueDay._get_collection()
+    for segment_id in held.keys() | counted.keys():
+        wanted = counted.get(segment_id, 0)
+        if segment_id not in held:
+            team, status, priority, _ = segment_id.split("|")
+            try:
+                directory.insert_one({"_id": segment_id, "team": team, "status": status, "priority": int(priority),
+                                      "day": day, "count": wanted})
+            except DuplicateKeyError:
+                return False
+        elif held[segment_id] != wanted and directory.update_one(
+                {"_id": segment_id, "count": held[segment_id]}, {"$set": {"count": wanted}}).matched_count == 0:
+            return False
+    return True
+
+
+def _segment_id(segment: Segment) -> str:
+    team, status, priority, day = segment
+    return f"{team}|{status}|{priority}|{day:%Y-%m-%d}"
 
 
 # --- every agent-visible change goes through apply_change ---------------------------------------
