@@ -20,6 +20,7 @@ class KpiBucket(me.Document):
     start = me.DateTimeField(required=True)
     cells = me.DictField()
     tweets = me.DictField()
+    rev = me.IntField(default=0)  # bumped by every write: a rebuild replaces a bucket only if unchanged
 
     meta = {"collection": "kpi_buckets", "indexes": [{"fields": ["grain", "start"]}]}
 

@@ -17,7 +17,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from dallosh.bulk import scan_by_day
+from pymongo.errors import DuplicateKeyError
+
+from dallosh.bulk import day_ranges, earliest, find_by_values
 from dashboard.models import Alert, AlertKind, KpiBucket
 from tickets.models import Ticket, TicketStatus
 
@@ -94,20 +96,79 @@ def record_tweets(*, tweets: list[dict]) -> None:
 
 
 def rebuild_kpis() -> int:
-    """Recompute every bucket from the tickets and tweets (after a restore or a bulk load):
-    summed in memory, then written once per bucket."""
+    """Recompute every bucket from the tickets and tweets (after a restore or a bulk load),
+    safely while live writes go on: one UTC day at a time (its day bucket and hour buckets,
+    from one narrow range of the tickets' and tweets' created_at indexes). Each bucket is
+    replaced only if its revision (every live increment bumps it) is still the one read
+    before counting, and the day is counted again after; a day that moved meanwhile is done
+    again, so no live increment is lost. Returns the buckets holding figures."""
+    from ingestion.models import Tweet
+
+    sources = [Ticket._get_collection(), Tweet._get_collection()]
+    since = earliest(sources, field="created_at")
+    if since is None:
+        return 0
+    return sum(_recount_kpi_day(window) for window in day_ranges(field="created_at", since=since))
+
+
+def _recount_kpi_day(window: dict, *, attempts: int = 20) -> int:
+    day = window["created_at"]["$gte"]
+    ids = [bucket_id(day, "d"), *(bucket_id(day + timedelta(hours=h), "h") for h in range(24))]
+    buckets = KpiBucket._get_collection()
+    for _ in range(attempts):
+        held = {b["_id"]: b.get("rev") for b in find_by_values(buckets, "_id", ids, {"rev": 1})}
+        sums = _day_sums(window)
+        if not held and not sums:
+            return 0
+        if _replace_buckets(day, held, sums) and _day_sums(window) == sums and {
+                b["_id"]: b.get("rev") for b in find_by_values(buckets, "_id", ids, {"rev": 1})} == {
+                key: (rev or 0) + 1 for key, rev in held.items()} | {
+                bucket_id(start, grain): 1 for start, grain in sums if bucket_id(start, grain) not in held}:
+            return len(sums)
+    raise RuntimeError(f"the KPI buckets of {day:%Y-%m-%d} kept changing; run the rebuild again")
+
+
+def _day_sums(window: dict) -> Sums:
     from ingestion.models import Tweet
 
     sums: Sums = {}
     fields = {"audit": 0, "notes": 0, "tweet_ids": 0, "subject": 0, "analysis.input_text": 0}
-    for ticket in scan_by_day(Ticket._get_collection(), field="created_at", projection=fields):
+    for ticket in Ticket._get_collection().find(window, fields):
         _add_contribution(sums, contribution(ticket), +1)
-    for tweet in scan_by_day(Tweet._get_collection(), field="created_at",
-                             projection={"created_at": 1, "language": 1, "is_brand": 1}):
+    for tweet in Tweet._get_collection().find(window, {"created_at": 1, "language": 1, "is_brand": 1}):
         _add_tweet(sums, tweet)
-    KpiBucket._get_collection().delete_many({})
-    _write(sums)
-    return len(sums)
+    return {key: Counter({path: value for path, value in counter.items() if value})
+            for key, counter in sums.items() if any(counter.values())}
+
+
+def _replace_buckets(day: datetime, held: dict[str, int | None], sums: Sums) -> bool:
+    """Each of the day's buckets as counted, compare-and-set on its revision; an emptied
+    bucket is emptied. False when one moved (a live increment) or appeared meanwhile."""
+    buckets = KpiBucket._get_collection()
+    counted = {bucket_id(start, grain): (start, grain, counter) for (start, grain), counter in sums.items()}
+    for key in held.keys() | counted.keys():
+        start, grain, counter = counted.get(key) or (_bucket_start_of(key), key[0], Counter())
+        document = {"_id": key, "grain": grain, "start": start, "cells": {}, "tweets": {},
+                    "rev": (held.get(key) or 0) + 1}
+        for path, value in counter.items():
+            section, rest = path.split(".", 1)
+            if section == "cells":
+                cell, name = rest.rsplit(".", 1)
+                document["cells"].setdefault(cell, {})[name] = value
+            else:
+                document["tweets"][rest] = value
+        if key not in held:
+            try:
+                buckets.insert_one(document)
+            except DuplicateKeyError:
+                return False
+        elif buckets.replace_one({"_id": key, "rev": held[key]}, document).matched_count == 0:
+            return False
+    return True
+
+
+def _bucket_start_of(key: str) -> datetime:
+    return datetime.strptime(key[2:], "%Y-%m-%dT%H").replace(tzinfo=UTC)
 
 
 def _add_contribution(sums: Sums, part: tuple[datetime, str, dict] | None, sign: int) -> None:
@@ -144,9 +205,9 @@ def _seconds(start: datetime, end: datetime) -> float:
 def _increment(start: datetime, grain: str, changes: dict[str, float]) -> None:
     if not changes:
         return
-    KpiBucket._get_collection().update_one(
+    KpiBucket._get_collection().update_one(  # "rev": a rebuild replaces the bucket only if unchanged
         {"_id": bucket_id(start, grain)},
-        {"$inc": changes, "$setOnInsert": {"grain": grain, "start": start}}, upsert=True)
+        {"$inc": {**changes, "rev": 1}, "$setOnInsert": {"grain": grain, "start": start}}, upsert=True)
 
 
 # --- alerts ------------------------------------------------------------------------------------

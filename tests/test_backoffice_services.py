@@ -192,7 +192,7 @@ def directory_truth() -> dict:
 
 @pytest.mark.django_db(transaction=True)  # the agent works from a thread of its own
 def test_a_rebuild_while_agents_work_loses_no_ticket_and_no_change(analysed, make_user):
-    """Agents claim and release tickets while the directory is rebuilt three times: at the
+    """Agents claim and release tickets while the directory is rebuilt over and over: at the
     end it matches the tickets exactly (before, a rebuild deleted then re-inserted, so a
     live upsert in between broke the insert part-way and the increments meanwhile were lost)."""
     ana = make_user("ana", "tech")
@@ -213,11 +213,11 @@ def test_a_rebuild_while_agents_work_loses_no_ticket_and_no_change(analysed, mak
     worker = threading.Thread(target=agent_at_work)
     worker.start()
     rebuilds = 0
-    while not done.is_set() or rebuilds < 3:
+    while not done.is_set():  # the last rebuild starts while the agent still works
         services.rebuild_queue_directory()
         rebuilds += 1
     worker.join(timeout=120)
-    assert not failures
+    assert not failures and rebuilds >= 1
     held = {(d.team, d.status, d.priority, d.day.date()): d.count for d in QueueDay.objects if d.count}
     assert held == directory_truth()
     assert sum(held.values()) == 12

@@ -93,6 +93,42 @@ def test_rebuilding_the_rollups_gives_the_same_figures(kpi_data):
     assert (after.topics, after.totals, after.series) == (before.topics, before.totals, before.series)
 
 
+@pytest.mark.django_db(transaction=True)  # the agent works from a thread of its own
+def test_a_rebuild_while_agents_work_loses_no_change(analysed, make_user):
+    """An agent resolves and reopens tickets while the rollups are rebuilt over and over: the
+    figures then equal what the tickets say (before, a rebuild deleted every bucket and
+    re-summed, losing the increments made meanwhile)."""
+    import threading
+
+    ana = make_user("ana", "tech")
+    ticket_ids = analysed(*[f"internet down in street {n}" for n in range(10)])
+    done, failures = threading.Event(), []
+
+    def agent_at_work():
+        try:
+            for round_ in range(4):
+                for ticket_id in ticket_ids:
+                    ticket_services.change_status(ticket_id=ticket_id, user=ana,
+                                                  status="resolved" if round_ % 2 == 0 else "in_progress")
+        except Exception as exc:  # the test fails below with what went wrong
+            failures.append(exc)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=agent_at_work)
+    worker.start()
+    rebuilds = 0
+    while not done.is_set():  # the last rebuild starts while the agent still works
+        services.rebuild_kpis()
+        rebuilds += 1
+    worker.join(timeout=120)
+    assert not failures and rebuilds >= 1
+    report = everything()
+    # Four rounds: resolved, reopened, resolved, reopened; every ticket ends in progress.
+    assert (report.totals["tickets"], report.totals["open"], report.totals["resolved"]) == (10, 10, 0)
+    assert [(p["tickets"], p["customer"]) for p in report.series] == [(10, 10)]
+
+
 def test_kpi_page_exports_each_table_and_refuses_agents(client, kpi_data, make_user):
     client.force_login(make_user("max", role="manager"))
     page = client.get("/kpis/?period=custom&from=2017-10-31&to=2017-10-31&team=tech")
