@@ -93,10 +93,12 @@ def _store_tweets_and_tickets(ctx: JobContext, tweets: pd.DataFrame, now: dateti
     documents = _tweet_documents(ctx, tweets)
     known = insert_new(Tweet._get_collection(), documents)
     kpi.record_tweets(tweets=[d for d in documents if d["_id"] not in known])
-    merges = _link_conversations(ctx, assignment)
+    adoption = _link_conversations(ctx, assignment)
+    merges = adoption.merges
     rebuild = assignment.existing | {into for _, into in merges}
     synced = ticket_services.sync_tickets(chunk_tweets=documents, rebuild=rebuild, now=now)
     ticket_services.merge_tickets(merges=merges, now=now)
+    threads.forget_pending(adoption.settled)  # only now: a crash before this replays the adoption
     outcome.tweets_created = len(documents) - len(known)
     outcome.tweets_already_known = len(known)
     outcome.retweets = int(tweets["is_retweet"].sum())
@@ -106,15 +108,15 @@ def _store_tweets_and_tickets(ctx: JobContext, tweets: pd.DataFrame, now: dateti
     outcome.conversations_merged = len(merges)
 
 
-def _link_conversations(ctx: JobContext, assignment: threads.Assignment) -> list[tuple[str, str]]:
+def _link_conversations(ctx: JobContext, assignment: threads.Assignment) -> threads.Adoption:
     """Record replies still waiting for their parent, adopt those whose parent just came."""
     threads.record_pending(assignment.pending, assignment.conversation)
-    merges = threads.adopt_waiting_replies(parents=assignment.adopted_parents, conversation=assignment.conversation)
-    for absorbed, into in merges:
+    adoption = threads.adopt_waiting_replies(parents=assignment.adopted_parents, conversation=assignment.conversation)
+    for absorbed, into in adoption.merges:
         ctx.resolver.redirect(absorbed, into)
     ctx.resolver.await_parents([parent for _, parent in assignment.pending])
     ctx.resolver.remember(assignment.conversation)
-    return merges
+    return adoption
 
 
 def _store_raw(ctx: JobContext, records: list[RawRecord], now: datetime) -> int:

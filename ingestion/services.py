@@ -125,13 +125,15 @@ def run_job(*, job_id: ObjectId, on_progress: ProgressCallback | None = None, ta
 
 
 def _settle_late_replies(job: IngestJob) -> None:
-    merges = threads.adopt_replies_whose_parent_arrived()
+    adoption = threads.adopt_replies_whose_parent_arrived()
+    merges = adoption.merges
     if merges:
         now = datetime.now(UTC)
         ticket_services.rebuild_tickets(conversation_ids=sorted({into for _, into in merges}), now=now)
         ticket_services.merge_tickets(merges=merges, now=now)
         IngestJob._get_collection().update_one({"_id": job.id},
                                                {"$inc": {"counters.conversations_merged": len(merges)}})
+    threads.forget_pending(adoption.settled)
 
 
 def ingest_file(*, path: Path, source: str | None = None, format_name: str | None = None,

@@ -116,26 +116,44 @@ def record_pending(pending: list[tuple[str, str]], conversation: dict[str, str])
     insert_new(PendingReply._get_collection(), docs)
 
 
-def adopt_waiting_replies(*, parents: list[str], conversation: dict[str, str]) -> list[tuple[str, str]]:
-    """Merge the provisional conversations that waited for these parents; returns (absorbed, into)."""
+@dataclass
+class Adoption:
+    """Provisional conversations merged into their parent's, and the pending replies that
+    may be forgotten once the tickets are merged too (forget_pending): kept until then, a
+    chunk replayed after a crash at any point finds them and merges again."""
+
+    merges: list[tuple[str, str]] = field(default_factory=list)  # (absorbed, into)
+    settled: list[str] = field(default_factory=list)  # PendingReply ids
+
+
+def adopt_waiting_replies(*, parents: list[str], conversation: dict[str, str]) -> Adoption:
+    """Merge the provisional conversations that waited for these parents into theirs."""
     waiting = find_by_values(PendingReply._get_collection(), "parent", parents)
     if not waiting:
-        return []
-    children = {doc["_id"]: doc["parent"] for doc in waiting}
+        return Adoption()
     current = {d["_id"]: d["conversation_id"]
-               for d in find_by_values(Tweet._get_collection(), "_id", list(children), {"conversation_id": 1})}
-    merges = []
-    for child, parent in children.items():
-        absorbed, into = current.get(child), conversation[parent]
+               for d in find_by_values(Tweet._get_collection(), "_id", [doc["_id"] for doc in waiting],
+                                       {"conversation_id": 1})}
+    adoption = Adoption(settled=[doc["_id"] for doc in waiting])
+    for doc in waiting:
+        into = conversation[doc["parent"]]
+        # A replay after a crash finds the tweets moved already: the provisional conversation
+        # it recorded is the one whose ticket still has to be merged.
+        absorbed = current.get(doc["_id"])
+        absorbed = doc["conversation_id"] if absorbed == into else absorbed
         if absorbed and absorbed != into:
             Tweet._get_collection().update_many({"conversation_id": absorbed}, {"$set": {"conversation_id": into}})
-            merges.append((absorbed, into))
-    for part in slices(list(children)):
+            adoption.merges.append((absorbed, into))
+    return adoption
+
+
+def forget_pending(reply_ids: list[str]) -> None:
+    """Called once the merged tickets are written."""
+    for part in slices(reply_ids):
         PendingReply._get_collection().delete_many({"_id": {"$in": part}})
-    return merges
 
 
-def adopt_replies_whose_parent_arrived() -> list[tuple[str, str]]:
+def adopt_replies_whose_parent_arrived() -> Adoption:
     """Catch-all, run when a job ends: adopt pending replies whose parent is stored by now.
 
     A job's resolver knows the replies that were waiting when it started; a stream request

@@ -95,3 +95,43 @@ def test_a_runner_that_lost_its_lease_leaves_the_job_to_the_new_runner(shared_da
         services.run_job(job_id=job.id, on_progress=taken_over_after_the_first_chunk)
     job.reload()
     assert (job.status, job.lease, job.error) == (JobStatus.RUNNING, taken["lease"], None)
+
+
+KILL_BEFORE_MERGING = """
+import os, signal, sys
+import django
+django.setup()
+from tickets import services as ticket_services
+from ingestion import services
+
+def killed(**_kwargs):  # the process dies after the adoption, before the tickets are merged
+    os.kill(os.getpid(), signal.SIGKILL)
+
+ticket_services.merge_tickets = killed
+services.ingest_file(path=sys.argv[1])
+"""
+
+
+def test_a_kill_between_adopting_replies_and_merging_tickets_leaves_no_duplicate_ticket(servers, write_csv):
+    """A reply arrives before its parent (a provisional ticket); when the parent comes, the
+    reply's conversation is adopted and its ticket merged. Killed between the two steps, the
+    replayed chunk must still merge it: one open ticket for the conversation, not two."""
+    from ingestion.models import PendingReply
+    from tests.helpers import twcs_csv, twcs_row
+
+    call_command("ingest", str(write_csv("reply.csv", twcs_csv(
+        twcs_row(0, 21, "cust", "True", "any news about the outage?", reply_to="20", minute=5)))), "--no-progress")
+    assert Ticket.objects.get(id="twcs:21").status == "new" and PendingReply.objects.count() == 1
+    parent = write_csv("parent.csv", twcs_csv(twcs_row(0, 20, "cust", "True", "internet down in Lyon", minute=1)))
+    env = {**os.environ, "MONGODB_URI": servers["mongodb"], "DALLOSH_INGEST_STALE_AFTER_S": "0",
+           "DJANGO_SETTINGS_MODULE": "dallosh.settings"}
+    killed = subprocess.run([sys.executable, "-c", KILL_BEFORE_MERGING, str(parent)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert Ticket.objects.get(id="twcs:21").status == "new"  # killed before the merge
+
+    call_command("ingest", str(parent), "--no-progress", "--take-over")
+    assert Ticket.objects.get(id="twcs:21").status == "merged"
+    assert Ticket.objects.get(id="twcs:20").tweet_ids == ["twcs:20", "twcs:21"]
+    assert [t.id for t in Ticket.objects(status__ne="merged")] == ["twcs:20"]
+    assert PendingReply.objects.count() == 0
