@@ -6,17 +6,39 @@ so they get plain admin views listed on the admin index under "MongoDB documents
 
 from __future__ import annotations
 
-from django.contrib import admin
+from functools import wraps
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import TO_FIELD_VAR
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from ingestion import selectors as ingestion_selectors
+from ingestion.forms import QuarantinePageForm
 
 
 class DalloshAdminSite(admin.AdminSite):
     site_header = "Dallosh administration"
     site_title = "Dallosh admin"
+
+    def admin_view(self, view, cacheable=False):
+        """Every admin page (the model admins' too), with an empty `_to_field` dropped:
+        Django's change and delete views take "" for a field name and fail with
+        FieldDoesNotExist, a 500, where no field means the primary key."""
+        guarded = super().admin_view(view, cacheable)
+
+        @wraps(guarded)
+        def without_empty_to_field(request, *args, **kwargs):
+            for name in ("GET", "POST") if request.method == "POST" else ("GET",):
+                query = getattr(request, name)
+                if query.get(TO_FIELD_VAR) == "":
+                    query = query.copy()
+                    del query[TO_FIELD_VAR]
+                    setattr(request, name, query)
+            return guarded(request, *args, **kwargs)
+
+        return without_empty_to_field
 
     def get_urls(self):
         extra = [
@@ -53,8 +75,10 @@ class DalloshAdminSite(admin.AdminSite):
         job = ingestion_selectors.get_job(job_id)
         if job is None:
             raise Http404("no such ingest job")
-        after = int(request.GET.get("after", -1))
-        rows = ingestion_selectors.quarantined_rows(job=job, after_row=after, limit=200)
+        page = QuarantinePageForm(request.GET)
+        if not page.is_valid():  # a hand-edited link: say so, and show the first rows
+            messages.error(request, "The page asked for is not a row number: showing the first quarantined rows.")
+        rows = ingestion_selectors.quarantined_rows(job=job, after_row=page.after_row(), limit=200)
         context = {**self.each_context(request), "title": f"Ingest job {job.original_name}",
                    "job": ingestion_selectors.job_progress(job), "rows": rows,
                    "next_after": rows[-1].row if len(rows) == 200 else None}

@@ -1,15 +1,24 @@
-"""KPI filters from a URL (so a view can be shared); unknown values are ignored, not trusted."""
+"""KPI filters from a URL (so a view can be shared), parsed by a Django form: label values
+outside their vocabulary are ignored, not trusted; a custom period whose dates are not
+dates, or run backwards, is refused with a message (the page says it, the API answers 400)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
+from django import forms
 from django.http import QueryDict
 
 from analysis import schema
+from dallosh.bulk import EARLIEST
 from dashboard.selectors import PERIODS, KpiFilters
 from ingestion.cleaning import LANGUAGES
+
+DAY_FORMAT = "%Y-%m-%d"
+LABELS = ("team", "topic", "sentiment", "language")
+BAD_DATES = "Custom period: give both dates as YYYY-MM-DD."
+BACKWARDS = "Custom period: the end comes before the start."
 
 
 @dataclass(frozen=True)
@@ -19,31 +28,58 @@ class KpiView:
     error: str = ""
 
 
+def _choices(values) -> list[tuple[str, str]]:
+    return [(value, value) for value in values]
+
+
+class KpiFilterForm(forms.Form):
+    """The KPI page's and API's query parameters. `from` and `to` (a Python keyword, hence
+    added below) are whole days, `to` included."""
+
+    period = forms.ChoiceField(choices=_choices([*PERIODS, "all", "custom"]), required=False)
+    team = forms.ChoiceField(choices=_choices(schema.TEAMS), required=False)
+    topic = forms.ChoiceField(choices=_choices(schema.TOPICS), required=False)
+    sentiment = forms.ChoiceField(choices=_choices(schema.SENTIMENTS), required=False)
+    language = forms.ChoiceField(choices=_choices(LANGUAGES), required=False)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("period") != "custom":
+            return data
+        first, last = data.get("from"), data.get("to")
+        if first is None or last is None:  # missing, or not a YYYY-MM-DD date
+            raise forms.ValidationError(BAD_DATES)
+        if last < first:
+            raise forms.ValidationError(BACKWARDS)
+        return data
+
+
+KpiFilterForm.base_fields |= {name: forms.DateField(required=False, input_formats=[DAY_FORMAT])
+                              for name in ("from", "to")}
+
+
 def kpi_view(query: QueryDict, *, now: datetime | None = None) -> KpiView:
     now = now or datetime.now(UTC)
-
-    def pick(name: str, allowed) -> str:
-        value = query.get(name, "")
-        return value if value in allowed else ""
-
-    labels = {"team": pick("team", schema.TEAMS), "topic": pick("topic", schema.TOPICS),
-              "sentiment": pick("sentiment", schema.SENTIMENTS), "language": pick("language", LANGUAGES)}
-    period = query.get("period", "all")
+    form = KpiFilterForm(query)
+    form.is_valid()
+    data = form.cleaned_data  # the fields that parsed: a label outside the vocabulary is left out
+    labels = {name: data.get(name) or "" for name in LABELS}
+    period = data.get("period") or "all"
     if period in PERIODS:
         return KpiView(KpiFilters(start=now - PERIODS[period], end=None, **labels), period)
     if period == "custom":
-        try:
-            start = _day(query.get("from", ""))
-            end = _day(query.get("to", "")) + timedelta(days=1)  # "to" is inclusive
-        except ValueError:
-            return KpiView(KpiFilters(start=None, end=None, **labels), "all",
-                           error="Custom period: give both dates as YYYY-MM-DD.")
-        if end <= start:
-            return KpiView(KpiFilters(start=None, end=None, **labels), "all",
-                           error="Custom period: the end comes before the start.")
+        if form.non_field_errors():
+            return KpiView(KpiFilters(start=None, end=None, **labels), "all", error=form.non_field_errors()[0])
+        start, end = custom_period(data["from"], data["to"], now=now)
         return KpiView(KpiFilters(start=start, end=end, **labels), "custom")
     return KpiView(KpiFilters(start=None, end=None, **labels), "all")
 
 
-def _day(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+def custom_period(first: date, last: date, *, now: datetime) -> tuple[datetime, datetime]:
+    """[start, end) of the days first..last, clamped to the days figures can exist on: none
+    before EARLIEST, none after today. Clamping keeps "to 9999-12-31" meaning "up to now"
+    (its next midnight does not exist), and a period wholly in the future comes out empty."""
+    last = min(last, now.astimezone(UTC).date())
+    end = datetime.combine(last, time(), tzinfo=UTC) + timedelta(days=1)
+    start = max(datetime.combine(first, time(), tzinfo=UTC), EARLIEST)
+    return min(start, end), end

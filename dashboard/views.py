@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from analysis import schema
@@ -122,4 +124,13 @@ def acknowledge(request: HttpRequest, alert_id: str) -> HttpResponse:
     if not permissions.is_manager(request.user):
         return HttpResponseForbidden("Managers acknowledge alerts.")
     services.acknowledge_alert(alert_id=alert_id, user=request.user)
-    return redirect(request.POST.get("next") or "home")
+    return HttpResponseRedirect(_local_path(request, request.POST.get("next", "")) or reverse("home"))
+
+
+def _local_path(request: HttpRequest, path: str) -> str:
+    """`path` if it is a page of this site to go back to, else "": a `next` sent by hand must
+    lead neither elsewhere (an open redirect) nor to an error (it is a path, never a view
+    name to resolve)."""
+    safe = path.startswith("/") and url_has_allowed_host_and_scheme(
+        path, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    return path if safe else ""

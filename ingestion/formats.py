@@ -67,7 +67,7 @@ class TwcsFormat(CsvFormat):
         frame = self._reject(frame, frame["author_id"] == "", "missing author_id", rejects)
         frame = self._reject(frame, ~frame["inbound"].isin(["true", "false"]), "bad inbound: neither True nor False",
                              rejects)
-        created = pd.to_datetime(frame["created_at"], format="%a %b %d %H:%M:%S %z %Y", errors="coerce", utc=True)
+        created = _dates(frame["created_at"], format="%a %b %d %H:%M:%S %z %Y")
         expected = "bad created_at: expected a date like 'Tue Oct 31 22:10:47 +0000 2017'"
         frame = self._reject(frame, created.isna(), expected, rejects)
         reply = frame["in_response_to_tweet_id"]
@@ -98,7 +98,7 @@ class FreeOperatorFormat(CsvFormat):
         rejects: list[tuple[int, str]] = []
         frame = self._reject(frame, frame["tweet_id"].str.strip() == "", "missing tweet_id", rejects)
         frame = self._reject(frame, frame["author"].str.strip() == "", "missing author", rejects)
-        created = pd.to_datetime(frame["date"].str.strip(), format="ISO8601", errors="coerce", utc=True)
+        created = _dates(frame["date"].str.strip(), format="ISO8601")
         frame = self._reject(frame, created.isna(), "bad date: expected an ISO date like '2020-12-28 07:26:23+00:00'",
                              rejects)
         brands = {a.strip().casefold() for a in settings.DALLOSH["FR_BRAND_ACCOUNTS"]}
@@ -140,6 +140,14 @@ def format_by_name(name: str) -> CsvFormat:
         if fmt.name == name:
             return fmt
     raise UnknownFormat(f"unknown format {name!r}; known: {', '.join(f.name for f in FORMATS)}")
+
+
+def _dates(values: pd.Series, *, format: str) -> pd.Series:
+    """Parsed UTC dates, NaT where a value is no date. Also NaT where pandas reads a year
+    Python's datetime cannot hold (ISO8601 takes "-1" or "0000-01-01" for years -1 and 0):
+    such a row is a bad date to quarantine, not a chunk that fails on every resume."""
+    dates = pd.to_datetime(values, format=format, errors="coerce", utc=True)
+    return dates.where(dates.dt.year.between(1, 9999))
 
 
 def _integer_id(value: str) -> str:

@@ -40,6 +40,11 @@ class IngestError(ValueError):
     """Input refused as a whole (empty, binary, unknown format...): the message says why."""
 
 
+class UploadConflict(IngestError):
+    """The upload is not in a state this request fits: another request is finishing it, or
+    its file was refused and is gone. Answered 409: the client should ask again or re-upload."""
+
+
 class JobBusy(RuntimeError):
     """Another runner holds this job's lease and is alive."""
 
@@ -271,7 +276,7 @@ def start_upload(*, user: str, filename: str, size_bytes: int, source: str | Non
 
 def append_upload_chunk(*, upload_id: str, user: str, offset: int, data: bytes) -> UploadSession:
     """Append one slice at `offset`; a slice sent twice (a retry) is ignored."""
-    upload = UploadSession.objects(id=upload_id, user=user).first()
+    upload = _own_upload(upload_id, user)
     if upload is None:
         raise IngestError("unknown upload")
     if upload.job:
@@ -282,24 +287,37 @@ def append_upload_chunk(*, upload_id: str, user: str, offset: int, data: bytes) 
         raise IngestError(f"expected the slice at byte {upload.received_bytes}, got {offset}")
     if upload.received_bytes + len(data) > upload.size_bytes:
         raise IngestError("more bytes than announced")
-    with _upload_path(upload).open("r+b") as stream:
-        stream.seek(offset)
-        stream.write(data)
+    try:
+        with _upload_path(upload).open("r+b") as stream:
+            stream.seek(offset)
+            stream.write(data)
+    except FileNotFoundError:  # a finish took it (or refused it) meanwhile
+        raise UploadConflict("this upload's file is gone (finished or refused): upload the file again") from None
     upload.update(set__received_bytes=offset + len(data))
     upload.reload()
     return upload
 
 
 def finish_upload(*, upload_id: str, user: str) -> IngestJob:
-    """Check the complete file, create its job and hand it to a worker."""
-    upload = UploadSession.objects(id=upload_id, user=user).first()
+    """Check the complete file, create its job and hand it to a worker.
+
+    Finishing again (a retry after a lost answer, a double click) answers the job the first
+    finish made, without reading the whole file again; a finish racing another is told so
+    (UploadConflict) instead of failing on the file the other one moved."""
+    upload = _own_upload(upload_id, user)
     if upload is None:
         raise IngestError("unknown upload")
+    if upload.job:
+        return _upload_job(upload)
     if upload.received_bytes != upload.size_bytes:
         raise IngestError(f"upload incomplete: {upload.received_bytes} of {upload.size_bytes} bytes")
     staged = _upload_path(upload)
     final = staged.with_name(f"{upload.id}-{upload.filename}")
-    shutil.move(staged, final)
+    try:
+        shutil.move(staged, final)  # a rename: of two finishes at once, one takes the file
+    except FileNotFoundError:
+        upload.reload()
+        return _upload_job(upload)
     try:
         job = create_file_job(path=final, source=upload.source, kind="upload", original_name=upload.filename,
                               user=user)
@@ -309,6 +327,22 @@ def finish_upload(*, upload_id: str, user: str) -> IngestJob:
     upload.update(set__job=job.id)
     if job.status != JobStatus.COMPLETED:
         enqueue_job(job_id=job.id)
+    return job
+
+
+def _own_upload(upload_id: str, user: str) -> UploadSession | None:
+    """The user's upload session; None for an unknown id, or for one that is no id at all."""
+    if not ObjectId.is_valid(upload_id):
+        return None
+    return UploadSession.objects(id=upload_id, user=user).first()
+
+
+def _upload_job(upload: UploadSession) -> IngestJob:
+    """The job an earlier finish of this upload made, read back (the file is not hashed again)."""
+    job = IngestJob.objects(id=upload.job).first() if upload.job else None
+    if job is None:
+        raise UploadConflict("this upload is being finished by another request, or its file was refused: "
+                             "ask again in a moment, or upload the file again")
     return job
 
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dallosh.permissions import can_ingest
 from ingestion import selectors, services
+from ingestion.forms import UploadStartForm
 
 
 def _ingest_allowed(view):
@@ -21,6 +22,8 @@ def _ingest_allowed(view):
             raise PermissionDenied("ingestion is for staff")
         try:
             return view(request, *args, **kwargs)
+        except services.UploadConflict as exc:  # a retry or a race, not a bad request: 409 says "ask again"
+            return JsonResponse({"error": str(exc)}, status=409)
         except services.IngestError as exc:
             return JsonResponse({"error": str(exc)}, status=400)
 
@@ -39,11 +42,14 @@ def upload_page(request: HttpRequest) -> HttpResponse:
 def upload_start(request: HttpRequest) -> JsonResponse:
     try:
         body = json.loads(request.body)
-        filename, size = str(body["filename"]), int(body["size"])
-    except (ValueError, KeyError, TypeError):
-        return JsonResponse({"error": "expected JSON {filename, size[, source]}"}, status=400)
-    upload = services.start_upload(user=request.user.get_username(), filename=filename, size_bytes=size,
-                                   source=body.get("source") or None)
+    except ValueError:  # not JSON, or not UTF-8
+        body = None
+    form = UploadStartForm(body if isinstance(body, dict) else None)
+    if not form.is_valid():
+        return JsonResponse({"error": "expected JSON {filename, size[, source]}", "fields": form.errors}, status=400)
+    data = form.cleaned_data
+    upload = services.start_upload(user=request.user.get_username(), filename=data["filename"],
+                                   size_bytes=data["size"], source=data["source"] or None)
     return JsonResponse({"upload": str(upload.id), "received": upload.received_bytes})
 
 

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from dallosh import permissions
 from tickets import selectors, services
 from tickets.events import row_key
-from tickets.forms import CorrectionForm, queue_filters
+from tickets.forms import CorrectionForm, queue_request
 
 
 class QueueRowSerializer(serializers.Serializer):
@@ -46,7 +46,7 @@ class QueuePageSerializer(serializers.Serializer):
 
 
 class QueueView(APIView):
-    """GET a page of a team's queue; `after` is the previous page's `next`."""
+    """GET a page of a team's queue; `after` is the previous page's `next` (400 otherwise)."""
 
     permission_classes = [permissions.CanUseQueues]
 
@@ -55,8 +55,11 @@ class QueueView(APIView):
     def get(self, request: Request, team: str) -> Response:
         if not permissions.can_view_team(request.user, team):
             raise Http404("No such queue among yours.")
-        page = selectors.queue_page(team=team, filters=queue_filters(request.query_params),
-                                    username=request.user.get_username(), cursor=request.query_params.get("after", ""))
+        view = queue_request(request.query_params)
+        if view.error:
+            return Response({"error": view.error}, status=status.HTTP_400_BAD_REQUEST)
+        page = selectors.queue_page(team=team, filters=view.filters, username=request.user.get_username(),
+                                    cursor=view.cursor)
         return Response({"results": QueueRowSerializer(page.rows, many=True).data, "next": page.next_cursor,
                          "searched_until": page.searched_until})
 
@@ -100,6 +103,18 @@ class AnalysisView(APIView):
                          "routing_rule": ticket.get("routing_rule")})
 
 
+class ActionBodySerializer(serializers.Serializer):
+    """An action's body: a JSON object of strings (a form's fields, for scripts). Its shape
+    is checked here, so a body that is a list, null or a number is a 400, not a crash; what
+    the values mean (a known status, an agent of the team) is the services' to refuse."""
+
+    assignee = serializers.CharField(required=False, allow_blank=True, default="")
+    status = serializers.CharField(required=False, allow_blank=True, default="")
+    team = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    text = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+
+
 class TicketActionView(APIView):
     """POST /tickets/<id>/<action>: claim, release, assign {assignee}, status {status},
     reroute {team, reason}, note {text}, reply {text}, correct {sentiment, topic, urgency, actionable}."""
@@ -107,21 +122,23 @@ class TicketActionView(APIView):
     permission_classes = [permissions.CanUseQueues]
 
     @extend_schema(request=OpenApiTypes.OBJECT,
-                   responses={200: QueueRowSerializer, 403: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+                   responses={200: QueueRowSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT,
+                              409: OpenApiTypes.OBJECT})
     def post(self, request: Request, ticket_id: str, action: str) -> Response:
-        data, user = request.data, request.user
+        body = ActionBodySerializer(data=request.data)
+        if not body.is_valid():
+            return Response({"error": body.errors}, status=status.HTTP_400_BAD_REQUEST)
+        data, user = body.validated_data, request.user
         actions = {
             "claim": lambda: services.claim_ticket(ticket_id=ticket_id, user=user),
             "release": lambda: services.release_ticket(ticket_id=ticket_id, user=user),
-            "assign": lambda: services.assign_ticket(ticket_id=ticket_id, user=user,
-                                                     assignee=str(data.get("assignee", ""))),
-            "status": lambda: services.change_status(ticket_id=ticket_id, user=user,
-                                                     status=str(data.get("status", ""))),
-            "reroute": lambda: services.reroute_ticket(ticket_id=ticket_id, user=user, team=str(data.get("team", "")),
-                                                       reason=str(data.get("reason", ""))),
-            "note": lambda: services.add_note(ticket_id=ticket_id, user=user, text=str(data.get("text", ""))),
-            "reply": lambda: services.record_reply(ticket_id=ticket_id, user=user, text=str(data.get("text", ""))),
-            "correct": lambda: _correct(ticket_id, user, data),
+            "assign": lambda: services.assign_ticket(ticket_id=ticket_id, user=user, assignee=data["assignee"]),
+            "status": lambda: services.change_status(ticket_id=ticket_id, user=user, status=data["status"]),
+            "reroute": lambda: services.reroute_ticket(ticket_id=ticket_id, user=user, team=data["team"],
+                                                       reason=data["reason"]),
+            "note": lambda: services.add_note(ticket_id=ticket_id, user=user, text=data["text"]),
+            "reply": lambda: services.record_reply(ticket_id=ticket_id, user=user, text=data["text"]),
+            "correct": lambda: _correct(ticket_id, user, request.data),
         }
         if action not in actions:
             raise Http404("No such action.")

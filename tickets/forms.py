@@ -2,31 +2,79 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django import forms
 from django.http import QueryDict
 
 from analysis import schema
 from tickets.models import TicketStatus
-from tickets.selectors import HOLDERS, QueueFilters
+from tickets.selectors import HOLDERS, InvalidCursor, Position, QueueFilters
 
 SEARCH_MAX_CHARS = 200
+LANGUAGE_MAX_CHARS = 8
+BAD_CURSOR = "This page link is not one Dallosh gave (or is out of date): showing the first page."
+
+
+def _choices(values) -> list[tuple[str, str]]:
+    return [(value, value) for value in values]
+
+
+class CursorField(forms.CharField):
+    """A page cursor as the previous page gave it (Position.encode); a hand-made one (a
+    naive date, a priority outside the queue's, junk) is an error to say, not to trust."""
+
+    def to_python(self, value) -> str:
+        value = super().to_python(value)
+        if value:
+            try:
+                Position.decode(value)
+            except InvalidCursor as error:
+                raise forms.ValidationError(BAD_CURSOR, code="cursor") from error
+        return value
+
+
+class QueueFilterForm(forms.Form):
+    """A queue view from a URL, so it can be shared and paged. Filter values outside their
+    vocabulary are dropped, not refused: an old link still opens the queue."""
+
+    status = forms.ChoiceField(choices=_choices(TicketStatus.LISTED), required=False)
+    topic = forms.ChoiceField(choices=_choices(schema.TOPICS), required=False)
+    sentiment = forms.ChoiceField(choices=_choices(schema.SENTIMENTS), required=False)
+    language = forms.CharField(required=False)
+    holder = forms.ChoiceField(choices=_choices(HOLDERS), required=False)
+    q = forms.CharField(required=False)
+    after = CursorField(required=False, strip=False)
+
+    def clean_language(self) -> str:
+        return self.cleaned_data["language"][:LANGUAGE_MAX_CHARS]
+
+    def clean_q(self) -> str:
+        return self.cleaned_data["q"][:SEARCH_MAX_CHARS]
+
+
+@dataclass(frozen=True)
+class QueueRequest:
+    filters: QueueFilters
+    cursor: str = ""  # a checked Position.encode(), or "" for the first page
+    error: str = ""  # why the cursor was refused (the first page is shown instead)
+
+
+def queue_request(query: QueryDict) -> QueueRequest:
+    """The filters and page of a queue URL; a cursor that is not one of ours becomes the
+    first page and a message (the page shows it, the API answers 400 with it)."""
+    form = QueueFilterForm(query)
+    form.is_valid()
+    data = form.cleaned_data  # the fields that parsed
+    filters = QueueFilters(**{name: data.get(name) or "" for name in ("status", "topic", "sentiment", "language",
+                                                                       "holder")}, search=data.get("q") or "")
+    return QueueRequest(filters=filters, cursor=data.get("after") or "",
+                        error=" ".join(form.errors.get("after", [])))
 
 
 def queue_filters(query: QueryDict) -> QueueFilters:
-    """Filters from a URL; values outside their vocabulary are ignored, not trusted."""
-
-    def pick(name: str, allowed: tuple[str, ...]) -> str:
-        value = query.get(name, "")
-        return value if value in allowed else ""
-
-    return QueueFilters(
-        status=pick("status", TicketStatus.LISTED),
-        topic=pick("topic", schema.TOPICS),
-        sentiment=pick("sentiment", schema.SENTIMENTS),
-        language=query.get("language", "")[:8],
-        holder=pick("holder", HOLDERS),
-        search=query.get("q", "").strip()[:SEARCH_MAX_CHARS],
-    )
+    """Filters from a URL (the page cursor, if any, is not read)."""
+    return queue_request(query).filters
 
 
 class CorrectionForm(forms.Form):

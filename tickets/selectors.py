@@ -113,12 +113,39 @@ class Position:
 
     @classmethod
     def decode(cls, cursor: str) -> Position:
-        """A cursor from a URL: anything malformed starts at the top rather than failing."""
-        try:
+        """A cursor from a URL, exactly as encode() wrote it; anything else raises
+        InvalidCursor. A hand-made one is refused rather than trusted: a naive date cannot be
+        compared with the stored (aware) ones, a priority outside the queue's would page
+        nothing, and a long one would only cost time to decode."""
+        if len(cursor) > CURSOR_MAX_CHARS:
+            raise InvalidCursor("too long")
+        try:  # binascii.Error, UnicodeDecodeError and JSONDecodeError are ValueErrors
             priority, moment, ticket_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-            return cls(int(priority), datetime.fromisoformat(moment) if moment else None, str(ticket_id))
-        except (ValueError, TypeError):
-            return cls(sla.PRIORITIES[0])
+        except (ValueError, TypeError) as error:
+            raise InvalidCursor("not a cursor") from error
+        if type(priority) is not int or priority not in sla.PRIORITIES:
+            raise InvalidCursor("no such priority")
+        if not isinstance(moment, str) or not isinstance(ticket_id, str):
+            raise InvalidCursor("not a cursor")
+        if not moment:
+            return cls(priority, None, ticket_id)
+        try:
+            created_at = datetime.fromisoformat(moment)
+        except ValueError as error:
+            raise InvalidCursor("not a date") from error
+        if created_at.tzinfo is None:
+            raise InvalidCursor("a date without its time zone")
+        try:
+            return cls(priority, created_at.astimezone(UTC), ticket_id)
+        except OverflowError as error:  # year 1 or 9999 moved past the calendar's end
+            raise InvalidCursor("a date out of range") from error
+
+
+class InvalidCursor(ValueError):
+    """A page cursor this server did not give."""
+
+
+CURSOR_MAX_CHARS = 200  # encode() writes about 100
 
 
 @dataclass
@@ -138,6 +165,7 @@ def queue_page(*, team: str, filters: QueueFilters, username: str, cursor: str =
     holding about the rows still wanted, whatever the store's size. Filters other than team
     and status are checked on the rows read; when they are selective the page stops after
     SCAN_BUDGET_MS of reading and says how far it searched ("search further" goes on).
+    `cursor` is a page's `next_cursor` (InvalidCursor otherwise; the forms refuse it first).
     """
     size = size or settings.DALLOSH_QUEUE["PAGE_SIZE"]
     start = Position.decode(cursor) if cursor else Position(sla.PRIORITIES[0])

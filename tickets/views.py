@@ -18,7 +18,7 @@ from analysis.drafts import services as draft_services
 from dallosh import permissions
 from ingestion.cleaning import LANGUAGES
 from tickets import selectors, services, sla
-from tickets.forms import CorrectionForm, queue_filters
+from tickets.forms import CorrectionForm, queue_filters, queue_request
 from tickets.models import TicketStatus
 
 
@@ -36,11 +36,11 @@ def my_queue(request: HttpRequest) -> HttpResponse:
 def queue(request: HttpRequest, team: str) -> HttpResponse:
     if not permissions.can_view_team(request.user, team):
         return HttpResponseForbidden("This queue belongs to another team.")
-    filters = queue_filters(request.GET)
-    page = selectors.queue_page(team=team, filters=filters, username=request.user.get_username(),
-                                cursor=request.GET.get("after", ""))
-    context = {"team": team, "filters": filters, "page": page, "rows": _rows(page.rows),
-               "query": _filter_query(request), "now": datetime.now(UTC)}
+    view = queue_request(request.GET)  # a refused cursor: the first page, and view.error to say why
+    page = selectors.queue_page(team=team, filters=view.filters, username=request.user.get_username(),
+                                cursor=view.cursor)
+    context = {"team": team, "filters": view.filters, "page": page, "rows": _rows(page.rows),
+               "query": _filter_query(request), "now": datetime.now(UTC), "cursor_error": view.error}
     if request.GET.get("partial") == "rows":
         return render(request, "tickets/_queue_rows.html", context)
     context |= {"teams": permissions.visible_teams(request.user), "vocabulary": schema.VOCABULARY,
