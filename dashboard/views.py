@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -30,7 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def kpis(request: HttpRequest) -> HttpResponse:
     if not permissions.can_read_kpis(request.user):
-        return HttpResponseForbidden("The KPI pages are for managers.")
+        raise PermissionDenied("The KPI pages are for managers.")
     view = kpi_view(request.GET)
     report = selectors.kpi_report(filters=view.filters)
     tables = kpi_tables(report)
@@ -122,7 +123,7 @@ def alerts_panel(request: HttpRequest) -> HttpResponse:
 @require_POST
 def acknowledge(request: HttpRequest, alert_id: str) -> HttpResponse:
     if not permissions.is_manager(request.user):
-        return HttpResponseForbidden("Managers acknowledge alerts.")
+        raise PermissionDenied("Managers acknowledge alerts.")
     services.acknowledge_alert(alert_id=alert_id, user=request.user)
     return HttpResponseRedirect(_local_path(request, request.POST.get("next", "")) or reverse("home"))
 

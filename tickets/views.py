@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -27,7 +28,7 @@ from tickets.models import TicketStatus
 def my_queue(request: HttpRequest) -> HttpResponse:
     teams = permissions.visible_teams(request.user)
     if not teams:
-        return HttpResponseForbidden("You are not an agent of any team.")
+        raise PermissionDenied("You are not an agent of any team.")
     return redirect("tickets:queue", team=(permissions.agent_teams(request.user) or teams)[0])
 
 
@@ -35,7 +36,7 @@ def my_queue(request: HttpRequest) -> HttpResponse:
 @require_GET
 def queue(request: HttpRequest, team: str) -> HttpResponse:
     if not permissions.can_view_team(request.user, team):
-        return HttpResponseForbidden("This queue belongs to another team.")
+        raise PermissionDenied("This queue belongs to another team.")
     view = queue_request(request.GET)  # a refused cursor: the first page, and view.error to say why
     page = selectors.queue_page(team=team, filters=view.filters, username=request.user.get_username(),
                                 cursor=view.cursor)
@@ -56,7 +57,7 @@ def queue_row(request: HttpRequest, team: str, ticket_id: str) -> HttpResponse:
     """The row a live event announced, rendered like the page's rows, or 204 when the ticket
     no longer belongs to this view (another team, status or filter)."""
     if not permissions.can_view_team(request.user, team):
-        return HttpResponseForbidden("This queue belongs to another team.")
+        raise PermissionDenied("This queue belongs to another team.")
     row = selectors.queue_row(ticket_id=ticket_id, team=team, filters=queue_filters(request.GET),
                               username=request.user.get_username())
     if row is None:
@@ -161,7 +162,8 @@ def ticket_action(request: HttpRequest, ticket_id: str, action: str) -> HttpResp
         raise Http404("No such ticket in your queues.") from missing
     except services.ActionRefused as refusal:
         if wants_json:
-            return JsonResponse({"ok": False, "error": str(refusal)}, status=409)
+            forbidden = isinstance(refusal, services.ActionForbidden)
+            return JsonResponse({"ok": False, "error": str(refusal)}, status=403 if forbidden else 409)
         messages.error(request, str(refusal))
         return redirect("tickets:ticket", ticket_id=ticket_id)
     if wants_json:
@@ -177,7 +179,7 @@ def ticket_action(request: HttpRequest, ticket_id: str, action: str) -> HttpResp
 @require_POST
 def bulk(request: HttpRequest, team: str) -> HttpResponse:
     if not permissions.can_view_team(request.user, team):
-        return HttpResponseForbidden("This queue belongs to another team.")
+        raise PermissionDenied("This queue belongs to another team.")
     try:
         outcome = services.bulk_action(ticket_ids=request.POST.getlist("ticket"), user=request.user,
                                        action=request.POST.get("action", ""), team=request.POST.get("team", ""))
