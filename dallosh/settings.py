@@ -91,6 +91,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-dallosh-{os.getpid()}.sqlite3")}
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The test suite creates hundreds of users: a fast hash there (and in the servers it starts),
+# never in production (honoured only with DEBUG on).
+if DEBUG and os.environ.get("DALLOSH_TEST_FAST_PASSWORD_HASHER") == "1":
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Tweets, tickets and jobs live in MongoDB (mongoengine). See dallosh/mongo.py.
 MONGODB_URI = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/dallosh?directConnection=true")

@@ -34,6 +34,18 @@ def servers(tmp_path_factory):
     mongo_server.stop()
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The schedules the migrations create (sweeper, SLA flagging, alert evaluation, every
+    minute) do not run against the test database: a worker cluster a test starts does the
+    work the test gives it, and nothing else unless the test asks."""
+    from django_q.models import Schedule
+
+    with django_db_blocker.unblock():
+        Schedule.objects.all().delete()
+    yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def mongo_connection(servers, django_db_blocker):
     from django.conf import settings
@@ -60,6 +72,11 @@ def clean_mongo(mongo_connection, settings, tmp_path):
     settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": False}
     # Queue pages stop reading after a time budget; tests must not depend on the machine's load.
     settings.DALLOSH_QUEUE = {**settings.DALLOSH_QUEUE, "SCAN_BUDGET_MS": 60_000}
+    # A fresh channel layer per test: a layer's receive lock belongs to the event loop that
+    # last took it, and a test's sockets end with their loop (a lock left held breaks the next).
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
     yield
     for document in mongo.document_classes():
         document._get_collection().delete_many({})

@@ -1,7 +1,9 @@
 """Loaded first (pytest.ini: `-p tests.embedded_env`), before pytest-django reads the
 settings: the tests run on the embedded default, which asks for DEBUG explicitly (the
-production settings are tested in subprocesses, tests/test_security.py)."""
+production settings are tested in subprocesses, tests/test_security.py), with a fast
+password hash."""
 
 import os
 
 os.environ.setdefault("DJANGO_DEBUG", "1")
+os.environ.setdefault("DALLOSH_TEST_FAST_PASSWORD_HASHER", "1")  # inherited by the servers tests start
