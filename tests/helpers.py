@@ -1,4 +1,7 @@
-"""Small builders for test CSVs in the two shared formats."""
+"""Small builders for test CSVs in the two shared formats, and a live-writes harness."""
+
+import threading
+from collections.abc import Callable
 
 TWCS_HEADER = ",tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n"
 FR_HEADER = "tweet_id,author,text,date,url\n"
@@ -11,3 +14,29 @@ def twcs_row(index, tweet_id, author, inbound, text, *, responses="", reply_to="
 
 def twcs_csv(*rows):
     return TWCS_HEADER + "".join(rows)
+
+
+def repeat_while(work: Callable[[], None], *, repeat: Callable[[], object], timeout: float = 120) -> int:
+    """Run `work` on a thread of its own (agents acting) and `repeat` over and over here
+    until it is done, the last run starting while it still works; re-raises what `work`
+    raised. Returns how many times `repeat` ran."""
+    done, failures = threading.Event(), []
+
+    def working() -> None:
+        try:
+            work()
+        except Exception as exc:
+            failures.append(exc)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=working)
+    worker.start()
+    runs = 0
+    while not done.is_set():
+        repeat()
+        runs += 1
+    worker.join(timeout=timeout)
+    if failures:
+        raise failures[0]
+    return runs

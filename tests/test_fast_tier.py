@@ -107,7 +107,8 @@ def test_an_agent_holding_the_ticket_sees_the_llm_suggestion_instead(use_tiers, 
     assert "Suggested by openai" in html and "billing" in html
 
 
-def test_a_correction_retrains_and_only_a_better_version_is_kept(settings, capsys, make_user, monkeypatch):
+def test_a_correction_retrains_and_only_a_better_version_is_kept(settings, capsys, make_user, monkeypatch,
+                                                                 shared_data):  # the dev sets and teacher tweets
     settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FAST_TIER": True}
     classifier.forget_cache()
     [ticket_id] = ingest("my invoice doubled this month, I was charged twice")
