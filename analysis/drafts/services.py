@@ -18,10 +18,10 @@ from pymongo import ReturnDocument
 from analysis import drafts
 from analysis.drafts import selectors
 from analysis.models import DraftStatus, ReplyDraft
+from analysis.services import REFINE_CLUSTER  # where the LLM work lives
 from tickets import events
 
 logger = logging.getLogger("dallosh.analysis")
-REFINE_CLUSTER = "refine"  # where the LLM work lives (analysis/services.py)
 
 
 class DraftRefused(Exception):
