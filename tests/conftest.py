@@ -129,7 +129,7 @@ def start_qcluster(servers, settings, monkeypatch):
     # A test's clusters hold no work worth a graceful stop (whose wait was 30 s a test):
     # a short one, then SIGKILL.
     for worker in started:
-        stop_group(worker, timeout=3)
+        stop_group(worker, timeout=1)
 
 
 def stop_group(process: subprocess.Popen, *, timeout: float) -> None:
@@ -258,12 +258,16 @@ def analysed(use_tiers, fault_server):
     return analyse
 
 
-@pytest.fixture
-def daphne_server(servers, settings, tmp_path):
+@pytest.fixture(scope="session")
+def daphne_server(servers, django_db_setup, tmp_path_factory):
     """The project's ASGI server (Daphne) in its own process, on the test databases: its URL.
-    Its log is tmp_path/daphne.log."""
+    One for the session (each start cost seconds); it keeps no state of its own between
+    tests (MongoDB is emptied and users made again by each test). Its log is daphne.log
+    in the session's temporary folder."""
+    from django.conf import settings
+
     port = embedded.free_port()
-    log = (tmp_path / "daphne.log").open("wb")
+    log = (tmp_path_factory.mktemp("daphne") / "daphne.log").open("wb")
     env = {**os.environ, "MONGODB_URI": servers["mongodb"], "REDIS_URL": servers["redis"],
            "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}", "DJANGO_DEBUG": "1",
            "DALLOSH_QUEUE_SCAN_BUDGET_MS": "60000"}
@@ -286,7 +290,7 @@ def daphne_server(servers, settings, tmp_path):
         process.kill()
         pytest.fail("daphne did not start")
     yield url
-    stop_group(process, timeout=20)
+    stop_group(process, timeout=3)  # open websockets hold a graceful stop for its whole timeout
     log.close()
 
 
