@@ -11,14 +11,14 @@ from __future__ import annotations
 import math
 import re
 
-from analysis import schema
 from analysis.providers import Completion
+from dallosh import vocabulary
 
 BOOLEAN_VALUES = ("true", "false")
 
 
 def values_of(field: str) -> tuple[str, ...]:
-    return BOOLEAN_VALUES if field == "actionable" else schema.VOCABULARY[field]
+    return BOOLEAN_VALUES if field == "actionable" else vocabulary.VOCABULARY[field]
 
 
 def distribution(completion: Completion, field: str) -> dict[str, float] | None:

@@ -31,6 +31,7 @@ from analysis import certainty, classifier, corrections, health, prompts, schema
 from analysis.classifier import Classifier
 from analysis.prompts import Item
 from analysis.providers import Completion, FailureKind, Provider, ProviderFailure, TierConfig, build_provider
+from dallosh import vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ CLASSIFIER_ALONE = "fast: answered alone, every LLM tier failed"
 class Outcome:
     """One tweet's analysis and how it was obtained."""
 
-    analysis: schema.Analysis
+    analysis: vocabulary.Analysis
     provider: str
     model: str
     tokens_in: int
@@ -78,7 +79,7 @@ class _Tracker:
 class _Answer:
     """What one tier made of a batch: valid analyses, invalid ones, ids missing or ambiguous."""
 
-    valid: dict[str, schema.Analysis] = field(default_factory=dict)
+    valid: dict[str, vocabulary.Analysis] = field(default_factory=dict)
     invalid: dict[str, list[str]] = field(default_factory=dict)
     misaligned: dict[str, str] = field(default_factory=dict)
     completions: list[Completion] = field(default_factory=list)
@@ -343,8 +344,8 @@ def _salvage_cut_summary(content: str) -> dict | None:
 
 def _validate_into(item_id: str, document: object, answer: _Answer) -> None:
     try:
-        answer.valid[item_id] = schema.validate(document)
-    except schema.InvalidAnalysis as invalid:
+        answer.valid[item_id] = vocabulary.validate(document)
+    except vocabulary.InvalidAnalysis as invalid:
         answer.invalid[item_id] = invalid.problems
 
 

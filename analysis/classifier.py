@@ -34,14 +34,15 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
-from analysis import embeddings, schema
+from analysis import embeddings
 from analysis.evaluation import score
 from analysis.models import ClassifierVersion
+from dallosh import vocabulary
 
 logger = logging.getLogger(__name__)
 
 TIER = "fast"  # its name as a provider: on analyses, in the ledger, for `--provider`
-FIELDS = schema.LABEL_FIELDS
+FIELDS = vocabulary.LABEL_FIELDS
 BOOLEAN_CLASSES = ("true", "false")
 TARGET_PRECISION = 0.9
 SOURCE_WEIGHTS = {"dev": 1.0, "teacher": 1.0, "refined": 1.0, "correction": 3.0}
@@ -54,7 +55,7 @@ TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 41))
 
 
 def classes_of(field_name: str) -> tuple[str, ...]:
-    return BOOLEAN_CLASSES if field_name == "actionable" else schema.VOCABULARY[field_name]
+    return BOOLEAN_CLASSES if field_name == "actionable" else vocabulary.VOCABULARY[field_name]
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,10 @@ class Prediction:
     def confident_in(self, field_name: str) -> bool:
         return self.confidence[field_name] >= self.thresholds.get(field_name, NEVER)
 
-    def analysis(self) -> schema.Analysis:
+    def analysis(self) -> vocabulary.Analysis:
         """As the chain's answers are; a fast label carries no summary (the ticket shows the
         customer's cleaned words, or a summary written apart where it helps)."""
-        return schema.Analysis(sentiment=self.labels["sentiment"], topic=self.labels["topic"],
+        return vocabulary.Analysis(sentiment=self.labels["sentiment"], topic=self.labels["topic"],
                                urgency=self.labels["urgency"], team=self.labels["team"],
                                actionable=self.labels["actionable"] == "true")
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 
 from analysis import prompts
+from dallosh.vocabulary import UNKNOWN_LANGUAGE
 
 CURATED_PER_LANGUAGE = 300
 LOOKBACK_DAYS = 180
@@ -79,7 +80,7 @@ def _load() -> dict[str, list[Shot]]:
             continue
         seen.add(key)
         answer = corrected_labels(analysis, correction)
-        shots = by_language.setdefault(ticket.get("language") or "und", [])
+        shots = by_language.setdefault(ticket.get("language") or UNKNOWN_LANGUAGE, [])
         if len(shots) < CURATED_PER_LANGUAGE:
             shots.append(Shot(text=text, answer=answer, words=words_of(text)))
     return by_language

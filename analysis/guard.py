@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from analysis.schema import Analysis
+from dallosh.vocabulary import Analysis
 
 # Phrases that address the model rather than the operator (English and French).
 INJECTION = re.compile(

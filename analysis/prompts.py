@@ -1,4 +1,4 @@
-"""The prompts every tier receives. Label meanings come from analysis/schema.py (LABELS.md),
+"""The prompts every tier receives. Label meanings come from dallosh/vocabulary.py (LABELS.md),
 the few-shot examples from analysis/examples.json, validated against the schema at load.
 
 The system prompt is identical for every call, so llama.cpp reuses its cached prefix and
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from analysis import schema
+from dallosh import vocabulary
 
 EXAMPLES_FILE = Path(__file__).with_name("examples.json")
 TEXT_MAX_CHARS = 600  # a conversation longer than this is cut: its start carries the request
@@ -39,7 +39,7 @@ class Item:
 def examples() -> list[dict]:
     loaded = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
     for example in loaded:
-        schema.validate(example["answer"])  # an example outside the vocabulary is a bug: fail loudly
+        vocabulary.validate(example["answer"])  # an example outside the vocabulary is a bug: fail loudly
     return loaded
 
 
@@ -51,10 +51,10 @@ def system_prompt() -> str:
         "",
         "Fields:",
     ]
-    for name in schema.LABEL_FIELDS:
-        values = schema.VOCABULARY.get(name)
-        lines.append(f"- {name}: {schema.MEANINGS[name]}" + (f" ({' | '.join(values)})" if values else ""))
-        for value, meaning in schema.DEFINITIONS.get(name, {}).items():
+    for name in vocabulary.LABEL_FIELDS:
+        values = vocabulary.VOCABULARY.get(name)
+        lines.append(f"- {name}: {vocabulary.MEANINGS[name]}" + (f" ({' | '.join(values)})" if values else ""))
+        for value, meaning in vocabulary.DEFINITIONS.get(name, {}).items():
             lines.append(f"  - {value}: {meaning}")
     lines += [
         "",
@@ -70,7 +70,7 @@ def system_prompt() -> str:
 
 def labels_of(answer: dict) -> dict:
     """An answer as labelling asks for it: the labels, in order, without the summary."""
-    return {name: answer[name] for name in schema.LABEL_FIELDS}
+    return {name: answer[name] for name in vocabulary.LABEL_FIELDS}
 
 
 def summary_messages(item: Item) -> list[dict[str, str]]:

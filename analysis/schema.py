@@ -1,99 +1,11 @@
-"""The analysis vocabulary and result schema: the one copy in code of ../shared/LABELS.md.
-
-The JSON schema sent to every model, the validator of its answers and the choices shown
-in forms and the admin all come from here. Nothing else may spell these values out.
-"""
+"""The JSON schema every model is held to, built from the shared vocabulary
+(dallosh/vocabulary.py): one labelling answer, or a batch of them with their ids."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
-SENTIMENTS = ("negative", "neutral", "positive")
-TOPICS = ("network", "billing", "commercial", "technical", "customer_service", "other")
-URGENCIES = ("high", "medium", "low")
-TEAMS = ("tech", "billing", "commercial")
-SUMMARY_MAX_CHARS = 140
-
-VOCABULARY: dict[str, tuple[str, ...]] = {
-    "sentiment": SENTIMENTS,
-    "topic": TOPICS,
-    "urgency": URGENCIES,
-    "team": TEAMS,
-}
-# The labels a model or a head gives; the summary is written apart, only where it helps.
-LABEL_FIELDS = ("sentiment", "topic", "urgency", "team", "actionable")
-FIELDS = (*LABEL_FIELDS, "summary")
-
-# What each value means, from LABELS.md: shown to the models in every prompt and to
-# people in the admin, so labels mean the same thing to both.
-MEANINGS: dict[str, str] = {
-    "sentiment": "the customer's feeling in this tweet",
-    "topic": "what it is about",
-    "urgency": "how fast a human must act",
-    "team": "who should handle it",
-    "actionable": "does a customer need something from us (false: brand's own posts, ads, retweets, jokes, "
-                  "thanks with no request)",
-    "summary": f"one line an agent can scan, at most {SUMMARY_MAX_CHARS} characters, in the tweet's language",
-}
-DEFINITIONS: dict[str, dict[str, str]] = {
-    "sentiment": {
-        "negative": "complaint, criticism, anger, frustration, disappointment, sarcasm, worry, bad news, or a "
-                    "problem or bad experience reported, even politely",
-        "neutral": "purely factual: a plain question, request or piece of information with no judgement either way",
-        "positive": "thanks, praise, approval, satisfaction, enthusiasm, humour in a happy tone, or good news "
-                    "(a success, progress, something that works)",
-    },
-    "topic": {
-        "network": "outage, no signal, coverage, slow or unstable internet/mobile data, fibre/ADSL line down",
-        "billing": "invoices, charges, double billing, refunds, payment, price increases on a bill",
-        "commercial": "offers, plans, subscriptions, upgrades, cancellation and retention, device or phone orders, "
-                      "promotions",
-        "technical": "equipment and software that is not the network itself: box/router, TV decoder, app, "
-                     "SIM activation, phone settings, email",
-        "customer_service": "complaints about the support itself: no answer, waiting times, rude or unhelpful "
-                            "agents, repeated contacts",
-        "other": "anything else",
-    },
-    "urgency": {
-        "high": "service fully down for the customer or many customers (outage), business/medical impact, threat "
-                "to leave or go to the regulator/press, angry escalation after several contacts, safety or fraud",
-        "medium": "degraded service, billing error, a clear request waiting for an answer",
-        "low": "questions about offers, feedback, thanks, no request",
-    },
-    "team": {
-        "tech": "network and technical matters",
-        "billing": "billing matters",
-        "commercial": "commercial matters, and whatever else has no clearer owner",
-    },
-}
-
-
-class InvalidAnalysis(ValueError):
-    """A model answer that does not fit the vocabulary; `problems` says each way it fails."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-
-@dataclass(frozen=True)
-class Analysis:
-    sentiment: str
-    topic: str
-    urgency: str
-    team: str
-    actionable: bool
-    summary: str = ""  # written apart, where it helps (analysis/summaries)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def labels(self) -> dict[str, str]:
-        """The labels as class names (actionable as "true" or "false"), as heads learn them
-        and as log-probabilities are read."""
-        return {name: str(getattr(self, name)).lower() if name == "actionable" else getattr(self, name)
-                for name in LABEL_FIELDS}
+from dallosh.vocabulary import LABEL_FIELDS, VOCABULARY
 
 
 def json_schema() -> dict[str, Any]:
@@ -113,46 +25,3 @@ def batch_json_schema() -> dict[str, Any]:
             "required": ["id", *item["required"]]}
     return {"type": "object", "properties": {"items": {"type": "array", "items": item}}, "required": ["items"],
             "additionalProperties": False}
-
-
-def validate(answer: Any) -> Analysis:
-    """The answer as an Analysis, or InvalidAnalysis naming every problem.
-
-    Case and surrounding spaces of labels are forgiven, and so is a summary that runs
-    long (it is shortened); a summary may be absent (labelling asks for none); anything
-    outside the vocabulary is not.
-    """
-    if not isinstance(answer, dict):
-        raise InvalidAnalysis([f"expected a JSON object, got {type(answer).__name__}"])
-    problems = [f"unexpected field {name!r}" for name in answer if name not in FIELDS and name != "id"]
-    values: dict[str, Any] = {}
-    for name, allowed in VOCABULARY.items():
-        raw = answer.get(name)
-        value = raw.strip().lower() if isinstance(raw, str) else raw
-        if value not in allowed:
-            problems.append(f"{name}={raw!r} is not one of {', '.join(allowed)}")
-        values[name] = value
-    actionable = answer.get("actionable")
-    if not isinstance(actionable, bool):
-        problems.append(f"actionable={actionable!r} is not true or false")
-    summary = answer.get("summary", "")
-    if not isinstance(summary, str):
-        problems.append(f"summary={summary!r} is not text")
-    if problems:
-        raise InvalidAnalysis(problems)
-    return Analysis(actionable=actionable, summary=shorten(summary), **values)
-
-
-def shorten(summary: str) -> str:
-    """Whitespace collapsed and cut at a word boundary to SUMMARY_MAX_CHARS: a long but
-    correct answer is worth keeping, not a repair call."""
-    text = " ".join(summary.split())
-    if len(text) <= SUMMARY_MAX_CHARS:
-        return text
-    cut = text[:SUMMARY_MAX_CHARS - 1].rsplit(" ", 1)[0] or text[:SUMMARY_MAX_CHARS - 1]
-    return cut.rstrip(" ,;:.") + "…"
-
-
-def choices(field: str) -> list[tuple[str, str]]:
-    """(value, label) pairs for forms and the admin."""
-    return [(value, value.replace("_", " ").capitalize()) for value in VOCABULARY[field]]

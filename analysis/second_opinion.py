@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 
-from analysis import certainty, schema
+from analysis import certainty
 from analysis.providers import Completion
+from dallosh import vocabulary
 
 FIELD = "sentiment"
-VALUES = schema.VOCABULARY[FIELD]
+VALUES = vocabulary.VOCABULARY[FIELD]
 
 
 def distribution(completion: Completion) -> dict[str, float] | None:

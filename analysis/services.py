@@ -34,8 +34,8 @@ from analysis import classifier, guard, prompts, selectors, summaries, training_
 from analysis.chain import ChainResult, Outcome, ProviderChain, default_chain, record_saving, tier_configs
 from analysis.models import RefineCursor
 from analysis.prompts import Item
-from analysis.schema import URGENCIES
 from dallosh.bulk import find_by_values, slices
+from dallosh.vocabulary import URGENCIES
 from ingestion.models import Tweet
 from tickets import routing, sla
 from tickets.models import Ticket, TicketStatus

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 
-from analysis import health, prompts, schema
+from analysis import health, prompts
 from analysis.chain import default_chain
 from analysis.providers import ProviderFailure
+from dallosh import vocabulary
 
 LONG_TEXT_CHARS = 280  # longer than one tweet: worth a line
 SCHEMA = {"type": "object", "properties": {"summary": {"type": "string"}}, "required": ["summary"],
@@ -38,5 +39,5 @@ def summarise(text: str) -> tuple[str, str] | None:
         except (ValueError, AttributeError):
             continue
         if isinstance(summary, str) and summary.strip():
-            return schema.shorten(summary), name
+            return vocabulary.shorten(summary), name
     return None

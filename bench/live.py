@@ -150,7 +150,7 @@ def _analyse_one_by_one(count: int) -> dict[str, float]:
     """Ingest `count` tweets, then write an analysis for each; returns ticket id → when the write began."""
     from analysis import services
     from analysis.chain import Outcome
-    from analysis.schema import Analysis
+    from dallosh.vocabulary import Analysis
     from ingestion.services import ingest_records
 
     run = int(time.time())  # fresh tickets on every run, even in a reused store

@@ -30,6 +30,7 @@ from analysis import certainty, prompts, schema  # noqa: E402
 from analysis.local_model import ensure_running  # noqa: E402
 from analysis.providers import OpenAIProvider, ProviderFailure, TierConfig  # noqa: E402
 from analysis.training_data import TEACHER_LABELS, customer_tweets  # noqa: E402
+from dallosh import vocabulary  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,8 +40,8 @@ def label(provider: OpenAIProvider, text: str) -> dict | None:
     try:
         completion = provider.complete(messages=prompts.single_messages(item), schema=schema.json_schema(),
                                        max_tokens=prompts.answer_tokens(1), logprobs=True)
-        analysis = schema.validate(json.loads(completion.content, strict=False))
-    except (ProviderFailure, ValueError, schema.InvalidAnalysis):
+        analysis = vocabulary.validate(json.loads(completion.content, strict=False))
+    except (ProviderFailure, ValueError, vocabulary.InvalidAnalysis):
         return None
     labels = analysis.labels()
     return {"labels": labels, "confidence": certainty.confidences(completion, labels),

@@ -4,7 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
-from analysis import schema
+from dallosh import vocabulary
 from dashboard import api as dashboard_api
 from ingestion import api
 from tickets import api as tickets_api
@@ -13,7 +13,7 @@ from tickets import rules_api
 
 def urgency_choices() -> list[tuple[str, str]]:
     """For the schema's enum names (settings.SPECTACULAR_SETTINGS)."""
-    return schema.choices("urgency")
+    return vocabulary.choices("urgency")
 
 
 router = SimpleRouter(trailing_slash=False)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from rest_framework.permissions import BasePermission
 
-from analysis.schema import TEAMS
+from dallosh.vocabulary import TEAMS
 
 AGENT_GROUP = "agent"
 MANAGER_GROUP = "manager"

@@ -10,10 +10,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from django import forms
 from django.http import QueryDict
 
-from analysis import schema
+from dallosh import vocabulary
 from dallosh.bulk import EARLIEST
 from dashboard.selectors import PERIODS, KpiFilters
-from ingestion.cleaning import LANGUAGES
 
 DAY_FORMAT = "%Y-%m-%d"
 LABELS = ("team", "topic", "sentiment", "language")
@@ -37,10 +36,10 @@ class KpiFilterForm(forms.Form):
     added below) are whole days, `to` included."""
 
     period = forms.ChoiceField(choices=_choices([*PERIODS, "all", "custom"]), required=False)
-    team = forms.ChoiceField(choices=_choices(schema.TEAMS), required=False)
-    topic = forms.ChoiceField(choices=_choices(schema.TOPICS), required=False)
-    sentiment = forms.ChoiceField(choices=_choices(schema.SENTIMENTS), required=False)
-    language = forms.ChoiceField(choices=_choices(LANGUAGES), required=False)
+    team = forms.ChoiceField(choices=_choices(vocabulary.TEAMS), required=False)
+    topic = forms.ChoiceField(choices=_choices(vocabulary.TOPICS), required=False)
+    sentiment = forms.ChoiceField(choices=_choices(vocabulary.SENTIMENTS), required=False)
+    language = forms.ChoiceField(choices=_choices(vocabulary.LANGUAGES), required=False)
 
     def clean(self) -> dict:
         data = super().clean()

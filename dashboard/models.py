@@ -4,7 +4,7 @@ dashboard/services.py."""
 import mongoengine as me
 from django.db import models
 
-from analysis import schema
+from dallosh import vocabulary
 
 
 class KpiBucket(me.Document):
@@ -71,7 +71,7 @@ class AlertRule(models.Model):
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=32, choices=AlertKind.CHOICES)
     active = models.BooleanField(default=True)
-    team = models.CharField(max_length=16, blank=True, choices=schema.choices("team"),
+    team = models.CharField(max_length=16, blank=True, choices=vocabulary.choices("team"),
                             help_text="limit to one team (backlog, SLA breaches)")
     threshold = models.FloatField(help_text="a percentage, a number of tickets, or a multiple of the usual rate")
     window_minutes = models.PositiveIntegerField(default=60, help_text="the recent window looked at")

@@ -7,9 +7,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from analysis import schema
 from analysis import selectors as analysis_selectors
 from analysis.models import CostLedgerDay
+from dallosh import vocabulary
 from dallosh.bulk import EARLIEST
 from dashboard.models import Alert, KpiBucket
 from dashboard.services import bucket_start
@@ -58,7 +58,7 @@ def overview() -> dict:
         "health": health,
         "analysis_backlog": analysis_selectors.analysis_backlog(),
         "backlog": [(team, [backlog.get(team, {}).get(status, 0) for status in TicketStatus.OPEN])
-                    for team in schema.TEAMS],
+                    for team in vocabulary.TEAMS],
         "open_statuses": TicketStatus.OPEN,
         "providers": health["providers"],  # read once, for the health line and the providers table
         "fast_tier": analysis_selectors.fast_tier_status(),

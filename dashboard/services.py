@@ -20,11 +20,11 @@ from datetime import UTC, datetime, timedelta
 from pymongo.errors import DuplicateKeyError
 
 from dallosh.bulk import day_ranges, earliest, find_by_values
+from dallosh.vocabulary import UNKNOWN_LANGUAGE
 from dashboard.models import Alert, AlertKind, KpiBucket
 from tickets.models import Ticket, TicketStatus
 
 GRAINS = ("d", "h")
-UNKNOWN_LANGUAGE = "und"
 
 
 def bucket_start(moment: datetime, grain: str) -> datetime:

@@ -12,11 +12,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from analysis import schema
-from dallosh import permissions
+from dallosh import permissions, vocabulary
 from dashboard import selectors, services
 from dashboard.forms import kpi_view
-from ingestion.cleaning import LANGUAGES
 from tickets.models import TicketStatus
 
 
@@ -42,7 +40,8 @@ def kpis(request: HttpRequest) -> HttpResponse:
     query.pop("export", None)
     return render(request, "dashboard/kpis.html", {
         "view": view, "report": report, "tables": tables, "query": query.urlencode(),
-        "vocabulary": schema.VOCABULARY, "languages": LANGUAGES, "periods": [*selectors.PERIODS, "all", "custom"],
+        "vocabulary": vocabulary.VOCABULARY, "languages": vocabulary.LANGUAGES,
+        "periods": [*selectors.PERIODS, "all", "custom"],
         "charts": _charts(report), "open_statuses": TicketStatus.OPEN})
 
 
@@ -88,10 +87,10 @@ def _charts(report: selectors.KpiReport) -> dict:
         "negative": [None if p["negative_share"] is None else round(100 * p["negative_share"], 1)
                      for p in report.series],
         "topics": dict(report.topics.most_common()), "sentiments": dict(report.sentiments.most_common()),
-        "urgencies": {u: report.urgencies[u] for u in schema.URGENCIES},
+        "urgencies": {u: report.urgencies[u] for u in vocabulary.URGENCIES},
         "providers": dict(report.providers.most_common()),
         "backlog": {team: [report.backlog.get(team, {}).get(s, 0) for s in TicketStatus.OPEN]
-                    for team in schema.TEAMS if team in report.backlog},
+                    for team in vocabulary.TEAMS if team in report.backlog},
     }
 
 

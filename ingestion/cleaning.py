@@ -13,6 +13,8 @@ import re
 import pandas as pd
 import py3langid
 
+from dallosh.vocabulary import LANGUAGES, UNKNOWN_LANGUAGE
+
 URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 MENTION = re.compile(r"(?<![\w@])@\w{1,30}")
 HASHTAG_SIGN = re.compile(r"(?<![\w#])#(?=\w)")
@@ -38,8 +40,6 @@ STRAY_N_WORD_START = re.compile(r"(?<![\w'’])nn+(?=[a-zà-ÿ])")
 STRAY_N_AFTER_S = re.compile(r"(?<=[a-zà-ÿ]s)n(?=\s|$)")
 NOT_WORD = re.compile(r"[\W_]+")
 
-LANGUAGES = ("fr", "en", "es", "de", "it", "pt", "nl")
-UNDETERMINED = "und"
 MIN_LETTERS_FOR_LANGUAGE = 3
 py3langid.set_languages(list(LANGUAGES))
 
@@ -114,7 +114,8 @@ def detect_languages(clean: pd.Series) -> pd.Series:
     """ISO 639-1 code per text (fr, en, ...), or "und" for texts with too few letters."""
     letters = clean.str.count(r"[^\W\d_]")
     return pd.Series(
-        [py3langid.classify(t)[0] if n >= MIN_LETTERS_FOR_LANGUAGE else UNDETERMINED for t, n in zip(clean, letters)],
+        [py3langid.classify(t)[0] if n >= MIN_LETTERS_FOR_LANGUAGE else UNKNOWN_LANGUAGE
+         for t, n in zip(clean, letters)],
         index=clean.index,
         dtype=object,
     )

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from analysis import schema
+from dallosh import vocabulary
 
 VALID = {"sentiment": "negative", "topic": "network", "urgency": "high", "team": "tech", "actionable": True,
          "summary": "Fibre down since Monday in Lyon"}
@@ -21,10 +22,10 @@ def labels_table(shared_data) -> dict[str, set[str]]:
 
 def test_vocabulary_matches_labels_md(shared_data):
     table = labels_table(shared_data)
-    for field, values in schema.VOCABULARY.items():
+    for field, values in vocabulary.VOCABULARY.items():
         assert set(values) == table[field], field
     assert table["actionable"] == {"true", "false"}
-    assert set(schema.FIELDS) == set(table) | {"summary"}
+    assert set(vocabulary.FIELDS) == set(table) | {"summary"}
 
 
 def test_json_schema_is_strict_and_lists_the_vocabulary(shared_data):
@@ -38,18 +39,18 @@ def test_json_schema_is_strict_and_lists_the_vocabulary(shared_data):
 
 
 def test_valid_answer_is_normalised():
-    analysis = schema.validate({**VALID, "topic": " Network ", "summary": "Fibre  down\nsince Monday"})
+    analysis = vocabulary.validate({**VALID, "topic": " Network ", "summary": "Fibre  down\nsince Monday"})
     assert analysis.topic == "network" and analysis.summary == "Fibre down since Monday"
 
 
 def test_an_answer_without_a_summary_is_valid():
     labels = {k: v for k, v in VALID.items() if k != "summary"}
-    assert schema.validate(labels).summary == ""
+    assert vocabulary.validate(labels).summary == ""
 
 
 def test_a_long_summary_is_cut_at_a_word_boundary_within_140_characters():
     words = "la fibre est coupée depuis lundi soir à Lyon et personne ne répond au service client " * 3
-    summary = schema.validate({**VALID, "summary": words}).summary
+    summary = vocabulary.validate({**VALID, "summary": words}).summary
     assert len(summary) <= 140 and summary.endswith("…")
     assert words.startswith(summary[:-1]) and words[len(summary) - 1] == " "
 
@@ -62,11 +63,11 @@ def test_a_long_summary_is_cut_at_a_word_boundary_within_140_characters():
     ({"route_to": "billing"}, "unexpected field 'route_to'"),
 ])
 def test_answers_outside_the_vocabulary_are_refused(change, problem):
-    with pytest.raises(schema.InvalidAnalysis) as refused:
-        schema.validate({**VALID, **change})
+    with pytest.raises(vocabulary.InvalidAnalysis) as refused:
+        vocabulary.validate({**VALID, **change})
     assert any(p.startswith(problem) for p in refused.value.problems), refused.value.problems
 
 
 def test_non_object_answer_is_refused():
-    with pytest.raises(schema.InvalidAnalysis, match="expected a JSON object"):
-        schema.validate(["negative"])
+    with pytest.raises(vocabulary.InvalidAnalysis, match="expected a JSON object"):
+        vocabulary.validate(["negative"])

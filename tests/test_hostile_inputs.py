@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from dallosh import vocabulary
 from ingestion import cleaning
 from ingestion.models import IngestJob, QuarantinedRow, RawRow, Tweet
 from ingestion.reader import UnreadableFile, iter_chunks, read_header
@@ -111,7 +112,7 @@ def test_cleaning_strips_urls_and_mentions_keeps_every_plain_word_and_normalises
     for part in parts:
         if re.fullmatch(r"[A-Za-z]{3,12}", part):
             assert part in kept, (part, clean)
-    assert cleaning.detect_languages(pd.Series([clean]))[0] in (*cleaning.LANGUAGES, cleaning.UNDETERMINED)
+    assert cleaning.detect_languages(pd.Series([clean]))[0] in (*vocabulary.LANGUAGES, vocabulary.UNKNOWN_LANGUAGE)
 
 
 # --- the stream endpoint ----------------------------------------------------------------------

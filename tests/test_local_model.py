@@ -6,6 +6,7 @@ import pytest
 from openai import OpenAI
 
 from analysis import local_model, schema
+from dallosh import vocabulary
 
 
 def test_schema_constrained_answer_is_a_valid_analysis(smollm2):
@@ -19,8 +20,8 @@ def test_schema_constrained_answer_is_a_valid_analysis(smollm2):
     )
     choice = response.choices[0]
     assert choice.finish_reason == "stop"
-    analysis = schema.validate(json.loads(choice.message.content))
-    assert analysis.topic in schema.TOPICS and response.usage.completion_tokens > 0
+    analysis = vocabulary.validate(json.loads(choice.message.content))
+    assert analysis.topic in vocabulary.TOPICS and response.usage.completion_tokens > 0
 
 
 def test_a_model_file_that_does_not_match_its_hash_is_refused(monkeypatch):

@@ -41,7 +41,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rest_framework import serializers
 
-from analysis import schema
+from dallosh import vocabulary
 from tests.helpers import twcs_csv, twcs_row
 
 pytestmark = pytest.mark.django_db
@@ -132,13 +132,14 @@ def parameter_names() -> list[str]:
     return sorted(names)
 
 
-def vocabulary() -> list[str]:
+def branch_values() -> list[str]:
     """Values that open the deeper branches of the views (a period, a status, an export...)."""
     from dashboard import selectors as dashboard_selectors
     from dashboard.views import kpi_tables
     from tickets.models import TicketStatus
 
-    return sorted({*schema.TEAMS, *schema.TOPICS, *schema.SENTIMENTS, *schema.URGENCIES, *TicketStatus.LISTED,
+    return sorted({*vocabulary.TEAMS, *vocabulary.TOPICS, *vocabulary.SENTIMENTS, *vocabulary.URGENCIES,
+                   *TicketStatus.LISTED,
                    *dashboard_selectors.PERIODS, "all", "custom", "me", "unassigned", "rows", "state", "json",
                    "api", "fr", "en", "twcs", "free_fr", *kpi_tables(dashboard_selectors.KpiReport(grain="d"))})
 
@@ -199,7 +200,7 @@ class Values:
     """Strategies for parameter values, by name."""
 
     def __init__(self) -> None:
-        self.generic = generic_values(vocabulary())
+        self.generic = generic_values(branch_values())
         self.by_field = field_values()
         self.names = parameter_names()
 
@@ -303,7 +304,8 @@ def world(make_user, analysed, write_csv):
     bad = twcs_csv(twcs_row(1, "9001", "cust1", "True", "no signal"), '2,9002,cust2,True,yesterday,"bad date",,\n')
     job = ingestion_services.ingest_file(path=write_csv("bad.csv", bad))
     upload = ingestion_services.start_upload(user="root", filename="up.csv", size_bytes=64)
-    real = {"team": list(schema.TEAMS), "ticket_id": tickets, "action": sorted(ACTIONS), "alert_id": [str(alert.id)],
+    real = {"team": list(vocabulary.TEAMS), "ticket_id": tickets, "action": sorted(ACTIONS),
+            "alert_id": [str(alert.id)],
             "job_id": [str(job.id)], "upload_id": [str(upload.id)], "pk": [str(rule.id)],
             "app_label": sorted({model._meta.app_label for model in admin.site._registry}),
             "content_type_id": [str(ContentType.objects.get_for_model(RoutingRule).id)], "url": ["nowhere/"]}

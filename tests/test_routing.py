@@ -2,7 +2,7 @@
 
 import pytest
 
-from analysis.schema import Analysis
+from dallosh.vocabulary import Analysis
 from tickets.models import RoutingRule, Ticket
 from tickets.routing import decide_route
 

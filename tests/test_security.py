@@ -16,7 +16,7 @@ import yaml
 from django.test import Client
 from selenium.webdriver.common.by import By
 
-from analysis.schema import VOCABULARY
+from dallosh.vocabulary import VOCABULARY
 from tests.conftest import wait_for
 from tests.test_backoffice_browser import log_in
 from tickets.models import Ticket

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django import forms
 from django.http import QueryDict
 
-from analysis import schema
+from dallosh import vocabulary
 from tickets.models import TicketStatus
 from tickets.selectors import HOLDERS, InvalidCursor, Position, QueueFilters
 
@@ -39,8 +39,8 @@ class QueueFilterForm(forms.Form):
     vocabulary are dropped, not refused: an old link still opens the queue."""
 
     status = forms.ChoiceField(choices=_choices(TicketStatus.LISTED), required=False)
-    topic = forms.ChoiceField(choices=_choices(schema.TOPICS), required=False)
-    sentiment = forms.ChoiceField(choices=_choices(schema.SENTIMENTS), required=False)
+    topic = forms.ChoiceField(choices=_choices(vocabulary.TOPICS), required=False)
+    sentiment = forms.ChoiceField(choices=_choices(vocabulary.SENTIMENTS), required=False)
     language = forms.CharField(required=False)
     holder = forms.ChoiceField(choices=_choices(HOLDERS), required=False)
     q = forms.CharField(required=False)
@@ -78,9 +78,9 @@ def queue_filters(query: QueryDict) -> QueueFilters:
 
 
 class CorrectionForm(forms.Form):
-    sentiment = forms.ChoiceField(choices=schema.choices("sentiment"))
-    topic = forms.ChoiceField(choices=schema.choices("topic"))
-    urgency = forms.ChoiceField(choices=schema.choices("urgency"))
+    sentiment = forms.ChoiceField(choices=vocabulary.choices("sentiment"))
+    topic = forms.ChoiceField(choices=vocabulary.choices("topic"))
+    urgency = forms.ChoiceField(choices=vocabulary.choices("urgency"))
     actionable = forms.BooleanField(required=False)
 
     @classmethod

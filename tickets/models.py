@@ -6,7 +6,7 @@ from __future__ import annotations
 import mongoengine as me
 from django.db import models
 
-from analysis import schema
+from dallosh import vocabulary
 
 
 class TicketStatus:
@@ -23,10 +23,10 @@ class TicketStatus:
 class TicketAnalysis(me.EmbeddedDocument):
     """The model's answer (the fields of LABELS.md) and how it was obtained."""
 
-    sentiment = me.StringField(choices=schema.SENTIMENTS)
-    topic = me.StringField(choices=schema.TOPICS)
-    urgency = me.StringField(choices=schema.URGENCIES)
-    team = me.StringField(choices=schema.TEAMS)
+    sentiment = me.StringField(choices=vocabulary.SENTIMENTS)
+    topic = me.StringField(choices=vocabulary.TOPICS)
+    urgency = me.StringField(choices=vocabulary.URGENCIES)
+    team = me.StringField(choices=vocabulary.TEAMS)
     actionable = me.BooleanField()
     summary = me.StringField()
     input_text = me.StringField()  # exactly what the model read; routing keywords match it too
@@ -54,9 +54,9 @@ class LabelCorrection(me.EmbeddedDocument):
     """An agent's correction of the model's labels, kept beside the model's answer (which is
     never overwritten) with who and when: it is what evaluation learns from."""
 
-    sentiment = me.StringField(choices=schema.SENTIMENTS)
-    topic = me.StringField(choices=schema.TOPICS)
-    urgency = me.StringField(choices=schema.URGENCIES)
+    sentiment = me.StringField(choices=vocabulary.SENTIMENTS)
+    topic = me.StringField(choices=vocabulary.TOPICS)
+    urgency = me.StringField(choices=vocabulary.URGENCIES)
     actionable = me.BooleanField()
     by = me.StringField(required=True)
     at = me.DateTimeField(required=True)
@@ -113,14 +113,14 @@ class Ticket(me.Document):
     updated_at = me.DateTimeField()
     # Analysis and routing, written together in one update by analysis/services.py
     analysis = me.EmbeddedDocumentField(TicketAnalysis)
-    team = me.StringField(choices=schema.TEAMS)  # the queue it is routed to
-    urgency = me.StringField(choices=schema.URGENCIES)  # after routing rules
+    team = me.StringField(choices=vocabulary.TEAMS)  # the queue it is routed to
+    urgency = me.StringField(choices=vocabulary.URGENCIES)  # after routing rules
     routing_rule = me.StringField()  # the rule that decided; None for LABELS.md's default routing
     routed_at = me.DateTimeField()
     assignee = me.StringField()  # username of the agent holding it
     # The labels the queue shows and filters on: the model's, or an agent's correction.
-    topic = me.StringField(choices=schema.TOPICS)
-    sentiment = me.StringField(choices=schema.SENTIMENTS)
+    topic = me.StringField(choices=vocabulary.TOPICS)
+    sentiment = me.StringField(choices=vocabulary.SENTIMENTS)
     correction = me.EmbeddedDocumentField(LabelCorrection)
     # Queue order: tickets/sla.py's priority (breach and urgency), then age. See tickets/queue.py.
     queue_priority = me.IntField()
@@ -198,17 +198,17 @@ class RoutingRule(models.Model):
     priority = models.PositiveIntegerField(default=100, help_text="lower runs first")
     active = models.BooleanField(default=True)
     # Conditions (on the model's analysis and on the conversation)
-    topic = models.CharField(max_length=32, blank=True, choices=schema.choices("topic"))
-    sentiment = models.CharField(max_length=16, blank=True, choices=schema.choices("sentiment"))
-    urgency = models.CharField(max_length=16, blank=True, choices=schema.choices("urgency"),
+    topic = models.CharField(max_length=32, blank=True, choices=vocabulary.choices("topic"))
+    sentiment = models.CharField(max_length=16, blank=True, choices=vocabulary.choices("sentiment"))
+    urgency = models.CharField(max_length=16, blank=True, choices=vocabulary.choices("urgency"),
                                help_text="the urgency the model gave")
     language = models.CharField(max_length=8, blank=True, help_text="ISO code, e.g. fr or en")
     keywords = models.CharField(max_length=500, blank=True,
                                 help_text="comma-separated; any of them in the cleaned text, any case")
     author = models.CharField(max_length=120, blank=True, help_text="the customer's handle, without @")
     # Actions
-    route_to_team = models.CharField(max_length=16, blank=True, choices=schema.choices("team"))
-    set_urgency = models.CharField(max_length=16, blank=True, choices=schema.choices("urgency"))
+    route_to_team = models.CharField(max_length=16, blank=True, choices=vocabulary.choices("team"))
+    set_urgency = models.CharField(max_length=16, blank=True, choices=vocabulary.choices("urgency"))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analysis.schema import Analysis
+from dallosh.vocabulary import Analysis
 from tickets.models import RoutingRule
 
 TOPIC_TEAM = {"network": "tech", "technical": "tech", "billing": "billing", "commercial": "commercial"}

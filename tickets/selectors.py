@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
-from analysis.schema import FIELDS, TEAMS, Analysis
 from dallosh.bulk import find_by_values
+from dallosh.vocabulary import FIELDS, TEAMS, Analysis
 from ingestion.models import Tweet
 from tickets import routing, sla
 from tickets.models import QueueDay, RoutingRule, Ticket, TicketStatus

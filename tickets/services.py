@@ -13,9 +13,9 @@ from django.contrib.auth import get_user_model
 from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
 
-from analysis.schema import TEAMS, VOCABULARY
 from dallosh.bulk import day_ranges, earliest, find_by_values, insert_new, scan_by_day
 from dallosh.permissions import can_assign_ticket, can_hold_tickets_of, can_release_ticket, can_work_ticket
+from dallosh.vocabulary import TEAMS, VOCABULARY
 from dashboard import services as kpi
 from ingestion.models import Tweet
 from tickets import events, routing, selectors, sla

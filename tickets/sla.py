@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from analysis.schema import URGENCIES
+from dallosh.vocabulary import URGENCIES
 from tickets.models import SlaState
 
 # high → 3, medium → 2, low → 1; a breach adds BREACH_BONUS so it outranks every urgency.

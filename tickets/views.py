@@ -13,11 +13,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from analysis import schema
 from analysis.drafts import selectors as draft_selectors
 from analysis.drafts import services as draft_services
-from dallosh import permissions
-from ingestion.cleaning import LANGUAGES
+from dallosh import permissions, vocabulary
 from tickets import selectors, services, sla
 from tickets.forms import CorrectionForm, queue_filters, queue_request
 from tickets.models import TicketStatus
@@ -44,10 +42,10 @@ def queue(request: HttpRequest, team: str) -> HttpResponse:
                "query": _filter_query(request), "now": datetime.now(UTC), "cursor_error": view.error}
     if request.GET.get("partial") == "rows":
         return render(request, "tickets/_queue_rows.html", context)
-    context |= {"teams": permissions.visible_teams(request.user), "vocabulary": schema.VOCABULARY,
-                "languages": LANGUAGES,
+    context |= {"teams": permissions.visible_teams(request.user), "vocabulary": vocabulary.VOCABULARY,
+                "languages": vocabulary.LANGUAGES,
                 "statuses": TicketStatus.LISTED, "other_teams": [
-                    t for t in schema.TEAMS if t != team]}
+                    t for t in vocabulary.TEAMS if t != team]}
     return render(request, "tickets/queue.html", context)
 
 
@@ -123,7 +121,7 @@ def _ticket_page(request: HttpRequest, ticket: dict, *, conversation: list[dict]
                "conversation": conversation,
                "agents": selectors.team_agents(team=ticket["team"]) if ticket.get("team") else [],
                "transitions": services.TRANSITIONS.get(ticket["status"], ()),
-               "other_teams": [t for t in schema.TEAMS if t != ticket.get("team")],
+               "other_teams": [t for t in vocabulary.TEAMS if t != ticket.get("team")],
                "correction_form": CorrectionForm.for_ticket(ticket),
                "audit": list(reversed(ticket.get("audit", []))), "notes": ticket.get("notes", []),
                "draft": draft, "reply_max": services.REPLY_MAX_CHARS}

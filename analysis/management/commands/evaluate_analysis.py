@@ -15,9 +15,10 @@ from pathlib import Path
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analysis import evaluation, schema, selectors
+from analysis import evaluation, selectors
 from analysis.chain import default_chain
 from analysis.prompts import Item
+from dallosh import vocabulary
 from ingestion.cleaning import clean_for_model
 
 CHUNK = 20  # tweets handed to the chain at a time (each tier batches them as it is configured)
@@ -34,7 +35,7 @@ class Command(BaseCommand):
                                                                   "N days")
         parser.add_argument("--text-column", default="text")
         parser.add_argument("--label-column", help="default: the field's name")
-        parser.add_argument("--field", default="sentiment", choices=sorted(schema.VOCABULARY))
+        parser.add_argument("--field", default="sentiment", choices=sorted(vocabulary.VOCABULARY))
         parser.add_argument("--limit", type=int, help="evaluate at most this many rows")
         parser.add_argument("--balanced", action="store_true",
                             help="with --limit, take the same number of rows of each label (first ones in file order)")
@@ -57,7 +58,7 @@ class Command(BaseCommand):
         except ValueError as error:
             raise CommandError(str(error)) from error
         predicted, providers, seconds = self._analyse(chain, frame, field)
-        scores = evaluation.score(list(frame["label"]), predicted, labels=schema.VOCABULARY[field])
+        scores = evaluation.score(list(frame["label"]), predicted, labels=vocabulary.VOCABULARY[field])
         self._report(scores, providers, seconds, field)
         wrong = [(g, p, t) for g, p, t in zip(frame["label"], predicted, frame["text"], strict=True) if g != p]
         for gold, answer, text in wrong[:options["show_errors"]]:
@@ -132,7 +133,7 @@ def _labelled_rows(path: Path, *, text_column: str, label_column: str, field: st
         if column not in frame.columns:
             raise CommandError(f"{path}: no column {column!r}; columns are: {', '.join(map(str, frame.columns))}")
     labels = frame[label_column].str.strip().str.lower()
-    allowed = schema.VOCABULARY[field]
+    allowed = vocabulary.VOCABULARY[field]
     outside = labels[~labels.isin(allowed)]
     if not outside.empty:
         rows_of: dict[str, list[int]] = {}
