@@ -113,3 +113,9 @@ def _similarity(a: frozenset[str], b: frozenset[str]) -> float:
 
 def forget_cache() -> None:
     _cache.update(at=0.0, shots={})
+
+
+def forget_on_correction(**_signal) -> None:
+    """tickets.events.labels_corrected: this process's prompts use the correction at once;
+    workers reload within a minute."""
+    forget_cache()

@@ -73,6 +73,18 @@ def _config() -> dict:
 # --- handing work out ---------------------------------------------------------------------
 
 
+def enqueue_after_ingest(**_signal) -> None:
+    """ingestion.events.chunk_checkpointed: queue the tickets the chunk created or changed.
+    If the broker is down, ingestion goes on: the tickets stay marked and the sweeper
+    queues them later."""
+    if not settings.DALLOSH_ANALYSIS["AUTO_ENQUEUE"]:
+        return
+    try:
+        enqueue_pending()
+    except Exception as exc:
+        logger.warning("analysis not enqueued now (the sweeper will): %s", exc)
+
+
 def enqueue_pending(*, limit: int = 20_000, now: datetime | None = None) -> int:
     """Hand tickets awaiting analysis to the labelling workers (to the LLM chain when the
     fast tier is off), unless enough work already waits in the broker.

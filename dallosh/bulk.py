@@ -85,3 +85,10 @@ def earliest(collections: list[Collection], *, field: str) -> datetime | None:
         return None
     first = min(moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in found)
     return max(first, EARLIEST)
+
+
+def written_lately(collection: Collection, window: dict, *, within: timedelta = timedelta(seconds=1)) -> bool:
+    """Whether a document in `window` was written (its updated_at) in the last `within`: a
+    rollup recounted now may still see that write's increment land after it."""
+    recent = {**window, "updated_at": {"$gte": datetime.now(UTC) - within}}
+    return collection.find_one(recent, {"_id": 1}) is not None

@@ -19,12 +19,10 @@ from django.conf import settings
 from pymongo import ReplaceOne
 
 from dallosh.bulk import find_by_values, insert_new
-from dashboard import services as kpi
-from ingestion import cleaning, threads
+from ingestion import cleaning, events, threads
 from ingestion.formats import CsvFormat
 from ingestion.models import QuarantinedRow, RawRow, TextFingerprint, Tweet
 from ingestion.reader import RawRecord
-from tickets import services as ticket_services
 
 
 @dataclass
@@ -92,19 +90,19 @@ def _store_tweets_and_tickets(ctx: JobContext, tweets: pd.DataFrame, now: dateti
     _mark_duplicates(tweets)
     documents = _tweet_documents(ctx, tweets)
     known = insert_new(Tweet._get_collection(), documents)
-    kpi.record_tweets(tweets=[d for d in documents if d["_id"] not in known])
+    events.stored(sender=ChunkOutcome, tweets=[d for d in documents if d["_id"] not in known])
     adoption = _link_conversations(ctx, assignment)
     merges = adoption.merges
-    rebuild = assignment.existing | {into for _, into in merges}
-    synced = ticket_services.sync_tickets(chunk_tweets=documents, rebuild=rebuild, now=now)
-    ticket_services.merge_tickets(merges=merges, now=now)
+    created, updated = events.touched(sender=ChunkOutcome, chunk_tweets=documents,
+                                      rebuild=assignment.existing | {into for _, into in merges}, merges=merges,
+                                      now=now)
     threads.forget_pending(adoption.settled)  # only now: a crash before this replays the adoption
     outcome.tweets_created = len(documents) - len(known)
     outcome.tweets_already_known = len(known)
     outcome.retweets = int(tweets["is_retweet"].sum())
     outcome.duplicates = int(tweets["is_duplicate"].sum())
     outcome.brand_posts = int(tweets["is_brand"].sum())
-    outcome.tickets_created, outcome.tickets_updated = synced.created, synced.updated
+    outcome.tickets_created, outcome.tickets_updated = created, updated
     outcome.conversations_merged = len(merges)
 
 

@@ -25,11 +25,10 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from dallosh.files import sha256_of
-from ingestion import pipeline, threads
+from ingestion import events, pipeline, threads
 from ingestion.formats import UnknownFormat, detect_format, format_by_name
 from ingestion.models import IngestJob, JobStatus, UploadSession
 from ingestion.reader import RawRecord, UnreadableFile, iter_chunks, read_header
-from tickets import services as ticket_services
 
 logger = logging.getLogger(__name__)
 
@@ -133,9 +132,8 @@ def _settle_late_replies(job: IngestJob) -> None:
     adoption = threads.adopt_replies_whose_parent_arrived()
     merges = adoption.merges
     if merges:
-        now = datetime.now(UTC)
-        ticket_services.rebuild_tickets(conversation_ids=sorted({into for _, into in merges}), now=now)
-        ticket_services.merge_tickets(merges=merges, now=now)
+        events.touched(sender=IngestJob, chunk_tweets=[], rebuild={into for _, into in merges}, merges=merges,
+                       now=datetime.now(UTC))
         IngestJob._get_collection().update_one({"_id": job.id},
                                                {"$inc": {"counters.conversations_merged": len(merges)}})
     threads.forget_pending(adoption.settled)
@@ -235,16 +233,8 @@ def _checkpoint(job: IngestJob, outcome: pipeline.ChunkOutcome, *, next_row: int
 
 
 def _hand_to_analysis() -> None:
-    """Enqueue analysis of the tickets this chunk created or changed. If the broker is down,
-    ingestion goes on: the tickets stay marked and the analysis sweeper queues them later."""
-    if not settings.DALLOSH_ANALYSIS["AUTO_ENQUEUE"]:
-        return
-    from analysis.services import enqueue_pending
-
-    try:
-        enqueue_pending()
-    except Exception as exc:
-        logger.warning("analysis not enqueued now (the sweeper will): %s", exc)
+    """The tickets this chunk created or changed may be analysed now (analysis subscribes)."""
+    events.chunk_checkpointed.send(sender=IngestJob)
 
 
 def _finish(job: IngestJob, status: str, *, error: str | None = None) -> IngestJob:

@@ -15,6 +15,7 @@ import time
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.dispatch import Signal
 
 logger = logging.getLogger(__name__)
 PUBLISH_CONCURRENCY = 32
@@ -22,6 +23,19 @@ PUBLISH_CONCURRENCY = 32
 EVENT_TYPE = "ticket.changed"
 DRAFT_EVENT_TYPE = "draft.changed"  # a reply draft's progress (analysis/drafts)
 KPI_GROUP = "kpis"  # managers' KPI pages: any ticket change may move a figure
+
+
+# In-process announcements for the stages above (they subscribe in their apps' ready();
+# receivers run at once, in the writer's thread, after MongoDB acknowledged the write):
+# pairs: (ticket before, ticket after) for each ticket written; None for one created or gone.
+tickets_written = Signal()
+# An agent corrected a ticket's labels (ticket: the ticket as written).
+labels_corrected = Signal()
+
+
+def written(*, pairs: list[tuple[dict | None, dict | None]]) -> None:
+    if pairs:
+        tickets_written.send(sender=Signal, pairs=pairs)
 
 
 def queue_group(team: str) -> str:
