@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import gridfs
 import numpy as np
 from django.conf import settings
 
@@ -38,6 +39,7 @@ from analysis import embeddings
 from analysis.evaluation import score
 from analysis.models import ClassifierVersion
 from dallosh import vocabulary
+from dallosh.mongo import database
 
 logger = logging.getLogger(__name__)
 
@@ -298,10 +300,6 @@ def threshold_for(confidence: list[float], correct: list[bool]) -> float:
 
 def save(classifier: Classifier, evaluation: Evaluation, *, trained_on: int, corrections: int,
          activate: bool) -> ClassifierVersion:
-    import gridfs
-
-    from dallosh.mongo import database
-
     latest = ClassifierVersion.objects.order_by("-version").first()
     classifier.version = max(latest.version if latest else 0, starter_version()) + 1
     blob_id = gridfs.GridFS(database(), collection="classifier_blobs").put(classifier.to_bytes())
@@ -350,10 +348,6 @@ def active() -> Classifier | None:
 
 
 def load(record: ClassifierVersion) -> Classifier:
-    import gridfs
-
-    from dallosh.mongo import database
-
     return Classifier.from_bytes(gridfs.GridFS(database(), collection="classifier_blobs").get(record.blob_id).read())
 
 

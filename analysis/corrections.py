@@ -17,6 +17,8 @@ from django.conf import settings
 
 from analysis import prompts
 from dallosh.vocabulary import UNKNOWN_LANGUAGE
+from tickets import selectors as ticket_selectors
+from tickets.routing import TOPIC_TEAM
 
 CURATED_PER_LANGUAGE = 300
 LOOKBACK_DAYS = 180
@@ -55,8 +57,6 @@ CORRECTED_FIELDS = ("sentiment", "topic", "urgency", "actionable")  # what an ag
 def corrected_labels(analysis: dict, correction: dict | None) -> dict:
     """The labels that stand for a ticket: the agent's correction over the model's answer;
     a corrected topic brings its default team along (LABELS.md's routing)."""
-    from tickets.routing import TOPIC_TEAM
-
     labels = {field: analysis.get(field) for field in ("sentiment", "topic", "urgency", "team", "actionable")}
     if correction:
         labels |= {field: correction[field] for field in CORRECTED_FIELDS if field in correction}
@@ -65,9 +65,7 @@ def corrected_labels(analysis: dict, correction: dict | None) -> dict:
 
 
 def _load() -> dict[str, list[Shot]]:
-    from analysis import selectors
-
-    found = selectors.corrected_tickets(since=datetime.now(UTC) - timedelta(days=LOOKBACK_DAYS))
+    found = ticket_selectors.corrected_tickets(since=datetime.now(UTC) - timedelta(days=LOOKBACK_DAYS))
     by_language: dict[str, list[Shot]] = {}
     seen: set[str] = set()
     for ticket in sorted(found, key=lambda t: t["correction"]["at"], reverse=True):

@@ -14,6 +14,7 @@ from analysis.classifier import FIELDS, SOURCE_WEIGHTS, STARTER_FILE, TIER, Exam
 from analysis.corrections import CORRECTED_FIELDS, corrected_labels
 from analysis.models import ClassifierVersion, CostLedgerDay, ProviderHealth
 from dallosh.bulk import scan_by_day
+from tickets import selectors as ticket_selectors
 from tickets.models import Ticket
 
 
@@ -143,21 +144,11 @@ class Agreement:
         return self.agreed / self.total if self.total else 0.0
 
 
-def corrected_tickets(*, since: datetime, until: datetime | None = None) -> list[dict]:
-    """Tickets an agent corrected in the range (an indexed range on the correction's time:
-    corrections are a person's work, thousands, never millions)."""
-    query: dict = {"$gte": since}
-    if until is not None:
-        query["$lt"] = until
-    return list(Ticket._get_collection().find({"correction.at": query},
-                                              {"analysis": 1, "correction": 1, "language": 1}))
-
-
 def agreement_with_agents(*, since: datetime, until: datetime | None = None, weekly: bool = True) -> list[Agreement]:
     """Per week (or over the whole range) × tier × field: the model's answer against the
     agent's correction. A correction that keeps a field as it was counts as agreement."""
     counts: dict[tuple[str, str, str], list[int]] = {}
-    for ticket in corrected_tickets(since=since, until=until):
+    for ticket in ticket_selectors.corrected_tickets(since=since, until=until):
         analysis, correction = ticket.get("analysis") or {}, ticket["correction"]
         at = correction["at"]
         period = (at - timedelta(days=at.weekday())).strftime("%Y-%m-%d") if weekly else "all"

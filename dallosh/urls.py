@@ -11,6 +11,7 @@ urlpatterns = [
     path("alerts/<str:alert_id>/acknowledge/", dashboard_views.acknowledge, name="alert_acknowledge"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("analysis.urls")),  # reply drafts, before the tickets' /<action>/ pattern
     path("", include("tickets.urls")),
     path("ingest/", include("ingestion.urls")),
     path("api/v1/", include("dallosh.api_urls")),

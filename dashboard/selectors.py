@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from analysis import selectors as analysis_selectors
 from analysis.models import CostLedgerDay
-from dallosh import vocabulary
+from dallosh import permissions, vocabulary
 from dallosh.bulk import EARLIEST
 from dashboard.models import Alert, KpiBucket
 from dashboard.services import bucket_start
@@ -206,8 +206,6 @@ ALERT_FIELDS = {"rule_name": 1, "kind": 1, "team": 1, "message": 1, "figures": 1
 
 def alerts_for(*, user, limit: int = 20) -> list[dict]:
     """Open alerts this user hears of (managers: all; agents: their teams'), newest first."""
-    from dallosh import permissions
-
     alerts = list(Alert._get_collection().find({"open": True}, ALERT_FIELDS).sort("raised_at", -1).limit(200))
     if not permissions.is_manager(user):
         teams = set(permissions.agent_teams(user))

@@ -23,8 +23,11 @@ from pymongo.errors import DuplicateKeyError
 
 from dallosh.bulk import day_ranges, earliest, find_by_values, written_lately
 from dallosh.vocabulary import UNKNOWN_LANGUAGE
-from dashboard.models import Alert, AlertKind, KpiBucket
+from dashboard.models import Alert, AlertKind, AlertRule, KpiBucket
+from ingestion.models import Tweet
+from tickets.events import publish
 from tickets.models import Ticket, TicketStatus
+from tickets.selectors import backlog, breached_open
 
 logger = logging.getLogger(__name__)
 GRAINS = ("d", "h")
@@ -115,8 +118,6 @@ def rebuild_kpis() -> int:
     replaced only if its revision (every live increment bumps it) is still the one read
     before counting, and the day is counted again after; a day that moved meanwhile is done
     again, so no live increment is lost. Returns the buckets holding figures."""
-    from ingestion.models import Tweet
-
     sources = [Ticket._get_collection(), Tweet._get_collection()]
     since = earliest(sources, field="created_at")
     if since is None:
@@ -148,8 +149,6 @@ def _recount_kpi_day(window: dict, *, attempts: int = 50) -> int:
 
 
 def _day_sums(window: dict) -> Sums:
-    from ingestion.models import Tweet
-
     sums: Sums = {}
     fields = {"audit": 0, "notes": 0, "tweet_ids": 0, "subject": 0, "analysis.input_text": 0}
     for ticket in Ticket._get_collection().find(window, fields):
@@ -252,8 +251,6 @@ def evaluate_alerts(*, now: datetime | None = None) -> list[dict]:
     """Check every active rule (every minute, on a worker): raise an alert when its condition
     starts holding, refresh it while it holds, close it when it clears. Returns the alerts
     raised or closed."""
-    from dashboard.models import AlertRule
-
     now = now or datetime.now(UTC)
     changed = []
     for rule in AlertRule.objects.filter(active=True):
@@ -312,8 +309,6 @@ def _close(alert: dict, now: datetime) -> dict:
 
 
 def _publish(alert: dict, action: str) -> None:
-    from tickets.events import publish
-
     groups = {ALERTS_MANAGERS}
     if alert.get("team"):
         groups.add(alerts_team_group(alert["team"]))
@@ -349,8 +344,6 @@ def _check_high_urgency_share(rule, now: datetime) -> Finding | None:
 
 
 def _check_team_backlog(rule, now: datetime) -> Finding | None:
-    from tickets.selectors import backlog
-
     counts = backlog()
     teams = [rule.team] if rule.team else sorted(counts)
     total = sum(sum(counts.get(team, {}).values()) for team in teams)
@@ -362,8 +355,6 @@ def _check_team_backlog(rule, now: datetime) -> Finding | None:
 
 
 def _check_sla_breaches(rule, now: datetime) -> Finding | None:
-    from tickets.selectors import breached_open
-
     breached = breached_open(team=rule.team or None)
     if breached <= rule.threshold:
         return None

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 
 from dallosh.bulk import find_by_values
+from dallosh.permissions import AGENT_GROUP, can_view_ticket, team_group
 from dallosh.vocabulary import FIELDS, TEAMS, Analysis
 from ingestion.models import Tweet
 from tickets import routing, sla
@@ -307,8 +309,6 @@ MIN_WINDOW = timedelta(minutes=1)
 
 def ticket_visible_to(*, user, ticket_id: str) -> dict | None:
     """The ticket if `user` may see it, else None: whether it exists is not told apart."""
-    from dallosh.permissions import can_view_ticket
-
     ticket = ticket_for(ticket_id=ticket_id)
     return ticket if ticket is not None and can_view_ticket(user, ticket) else None
 
@@ -328,10 +328,6 @@ def conversation(*, ticket: dict) -> list[dict]:
 
 def team_agents(*, team: str) -> list[str]:
     """Usernames a team's ticket may be assigned to."""
-    from django.contrib.auth import get_user_model
-
-    from dallosh.permissions import AGENT_GROUP, team_group
-
     users = get_user_model().objects.filter(is_active=True, groups__name=AGENT_GROUP)
     return sorted(users.filter(groups__name=team_group(team)).values_list("username", flat=True))
 
@@ -357,3 +353,13 @@ def breached_open(*, team: str | None = None) -> int:
                                                            {"count": 1}):
                     total += max(day["count"], 0)
     return total
+
+
+def corrected_tickets(*, since: datetime, until: datetime | None = None) -> list[dict]:
+    """Tickets an agent corrected in the range (an indexed range on the correction's time:
+    corrections are a person's work, thousands, never millions)."""
+    query: dict = {"$gte": since}
+    if until is not None:
+        query["$lt"] = until
+    return list(Ticket._get_collection().find({"correction.at": query},
+                                              {"analysis": 1, "correction": 1, "language": 1}))

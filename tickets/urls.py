@@ -9,7 +9,5 @@ urlpatterns = [
     path("queues/<str:team>/rows/<str:ticket_id>/", views.queue_row, name="queue_row"),
     path("queues/<str:team>/bulk/", views.bulk, name="bulk"),
     path("tickets/<str:ticket_id>/", views.ticket_page, name="ticket"),
-    path("tickets/<str:ticket_id>/draft-reply/", views.reply_draft, name="reply_draft"),
-    path("tickets/<str:ticket_id>/draft-reply/latest/", views.reply_draft_status, name="reply_draft_status"),
     path("tickets/<str:ticket_id>/<str:action>/", views.ticket_action, name="action"),
 ]

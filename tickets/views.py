@@ -13,10 +13,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from analysis.drafts import selectors as draft_selectors
-from analysis.drafts import services as draft_services
 from dallosh import permissions, vocabulary
-from tickets import selectors, services, sla
+from tickets import events, selectors, services, sla
 from tickets.forms import CorrectionForm, queue_filters, queue_request
 from tickets.models import TicketStatus
 
@@ -67,44 +65,7 @@ def queue_row(request: HttpRequest, team: str, ticket_id: str) -> HttpResponse:
 @require_GET
 def ticket_page(request: HttpRequest, ticket_id: str) -> HttpResponse:
     ticket = _visible_ticket(request, ticket_id)
-    conversation = selectors.conversation(ticket=ticket)
-    draft = draft_selectors.latest_draft(ticket_id=ticket_id, username=request.user.get_username(),
-                                         replied_at=draft_selectors.last_reply_at(conversation=conversation))
-    return _ticket_page(request, ticket, conversation=conversation, draft=draft)
-
-
-@login_required
-@require_POST
-def reply_draft(request: HttpRequest, ticket_id: str) -> HttpResponse:
-    """Ask a refine worker for a suggested reply and answer at once (202 JSON to the page's
-    script, else back to the ticket page): the provider chain may take minutes and may start
-    the local model, so it never runs in a web request. The page shows "Drafting…", then the
-    draft in the reply box; nothing is sent or stored on the ticket until the agent records
-    a reply. Too many requests are refused with a message (429), never an error page."""
-    ticket = _visible_ticket(request, ticket_id)
-    wants_json = "application/json" in request.headers.get("Accept", "")
-    try:
-        draft = draft_services.request_draft(ticket=ticket, user=request.user)
-    except draft_services.DraftRefused as refusal:
-        if wants_json:
-            return JsonResponse({"ok": False, "error": str(refusal)}, status=refusal.status)
-        messages.error(request, str(refusal))
-        return redirect("tickets:ticket", ticket_id=ticket_id)
-    if wants_json:
-        return JsonResponse({"ok": True, "draft": {"id": str(draft.id), "status": draft.status},
-                             "status_url": reverse("tickets:reply_draft_status", kwargs={"ticket_id": ticket_id})},
-                            status=202)
-    return redirect("tickets:ticket", ticket_id=ticket_id)
-
-
-@login_required
-@require_GET
-def reply_draft_status(request: HttpRequest, ticket_id: str) -> JsonResponse:
-    """The user's latest draft for the ticket (null if none), for the page to poll while its
-    socket is down or an event was missed."""
-    _visible_ticket(request, ticket_id)
-    draft = draft_selectors.latest_draft(ticket_id=ticket_id, username=request.user.get_username())
-    return JsonResponse({"draft": draft.as_json() if draft else None})
+    return _ticket_page(request, ticket, conversation=selectors.conversation(ticket=ticket))
 
 
 def _visible_ticket(request: HttpRequest, ticket_id: str) -> dict:
@@ -114,7 +75,7 @@ def _visible_ticket(request: HttpRequest, ticket_id: str) -> dict:
     return ticket
 
 
-def _ticket_page(request: HttpRequest, ticket: dict, *, conversation: list[dict], draft=None) -> HttpResponse:
+def _ticket_page(request: HttpRequest, ticket: dict, *, conversation: list[dict]) -> HttpResponse:
     """The ticket page of a ticket already read (and checked) by the view, with its conversation."""
     now = datetime.now(UTC)
     context = {"ticket": ticket, "ticket_id": ticket["_id"], "sla_left": sla.time_left(ticket, now), "now": now,
@@ -124,7 +85,7 @@ def _ticket_page(request: HttpRequest, ticket: dict, *, conversation: list[dict]
                "other_teams": [t for t in vocabulary.TEAMS if t != ticket.get("team")],
                "correction_form": CorrectionForm.for_ticket(ticket),
                "audit": list(reversed(ticket.get("audit", []))), "notes": ticket.get("notes", []),
-               "draft": draft, "reply_max": services.REPLY_MAX_CHARS}
+               "reply_max": services.REPLY_MAX_CHARS}
     template = "tickets/_ticket_state.html" if request.GET.get("partial") == "state" else "tickets/ticket.html"
     return render(request, template, context)
 
@@ -201,9 +162,7 @@ def _correct(request: HttpRequest, ticket_id: str) -> dict:
 def _rows(rows: list[dict]) -> list[dict]:
     """Rows as the templates show them (template names cannot start with an underscore)."""
     now = datetime.now(UTC)
-    from tickets.events import row_key
-
-    return [{**row, "id": row["_id"], "key": row_key(row), "sla_left": sla.time_left(row, now),
+    return [{**row, "id": row["_id"], "key": events.row_key(row), "sla_left": sla.time_left(row, now),
              **_analysis_facts(row.get("analysis") or {})} for row in rows]
 
 

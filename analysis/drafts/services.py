@@ -20,6 +20,7 @@ from analysis.drafts import selectors
 from analysis.models import DraftStatus, ReplyDraft
 from analysis.services import REFINE_CLUSTER  # where the LLM work lives
 from tickets import events
+from tickets import selectors as ticket_selectors
 
 logger = logging.getLogger("dallosh.analysis")
 
@@ -71,8 +72,7 @@ def write_draft(*, draft_id: str) -> str:
     fills the reply box. Returns the final status, or "skipped" for a draft that is gone
     (expired, its test data cleaned), already taken, or queued for longer than STALE_AFTER
     (its page already says it failed, and the agent may have asked again)."""
-    from analysis import replies  # the provider chain: imported by workers only
-    from tickets import selectors as ticket_selectors
+    from analysis import replies  # the provider chain: imported by workers only, never by a web process
 
     try:
         key = ObjectId(draft_id)

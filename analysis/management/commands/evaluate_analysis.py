@@ -20,6 +20,7 @@ from analysis.chain import default_chain
 from analysis.prompts import Item
 from dallosh import vocabulary
 from ingestion.cleaning import clean_for_model
+from tickets import selectors as ticket_selectors
 
 CHUNK = 20  # tweets handed to the chain at a time (each tier batches them as it is configured)
 
@@ -73,7 +74,7 @@ class Command(BaseCommand):
         for row in rows:
             self.stdout.write(f"  {row.period}  {row.provider:<11} {row.field:<11} {row.share:6.1%} "
                               f"({row.agreed}/{row.total})")
-        tickets = selectors.corrected_tickets(since=since)
+        tickets = ticket_selectors.corrected_tickets(since=since)
         if not tickets:
             raise CommandError(f"no ticket was corrected by an agent in the last {days} days")
         labels = [t["correction"][field] for t in tickets]

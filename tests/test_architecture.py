@@ -1,0 +1,98 @@
+"""The apps are pipeline stages that only look down, read from their imports.
+
+Stages, lowest first: the ground (dallosh: vocabulary, permissions, database and bulk
+helpers, access), ingestion, tickets, analysis, dashboard. A stage may import the stages
+below it, never one above: upward effects are announced (ingestion/events.py,
+tickets/events.py) and the stages above subscribe in their apps' ready(). The project's
+wiring (URL confs, ASGI/WSGI, settings, the admin site, the embedded default's launcher and
+its management commands) sits on top and may import every stage. Imports inside functions count too.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ("dallosh", "ingestion", "tickets", "analysis", "dashboard")
+WIRING = {"dallosh.urls", "dallosh.api_urls", "dallosh.ws_urls", "dallosh.asgi", "dallosh.wsgi", "dallosh.settings",
+          "dallosh.admin_site", "dallosh.embedded"}
+# Imports that stay inside a function on purpose (a heavy module kept out of web processes).
+LAZY_ON_PURPOSE = {("analysis.chain", "analysis.local_model"), ("analysis.drafts.services", "analysis"),
+                   ("dallosh.embedded", "analysis")}
+
+
+def modules():
+    for stage in STAGES:
+        for path in sorted((ROOT / stage).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+            yield name, ast.parse(path.read_text(encoding="utf-8"))
+
+
+def imports(tree: ast.AST):
+    """(imported module, line, inside a function) for each import of a project module."""
+    inside = {id(node) for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef)
+              for node in ast.walk(fn)}
+    for node in ast.walk(tree):
+        names = ([alias.name for alias in node.names] if isinstance(node, ast.Import) else
+                 [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+        for name in names:
+            if name.split(".")[0] in STAGES:
+                yield name, node.lineno, id(node) in inside
+
+
+def is_wiring(module: str) -> bool:
+    return module in WIRING or module.startswith("dallosh.management")
+
+
+def stage_of(module: str) -> int:
+    return STAGES.index(module.split(".")[0])
+
+
+def test_no_stage_imports_a_stage_above_it():
+    upward = [f"{module}:{line} imports {target}" for module, tree in modules() if not is_wiring(module)
+              for target, line, _ in imports(tree) if stage_of(target) > stage_of(module)]
+    assert upward == []
+
+
+def test_no_stage_imports_the_wiring_above_them_all():
+    wiring = [f"{module}:{line} imports {target}" for module, tree in modules() if not is_wiring(module)
+              for target, line, _ in imports(tree) if is_wiring(target) and target != "dallosh.settings"]
+    assert wiring == []
+
+
+def test_no_import_hides_inside_a_function_to_dodge_a_cycle():
+    """Apps' ready() connects receivers (Django's idiom); anything else imports at the top."""
+    hidden = []
+    for module, tree in modules():
+        ready = {id(node) for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef) and fn.name == "ready"
+                 for node in ast.walk(fn)}
+        hidden += [f"{module}:{line} imports {target}" for target, line, inside in imports(tree)
+                   if inside and (module, target) not in LAZY_ON_PURPOSE
+                   and not any(id(n) in ready for n in ast.walk(tree) if getattr(n, "lineno", None) == line)]
+    assert hidden == []
+
+
+def test_the_modules_import_each_other_without_a_circle():
+    names = dict(modules())
+    graph = {module: {target for target, _, _ in imports(tree) if target in names and target != module}
+             for module, tree in names.items()}
+    graph = {module: targets | {t.rsplit(".", 1)[0] for t in targets if t.rsplit(".", 1)[0] in names}
+             for module, targets in graph.items()}
+    circles, done = [], set()
+
+    def visit(module: str, path: list[str]) -> None:
+        if module in path:
+            circles.append([*path[path.index(module):], module])
+            return
+        if module in done:
+            return
+        for target in sorted(graph.get(module, ())):
+            visit(target, [*path, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])
+    assert circles == []
