@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.helpers import repeat_while
-from tickets import selectors, services
+from tickets import actions, selectors, services
 from tickets.models import QueueDay, Ticket
 from tickets.selectors import QueueFilters
 
@@ -137,10 +137,10 @@ def test_bulk_actions_report_each_refusal(analysed, make_user):
     ana, bob = make_user("ana", "tech"), make_user("bob", "tech")
     first, second, third = analysed("internet down", "fibre down", "no signal")
     services.claim_ticket(ticket_id=second, user=bob)
-    outcome = services.bulk_action(ticket_ids=[first, second, third, "twcs:nope"], user=ana, action="claim")
+    outcome = actions.run_bulk(name="claim", ticket_ids=[first, second, third, "twcs:nope"], user=ana, data={})
     assert outcome.done == [first, third]
     assert outcome.refused == {second: "Already held by bob.", "twcs:nope": "not found"}
-    resolved = services.bulk_action(ticket_ids=[first, third], user=ana, action="resolve")
+    resolved = actions.run_bulk(name="resolve", ticket_ids=[first, third], user=ana, data={})
     assert resolved.done == [first, third]
     assert queue_ids("tech") == [second]
 

@@ -288,8 +288,8 @@ def world(make_user, analysed, write_csv):
 
     from dashboard.models import Alert, AlertRule
     from ingestion import services as ingestion_services
+    from tickets.actions import ACTIONS
     from tickets.models import RoutingRule
-    from tickets.views import ACTIONS
 
     users = {"agent": make_user("ana", "tech"), "manager": make_user("max", role="manager"),
              "admin": make_user("root", role="admin")}

@@ -214,12 +214,19 @@ ACTIONS: dict[str, tuple[dict, bool, set[str]]] = {  # action → (body, held by
     "release": ({}, True, {"holder", "manager", "admin"}),
     "assign": ({"assignee": "tom"}, True, {"manager", "admin"}),
     "status": ({"status": "waiting_customer"}, True, TEAM_AND_MANAGERS),
+    "resolve": ({}, True, TEAM_AND_MANAGERS),
     "reroute": ({"team": "billing", "reason": "about the bill"}, False, TEAM_AND_MANAGERS),
     "note": ({"text": "checked the line"}, True, TEAM_AND_MANAGERS),
     "reply": ({"text": "Hello, could you DM us your account number?"}, True, TEAM_AND_MANAGERS),
     "correct": ({"sentiment": "negative", "topic": "network", "urgency": "high", "actionable": True}, False,
                 TEAM_AND_MANAGERS),
 }
+
+
+def test_the_matrix_covers_every_action_of_the_one_registry():
+    from tickets.actions import ACTIONS as REGISTRY
+
+    assert set(ACTIONS) == set(REGISTRY), "a new action needs its line in ACTIONS"
 
 
 @pytest.mark.parametrize("surface", ["api", "page"])

@@ -12,9 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dallosh import permissions
-from tickets import selectors, services
+from tickets import actions, selectors, services
 from tickets.events import row_key
-from tickets.forms import CorrectionForm, queue_request
+from tickets.forms import queue_request
 
 
 class QueueRowSerializer(serializers.Serializer):
@@ -128,22 +128,12 @@ class TicketActionView(APIView):
         body = ActionBodySerializer(data=request.data)
         if not body.is_valid():
             return Response({"error": body.errors}, status=status.HTTP_400_BAD_REQUEST)
-        data, user = body.validated_data, request.user
-        actions = {
-            "claim": lambda: services.claim_ticket(ticket_id=ticket_id, user=user),
-            "release": lambda: services.release_ticket(ticket_id=ticket_id, user=user),
-            "assign": lambda: services.assign_ticket(ticket_id=ticket_id, user=user, assignee=data["assignee"]),
-            "status": lambda: services.change_status(ticket_id=ticket_id, user=user, status=data["status"]),
-            "reroute": lambda: services.reroute_ticket(ticket_id=ticket_id, user=user, team=data["team"],
-                                                       reason=data["reason"]),
-            "note": lambda: services.add_note(ticket_id=ticket_id, user=user, text=data["text"]),
-            "reply": lambda: services.record_reply(ticket_id=ticket_id, user=user, text=data["text"]),
-            "correct": lambda: _correct(ticket_id, user, request.data),
-        }
-        if action not in actions:
-            raise Http404("No such action.")
+        data = {**body.validated_data, **{key: value for key, value in request.data.items()
+                                          if key in ("sentiment", "topic", "urgency", "actionable")}}
         try:
-            ticket = actions[action]()
+            ticket = actions.run(name=action, ticket_id=ticket_id, user=request.user, data=data)
+        except actions.UnknownAction as unknown:
+            raise Http404("No such action.") from unknown
         except services.TicketNotFound as missing:
             raise Http404("No such ticket in your queues.") from missing
         except services.ActionForbidden as refusal:
@@ -151,13 +141,6 @@ class TicketActionView(APIView):
         except services.ActionRefused as refusal:
             return Response({"error": str(refusal)}, status=status.HTTP_409_CONFLICT)
         return Response(QueueRowSerializer(ticket).data)
-
-
-def _correct(ticket_id: str, user, data) -> dict:
-    form = CorrectionForm(data)
-    if not form.is_valid():
-        raise services.ActionRefused("; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()))
-    return services.correct_labels(ticket_id=ticket_id, user=user, **form.cleaned_data)
 
 
 def _plain(value):

@@ -647,41 +647,6 @@ def add_note(*, ticket_id: str, user, text: str) -> dict:
     return _mutate(ticket_id=ticket_id, user=user, action="note_added", decide=decide)
 
 
-@dataclass
-class BulkOutcome:
-    done: list[str]
-    refused: dict[str, str]  # ticket id → why
-
-
-BULK_ACTIONS = {
-    "claim": lambda ticket_id, user, **_: claim_ticket(ticket_id=ticket_id, user=user),
-    "resolve": lambda ticket_id, user, **_: change_status(ticket_id=ticket_id, user=user,
-                                                          status=TicketStatus.RESOLVED),
-    "reroute": lambda ticket_id, user, team="", **_: reroute_ticket(ticket_id=ticket_id, user=user, team=team,
-                                                                    reason="bulk re-route"),
-}
-BULK_MAX = 200
-
-
-def bulk_action(*, ticket_ids: list[str], user, action: str, team: str = "") -> BulkOutcome:
-    """Apply one action to many tickets, each on its own terms: one refusal (already held,
-    already resolved) never blocks the others, and each is reported."""
-    if action not in BULK_ACTIONS:
-        raise ActionRefused(f"Unknown bulk action {action!r}.")
-    if len(ticket_ids) > BULK_MAX:
-        raise ActionRefused(f"At most {BULK_MAX} tickets at once.")
-    outcome = BulkOutcome(done=[], refused={})
-    for ticket_id in dict.fromkeys(ticket_ids):
-        try:
-            BULK_ACTIONS[action](ticket_id, user, team=team)
-            outcome.done.append(ticket_id)
-        except TicketNotFound:
-            outcome.refused[ticket_id] = "not found"
-        except ActionRefused as refusal:
-            outcome.refused[ticket_id] = str(refusal)
-    return outcome
-
-
 def _require_team_member(user, ticket: dict) -> None:
     if not can_hold_tickets_of(user, ticket["team"]):
         raise ActionForbidden(f"Only agents of the {ticket['team']} team can hold this ticket.")

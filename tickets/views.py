@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from dallosh import permissions, vocabulary
-from tickets import events, selectors, services, sla
+from tickets import actions, events, selectors, services, sla
 from tickets.forms import CorrectionForm, queue_filters, queue_request
 from tickets.models import TicketStatus
 
@@ -90,33 +90,15 @@ def _ticket_page(request: HttpRequest, ticket: dict, *, conversation: list[dict]
     return render(request, template, context)
 
 
-ACTIONS = {
-    "claim": lambda request, ticket_id: services.claim_ticket(ticket_id=ticket_id, user=request.user),
-    "release": lambda request, ticket_id: services.release_ticket(ticket_id=ticket_id, user=request.user),
-    "assign": lambda request, ticket_id: services.assign_ticket(
-        ticket_id=ticket_id, user=request.user, assignee=request.POST.get("assignee", "")),
-    "status": lambda request, ticket_id: services.change_status(
-        ticket_id=ticket_id, user=request.user, status=request.POST.get("status", "")),
-    "reroute": lambda request, ticket_id: services.reroute_ticket(
-        ticket_id=ticket_id, user=request.user, team=request.POST.get("team", ""),
-        reason=request.POST.get("reason", "")),
-    "note": lambda request, ticket_id: services.add_note(
-        ticket_id=ticket_id, user=request.user, text=request.POST.get("text", "")),
-    "correct": lambda request, ticket_id: _correct(request, ticket_id),
-    "reply": lambda request, ticket_id: services.record_reply(
-        ticket_id=ticket_id, user=request.user, text=request.POST.get("text", "")),
-}
-
-
 @login_required
 @require_POST
 def ticket_action(request: HttpRequest, ticket_id: str, action: str) -> HttpResponse:
     """Run one action; answers JSON to scripts (Accept: application/json), else redirects back."""
-    if action not in ACTIONS:
-        raise Http404("No such action.")
     wants_json = "application/json" in request.headers.get("Accept", "")
     try:
-        ticket = ACTIONS[action](request, ticket_id)
+        ticket = actions.run(name=action, ticket_id=ticket_id, user=request.user, data=request.POST)
+    except actions.UnknownAction as unknown:
+        raise Http404("No such action.") from unknown
     except services.TicketNotFound as missing:
         raise Http404("No such ticket in your queues.") from missing
     except services.ActionRefused as refusal:
@@ -140,8 +122,8 @@ def bulk(request: HttpRequest, team: str) -> HttpResponse:
     if not permissions.can_view_team(request.user, team):
         raise PermissionDenied("This queue belongs to another team.")
     try:
-        outcome = services.bulk_action(ticket_ids=request.POST.getlist("ticket"), user=request.user,
-                                       action=request.POST.get("action", ""), team=request.POST.get("team", ""))
+        outcome = actions.run_bulk(name=request.POST.get("action", ""), ticket_ids=request.POST.getlist("ticket"),
+                                   user=request.user, data=request.POST)
     except services.ActionRefused as refusal:
         messages.error(request, str(refusal))
     else:
@@ -149,14 +131,6 @@ def bulk(request: HttpRequest, team: str) -> HttpResponse:
         for ticket_id, why in list(outcome.refused.items())[:10]:
             messages.warning(request, f"{ticket_id}: {why}")
     return redirect(reverse("tickets:queue", kwargs={"team": team}) + "?" + request.POST.get("query", ""))
-
-
-def _correct(request: HttpRequest, ticket_id: str) -> dict:
-    form = CorrectionForm(request.POST)
-    if not form.is_valid():
-        raise services.ActionRefused("Correction refused: " + "; ".join(
-            f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()))
-    return services.correct_labels(ticket_id=ticket_id, user=request.user, **form.cleaned_data)
 
 
 def _rows(rows: list[dict]) -> list[dict]:

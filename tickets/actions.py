@@ -1,0 +1,91 @@
+"""The one list of what people can do to a ticket. The ticket page, the REST API and the
+queue's bulk bar all run actions from here, so they cannot disagree (the API once lacked
+`reply`); each action names the body fields it reads and the service that does it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from tickets import services
+from tickets.forms import CorrectionForm
+from tickets.models import TicketStatus
+
+BULK_MAX = 200
+
+
+class UnknownAction(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    run: Callable[..., dict]  # run(ticket_id=..., user=..., **fields)
+    fields: tuple[str, ...] = ()  # the body fields it reads, as text
+    bulk: bool = False  # offered on the queue's bulk bar
+
+
+def _resolve(*, ticket_id: str, user) -> dict:
+    return services.change_status(ticket_id=ticket_id, user=user, status=TicketStatus.RESOLVED)
+
+
+def _correct(*, ticket_id: str, user, **fields: str) -> dict:
+    form = CorrectionForm(fields)
+    if not form.is_valid():
+        raise services.ActionRefused("Correction refused: " + "; ".join(
+            f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()))
+    return services.correct_labels(ticket_id=ticket_id, user=user, **form.cleaned_data)
+
+
+ACTIONS: dict[str, Action] = {action.name: action for action in (
+    Action("claim", services.claim_ticket, bulk=True),
+    Action("release", services.release_ticket),
+    Action("assign", services.assign_ticket, ("assignee",)),
+    Action("status", services.change_status, ("status",)),
+    Action("resolve", _resolve, bulk=True),
+    Action("reroute", services.reroute_ticket, ("team", "reason"), bulk=True),
+    Action("note", services.add_note, ("text",)),
+    Action("reply", services.record_reply, ("text",)),
+    Action("correct", _correct, ("sentiment", "topic", "urgency", "actionable")),
+)}
+BULK_ACTIONS = tuple(name for name, action in ACTIONS.items() if action.bulk)
+
+
+def run(*, name: str, ticket_id: str, user, data: Mapping) -> dict:
+    """Run one action on one ticket with the fields it reads from `data` (a form or a JSON
+    body); raises UnknownAction, or the services' TicketNotFound / ActionRefused."""
+    action = ACTIONS.get(name)
+    if action is None:
+        raise UnknownAction(name)
+    fields = {field: data.get(field) for field in action.fields if data.get(field) is not None}
+    if name != "correct":
+        fields = {field: str(fields.get(field, "")) for field in action.fields}
+    return action.run(ticket_id=ticket_id, user=user, **fields)
+
+
+@dataclass
+class BulkOutcome:
+    done: list[str]
+    refused: dict[str, str]  # ticket id → why
+
+
+def run_bulk(*, name: str, ticket_ids: list[str], user, data: Mapping) -> BulkOutcome:
+    """One bulk-bar action on many tickets, each on its own terms: one refusal (already
+    held, already resolved) never blocks the others, and each is reported."""
+    if name not in BULK_ACTIONS:
+        raise services.ActionRefused(f"Unknown bulk action {name!r}.")
+    if len(ticket_ids) > BULK_MAX:
+        raise services.ActionRefused(f"At most {BULK_MAX} tickets at once.")
+    outcome = BulkOutcome(done=[], refused={})
+    values = {"team": data.get("team", ""), "reason": data.get("reason") or "bulk re-route"}
+    for ticket_id in dict.fromkeys(ticket_ids):
+        try:
+            run(name=name, ticket_id=ticket_id, user=user, data=values)
+            outcome.done.append(ticket_id)
+        except services.TicketNotFound:
+            outcome.refused[ticket_id] = "not found"
+        except services.ActionRefused as refusal:
+            outcome.refused[ticket_id] = str(refusal)
+    return outcome
