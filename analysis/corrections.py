@@ -16,9 +16,8 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 
 from analysis import prompts
-from dallosh.vocabulary import UNKNOWN_LANGUAGE
+from dallosh.vocabulary import UNKNOWN_LANGUAGE, labels_in_force
 from tickets import selectors as ticket_selectors
-from tickets.routing import TOPIC_TEAM
 
 CURATED_PER_LANGUAGE = 300
 LOOKBACK_DAYS = 180
@@ -51,17 +50,6 @@ def curated(language: str | None) -> list[Shot]:
     return [shot for per_language in shots.values() for shot in per_language]
 
 
-CORRECTED_FIELDS = ("sentiment", "topic", "urgency", "actionable")  # what an agent's correction sets
-
-
-def corrected_labels(analysis: dict, correction: dict | None) -> dict:
-    """The labels that stand for a ticket: the agent's correction over the model's answer;
-    a corrected topic brings its default team along (LABELS.md's routing)."""
-    labels = {field: analysis.get(field) for field in ("sentiment", "topic", "urgency", "team", "actionable")}
-    if correction:
-        labels |= {field: correction[field] for field in CORRECTED_FIELDS if field in correction}
-        labels["team"] = TOPIC_TEAM.get(correction.get("topic")) or labels["team"]
-    return labels
 
 
 def _load() -> dict[str, list[Shot]]:
@@ -77,7 +65,7 @@ def _load() -> dict[str, list[Shot]]:
         if key in seen:
             continue
         seen.add(key)
-        answer = corrected_labels(analysis, correction)
+        answer = labels_in_force(analysis, correction)
         shots = by_language.setdefault(ticket.get("language") or UNKNOWN_LANGUAGE, [])
         if len(shots) < CURATED_PER_LANGUAGE:
             shots.append(Shot(text=text, answer=answer, words=words_of(text)))

@@ -11,9 +11,9 @@ from django.conf import settings
 
 from analysis.chain import tier_configs
 from analysis.classifier import FIELDS, SOURCE_WEIGHTS, STARTER_FILE, TIER, Example
-from analysis.corrections import CORRECTED_FIELDS, corrected_labels
 from analysis.models import ClassifierVersion, CostLedgerDay, ProviderHealth
 from dallosh.bulk import scan_by_day
+from dallosh.vocabulary import CORRECTED_FIELDS, labels_in_force
 from tickets import selectors as ticket_selectors
 from tickets.models import Ticket
 
@@ -125,7 +125,7 @@ def training_examples(*, limit: int = 200_000) -> list[Example]:
 def learned_labels(analysis: dict, correction: dict | None = None) -> dict[str, str]:
     """The labels a ticket teaches (the agent's correction over the model's answer), as
     class names: actionable becomes "true" or "false"."""
-    labels = corrected_labels(analysis, correction)
+    labels = labels_in_force(analysis, correction)
     return {f: str(labels[f]).lower() if f == "actionable" else labels[f] for f in FIELDS}
 
 

@@ -37,9 +37,9 @@ from analysis.prompts import Item
 from dallosh.bulk import find_by_values, slices
 from dallosh.vocabulary import URGENCIES
 from ingestion.models import Tweet
-from tickets import routing, sla
+from tickets import routing
 from tickets.models import Ticket, TicketStatus
-from tickets.services import EPOCH, Change, apply_change, apply_changes
+from tickets.services import EPOCH, Change, apply_change, apply_changes, routed_fields
 
 logger = logging.getLogger(__name__)
 
@@ -400,9 +400,7 @@ def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list
     if not current.get("correction"):
         changes |= {"topic": analysis.topic, "sentiment": analysis.sentiment}
     if _routable(current):
-        urgency = current["correction"]["urgency"] if current.get("correction") else route.urgency
-        changes |= {"team": route.team, "urgency": urgency, "routing_rule": route.rule, "routed_at": now,
-                    **sla.fields_for_urgency(current, urgency, now)}
+        changes |= routed_fields(ticket=current, route=route, now=now)
     return changes, "refined" if fast_before else "analysed", {
         "provider": outcome.provider, "model": outcome.model, "team": changes.get("team"),
         "urgency": changes.get("urgency"), "rule": route.rule}

@@ -33,6 +33,13 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
 LABEL_FIELDS = ("sentiment", "topic", "urgency", "team", "actionable")
 FIELDS = (*LABEL_FIELDS, "summary")
 
+# The default routing of LABELS.md: the team a topic goes to (admins' rules may decide
+# otherwise, tickets/routing.py); the rest go to FALLBACK_TEAM.
+TOPIC_TEAM = {"network": "tech", "technical": "tech", "billing": "billing", "commercial": "commercial"}
+FALLBACK_TEAM = "commercial"
+# What an agent's correction sets (the team follows the corrected topic).
+CORRECTED_FIELDS = ("sentiment", "topic", "urgency", "actionable")
+
 # What each value means, from LABELS.md: shown to the models in every prompt and to
 # people in the admin, so labels mean the same thing to both.
 MEANINGS: dict[str, str] = {
@@ -145,3 +152,15 @@ def shorten(summary: str) -> str:
 def choices(field: str) -> list[tuple[str, str]]:
     """(value, label) pairs for forms and the admin."""
     return [(value, value.replace("_", " ").capitalize()) for value in VOCABULARY[field]]
+
+
+def labels_in_force(analysis: dict | None, correction: dict | None) -> dict[str, Any]:
+    """The labels that stand for a ticket: the agent's correction over the model's answer;
+    a corrected topic brings its default team along. The one definition every stage uses
+    (queues, KPIs, training, evaluation, the correction form)."""
+    analysis = analysis or {}
+    labels = {field: analysis.get(field) for field in LABEL_FIELDS}
+    if correction:
+        labels |= {field: correction[field] for field in CORRECTED_FIELDS if field in correction}
+        labels["team"] = TOPIC_TEAM.get(correction.get("topic")) or labels["team"]
+    return labels

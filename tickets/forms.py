@@ -86,5 +86,5 @@ class CorrectionForm(forms.Form):
     @classmethod
     def for_ticket(cls, ticket: dict) -> CorrectionForm:
         """Pre-filled with the labels in force: the last correction, else the model's."""
-        labels = ticket.get("correction") or ticket.get("analysis") or {}
-        return cls(initial={name: labels.get(name) for name in ("sentiment", "topic", "urgency", "actionable")})
+        labels = vocabulary.labels_in_force(ticket.get("analysis"), ticket.get("correction"))
+        return cls(initial={name: labels.get(name) for name in vocabulary.CORRECTED_FIELDS})

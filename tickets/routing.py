@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dallosh.vocabulary import Analysis
+from dallosh.vocabulary import FALLBACK_TEAM, TOPIC_TEAM, Analysis
 from tickets.models import RoutingRule
-
-TOPIC_TEAM = {"network": "tech", "technical": "tech", "billing": "billing", "commercial": "commercial"}
-FALLBACK_TEAM = "commercial"
 
 
 @dataclass(frozen=True)

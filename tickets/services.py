@@ -17,7 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from dallosh.bulk import day_ranges, earliest, find_by_values, insert_new, scan_by_day, written_lately
 from dallosh.permissions import can_assign_ticket, can_hold_tickets_of, can_release_ticket, can_work_ticket
-from dallosh.vocabulary import TEAMS, VOCABULARY
+from dallosh.vocabulary import TEAMS, VOCABULARY, labels_in_force
 from ingestion import events as ingestion_events
 from ingestion.models import Tweet
 from tickets import events, routing, selectors, sla
@@ -194,6 +194,19 @@ def _workflow_defaults(now: datetime, *, with_analysis: bool = True) -> dict:
     return defaults
 
 
+# --- routing a ticket --------------------------------------------------------------------------
+
+
+def routed_fields(*, ticket: dict, route: routing.Route, now: datetime) -> dict:
+    """What routing writes on a ticket: the route's team and rule, the urgency in force (an
+    agent's corrected urgency outlives any re-routing), and the SLA target it sets. The one
+    step the analysis and the re-routing after a rule change share."""
+    urgency = labels_in_force(ticket.get("analysis"), ticket.get("correction"))["urgency"] \
+        if ticket.get("correction") else route.urgency
+    return {"team": route.team, "urgency": urgency, "routing_rule": route.rule, "routed_at": now,
+            **sla.fields_for_urgency(ticket, urgency, now)}
+
+
 # --- re-routing after rules change ------------------------------------------------------------
 
 
@@ -229,12 +242,10 @@ def reroute_open_tickets(*, now: datetime | None = None) -> Rerouted:
         route = routing.decide_route(analysis=selectors.stored_analysis(ticket),
                                      text=selectors.routing_text(ticket),
                                      language=ticket.get("language"), author=ticket.get("customer"), rules=rules)
-        urgency = ticket["correction"]["urgency"] if ticket.get("correction") else route.urgency
-        if (route.team, urgency, route.rule) == (ticket.get("team"), ticket.get("urgency"),
-                                                  ticket.get("routing_rule")):
+        changes = routed_fields(ticket=ticket, route=route, now=now)
+        if (changes["team"], changes["urgency"], changes["routing_rule"]) == (
+                ticket.get("team"), ticket.get("urgency"), ticket.get("routing_rule")):
             continue
-        changes = {"team": route.team, "urgency": urgency, "routing_rule": route.rule, "routed_at": now,
-                   **sla.fields_for_urgency(ticket, urgency, now)}
         written = apply_change(ticket=ticket, changes=changes, by="system:routing", action="rerouted",
                                details={"team": [ticket.get("team"), route.team], "rule": route.rule},
                                condition={"status": TicketStatus.NEW, "assignee": None}, now=now)
@@ -682,7 +693,7 @@ def backfill_queue_fields(*, now: datetime | None = None) -> int:
     done = 0
     missing = {"team": {"$ne": None}, "queue_priority": None, "analysis": {"$exists": True}}
     for ticket in list(Ticket._get_collection().find(missing, {"notes": 0})):
-        labels = ticket.get("correction") or ticket["analysis"]
+        labels = labels_in_force(ticket["analysis"], ticket.get("correction"))
         changes = {"topic": labels["topic"], "sentiment": labels["sentiment"],
                    **sla.fields_for_urgency(ticket, ticket["urgency"], now)}
         done += apply_change(ticket=ticket, changes=changes, by="system:upgrade", action="queued", now=now) is not None
