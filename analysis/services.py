@@ -37,6 +37,7 @@ from analysis.prompts import Item
 from dallosh.bulk import find_by_values, slices
 from dallosh.vocabulary import URGENCIES
 from ingestion.models import Tweet
+from ingestion.selectors import customer_words
 from tickets import routing
 from tickets.models import Ticket, TicketStatus
 from tickets.services import EPOCH, Change, apply_change, apply_changes, routed_fields
@@ -437,14 +438,10 @@ def _customer_texts(tickets: list[dict]) -> dict[str, str]:
               "conversation_id": 1}
     tweets = sorted(find_by_values(Tweet._get_collection(), "_id", tweet_ids, fields),
                     key=lambda t: (t["created_at"], t["_id"]))
-    by_conversation: dict[str, list[str]] = {}
+    by_conversation: dict[str, list[dict]] = {}
     for tweet in tweets:
-        if tweet.get("is_brand") or tweet.get("is_retweet") or tweet.get("is_duplicate"):
-            continue
-        text = (tweet.get("clean_text") or tweet.get("text") or "").strip()
-        if text:
-            by_conversation.setdefault(tweet["conversation_id"], []).append(text)
-    return {t["_id"]: " / ".join(by_conversation.get(t["_id"], [])) for t in tickets}
+        by_conversation.setdefault(tweet["conversation_id"], []).append(tweet)
+    return {t["_id"]: customer_words(by_conversation.get(t["_id"], [])) for t in tickets}
 
 
 def _as_utc(value: datetime | None) -> datetime:

@@ -1,4 +1,6 @@
-"""Ingestion reads: job progress and quarantine, for pages, the API and the admin."""
+"""Ingestion reads: job progress and quarantine, for pages, the API and the admin; and
+which tweets of a conversation are the customer's words (the one definition every stage
+uses: a ticket exists for them, the models read them, a draft answers them)."""
 
 from __future__ import annotations
 
@@ -39,3 +41,14 @@ def recent_jobs(*, limit: int = 50) -> list[IngestJob]:
 def quarantined_rows(*, job: IngestJob, limit: int = 200, after_row: int = -1) -> list[QuarantinedRow]:
     """A page of a job's quarantined rows (keyset on row number)."""
     return list(QuarantinedRow.objects(job=job.id, row__gt=after_row).order_by("row").limit(limit))
+
+
+def speaks_for_the_customer(tweet: dict) -> bool:
+    """A customer's own tweet: not the brand's, not a retweet, not a repeat of an earlier one."""
+    return not tweet.get("is_brand") and not tweet.get("is_retweet") and not tweet.get("is_duplicate")
+
+
+def customer_words(tweets: list[dict], *, separator: str = " / ") -> str:
+    """The customer's tweets of a conversation, cleaned, in the order given."""
+    texts = ((t.get("clean_text") or t.get("text") or "").strip() for t in tweets if speaks_for_the_customer(t))
+    return separator.join(text for text in texts if text)

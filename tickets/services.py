@@ -20,6 +20,7 @@ from dallosh.permissions import can_assign_ticket, can_hold_tickets_of, can_rele
 from dallosh.vocabulary import TEAMS, VOCABULARY, labels_in_force
 from ingestion import events as ingestion_events
 from ingestion.models import Tweet
+from ingestion.selectors import speaks_for_the_customer
 from tickets import events, routing, selectors, sla
 from tickets.models import QueueDay, SlaState, Ticket, TicketStatus
 
@@ -49,7 +50,7 @@ def derive_ticket(conversation_id: str, tweets: list[dict]) -> dict | None:
     brand) that is neither a retweet nor a duplicate; those tweets are the ones that count.
     """
     ordered = sorted(tweets, key=lambda t: (t["created_at"], t["_id"]))
-    customer = [t for t in ordered if not t["is_brand"] and not t["is_retweet"] and not t.get("is_duplicate")]
+    customer = [t for t in ordered if speaks_for_the_customer(t)]
     if not customer:
         return None
     first = customer[0]

@@ -19,6 +19,7 @@ from analysis import drafts
 from analysis.drafts import selectors
 from analysis.models import DraftStatus, ReplyDraft
 from analysis.services import REFINE_CLUSTER  # where the LLM work lives
+from ingestion.selectors import customer_words
 from tickets import events
 from tickets import selectors as ticket_selectors
 
@@ -90,7 +91,7 @@ def write_draft(*, draft_id: str) -> str:
         if ticket is None:
             raise LookupError("the ticket no longer exists")
         conversation = ticket_selectors.conversation(ticket=ticket)
-        draft = replies.draft_reply(text=customer_words(conversation=conversation), language=ticket.get("language"))
+        draft = replies.draft_reply(text=customer_words(conversation, separator=" "), language=ticket.get("language"))
     except Exception as error:  # the page must not say "Drafting…" until the draft goes stale
         logger.exception("reply draft %s failed", draft_id)
         outcome = {"status": DraftStatus.FAILED, "error": str(error)[:500] or type(error).__name__}
@@ -106,9 +107,6 @@ def write_draft(*, draft_id: str) -> str:
     return outcome["status"]
 
 
-def customer_words(*, conversation: list[dict]) -> str:
-    """What the draft answers: the customer's tweets of the conversation, cleaned."""
-    return " ".join(t.get("clean_text") or t.get("text") or "" for t in conversation if not t.get("is_brand"))
 
 
 def _finish(key: ObjectId, fields: dict, *, expected: str) -> dict | None:
