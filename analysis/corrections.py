@@ -9,11 +9,11 @@ most similar to the tweets being analysed are shown before them, within a token 
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 
 from analysis import prompts
 from dallosh.vocabulary import UNKNOWN_LANGUAGE, labels_in_force
@@ -37,14 +37,13 @@ def words_of(text: str) -> frozenset[str]:
     return frozenset(WORD.findall(text.casefold()))
 
 
-_cache: dict = {"at": 0.0, "shots": {}}
+CACHE_KEY = "analysis:corrections:shots"
 
 
 def curated(language: str | None) -> list[Shot]:
-    """The curated corrections of one language (all languages for None), newest first."""
-    if time.monotonic() - _cache["at"] > RELOAD_EVERY_S:
-        _cache.update(at=time.monotonic(), shots=_load())
-    shots = _cache["shots"]
+    """The curated corrections of one language (all languages for None), newest first;
+    read again at most every RELOAD_EVERY_S (Django's cache)."""
+    shots = cache.get_or_set(CACHE_KEY, _load, timeout=RELOAD_EVERY_S)
     if language:
         return shots.get(language, [])
     return [shot for per_language in shots.values() for shot in per_language]
@@ -98,7 +97,7 @@ def _similarity(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 def forget_cache() -> None:
-    _cache.update(at=0.0, shots={})
+    cache.delete(CACHE_KEY)
 
 
 def forget_on_correction(**_signal) -> None:

@@ -1,10 +1,12 @@
-"""Scoring of analysis answers against human labels: accuracy, per-class and macro F1, the
-confusion matrix. Pure functions, so the figures can be checked by hand."""
+"""Scoring of analysis answers against human labels: accuracy, per-class and macro F1
+(scikit-learn's), the confusion matrix. Pure functions, so the figures can be checked by hand."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+
+from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
 NO_ANSWER = "(none)"  # every tier failed on the tweet: counted as wrong, never skipped
 
@@ -34,19 +36,16 @@ def score(gold: list[str], predicted: list[str], *, labels: tuple[str, ...]) -> 
     if len(gold) != len(predicted):
         raise ValueError("gold and predicted labels differ in length")
     confusion = Counter(zip(gold, predicted, strict=True))
-    per_class = []
-    for label in labels:
-        true_positive = confusion[(label, label)]
-        predicted_as = sum(n for (_, p), n in confusion.items() if p == label)
-        support = sum(n for (g, _), n in confusion.items() if g == label)
-        precision = true_positive / predicted_as if predicted_as else 0.0
-        recall = true_positive / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class.append(ClassScore(label, precision, recall, f1, support))
-    correct = sum(n for (g, p), n in confusion.items() if g == p)
-    return Scores(labels=labels, accuracy=correct / len(gold) if gold else 0.0,
+    if not gold:
+        return Scores(labels=labels, accuracy=0.0, macro_f1=0.0, per_class=tuple(ClassScore(label, 0.0, 0.0, 0.0, 0)
+                      for label in labels), confusion={}, total=0)
+    precision, recall, f1, support = precision_recall_fscore_support(gold, predicted, labels=list(labels),
+                                                                     zero_division=0)
+    per_class = tuple(ClassScore(label, float(p), float(r), float(f), int(n))
+                      for label, p, r, f, n in zip(labels, precision, recall, f1, support, strict=True))
+    return Scores(labels=labels, accuracy=accuracy_score(gold, predicted),
                   macro_f1=sum(c.f1 for c in per_class) / len(per_class) if per_class else 0.0,
-                  per_class=tuple(per_class), confusion=dict(confusion), total=len(gold))
+                  per_class=per_class, confusion=dict(confusion), total=len(gold))
 
 
 def confusion_table(scores: Scores) -> str:

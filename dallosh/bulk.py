@@ -7,6 +7,7 @@ exist, which is what makes re-ingest and resume idempotent.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -17,9 +18,9 @@ LOOKUP_SLICE = 100
 DUPLICATE_KEY = 11000
 
 
-def slices(items: list, size: int = LOOKUP_SLICE) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def slices(items: Iterable, size: int = LOOKUP_SLICE) -> Iterator[list]:
+    """Bounded pieces of `items`, as lists (MongoDB's $in takes lists)."""
+    return map(list, itertools.batched(items, size))
 
 
 def find_by_values(collection: Collection, field: str, values: Iterable, projection: dict | None = None) -> list[dict]:
