@@ -115,7 +115,7 @@ def end_to_end(args) -> None:
 
     from bench.common import embedded_stack
     from bench.ingest import build_scaled_csv
-    from tests.conftest import stop_group
+    from dallosh.embedded import stop_group
 
     with embedded_stack(args.workdir, prefix="bench-e2e-") as stack:
         from django.conf import settings
@@ -261,8 +261,8 @@ def main() -> None:
     django.setup()
     from django.conf import settings
 
+    from bench.llm_servers import OllamaShim
     from dallosh import embedded, mongo
-    from tests.llm_servers import OllamaShim
 
     texts = sample_tweets(args.tweets)
     project_batch = settings.DALLOSH_ANALYSIS["PROVIDERS"]["openai"]["batch_size"]

@@ -6,7 +6,7 @@ figures and writes them to docs/reliability.md.
 
 1. LLM faults: --tweets distinct real tweets (shared data, half EN, half FR) through the
    provider chain on django-q2 workers. The OpenAI-compatible tier is the scripted fault
-   server (tests/llm_servers.py) playing a seeded mix of timeouts, 429, 500, malformed JSON
+   server (bench/llm_servers.py) playing a seeded mix of timeouts, 429, 500, malformed JSON
    and out-of-vocabulary answers; it is switched off (connections refused) and back on mid-run.
    The Ollama tier is the official client through the Ollama-API shim to a second scripted
    server with its own faults; the last tier is a third scripted server that always answers
@@ -19,7 +19,7 @@ figures and writes them to docs/reliability.md.
 3. Redis killed (SIGKILL) with analysis tasks queued and an agent's websocket open: the
    client reconnects, the tasks are handed out again, the event of a ticket analysed after
    the restart reaches the client.
-4. Hostile files: tests/hostile_inputs.py's corpus, and a --big-file-gb file (one line of that
+4. Hostile files: bench/hostile_inputs.py's corpus, and a --big-file-gb file (one line of that
    size between good rows) ingested in a child process whose peak memory is sampled.
 """
 
@@ -83,8 +83,8 @@ def main() -> None:
 
 def llm_faults(stack: Stack, args) -> tuple[str, list[str], int]:
     from analysis import services as analysis_services
+    from bench import llm_servers as scripted
     from ingestion.services import ingest_records
-    from tests import llm_servers as scripted
     from tickets.models import Ticket
 
     rng = random.Random(2026)
@@ -144,7 +144,7 @@ def llm_faults(stack: Stack, args) -> tuple[str, list[str], int]:
 
 
 def fault_report(total: int, elapsed: float, events: list[str], requests: dict) -> list[str]:
-    from tests.llm_servers import expected_labels
+    from bench.llm_servers import expected_labels
     from tickets.models import Ticket
 
     collection = Ticket._get_collection()
@@ -256,10 +256,10 @@ def redis_restart(stack: Stack, args) -> tuple[str, list[str], int]:
     from django.test import Client
 
     from analysis import services as analysis_services
+    from bench import llm_servers as scripted
     from bench.live import _agent, _session, _wait_for_port
     from dallosh import embedded
     from ingestion.services import ingest_records
-    from tests import llm_servers as scripted
     from tickets.models import Ticket
 
     model = scripted.FaultServer(name="openai")
@@ -335,7 +335,7 @@ def redis_restart(stack: Stack, args) -> tuple[str, list[str], int]:
 
 
 def hostile_files(stack: Stack, args) -> tuple[str, list[str], int]:
-    from tests.hostile_inputs import TWCS_HEADER, Hostile, corpus, good_rows
+    from bench.hostile_inputs import TWCS_HEADER, Hostile, corpus, good_rows
 
     directory = stack.workdir / "hostile"
     directory.mkdir(exist_ok=True)

@@ -51,6 +51,19 @@ class ServerProcess:
                 self.process.wait()
 
 
+def stop_group(process: subprocess.Popen, *, timeout: float) -> None:
+    """SIGTERM a process started in its own session and its children (qcluster forks
+    workers), SIGKILL them after `timeout` seconds."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -4,7 +4,6 @@ loopback ports of their own, reached over sockets exactly as in production."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import pytest
 
 from analysis import classifier, corrections
 from dallosh import embedded, mongo
+from dallosh.embedded import stop_group
 
 pytest_plugins = ["tests.alert_data"]
 
@@ -132,19 +132,6 @@ def start_qcluster(servers, settings, monkeypatch):
         stop_group(worker, timeout=1)
 
 
-def stop_group(process: subprocess.Popen, *, timeout: float) -> None:
-    """SIGTERM a process started in its own session and its children (qcluster forks
-    workers), SIGKILL them after `timeout` seconds."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 @pytest.fixture
 def qcluster_worker(start_qcluster):
     """A real `manage.py qcluster` process on the test Redis broker, MongoDB and SQL database."""
@@ -175,7 +162,7 @@ def smollm2(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def _fault_servers():
-    from tests.llm_servers import FaultServer
+    from bench.llm_servers import FaultServer
 
     servers = [FaultServer(name="first", timeout_s=3), FaultServer(name="second", timeout_s=3)]
     yield servers
@@ -235,7 +222,7 @@ def make_user(django_user_model):
 @pytest.fixture
 def analysed(use_tiers, fault_server):
     """analysed("my fibre is down", ...) → ticket ids, ingested then analysed and routed through
-    the real pipeline; the scripted model labels by tests.llm_servers.expected_labels."""
+    the real pipeline; the scripted model labels by bench.llm_servers.expected_labels."""
     from analysis import services
     from ingestion.services import ingest_records
     from tickets.models import Ticket

@@ -8,9 +8,9 @@ import pytest
 from analysis.chain import default_chain
 from analysis.models import CostLedgerDay, ProviderHealth
 from analysis.prompts import Item
+from bench import llm_servers as faults
+from bench.llm_servers import expected_labels
 from dallosh.embedded import free_port
-from tests import llm_servers as faults
-from tests.llm_servers import expected_labels
 
 TEXTS = ["my fibre is down since monday", "thanks, I love the new plan", "where is my bill for march?"]
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from analysis import services
+from bench import llm_servers as faults
+from bench.llm_servers import expected_labels
 from ingestion.services import ingest_records
-from tests import llm_servers as faults
-from tests.llm_servers import expected_labels
 from tickets.models import RoutingRule, Ticket
 from tickets.services import EPOCH
 

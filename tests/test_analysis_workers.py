@@ -8,8 +8,8 @@ import signal
 import pytest
 
 from analysis import services
+from bench import llm_servers as faults
 from ingestion.services import ingest_records
-from tests import llm_servers as faults
 from tests.conftest import wait_for
 from tickets.models import Ticket
 

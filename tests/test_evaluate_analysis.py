@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from analysis import evaluation
-from tests.llm_servers import expected_labels
+from bench.llm_servers import expected_labels
 
 
 def test_scores_match_a_hand_computed_example():

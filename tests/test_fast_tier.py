@@ -16,8 +16,8 @@ from django.core.management.base import SystemCheckError
 from analysis import classifier, embeddings, services, training_data
 from analysis.classifier import NEVER, Example
 from analysis.models import ClassifierVersion
+from bench.llm_servers import expected_labels
 from ingestion.services import ingest_records
-from tests.llm_servers import expected_labels
 from tickets import services as ticket_services
 from tickets.models import Ticket
 

@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from bench.hostile_inputs import corpus
 from dallosh import vocabulary
 from ingestion import cleaning
 from ingestion.models import IngestJob, QuarantinedRow, RawRow, Tweet
 from ingestion.reader import UnreadableFile, iter_chunks, read_header
-from tests.hostile_inputs import corpus
 
 pytestmark = pytest.mark.django_db
 

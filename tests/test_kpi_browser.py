@@ -7,10 +7,10 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
+from bench.llm_servers import expected_labels
 from dashboard import services
 from tests.alert_data import inject_burst
 from tests.conftest import wait_for
-from tests.llm_servers import expected_labels
 from tests.test_backoffice_browser import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)

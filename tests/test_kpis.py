@@ -1,5 +1,5 @@
 """KPI figures from the rollups, checked against counts computed here from the data the test
-put in (the scripted model labels by tests.llm_servers.expected_labels)."""
+put in (the scripted model labels by bench.llm_servers.expected_labels)."""
 
 import csv
 import io
@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bench.llm_servers import expected_labels
 from dashboard import selectors, services
 from dashboard.selectors import KpiFilters
 from ingestion.services import ingest_records
 from tests.helpers import repeat_while
-from tests.llm_servers import expected_labels
 from tickets import services as ticket_services
 
 pytestmark = pytest.mark.django_db

@@ -75,7 +75,7 @@ def test_the_kpi_page_shows_agreement_with_agents(analysed, make_user):
 def test_a_draft_that_promises_a_refund_is_refused_and_the_next_tier_writes_it(use_tiers, fault_server,
                                                                                  second_fault_server):
     from analysis import replies
-    from tests.llm_servers import PROMISE
+    from bench.llm_servers import PROMISE
 
     use_tiers(("openai", fault_server.url), ("ollama-compatible", second_fault_server.url))
     fault_server.play(PROMISE, PROMISE)

@@ -18,9 +18,9 @@ from django.test import Client
 from analysis import drafts, replies
 from analysis.drafts import services as draft_services
 from analysis.models import ReplyDraft
+from bench import llm_servers as faults
 from dallosh import embedded
 from dallosh.asgi import application
-from tests import llm_servers as faults
 from tests.conftest import wait_for
 from tests.test_live_consumers import logged_in
 from tickets import events
