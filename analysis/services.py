@@ -28,9 +28,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from django.conf import settings
 
-from analysis import classifier, guard, prompts, selectors, summaries, training_data
+from analysis import classifier, embeddings, guard, prompts, selectors, summaries, training_data
 from analysis.chain import ChainResult, Outcome, ProviderChain, default_chain, record_saving, tier_configs
 from analysis.models import RefineCursor
 from analysis.prompts import Item
@@ -471,6 +472,22 @@ class TrainingOutcome:
 MIN_TRAINING_EXAMPLES = 50
 
 
+_last_training: dict[str, np.ndarray] = {}  # text → vector, of the last training in this process
+
+
+def _embedded(texts: list[str]) -> np.ndarray:
+    """The texts' vectors with the default encoder, reusing those of the last training: a
+    retraining after a correction embeds only what is new (the dev sets and the teacher's
+    tweets, most of the work, are the same). Holds one training set's vectors."""
+    known = {text: _last_training[text] for text in dict.fromkeys(texts) if text in _last_training}
+    missing = [text for text in dict.fromkeys(texts) if text not in known]
+    if missing:
+        known |= dict(zip(missing, embeddings.encoder().encode(missing), strict=True))
+    _last_training.clear()
+    _last_training.update(known)
+    return np.vstack([known[text] for text in texts])
+
+
 def train_classifier(*, limit: int = 200_000, force: bool = False) -> TrainingOutcome:
     """Train the heads on every source (dev sets, the shipped teacher labels, this install's
     refined and corrected tickets), score on the held-out split, store the version, and make
@@ -482,8 +499,9 @@ def train_classifier(*, limit: int = 200_000, force: bool = False) -> TrainingOu
     if len(train) < MIN_TRAINING_EXAMPLES or not test:
         raise ValueError(f"{len(examples)} labelled examples to learn from: at least "
                          f"{MIN_TRAINING_EXAMPLES} are needed, with some held out")
-    model = classifier.fit(train)
-    vectors = model.embed([e.text for e in test])
+    every = _embedded([e.text for e in [*train, *test]])
+    model = classifier.fit(train, vectors=every[:len(train)])
+    vectors = every[len(train):]
     evaluation = classifier.evaluate(model, test, calibrate=True, vectors=vectors)
     current = classifier.active()
     previous = (classifier.evaluate(current, test, vectors=vectors if current.encoder == model.encoder else None)
