@@ -40,8 +40,8 @@ from dallosh.vocabulary import URGENCIES
 from ingestion.models import Tweet
 from ingestion.selectors import customer_words
 from tickets import routing
-from tickets.models import Ticket, TicketStatus
-from tickets.services import EPOCH, Change, apply_change, apply_changes, routed_fields
+from tickets.models import EPOCH, Ticket, TicketStatus
+from tickets.services import Change, apply_change, apply_changes, routed_fields
 
 logger = logging.getLogger(__name__)
 

@@ -57,7 +57,7 @@ def measure(args) -> None:
     from dallosh.permissions import MANAGER_GROUP
     from dashboard import services
     from dashboard.models import KpiBucket
-    from tickets import services as ticket_services
+    from tickets import directory as ticket_directory
     from tickets.models import Ticket
 
     stored = Ticket._get_collection().estimated_document_count()
@@ -67,7 +67,7 @@ def measure(args) -> None:
     if not KpiBucket._get_collection().estimated_document_count():
         started = time.perf_counter()
         buckets = services.rebuild_kpis()
-        ticket_services.rebuild_queue_directory()
+        ticket_directory.rebuild_queue_directory()
         print(f"rollups rebuilt from the tickets: {buckets:,} day and hour buckets in "
               f"{time.perf_counter() - started:,.1f} s", flush=True)
     manager, _ = get_user_model().objects.get_or_create(username="bench-manager")

@@ -178,14 +178,14 @@ def _analyse_one_by_one(count: int) -> dict[str, float]:
 def queue_page_times(args) -> None:
     from django.test import Client
 
-    from tickets import services
+    from tickets import directory
     from tickets.models import Ticket
 
     stored = Ticket._get_collection().estimated_document_count()
     if stored < args.tickets:
         build_store(args.tickets - stored, start=stored)
         started = time.perf_counter()
-        days = services.rebuild_queue_directory()
+        days = directory.rebuild_queue_directory()
         print(f"queue directory rebuilt from the tickets: {days:,} segment-days in "
               f"{time.perf_counter() - started:,.1f} s", flush=True)
     agent = _agent("bench-agent-0000")

@@ -9,8 +9,7 @@ from analysis import services
 from bench import llm_servers as faults
 from bench.llm_servers import expected_labels
 from ingestion.services import ingest_records
-from tickets.models import RoutingRule, Ticket
-from tickets.services import EPOCH
+from tickets.models import EPOCH, RoutingRule, Ticket
 
 TEXTS = {
     "c1": "my fibre is down since monday",

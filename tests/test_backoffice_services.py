@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.helpers import repeat_while
-from tickets import actions, selectors, services
+from tickets import actions, conversations, directory, selectors, services
 from tickets.models import QueueDay, Ticket
 from tickets.selectors import QueueFilters
 
@@ -177,7 +177,7 @@ def test_queue_directory_counts_match_the_tickets(analysed, make_user):
     services.reroute_ticket(ticket_id=second, user=ana, team="billing")
     counted = {(d.team, d.status, d.priority): d.count for d in QueueDay.objects if d.count}
     assert counted == {("tech", "in_progress", 3): 1, ("billing", "new", 1): 2}
-    services.rebuild_queue_directory()
+    directory.rebuild_queue_directory()
     # an emptied segment keeps its document at 0: the pager relies on documents never going
     assert {(d.team, d.status, d.priority): d.count for d in QueueDay.objects if d.count} == counted
 
@@ -204,7 +204,7 @@ def test_a_rebuild_while_agents_work_loses_no_ticket_and_no_change(analysed, mak
             for ticket_id in ticket_ids:
                 (services.claim_ticket if round_ % 2 == 0 else services.release_ticket)(ticket_id=ticket_id, user=ana)
 
-    assert repeat_while(agent_at_work, repeat=services.rebuild_queue_directory) >= 1
+    assert repeat_while(agent_at_work, repeat=directory.rebuild_queue_directory) >= 1
     held = {(d.team, d.status, d.priority, d.day.date()): d.count for d in QueueDay.objects if d.count}
     assert held == directory_truth()
     assert sum(held.values()) == 12
@@ -226,7 +226,7 @@ def test_rebuild_queues_gives_older_routed_tickets_their_queue_place(analysed):
 
 def test_a_merged_ticket_leaves_its_queue_and_the_directory(analysed):
     absorbed, survivor = analysed("internet down", "fibre down")
-    services.merge_tickets(merges=[(absorbed, survivor)], now=datetime.now(UTC))
+    conversations.merge_tickets(merges=[(absorbed, survivor)], now=datetime.now(UTC))
     assert queue_ids("tech") == [survivor]
     assert sum(d.count for d in QueueDay.objects(team="tech")) == 1
     assert selectors.backlog() == {"tech": {"new": 1}}

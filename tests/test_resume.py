@@ -101,13 +101,13 @@ KILL_BEFORE_MERGING = """
 import os, signal, sys
 import django
 django.setup()
-from tickets import services as ticket_services
+from tickets import conversations
 from ingestion import services
 
 def killed(**_kwargs):  # the process dies after the adoption, before the tickets are merged
     os.kill(os.getpid(), signal.SIGKILL)
 
-ticket_services.merge_tickets = killed
+conversations.merge_tickets = killed
 services.ingest_file(path=sys.argv[1])
 """
 

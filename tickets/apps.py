@@ -8,7 +8,7 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         """Tickets come from the conversations ingestion announces."""
         from ingestion import events as ingestion_events
-        from tickets import services
+        from tickets import conversations
 
-        ingestion_events.conversations_touched.connect(services.derive_from_conversations,
+        ingestion_events.conversations_touched.connect(conversations.derive_from_conversations,
                                                        dispatch_uid="tickets-from-conversations")

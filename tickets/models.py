@@ -3,10 +3,20 @@ edited in the admin). Thin data."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import mongoengine as me
 from django.db import models
 
 from dallosh import vocabulary
+
+# "Hand out at once": a date in the past, rather than null, so the analysis queue is one
+# indexed range query (needs_analysis, analysis_queued_until <= now).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+AWAIT_ANALYSIS = {"needs_analysis": True, "analysis_claim": None, "analysis_lease_until": EPOCH,
+                  "analysis_queued_until": EPOCH}
+# The projection for reading a ticket's state without its history (audit, notes, tweet ids).
+WITHOUT_HISTORY = {"audit": 0, "notes": 0, "tweet_ids": 0}
 
 
 class TicketStatus:

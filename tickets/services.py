@@ -1,198 +1,31 @@
-"""Ticket writes. A ticket is a customer conversation; ingestion calls these after the
-conversation's tweets are stored."""
+"""Ticket writes by people and by the system: every agent-visible change goes through
+apply_change (one version-pinned update with its audit entry, then its announcements),
+the agents' actions and their transitions, routing and re-routing, the SLA watch.
+Tickets are derived from conversations in tickets/conversations.py; the queue directory
+is kept in tickets/directory.py."""
 
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from pymongo import UpdateOne
-from pymongo.errors import DuplicateKeyError
 
-from dallosh.bulk import day_ranges, earliest, find_by_values, insert_new, scan_by_day, written_lately
+from dallosh.bulk import find_by_values, insert_new, scan_by_day
 from dallosh.permissions import can_assign_ticket, can_hold_tickets_of, can_release_ticket, can_work_ticket
 from dallosh.vocabulary import TEAMS, VOCABULARY, labels_in_force
 from ingestion import events as ingestion_events
 from ingestion.models import Tweet
-from ingestion.selectors import speaks_for_the_customer
 from tickets import events, routing, selectors, sla
-from tickets.models import QueueDay, SlaState, Ticket, TicketStatus
-
-# "Hand out at once": a date in the past, rather than null, so the analysis queue is one
-# indexed range query (needs_analysis, analysis_queued_until <= now).
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-AWAIT_ANALYSIS = {"needs_analysis": True, "analysis_claim": None, "analysis_lease_until": EPOCH,
-                  "analysis_queued_until": EPOCH}
-
-SUBJECT_CHARS = 280
-TWEET_FIELDS = {"author": 1, "is_brand": 1, "is_retweet": 1, "is_duplicate": 1, "created_at": 1, "text": 1,
-                "language": 1, "source": 1, "conversation_id": 1}
+from tickets.directory import count_in_segment, count_in_segments, queue_segment
+from tickets.models import WITHOUT_HISTORY, SlaState, Ticket, TicketStatus
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class TicketSync:
-    created: int = 0
-    updated: int = 0
-
-
-def derive_ticket(conversation_id: str, tweets: list[dict]) -> dict | None:
-    """The ticket fields a conversation's tweets imply, or None when no customer needs us.
-
-    A conversation is a customer's when it holds at least one tweet by a customer (not the
-    brand) that is neither a retweet nor a duplicate; those tweets are the ones that count.
-    """
-    ordered = sorted(tweets, key=lambda t: (t["created_at"], t["_id"]))
-    customer = [t for t in ordered if speaks_for_the_customer(t)]
-    if not customer:
-        return None
-    first = customer[0]
-    replies = [t for t in ordered if t["is_brand"] and t["created_at"] >= first["created_at"]]
-    return {
-        "source": first["source"],
-        "customer": first["author"],
-        "language": first.get("language"),
-        "subject": (first.get("text") or "")[:SUBJECT_CHARS],
-        "created_at": first["created_at"],
-        "last_activity_at": ordered[-1]["created_at"],
-        "last_customer_tweet_at": customer[-1]["created_at"],
-        "tweet_ids": [t["_id"] for t in ordered],
-        "customer_tweet_count": len(customer),
-        "brand_reply_count": sum(1 for t in ordered if t["is_brand"]),
-        "first_brand_reply_at": replies[0]["created_at"] if replies else None,
-    }
-
-
-def sync_tickets(*, chunk_tweets: list[dict], rebuild: set[str], now: datetime) -> TicketSync:
-    """Create or refresh the tickets of the conversations these tweets belong to.
-
-    Conversations that began in this chunk are built from the chunk alone and inserted;
-    those in `rebuild` (they existed before, or absorbed another) are rebuilt from every
-    tweet stored for them. Idempotent: a replayed chunk yields the same tickets.
-    """
-    by_conversation: dict[str, list[dict]] = defaultdict(list)
-    for tweet in chunk_tweets:
-        by_conversation[tweet["conversation_id"]].append(tweet)
-    fresh = {c: tweets for c, tweets in by_conversation.items() if c not in rebuild}
-    result = TicketSync()
-    documents = []
-    for conversation_id, tweets in fresh.items():
-        fields = derive_ticket(conversation_id, tweets)
-        if fields:
-            documents.append({"_id": conversation_id, **fields, **_workflow_defaults(now), "updated_at": now})
-    already = insert_new(Ticket._get_collection(), documents)
-    result.created = len(documents) - len(already)
-    touched_customers = {c for c, tweets in by_conversation.items() if any(not t["is_brand"] for t in tweets)}
-    created, updated = rebuild_tickets(conversation_ids=sorted(set(rebuild) | already), now=now,
-                                       new_customer_tweets=touched_customers)
-    result.created += created
-    result.updated += updated
-    return result
-
-
-def derive_from_conversations(*, chunk_tweets: list[dict], rebuild: set[str], merges: list[tuple[str, str]],
-                              now: datetime, **_signal) -> tuple[int, int]:
-    """ingestion.events.conversations_touched: the tickets of those conversations, then the
-    merges of the absorbed ones; returns (created, updated) for the job's counters."""
-    synced = sync_tickets(chunk_tweets=chunk_tweets, rebuild=rebuild, now=now)
-    merge_tickets(merges=merges, now=now)
-    return synced.created, synced.updated
-
-
-def rebuild_tickets(*, conversation_ids: list[str], now: datetime, new_customer_tweets: set[str] = frozenset()
-                    ) -> tuple[int, int]:
-    """Rebuild tickets from all their stored tweets; returns (created, updated)."""
-    if not conversation_ids:
-        return 0, 0
-    stored: dict[str, list[dict]] = defaultdict(list)
-    for tweet in find_by_values(Tweet._get_collection(), "conversation_id", conversation_ids, TWEET_FIELDS):
-        stored[tweet["conversation_id"]].append(tweet)
-    collection = Ticket._get_collection()
-    previous = {t["_id"]: t for t in find_by_values(collection, "_id", conversation_ids, WITHOUT_HISTORY)}
-    created = updated = 0
-    for conversation_id in conversation_ids:
-        fields = derive_ticket(conversation_id, stored.get(conversation_id, []))
-        if not fields:
-            continue
-        _enter_new_day(previous.get(conversation_id), fields["created_at"])
-        inserted_defaults = _workflow_defaults(now, with_analysis=False)
-        del inserted_defaults["version"]  # set by $inc: every rebuild is a change agents' writes must see
-        update = {"$set": {**fields, "updated_at": now}, "$setOnInsert": inserted_defaults, "$inc": {"version": 1}}
-        # New customer words call for a fresh analysis; a worker busy with the old text
-        # loses its claim, so its answer is discarded rather than written over them.
-        target = update["$set"] if conversation_id in new_customer_tweets else update["$setOnInsert"]
-        target.update(AWAIT_ANALYSIS)
-        outcome = collection.update_one({"_id": conversation_id}, update, upsert=True)
-        if conversation_id in previous:  # its figures move with it (a new first reply, an earlier start)
-            events.written(pairs=[(previous[conversation_id], {**previous[conversation_id], **fields})])
-        created += outcome.upserted_id is not None
-        updated += outcome.upserted_id is None
-    reopen_on_customer_reply(ticket_ids=[c for c in conversation_ids if c in new_customer_tweets and c in previous],
-                             now=now)
-    return created, updated
-
-
-def reopen_on_customer_reply(*, ticket_ids: list[str], now: datetime) -> int:
-    """The customer wrote again on a ticket we had answered or closed: it needs us again,
-    back in its queue with a fresh response target."""
-    reopened = 0
-    answered = (TicketStatus.WAITING_CUSTOMER, TicketStatus.RESOLVED)
-    for ticket in find_by_values(Ticket._get_collection(), "_id", ticket_ids, {"audit": 0, "notes": 0}):
-        if ticket.get("status") not in answered or not ticket.get("urgency"):
-            continue
-        status = TicketStatus.IN_PROGRESS if ticket.get("assignee") else TicketStatus.NEW
-        changes = {"status": status, "resolved_at": None, **sla.fields_on_customer_reply(ticket, now)}
-        written = apply_change(ticket=ticket, changes=changes, by="system:ingestion", action="customer_replied",
-                               details={"status": [ticket["status"], status]}, now=now)
-        reopened += written is not None
-    return reopened
-
-
-WITHOUT_HISTORY = {"audit": 0, "notes": 0, "tweet_ids": 0}
-
-
-def _enter_new_day(before: dict | None, created_at: datetime) -> None:
-    """An earlier tweet joined a routed conversation: its age (queue place) changes."""
-    if before is None:
-        return
-    entering = queue_segment({**before, "created_at": created_at})
-    if entering and entering != queue_segment(before):
-        count_in_segment(entering, +1)
-
-
-def merge_tickets(*, merges: list[tuple[str, str]], now: datetime) -> None:
-    """Mark the tickets of absorbed conversations as merged into the surviving one.
-
-    They are kept (an agent may already have worked them), out of every queue; the queue
-    directory forgets them when the write applied to the version read.
-    """
-    collection = Ticket._get_collection()
-    for absorbed, into in merges:
-        before = collection.find_one({"_id": absorbed}, WITHOUT_HISTORY)
-        if before is None:
-            continue
-        update = {"$set": {"status": TicketStatus.MERGED, "merged_into": into, "needs_analysis": False,
-                           "updated_at": now}, "$inc": {"version": 1}}
-        if collection.update_one({"_id": absorbed, "version": before.get("version")}, update).modified_count:
-            if queue_segment(before):
-                count_in_segment(queue_segment(before), -1)
-            events.written(pairs=[(before, None)])
-        else:  # changed meanwhile: merge it all the same; its directory count only runs high
-            collection.update_one({"_id": absorbed}, update)
-
-
-def _workflow_defaults(now: datetime, *, with_analysis: bool = True) -> dict:
-    defaults = {"status": TicketStatus.NEW, "ingested_at": now, "merged_into": None, "assignee": None, "version": 0}
-    if with_analysis:
-        defaults.update(AWAIT_ANALYSIS)
-    return defaults
 
 
 # --- routing a ticket --------------------------------------------------------------------------
@@ -252,96 +85,6 @@ def reroute_open_tickets(*, now: datetime | None = None) -> Rerouted:
                                condition={"status": TicketStatus.NEW, "assignee": None}, now=now)
         result.changed += written is not None
     return result
-
-
-# --- the queue directory (tickets/models.QueueDay) --------------------------------------------
-
-Segment = tuple[str, str, int, datetime]  # team, status, priority, day
-
-
-def queue_segment(ticket: dict) -> Segment | None:
-    """The queue segment a ticket sits in, None while it is not routed."""
-    if not ticket.get("team") or ticket.get("queue_priority") is None:
-        return None
-    created = ticket["created_at"]
-    day = datetime(created.year, created.month, created.day, tzinfo=UTC)
-    return ticket["team"], ticket["status"], ticket["queue_priority"], day
-
-
-def count_in_segment(segment: Segment, delta: int) -> None:
-    team, status, priority, day = segment
-    QueueDay._get_collection().update_one(
-        {"_id": _segment_id(segment)},
-        {"$inc": {"count": delta}, "$setOnInsert": {"team": team, "status": status, "priority": priority, "day": day}},
-        upsert=True,
-    )
-
-
-def rebuild_queue_directory() -> int:
-    """Recount every segment from the tickets (after a bulk load or a restore), safely while
-    live writes go on: one day at a time (one narrow range of the created_at index), each
-    day's counts written compare-and-set against what was read before counting, then
-    counted again; a day that moved meanwhile is done again, so no live increment is lost.
-    Documents are never deleted (the pager relies on that): an emptied segment reads 0.
-    Returns the segments holding tickets."""
-    since = min(filter(None, (earliest([Ticket._get_collection()], field="created_at"),
-                              earliest([QueueDay._get_collection()], field="day"))), default=None)
-    if since is None:
-        return 0
-    return sum(_recount_queue_day(window) for window in day_ranges(field="created_at", since=since))
-
-
-def _recount_queue_day(window: dict, *, attempts: int = 50) -> int:
-    """A day's counts, set and verified; while a ticket of that day was written in the last
-    second (its move may still have a directory update in flight, which would land on the
-    new count), the day is done again a moment later. A day that never settles keeps its
-    last verified counts, with a warning: run the rebuild again in a quiet moment."""
-    day = window["created_at"]["$gte"]
-    directory = QueueDay._get_collection()
-    for _ in range(attempts):
-        held = {d["_id"]: d["count"] for d in directory.find({"day": day}, {"count": 1})}
-        counted = _queue_counts(window, day)
-        if not held and not counted:
-            return 0
-        verified = _compare_and_set_counts(day, held, counted) and _queue_counts(window, day) == {
-            d["_id"]: d["count"] for d in directory.find({"day": day, "count": {"$ne": 0}}, {"count": 1})}
-        if verified and not written_lately(Ticket._get_collection(), window):
-            return len(counted)
-        time.sleep(0.1)
-    logger.warning("queue directory of %s kept changing during the rebuild; run it again in a quiet moment", day)
-    return len(counted)
-
-
-def _queue_counts(window: dict, day: datetime) -> dict[str, int]:
-    pipeline = [{"$match": {**window, "team": {"$ne": None}, "queue_priority": {"$ne": None}}},
-                {"$group": {"_id": {"team": "$team", "status": "$status", "priority": "$queue_priority"},
-                            "count": {"$sum": 1}}}]
-    return {_segment_id((g["_id"]["team"], g["_id"]["status"], g["_id"]["priority"], day)): g["count"]
-            for g in Ticket._get_collection().aggregate(pipeline)}
-
-
-def _compare_and_set_counts(day: datetime, held: dict[str, int], counted: dict[str, int]) -> bool:
-    """Write each count only where the document still holds what was read; False when one
-    moved (a live change) or appeared meanwhile."""
-    directory = QueueDay._get_collection()
-    for segment_id in held.keys() | counted.keys():
-        wanted = counted.get(segment_id, 0)
-        if segment_id not in held:
-            team, status, priority, _ = segment_id.split("|")
-            try:
-                directory.insert_one({"_id": segment_id, "team": team, "status": status, "priority": int(priority),
-                                      "day": day, "count": wanted})
-            except DuplicateKeyError:
-                return False
-        elif held[segment_id] != wanted and directory.update_one(
-                {"_id": segment_id, "count": held[segment_id]}, {"$set": {"count": wanted}}).matched_count == 0:
-            return False
-    return True
-
-
-def _segment_id(segment: Segment) -> str:
-    team, status, priority, day = segment
-    return f"{team}|{status}|{priority}|{day:%Y-%m-%d}"
 
 
 # --- every agent-visible change goes through apply_change ---------------------------------------
@@ -428,7 +171,7 @@ def apply_changes(*, changes: list[Change], by: str, action: str, condition: dic
     now = now or datetime.now(UTC)
     token = uuid.uuid4().hex  # marks this call's writes, to tell which conditions held
     moves = [(queue_segment(c.ticket), queue_segment({**c.ticket, **c.fields})) for c in changes]
-    _count_in_segments(Counter(entering for leaving, entering in moves if entering != leaving))
+    count_in_segments(Counter(entering for leaving, entering in moves if entering != leaving))
     collection = Ticket._get_collection()
     collection.bulk_write([UpdateOne(*_pinned_update(ticket=c.ticket, changes=c.fields, by=by, action=action,
                                                      details=c.details, condition=condition, now=now,
@@ -444,16 +187,10 @@ def apply_changes(*, changes: list[Change], by: str, action: str, condition: dic
             undo[leaving] += leaving != entering
         else:
             undo[entering] += leaving != entering
-    _count_in_segments(Counter({segment: -n for segment, n in undo.items()}))
+    count_in_segments(Counter({segment: -n for segment, n in undo.items()}))
     events.written(pairs=pairs)
     events.tickets_changed(pairs=pairs, action=action, by=by)
     return [after for _, after in pairs]
-
-
-def _count_in_segments(deltas: Counter) -> None:
-    for segment, delta in deltas.items():
-        if segment is not None and delta:
-            count_in_segment(segment, delta)
 
 
 def _mutate(*, ticket_id: str, user, action: str, decide, attempts: int = 5) -> dict:

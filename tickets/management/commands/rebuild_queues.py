@@ -3,7 +3,7 @@ restore, or a bulk load written straight into MongoDB."""
 
 from django.core.management.base import BaseCommand
 
-from tickets import services
+from tickets import directory, services
 
 
 class Command(BaseCommand):
@@ -11,5 +11,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         filled = services.backfill_queue_fields()
-        days = services.rebuild_queue_directory()
+        days = directory.rebuild_queue_directory()
         self.stdout.write(f"{filled} ticket(s) given queue fields; queue directory rebuilt ({days} segment-days).")

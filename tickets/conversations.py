@@ -1,0 +1,177 @@
+"""Tickets derived from conversations: ingestion announces the conversations a chunk
+touched (ingestion/events.py) and these build or refresh their tickets, merge the
+conversations a late parent absorbed, and reopen the answered ones a customer wrote to
+again. Derived fields are rebuilt; the workflow fields are never overwritten."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from dallosh.bulk import find_by_values, insert_new
+from ingestion.models import Tweet
+from ingestion.selectors import speaks_for_the_customer
+from tickets import events, sla
+from tickets.directory import count_in_segment, queue_segment
+from tickets.models import AWAIT_ANALYSIS, WITHOUT_HISTORY, Ticket, TicketStatus
+from tickets.services import apply_change
+
+SUBJECT_CHARS = 280
+TWEET_FIELDS = {"author": 1, "is_brand": 1, "is_retweet": 1, "is_duplicate": 1, "created_at": 1, "text": 1,
+                "language": 1, "source": 1, "conversation_id": 1}
+
+
+@dataclass
+class TicketSync:
+    created: int = 0
+    updated: int = 0
+
+
+def derive_ticket(conversation_id: str, tweets: list[dict]) -> dict | None:
+    """The ticket fields a conversation's tweets imply, or None when no customer needs us.
+
+    A conversation is a customer's when it holds at least one tweet by a customer (not the
+    brand) that is neither a retweet nor a duplicate; those tweets are the ones that count.
+    """
+    ordered = sorted(tweets, key=lambda t: (t["created_at"], t["_id"]))
+    customer = [t for t in ordered if speaks_for_the_customer(t)]
+    if not customer:
+        return None
+    first = customer[0]
+    replies = [t for t in ordered if t["is_brand"] and t["created_at"] >= first["created_at"]]
+    return {
+        "source": first["source"],
+        "customer": first["author"],
+        "language": first.get("language"),
+        "subject": (first.get("text") or "")[:SUBJECT_CHARS],
+        "created_at": first["created_at"],
+        "last_activity_at": ordered[-1]["created_at"],
+        "last_customer_tweet_at": customer[-1]["created_at"],
+        "tweet_ids": [t["_id"] for t in ordered],
+        "customer_tweet_count": len(customer),
+        "brand_reply_count": sum(1 for t in ordered if t["is_brand"]),
+        "first_brand_reply_at": replies[0]["created_at"] if replies else None,
+    }
+
+
+def sync_tickets(*, chunk_tweets: list[dict], rebuild: set[str], now: datetime) -> TicketSync:
+    """Create or refresh the tickets of the conversations these tweets belong to.
+
+    Conversations that began in this chunk are built from the chunk alone and inserted;
+    those in `rebuild` (they existed before, or absorbed another) are rebuilt from every
+    tweet stored for them. Idempotent: a replayed chunk yields the same tickets.
+    """
+    by_conversation: dict[str, list[dict]] = defaultdict(list)
+    for tweet in chunk_tweets:
+        by_conversation[tweet["conversation_id"]].append(tweet)
+    fresh = {c: tweets for c, tweets in by_conversation.items() if c not in rebuild}
+    result = TicketSync()
+    documents = []
+    for conversation_id, tweets in fresh.items():
+        fields = derive_ticket(conversation_id, tweets)
+        if fields:
+            documents.append({"_id": conversation_id, **fields, **_workflow_defaults(now), "updated_at": now})
+    already = insert_new(Ticket._get_collection(), documents)
+    result.created = len(documents) - len(already)
+    touched_customers = {c for c, tweets in by_conversation.items() if any(not t["is_brand"] for t in tweets)}
+    created, updated = rebuild_tickets(conversation_ids=sorted(set(rebuild) | already), now=now,
+                                       new_customer_tweets=touched_customers)
+    result.created += created
+    result.updated += updated
+    return result
+
+
+def derive_from_conversations(*, chunk_tweets: list[dict], rebuild: set[str], merges: list[tuple[str, str]],
+                              now: datetime, **_signal) -> tuple[int, int]:
+    """ingestion.events.conversations_touched: the tickets of those conversations, then the
+    merges of the absorbed ones; returns (created, updated) for the job's counters."""
+    synced = sync_tickets(chunk_tweets=chunk_tweets, rebuild=rebuild, now=now)
+    merge_tickets(merges=merges, now=now)
+    return synced.created, synced.updated
+
+
+def rebuild_tickets(*, conversation_ids: list[str], now: datetime, new_customer_tweets: set[str] = frozenset()
+                    ) -> tuple[int, int]:
+    """Rebuild tickets from all their stored tweets; returns (created, updated)."""
+    if not conversation_ids:
+        return 0, 0
+    stored: dict[str, list[dict]] = defaultdict(list)
+    for tweet in find_by_values(Tweet._get_collection(), "conversation_id", conversation_ids, TWEET_FIELDS):
+        stored[tweet["conversation_id"]].append(tweet)
+    collection = Ticket._get_collection()
+    previous = {t["_id"]: t for t in find_by_values(collection, "_id", conversation_ids, WITHOUT_HISTORY)}
+    created = updated = 0
+    for conversation_id in conversation_ids:
+        fields = derive_ticket(conversation_id, stored.get(conversation_id, []))
+        if not fields:
+            continue
+        _enter_new_day(previous.get(conversation_id), fields["created_at"])
+        inserted_defaults = _workflow_defaults(now, with_analysis=False)
+        del inserted_defaults["version"]  # set by $inc: every rebuild is a change agents' writes must see
+        update = {"$set": {**fields, "updated_at": now}, "$setOnInsert": inserted_defaults, "$inc": {"version": 1}}
+        # New customer words call for a fresh analysis; a worker busy with the old text
+        # loses its claim, so its answer is discarded rather than written over them.
+        target = update["$set"] if conversation_id in new_customer_tweets else update["$setOnInsert"]
+        target.update(AWAIT_ANALYSIS)
+        outcome = collection.update_one({"_id": conversation_id}, update, upsert=True)
+        if conversation_id in previous:  # its figures move with it (a new first reply, an earlier start)
+            events.written(pairs=[(previous[conversation_id], {**previous[conversation_id], **fields})])
+        created += outcome.upserted_id is not None
+        updated += outcome.upserted_id is None
+    reopen_on_customer_reply(ticket_ids=[c for c in conversation_ids if c in new_customer_tweets and c in previous],
+                             now=now)
+    return created, updated
+
+
+def reopen_on_customer_reply(*, ticket_ids: list[str], now: datetime) -> int:
+    """The customer wrote again on a ticket we had answered or closed: it needs us again,
+    back in its queue with a fresh response target."""
+    reopened = 0
+    answered = (TicketStatus.WAITING_CUSTOMER, TicketStatus.RESOLVED)
+    for ticket in find_by_values(Ticket._get_collection(), "_id", ticket_ids, {"audit": 0, "notes": 0}):
+        if ticket.get("status") not in answered or not ticket.get("urgency"):
+            continue
+        status = TicketStatus.IN_PROGRESS if ticket.get("assignee") else TicketStatus.NEW
+        changes = {"status": status, "resolved_at": None, **sla.fields_on_customer_reply(ticket, now)}
+        written = apply_change(ticket=ticket, changes=changes, by="system:ingestion", action="customer_replied",
+                               details={"status": [ticket["status"], status]}, now=now)
+        reopened += written is not None
+    return reopened
+
+
+def _enter_new_day(before: dict | None, created_at: datetime) -> None:
+    """An earlier tweet joined a routed conversation: its age (queue place) changes."""
+    if before is None:
+        return
+    entering = queue_segment({**before, "created_at": created_at})
+    if entering and entering != queue_segment(before):
+        count_in_segment(entering, +1)
+
+
+def merge_tickets(*, merges: list[tuple[str, str]], now: datetime) -> None:
+    """Mark the tickets of absorbed conversations as merged into the surviving one.
+
+    They are kept (an agent may already have worked them), out of every queue; the queue
+    directory forgets them when the write applied to the version read.
+    """
+    collection = Ticket._get_collection()
+    for absorbed, into in merges:
+        before = collection.find_one({"_id": absorbed}, WITHOUT_HISTORY)
+        if before is None:
+            continue
+        update = {"$set": {"status": TicketStatus.MERGED, "merged_into": into, "needs_analysis": False,
+                           "updated_at": now}, "$inc": {"version": 1}}
+        if collection.update_one({"_id": absorbed, "version": before.get("version")}, update).modified_count:
+            if queue_segment(before):
+                count_in_segment(queue_segment(before), -1)
+            events.written(pairs=[(before, None)])
+        else:  # changed meanwhile: merge it all the same; its directory count only runs high
+            collection.update_one({"_id": absorbed}, update)
+
+
+def _workflow_defaults(now: datetime, *, with_analysis: bool = True) -> dict:
+    defaults = {"status": TicketStatus.NEW, "ingested_at": now, "merged_into": None, "assignee": None, "version": 0}
+    if with_analysis:
+        defaults.update(AWAIT_ANALYSIS)
+    return defaults

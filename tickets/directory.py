@@ -1,0 +1,110 @@
+"""The queue directory (tickets/models.QueueDay): how many tickets each queue segment
+(team, status, priority) holds per day of age, kept by every ticket write before and after
+it lands, so the queue pager jumps straight to the days that hold tickets."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+from pymongo.errors import DuplicateKeyError
+
+from dallosh.bulk import day_ranges, earliest, written_lately
+from tickets.models import QueueDay, Ticket
+
+logger = logging.getLogger(__name__)
+
+Segment = tuple[str, str, int, datetime]  # team, status, priority, day
+
+
+def queue_segment(ticket: dict) -> Segment | None:
+    """The queue segment a ticket sits in, None while it is not routed."""
+    if not ticket.get("team") or ticket.get("queue_priority") is None:
+        return None
+    created = ticket["created_at"]
+    day = datetime(created.year, created.month, created.day, tzinfo=UTC)
+    return ticket["team"], ticket["status"], ticket["queue_priority"], day
+
+
+def count_in_segment(segment: Segment, delta: int) -> None:
+    team, status, priority, day = segment
+    QueueDay._get_collection().update_one(
+        {"_id": _segment_id(segment)},
+        {"$inc": {"count": delta}, "$setOnInsert": {"team": team, "status": status, "priority": priority, "day": day}},
+        upsert=True,
+    )
+
+
+def rebuild_queue_directory() -> int:
+    """Recount every segment from the tickets (after a bulk load or a restore), safely while
+    live writes go on: one day at a time (one narrow range of the created_at index), each
+    day's counts written compare-and-set against what was read before counting, then
+    counted again; a day that moved meanwhile is done again, so no live increment is lost.
+    Documents are never deleted (the pager relies on that): an emptied segment reads 0.
+    Returns the segments holding tickets."""
+    since = min(filter(None, (earliest([Ticket._get_collection()], field="created_at"),
+                              earliest([QueueDay._get_collection()], field="day"))), default=None)
+    if since is None:
+        return 0
+    return sum(_recount_queue_day(window) for window in day_ranges(field="created_at", since=since))
+
+
+def _recount_queue_day(window: dict, *, attempts: int = 50) -> int:
+    """A day's counts, set and verified; while a ticket of that day was written in the last
+    second (its move may still have a directory update in flight, which would land on the
+    new count), the day is done again a moment later. A day that never settles keeps its
+    last verified counts, with a warning: run the rebuild again in a quiet moment."""
+    day = window["created_at"]["$gte"]
+    directory = QueueDay._get_collection()
+    for _ in range(attempts):
+        held = {d["_id"]: d["count"] for d in directory.find({"day": day}, {"count": 1})}
+        counted = _queue_counts(window, day)
+        if not held and not counted:
+            return 0
+        verified = _compare_and_set_counts(day, held, counted) and _queue_counts(window, day) == {
+            d["_id"]: d["count"] for d in directory.find({"day": day, "count": {"$ne": 0}}, {"count": 1})}
+        if verified and not written_lately(Ticket._get_collection(), window):
+            return len(counted)
+        time.sleep(0.1)
+    logger.warning("queue directory of %s kept changing during the rebuild; run it again in a quiet moment", day)
+    return len(counted)
+
+
+def _queue_counts(window: dict, day: datetime) -> dict[str, int]:
+    pipeline = [{"$match": {**window, "team": {"$ne": None}, "queue_priority": {"$ne": None}}},
+                {"$group": {"_id": {"team": "$team", "status": "$status", "priority": "$queue_priority"},
+                            "count": {"$sum": 1}}}]
+    return {_segment_id((g["_id"]["team"], g["_id"]["status"], g["_id"]["priority"], day)): g["count"]
+            for g in Ticket._get_collection().aggregate(pipeline)}
+
+
+def _compare_and_set_counts(day: datetime, held: dict[str, int], counted: dict[str, int]) -> bool:
+    """Write each count only where the document still holds what was read; False when one
+    moved (a live change) or appeared meanwhile."""
+    directory = QueueDay._get_collection()
+    for segment_id in held.keys() | counted.keys():
+        wanted = counted.get(segment_id, 0)
+        if segment_id not in held:
+            team, status, priority, _ = segment_id.split("|")
+            try:
+                directory.insert_one({"_id": segment_id, "team": team, "status": status, "priority": int(priority),
+                                      "day": day, "count": wanted})
+            except DuplicateKeyError:
+                return False
+        elif held[segment_id] != wanted and directory.update_one(
+                {"_id": segment_id, "count": held[segment_id]}, {"$set": {"count": wanted}}).matched_count == 0:
+            return False
+    return True
+
+
+def _segment_id(segment: Segment) -> str:
+    team, status, priority, day = segment
+    return f"{team}|{status}|{priority}|{day:%Y-%m-%d}"
+
+
+def count_in_segments(deltas: Counter) -> None:
+    for segment, delta in deltas.items():
+        if segment is not None and delta:
+            count_in_segment(segment, delta)
