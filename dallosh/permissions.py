@@ -115,6 +115,13 @@ class CanIngest(BasePermission):
         return can_ingest(request.user)
 
 
+class CanReadKpis(BasePermission):
+    message = "The KPIs are for managers."
+
+    def has_permission(self, request, view) -> bool:
+        return can_read_kpis(request.user)
+
+
 class CanUseQueues(BasePermission):
     """Agents (of at least one team), managers and admins."""
 

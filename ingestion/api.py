@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dallosh.permissions import CanIngest
+from dallosh.serializers import ErrorSerializer
 from ingestion import selectors, services
 
 
@@ -48,7 +49,8 @@ class StreamIngestView(APIView):
     throttle_scope = "stream"  # integrations post often: their own rate, not the people's
 
     @extend_schema(request={"application/json": OpenApiTypes.OBJECT, "application/x-ndjson": OpenApiTypes.STR},
-                   responses={201: JobProgressSerializer, 202: JobProgressSerializer})
+                   responses={201: JobProgressSerializer, 202: JobProgressSerializer, 400: ErrorSerializer,
+                              413: ErrorSerializer, 429: ErrorSerializer})
     def post(self, request):
         limits = settings.DALLOSH
         length = int(request.headers.get("Content-Length") or 0)
@@ -78,7 +80,7 @@ class StreamIngestView(APIView):
 class IngestJobView(APIView):
     permission_classes = [CanIngest]
 
-    @extend_schema(responses={200: JobProgressSerializer})
+    @extend_schema(responses={200: JobProgressSerializer, 404: ErrorSerializer})
     def get(self, request, job_id: str):
         job = selectors.get_job(job_id)
         if job is None:

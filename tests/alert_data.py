@@ -9,15 +9,14 @@ import pytest
 from analysis import services as analysis_services
 from dashboard.models import AlertRule
 from ingestion.services import ingest_records
+from tests.helpers import twcs_record
 from tickets.models import Ticket
 
-TWITTER_TIME = "%a %b %d %H:%M:%S +0000 %Y"
 BURST_TEXT = "internet down again in Lyon, nothing works"
 
 
 def tweet(tweet_id, author, text, at):
-    return {"tweet_id": str(tweet_id), "author_id": author, "inbound": True, "text": text,
-            "created_at": at.strftime(TWITTER_TIME), "response_tweet_id": "", "in_response_to_tweet_id": None}
+    return twcs_record(tweet_id, text, author=author, at=at)
 
 
 def analyse_everything():

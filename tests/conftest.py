@@ -14,6 +14,7 @@ import pytest
 from analysis import classifier, corrections
 from dallosh import embedded, mongo
 from dallosh.embedded import stop_group
+from tests.helpers import twcs_record
 
 pytest_plugins = ["tests.alert_data"]
 
@@ -232,9 +233,7 @@ def analysed(use_tiers, fault_server):
 
     def analyse(*texts: str, minute: int = 0) -> list[str]:
         first = next(counter) * 1000
-        records = [{"tweet_id": str(first + n), "author_id": f"customer{first + n}", "inbound": True, "text": text,
-                    "created_at": f"Tue Oct 31 10:{minute + n:02d}:00 +0000 2017", "response_tweet_id": "",
-                    "in_response_to_tweet_id": None} for n, text in enumerate(texts)]
+        records = [twcs_record(first + n, text, minute=minute + n) for n, text in enumerate(texts)]
         ingest_records(records=records, source="twcs")
         ids = [f"twcs:{first + n}" for n in range(len(texts))]
         run = services.analyse_tickets(ticket_ids=ids)

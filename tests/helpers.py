@@ -1,7 +1,20 @@
-"""Small builders for test CSVs in the two shared formats, and a live-writes harness."""
+"""The tests' factories: tweets as the stream API takes them, rows of test CSVs in the two
+shared formats, and a live-writes harness."""
 
 import threading
 from collections.abc import Callable
+
+TWITTER_TIME = "%a %b %d %H:%M:%S +0000 %Y"
+
+
+def twcs_record(tweet_id, text: str, *, author: str | None = None, minute: int = 0, at=None, reply_to=None,
+                inbound: bool = True) -> dict:
+    """One tweet in the twcs shape, as the stream API and ingest_records take it: a customer
+    (author "customer<id>" unless named) writing at 10:<minute> on 2017-10-31, or at `at`."""
+    created = at.strftime(TWITTER_TIME) if at else f"Tue Oct 31 10:{minute:02d}:00 +0000 2017"
+    return {"tweet_id": str(tweet_id), "author_id": author or f"customer{tweet_id}", "inbound": inbound,
+            "text": text, "created_at": created, "response_tweet_id": "", "in_response_to_tweet_id": reply_to}
+
 
 TWCS_HEADER = ",tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n"
 FR_HEADER = "tweet_id,author,text,date,url\n"

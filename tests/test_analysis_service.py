@@ -9,6 +9,7 @@ from analysis import services
 from bench import llm_servers as faults
 from bench.llm_servers import expected_labels
 from ingestion.services import ingest_records
+from tests.helpers import twcs_record
 from tickets.models import EPOCH, RoutingRule, Ticket
 
 TEXTS = {
@@ -20,9 +21,7 @@ TEXTS = {
 
 
 def tweet(tweet_id, author, text, minute=0, reply_to=None):
-    return {"tweet_id": tweet_id, "author_id": author, "inbound": True, "text": text,
-            "created_at": f"Tue Oct 31 10:{minute:02d}:00 +0000 2017", "response_tweet_id": "",
-            "in_response_to_tweet_id": reply_to}
+    return twcs_record(tweet_id, text, author=author, minute=minute, reply_to=reply_to)
 
 
 @pytest.fixture

@@ -11,16 +11,15 @@ from analysis import services
 from bench import llm_servers as faults
 from ingestion.services import ingest_records
 from tests.conftest import wait_for
+from tests.helpers import twcs_record
 from tickets.models import Ticket
 
 CUSTOMERS = 12
 
 
 def records(count):
-    return [{"tweet_id": str(n), "author_id": f"cust{n}", "inbound": True,
-             "text": f"my fibre is down again, ticket {n}" if n % 2 else f"where is my bill {n}?",
-             "created_at": "Tue Oct 31 10:00:00 +0000 2017", "response_tweet_id": "",
-             "in_response_to_tweet_id": None} for n in range(1, count + 1)]
+    return [twcs_record(n, f"my fibre is down again, ticket {n}" if n % 2 else f"where is my bill {n}?",
+                        author=f"cust{n}") for n in range(1, count + 1)]
 
 
 @pytest.fixture

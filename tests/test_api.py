@@ -104,5 +104,6 @@ def test_an_analysis_shows_the_model_answer_beside_the_agent_correction(client, 
     assert (answer["answer"]["sentiment"], answer["answer"]["topic"], answer["answer"]["urgency"]) == (
         "negative", "network", "high")
     assert answer["correction"]["by"] == "ana" and answer["correction"]["topic"] == "technical"
-    assert answer["labels"] == {"sentiment": "neutral", "topic": "technical", "urgency": "medium", "team": "tech"}
+    assert answer["labels"] == {"sentiment": "neutral", "topic": "technical", "urgency": "medium", "team": "tech",
+                                "actionable": True}  # the labels in force: the correction wins
     assert client.get(f"/api/v1/analyses/{ticket_id}", **token_for(make_user("bea", "billing"))).status_code == 404

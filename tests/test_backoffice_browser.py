@@ -9,6 +9,7 @@ from selenium.webdriver.support.ui import Select
 
 from ingestion.services import ingest_records
 from tests.conftest import wait_for
+from tests.helpers import twcs_record
 from tickets import services
 from tickets.models import Ticket
 
@@ -42,9 +43,7 @@ def live(browser):
 
 
 def tweet(tweet_id, text, minute):
-    return {"tweet_id": str(tweet_id), "author_id": f"customer{tweet_id}", "inbound": True, "text": text,
-            "created_at": f"Tue Oct 31 10:{minute:02d}:00 +0000 2017", "response_tweet_id": "",
-            "in_response_to_tweet_id": None}
+    return twcs_record(tweet_id, text, minute=minute)
 
 
 def test_agent_sees_a_ticket_arrive_live_claims_and_resolves_it(browser, daphne_server, start_qcluster, fault_server,

@@ -21,6 +21,7 @@ from dallosh import vocabulary
 from ingestion import cleaning
 from ingestion.models import IngestJob, QuarantinedRow, RawRow, Tweet
 from ingestion.reader import UnreadableFile, iter_chunks, read_header
+from tests.helpers import twcs_record
 
 pytestmark = pytest.mark.django_db
 
@@ -129,8 +130,7 @@ def stream(django_user_model):
 
 
 def tweet(n: int) -> dict:
-    return {"tweet_id": str(n), "author_id": f"c{n}", "inbound": True, "text": "my fibre is down",
-            "created_at": "Tue Oct 31 10:00:00 +0000 2017", "response_tweet_id": "", "in_response_to_tweet_id": None}
+    return twcs_record(n, "my fibre is down", author=f"c{n}")
 
 
 def test_stream_refuses_oversized_and_malformed_payloads_storing_nothing(stream, settings):

@@ -12,6 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dallosh import permissions
+from dallosh.serializers import ErrorSerializer
+from dallosh.vocabulary import labels_in_force
 from tickets import actions, selectors, services
 from tickets.events import row_key
 from tickets.forms import queue_request
@@ -39,6 +41,26 @@ class QueueRowSerializer(serializers.Serializer):
         return row_key(row)
 
 
+class TicketDetailSerializer(QueueRowSerializer):
+    analysis = serializers.DictField(allow_null=True)
+    correction = serializers.DictField(allow_null=True)
+    routing_rule = serializers.CharField(allow_null=True)
+    notes = serializers.ListField(child=serializers.DictField())
+    audit = serializers.ListField(child=serializers.DictField())
+    tweet_ids = serializers.ListField(child=serializers.CharField())
+
+
+class AnalysisSerializer(serializers.Serializer):
+    ticket = serializers.CharField()
+    answer = serializers.DictField()
+    correction = serializers.DictField(allow_null=True)
+    labels = serializers.DictField(help_text="the labels in force: the agent's correction over the model's answer")
+    routing_rule = serializers.CharField(allow_null=True)
+
+
+REFUSALS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+
+
 class QueuePageSerializer(serializers.Serializer):
     results = QueueRowSerializer(many=True)
     next = serializers.CharField(allow_null=True)
@@ -51,7 +73,8 @@ class QueueView(APIView):
     permission_classes = [permissions.CanUseQueues]
 
     @extend_schema(parameters=[OpenApiParameter(name, OpenApiTypes.STR) for name in (
-        "status", "topic", "sentiment", "language", "holder", "q", "after")], responses={200: QueuePageSerializer})
+        "status", "topic", "sentiment", "language", "holder", "q", "after")],
+        responses={200: QueuePageSerializer, **REFUSALS})
     def get(self, request: Request, team: str) -> Response:
         if not permissions.can_view_team(request.user, team):
             raise Http404("No such queue among yours.")
@@ -75,7 +98,7 @@ def _visible_ticket(request: Request, ticket_id: str) -> dict:
 class TicketView(APIView):
     permission_classes = [permissions.CanUseQueues]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: TicketDetailSerializer, 404: ErrorSerializer})
     def get(self, request: Request, ticket_id: str) -> Response:
         ticket = _visible_ticket(request, ticket_id)
         data = QueueRowSerializer(ticket).data
@@ -92,15 +115,16 @@ class AnalysisView(APIView):
 
     permission_classes = [permissions.CanUseQueues]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: AnalysisSerializer, 404: ErrorSerializer})
     def get(self, request: Request, ticket_id: str) -> Response:
         ticket = _visible_ticket(request, ticket_id)
         if not ticket.get("analysis"):
             raise Http404("This ticket has not been analysed yet.")
-        return Response({"ticket": ticket["_id"], "answer": _plain(ticket["analysis"]),
-                         "correction": _plain(ticket.get("correction")),
-                         "labels": {field: ticket.get(field) for field in ("sentiment", "topic", "urgency", "team")},
-                         "routing_rule": ticket.get("routing_rule")})
+        return Response(AnalysisSerializer({
+            "ticket": ticket["_id"], "answer": _plain(ticket["analysis"]),
+            "correction": _plain(ticket.get("correction")),
+            "labels": labels_in_force(ticket["analysis"], ticket.get("correction")),
+            "routing_rule": ticket.get("routing_rule")}).data)
 
 
 class ActionBodySerializer(serializers.Serializer):
@@ -113,6 +137,11 @@ class ActionBodySerializer(serializers.Serializer):
     team = serializers.CharField(required=False, allow_blank=True, default="")
     reason = serializers.CharField(required=False, allow_blank=True, default="")
     text = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    # correct: the labels an agent sets (their values are the correction form's to check)
+    sentiment = serializers.CharField(required=False, allow_blank=True, default="")
+    topic = serializers.CharField(required=False, allow_blank=True, default="")
+    urgency = serializers.CharField(required=False, allow_blank=True, default="")
+    actionable = serializers.BooleanField(required=False, default=False)
 
 
 class TicketActionView(APIView):
@@ -121,17 +150,14 @@ class TicketActionView(APIView):
 
     permission_classes = [permissions.CanUseQueues]
 
-    @extend_schema(request=OpenApiTypes.OBJECT,
-                   responses={200: QueueRowSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT,
-                              409: OpenApiTypes.OBJECT})
+    @extend_schema(request=ActionBodySerializer,
+                   responses={200: QueueRowSerializer, **REFUSALS, 409: ErrorSerializer})
     def post(self, request: Request, ticket_id: str, action: str) -> Response:
         body = ActionBodySerializer(data=request.data)
         if not body.is_valid():
             return Response({"error": body.errors}, status=status.HTTP_400_BAD_REQUEST)
-        data = {**body.validated_data, **{key: value for key, value in request.data.items()
-                                          if key in ("sentiment", "topic", "urgency", "actionable")}}
         try:
-            ticket = actions.run(name=action, ticket_id=ticket_id, user=request.user, data=data)
+            ticket = actions.run(name=action, ticket_id=ticket_id, user=request.user, data=body.validated_data)
         except actions.UnknownAction as unknown:
             raise Http404("No such action.") from unknown
         except services.TicketNotFound as missing:
