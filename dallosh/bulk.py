@@ -88,7 +88,7 @@ def earliest(collections: list[Collection], *, field: str) -> datetime | None:
     return max(first, EARLIEST)
 
 
-def written_lately(collection: Collection, window: dict, *, within: timedelta = timedelta(seconds=1)) -> bool:
+def written_lately(collection: Collection, window: dict, *, within: timedelta = timedelta(seconds=0.5)) -> bool:
     """Whether a document in `window` was written (its updated_at) in the last `within`: a
     rollup recounted now may still see that write's increment land after it."""
     recent = {**window, "updated_at": {"$gte": datetime.now(UTC) - within}}

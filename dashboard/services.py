@@ -127,7 +127,7 @@ def rebuild_kpis() -> int:
 
 def _recount_kpi_day(window: dict, *, attempts: int = 50) -> int:
     """A day's buckets, replaced and verified; while a ticket of that day was written in the
-    last second (its increment may still be in flight), the day is done again a moment
+    last half second (its increment may still be in flight), the day is done again a moment
     later. A day that never settles keeps its last verified figures, with a warning."""
     day = window["created_at"]["$gte"]
     ids = [bucket_id(day, "d"), *(bucket_id(day + timedelta(hours=h), "h") for h in range(24))]

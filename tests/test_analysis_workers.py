@@ -68,6 +68,9 @@ def test_a_worker_killed_mid_batch_loses_nothing(db, settings, start_qcluster, w
     ingest_records(records=records(CUSTOMERS), source="twcs")
     held = wait_for(lambda: Ticket.objects(analysis_claim__ne=None).count(), until=lambda n: n > 0, timeout=60)
     assert held > 0
+    # killed while the server stalls its call (not before the call: the stall would then
+    # wait 20 s for the next worker instead)
+    wait_for(lambda: len(fault_server.requests), until=bool, timeout=60)
     os.killpg(doomed.pid, signal.SIGKILL)
     doomed.wait()
     start_qcluster("refine", **env)

@@ -53,7 +53,7 @@ def rebuild_queue_directory() -> int:
 
 def _recount_queue_day(window: dict, *, attempts: int = 50) -> int:
     """A day's counts, set and verified; while a ticket of that day was written in the last
-    second (its move may still have a directory update in flight, which would land on the
+    half second (its move may still have a directory update in flight, which would land on the
     new count), the day is done again a moment later. A day that never settles keeps its
     last verified counts, with a warning: run the rebuild again in a quiet moment."""
     day = window["created_at"]["$gte"]
