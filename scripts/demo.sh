@@ -12,18 +12,25 @@ export DJANGO_DEBUG=1  # the embedded default asks for it; production leaves it 
 
 "$PY" -m dallosh.embedded start
 WORKER_PID="" LABEL_PID="" REFINE_PID="" WEB_PID=""
-stop_group() {  # SIGTERM to the process group (qcluster forks workers), SIGKILL after 15 s
-  local pid=$1 i
-  [ -n "$pid" ] || return 0
-  kill -- -"$pid" 2>/dev/null || return 0
-  for i in $(seq 150); do kill -0 -- -"$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -9 -- -"$pid" 2>/dev/null || true
+stop_groups() {  # SIGTERM to each process group (qcluster forks workers) at once, SIGKILL after 15 s
+  local pid i alive
+  for pid in "$@"; do
+    if [ -n "$pid" ]; then kill -- -"$pid" 2>/dev/null || true; fi
+  done
+  for i in $(seq 150); do
+    alive=""
+    for pid in "$@"; do
+      if [ -n "$pid" ] && kill -0 -- -"$pid" 2>/dev/null; then alive=1; fi
+    done
+    if [ -z "$alive" ]; then return 0; fi
+    sleep 0.1
+  done
+  for pid in "$@"; do
+    if [ -n "$pid" ]; then kill -9 -- -"$pid" 2>/dev/null || true; fi
+  done
 }
 cleanup() {
-  stop_group "$WEB_PID"
-  stop_group "$WORKER_PID"
-  stop_group "$LABEL_PID"
-  stop_group "$REFINE_PID"
+  stop_groups "$WEB_PID" "$WORKER_PID" "$LABEL_PID" "$REFINE_PID"
   "$PY" -m dallosh.embedded stop || true
 }
 trap cleanup EXIT
