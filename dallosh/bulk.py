@@ -8,11 +8,15 @@ exist, which is what makes re-ingest and resume idempotent.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError
+
+logger = logging.getLogger(__name__)
 
 LOOKUP_SLICE = 100
 DUPLICATE_KEY = 11000
@@ -93,3 +97,25 @@ def written_lately(collection: Collection, window: dict, *, within: timedelta = 
     rollup recounted now may still see that write's increment land after it."""
     recent = {**window, "updated_at": {"$gte": datetime.now(UTC) - within}}
     return collection.find_one(recent, {"_id": 1}) is not None
+
+
+def recount_until_settled(window: dict, *, recount: Callable[[], tuple[bool, int] | None], written: Collection,
+                          what: str, attempts: int = 50) -> int:
+    """A rollup's day rebuilt while live writes go on. `recount()` does one compare-and-set
+    pass over the day and says whether it verified, with how many figures it holds (None:
+    the day holds nothing). The day is done again while it did not verify, or while one of
+    its documents in `written` was written lately (that write's increment may still land
+    on the new figures). A day that never settles keeps its last verified figures, with a
+    warning. Returns the figures."""
+    figures = 0
+    for _ in range(attempts):
+        outcome = recount()
+        if outcome is None:
+            return 0
+        verified, figures = outcome
+        if verified and not written_lately(written, window):
+            return figures
+        time.sleep(0.1)
+    logger.warning("%s of %s kept changing during the rebuild; run it again in a quiet moment", what,
+                   next(iter(window.values()))["$gte"])
+    return figures

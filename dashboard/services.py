@@ -13,15 +13,13 @@ of it from the tickets after a restore.
 
 from __future__ import annotations
 
-import logging
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from dallosh.bulk import day_ranges, earliest, find_by_values, written_lately
+from dallosh.bulk import day_ranges, earliest, find_by_values, recount_until_settled
 from dallosh.vocabulary import UNKNOWN_LANGUAGE
 from dashboard.models import Alert, AlertKind, AlertRule, KpiBucket
 from ingestion.models import Tweet
@@ -29,7 +27,6 @@ from tickets.events import publish
 from tickets.models import Ticket, TicketStatus
 from tickets.selectors import backlog, breached_open
 
-logger = logging.getLogger(__name__)
 GRAINS = ("d", "h")
 
 
@@ -125,27 +122,27 @@ def rebuild_kpis() -> int:
     return sum(_recount_kpi_day(window) for window in day_ranges(field="created_at", since=since))
 
 
-def _recount_kpi_day(window: dict, *, attempts: int = 50) -> int:
-    """A day's buckets, replaced and verified; while a ticket of that day was written in the
-    last half second (its increment may still be in flight), the day is done again a moment
-    later. A day that never settles keeps its last verified figures, with a warning."""
+def _recount_kpi_day(window: dict) -> int:
+    """A day's buckets replaced and verified; done again while a ticket of that day was
+    written in the last half second (its increment may still be in flight)."""
     day = window["created_at"]["$gte"]
     ids = [bucket_id(day, "d"), *(bucket_id(day + timedelta(hours=h), "h") for h in range(24))]
-    buckets = KpiBucket._get_collection()
-    for _ in range(attempts):
-        held = {b["_id"]: b.get("rev") for b in find_by_values(buckets, "_id", ids, {"rev": 1})}
+
+    def once() -> tuple[bool, int] | None:
+        held = _revisions(ids)
         sums = _day_sums(window)
         if not held and not sums:
-            return 0
-        verified = _replace_buckets(day, held, sums) and _day_sums(window) == sums and {
-            b["_id"]: b.get("rev") for b in find_by_values(buckets, "_id", ids, {"rev": 1})} == {
-            key: (rev or 0) + 1 for key, rev in held.items()} | {
+            return None
+        written = {key: (rev or 0) + 1 for key, rev in held.items()} | {
             bucket_id(start, grain): 1 for start, grain in sums if bucket_id(start, grain) not in held}
-        if verified and not written_lately(Ticket._get_collection(), window):
-            return len(sums)
-        time.sleep(0.1)
-    logger.warning("KPI buckets of %s kept changing during the rebuild; run it again in a quiet moment", day)
-    return len(sums)
+        verified = _replace_buckets(day, held, sums) and _day_sums(window) == sums and _revisions(ids) == written
+        return verified, len(sums)
+
+    return recount_until_settled(window, recount=once, written=Ticket._get_collection(), what="KPI buckets")
+
+
+def _revisions(ids: list[str]) -> dict[str, int | None]:
+    return {b["_id"]: b.get("rev") for b in find_by_values(KpiBucket._get_collection(), "_id", ids, {"rev": 1})}
 
 
 def _day_sums(window: dict) -> Sums:

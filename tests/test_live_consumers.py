@@ -129,14 +129,11 @@ def test_an_agent_removed_from_a_team_stops_hearing_it(analysed, make_user):
     """Access is re-checked when an admin changes the agent's groups, not only at connect."""
     from django.contrib.auth.models import Group
 
-    ana = make_user("ana", "tech")
-    headers = logged_in(ana)
-    ticket_id = analysed("internet down")[0]
+    ana, headers, ticket_id = tech_agent_with_a_ticket(analysed, make_user)
 
     async def scenario():
-        queue, page = socket(headers, "/ws/queues/tech/"), socket(headers, f"/ws/tickets/{ticket_id}/")
-        for communicator in (queue, page):
-            assert (await connect(communicator))[0]
+        queue, page = await open_tech_queue(headers), socket(headers, f"/ws/tickets/{ticket_id}/")
+        assert (await connect(page))[0]
         await sync_to_async(ana.groups.remove)(await sync_to_async(Group.objects.get)(name="team:tech"))
         return await queue.receive_output(timeout=5), await page.receive_output(timeout=5)
 
@@ -147,19 +144,28 @@ def test_a_colleague_added_to_a_team_keeps_their_socket(analysed, make_user):
     """Any change to a user's groups re-checks; what is still allowed stays open and live."""
     from django.contrib.auth.models import Group
 
-    ana = make_user("ana", "tech")
-    headers = logged_in(ana)
-    ticket_id = analysed("internet down")[0]
+    ana, headers, ticket_id = tech_agent_with_a_ticket(analysed, make_user)
 
     async def scenario():
-        queue = socket(headers, "/ws/queues/tech/")
-        assert (await connect(queue))[0]
+        queue = await open_tech_queue(headers)
         billing, _ = await sync_to_async(Group.objects.get_or_create)(name="team:billing")
         await sync_to_async(ana.groups.add)(billing)
         return await claim_heard(queue, ticket_id=ticket_id, user=ana)  # still open, still live
 
     event = run(scenario)
     assert (event["id"], event["action"]) == (ticket_id, "claimed")
+
+
+def tech_agent_with_a_ticket(analysed, make_user):
+    """Ana of the tech team, her browser's headers, and a tech ticket."""
+    ana = make_user("ana", "tech")
+    return ana, logged_in(ana), analysed("internet down")[0]
+
+
+async def open_tech_queue(headers):
+    queue = socket(headers, "/ws/queues/tech/")
+    assert (await connect(queue))[0]
+    return queue
 
 
 async def claim_heard(queue, *, ticket_id: str, user) -> dict:
@@ -173,13 +179,10 @@ async def claim_heard(queue, *, ticket_id: str, user) -> dict:
 def test_an_idle_socket_stays_up_for_30_seconds(analysed, make_user, caplog):
     """channels_redis waits up to 5 s for a message; with redis-py's default 5 s read timeout
     every idle socket broke after ~5 s (a traceback each time). Idle 30 s, then an event."""
-    ana = make_user("ana", "tech")
-    headers = logged_in(ana)
-    ticket_id = analysed("internet down")[0]
+    ana, headers, ticket_id = tech_agent_with_a_ticket(analysed, make_user)
 
     async def scenario():
-        queue = socket(headers, "/ws/queues/tech/")
-        assert (await connect(queue))[0]
+        queue = await open_tech_queue(headers)
         idle = await queue.receive_nothing(timeout=30, interval=1)
         crashed = queue.future.done()
         return idle, crashed, await claim_heard(queue, ticket_id=ticket_id, user=ana)

@@ -4,17 +4,13 @@ it lands, so the queue pager jumps straight to the days that hold tickets."""
 
 from __future__ import annotations
 
-import logging
-import time
 from collections import Counter
 from datetime import UTC, datetime
 
 from pymongo.errors import DuplicateKeyError
 
-from dallosh.bulk import day_ranges, earliest, written_lately
+from dallosh.bulk import day_ranges, earliest, recount_until_settled
 from tickets.models import QueueDay, Ticket
-
-logger = logging.getLogger(__name__)
 
 Segment = tuple[str, str, int, datetime]  # team, status, priority, day
 
@@ -51,25 +47,22 @@ def rebuild_queue_directory() -> int:
     return sum(_recount_queue_day(window) for window in day_ranges(field="created_at", since=since))
 
 
-def _recount_queue_day(window: dict, *, attempts: int = 50) -> int:
-    """A day's counts, set and verified; while a ticket of that day was written in the last
-    half second (its move may still have a directory update in flight, which would land on the
-    new count), the day is done again a moment later. A day that never settles keeps its
-    last verified counts, with a warning: run the rebuild again in a quiet moment."""
+def _recount_queue_day(window: dict) -> int:
+    """A day's counts set and verified; done again while a ticket of that day was written in
+    the last half second (its move may still have a directory update in flight)."""
     day = window["created_at"]["$gte"]
     directory = QueueDay._get_collection()
-    for _ in range(attempts):
+
+    def once() -> tuple[bool, int] | None:
         held = {d["_id"]: d["count"] for d in directory.find({"day": day}, {"count": 1})}
         counted = _queue_counts(window, day)
         if not held and not counted:
-            return 0
+            return None
         verified = _compare_and_set_counts(day, held, counted) and _queue_counts(window, day) == {
             d["_id"]: d["count"] for d in directory.find({"day": day, "count": {"$ne": 0}}, {"count": 1})}
-        if verified and not written_lately(Ticket._get_collection(), window):
-            return len(counted)
-        time.sleep(0.1)
-    logger.warning("queue directory of %s kept changing during the rebuild; run it again in a quiet moment", day)
-    return len(counted)
+        return verified, len(counted)
+
+    return recount_until_settled(window, recount=once, written=Ticket._get_collection(), what="queue directory")
 
 
 def _queue_counts(window: dict, day: datetime) -> dict[str, int]:
