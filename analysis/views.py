@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -23,7 +23,7 @@ def request_draft(request: HttpRequest, ticket_id: str) -> HttpResponse:
     the local model, so it never runs in a web request. The page shows "Drafting…", then the
     draft in the reply box; nothing is sent or stored on the ticket until the agent records
     a reply. Too many requests are refused with a message (429), never an error page."""
-    ticket = _visible_ticket(request, ticket_id)
+    ticket = ticket_selectors.visible_ticket_or_404(user=request.user, ticket_id=ticket_id)
     wants_json = "application/json" in request.headers.get("Accept", "")
     try:
         draft = draft_services.request_draft(ticket=ticket, user=request.user)
@@ -43,13 +43,6 @@ def request_draft(request: HttpRequest, ticket_id: str) -> HttpResponse:
 def latest_draft(request: HttpRequest, ticket_id: str) -> JsonResponse:
     """The user's latest draft for the ticket (null if none), for the page to poll while its
     socket is down or an event was missed."""
-    _visible_ticket(request, ticket_id)
+    ticket_selectors.visible_ticket_or_404(user=request.user, ticket_id=ticket_id)
     draft = draft_selectors.latest_draft(ticket_id=ticket_id, username=request.user.get_username())
     return JsonResponse({"draft": draft.as_json() if draft else None})
-
-
-def _visible_ticket(request: HttpRequest, ticket_id: str) -> dict:
-    ticket = ticket_selectors.ticket_visible_to(user=request.user, ticket_id=ticket_id)
-    if ticket is None:
-        raise Http404("No such ticket in your queues.")
-    return ticket

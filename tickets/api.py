@@ -87,20 +87,12 @@ class QueueView(APIView):
                          "searched_until": page.searched_until})
 
 
-def _visible_ticket(request: Request, ticket_id: str) -> dict:
-    """The ticket, if this user may see it; a 404 otherwise (whether it exists or not)."""
-    ticket = selectors.ticket_visible_to(user=request.user, ticket_id=ticket_id)
-    if ticket is None:
-        raise Http404("No such ticket in your queues.")
-    return ticket
-
-
 class TicketView(APIView):
     permission_classes = [permissions.CanUseQueues]
 
     @extend_schema(responses={200: TicketDetailSerializer, 404: ErrorSerializer})
     def get(self, request: Request, ticket_id: str) -> Response:
-        ticket = _visible_ticket(request, ticket_id)
+        ticket = selectors.visible_ticket_or_404(user=request.user, ticket_id=ticket_id)
         data = QueueRowSerializer(ticket).data
         data |= {"analysis": _plain(ticket.get("analysis")), "correction": _plain(ticket.get("correction")),
                  "routing_rule": ticket.get("routing_rule"), "notes": _plain(ticket.get("notes", [])),
@@ -117,7 +109,7 @@ class AnalysisView(APIView):
 
     @extend_schema(responses={200: AnalysisSerializer, 404: ErrorSerializer})
     def get(self, request: Request, ticket_id: str) -> Response:
-        ticket = _visible_ticket(request, ticket_id)
+        ticket = selectors.visible_ticket_or_404(user=request.user, ticket_id=ticket_id)
         if not ticket.get("analysis"):
             raise Http404("This ticket has not been analysed yet.")
         return Response(AnalysisSerializer({

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.http import Http404
 
 from dallosh.bulk import find_by_values
 from dallosh.permissions import AGENT_GROUP, can_view_ticket, team_group
@@ -311,6 +312,15 @@ def ticket_visible_to(*, user, ticket_id: str) -> dict | None:
     """The ticket if `user` may see it, else None: whether it exists is not told apart."""
     ticket = ticket_for(ticket_id=ticket_id)
     return ticket if ticket is not None and can_view_ticket(user, ticket) else None
+
+
+def visible_ticket_or_404(*, user, ticket_id: str) -> dict:
+    """The ticket for a page or an API route; Http404 when it is not the user's to see
+    (whether it exists or not is not told apart)."""
+    ticket = ticket_visible_to(user=user, ticket_id=ticket_id)
+    if ticket is None:
+        raise Http404("No such ticket in your queues.")
+    return ticket
 
 
 def ticket_for(*, ticket_id: str) -> dict | None:

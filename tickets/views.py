@@ -64,15 +64,8 @@ def queue_row(request: HttpRequest, team: str, ticket_id: str) -> HttpResponse:
 @login_required
 @require_GET
 def ticket_page(request: HttpRequest, ticket_id: str) -> HttpResponse:
-    ticket = _visible_ticket(request, ticket_id)
+    ticket = selectors.visible_ticket_or_404(user=request.user, ticket_id=ticket_id)
     return _ticket_page(request, ticket, conversation=selectors.conversation(ticket=ticket))
-
-
-def _visible_ticket(request: HttpRequest, ticket_id: str) -> dict:
-    ticket = selectors.ticket_visible_to(user=request.user, ticket_id=ticket_id)
-    if ticket is None:
-        raise Http404("No such ticket in your queues.")
-    return ticket
 
 
 def _ticket_page(request: HttpRequest, ticket: dict, *, conversation: list[dict]) -> HttpResponse:
