@@ -12,10 +12,9 @@ from django.conf import settings
 from analysis.chain import tier_configs
 from analysis.classifier import FIELDS, SOURCE_WEIGHTS, STARTER_FILE, TIER, Example
 from analysis.models import ClassifierVersion, CostLedgerDay, ProviderHealth
-from dallosh.bulk import scan_by_day
 from dallosh.vocabulary import CORRECTED_FIELDS, labels_in_force
 from tickets import selectors as ticket_selectors
-from tickets.models import Ticket
+from tickets import store
 
 
 @dataclass(frozen=True)
@@ -93,13 +92,12 @@ def analysis_backlog(*, now: datetime | None = None) -> AnalysisBacklog:
     """How many tickets wait for the fast tier and for the LLM, and the rate of each (on
     indexes: the waiting flags and the analysis time)."""
     now = now or datetime.now(UTC)
-    tickets = Ticket._get_collection()
     recent = {"analysis.analysed_at": {"$gte": now - timedelta(minutes=1)}}
     return AnalysisBacklog(
-        awaiting_labelling=tickets.count_documents({"needs_analysis": True}, limit=COUNT_CAP),
-        awaiting_refinement=tickets.count_documents({"needs_refinement": True}, limit=COUNT_CAP),
-        labelled_last_minute=tickets.count_documents({**recent, "analysis.provider": TIER}, limit=COUNT_CAP),
-        refined_last_minute=tickets.count_documents({**recent, "analysis.provider": {"$ne": TIER}}, limit=COUNT_CAP))
+        awaiting_labelling=store.count({"needs_analysis": True}, cap=COUNT_CAP),
+        awaiting_refinement=store.count({"needs_refinement": True}, cap=COUNT_CAP),
+        labelled_last_minute=store.count({**recent, "analysis.provider": TIER}, cap=COUNT_CAP),
+        refined_last_minute=store.count({**recent, "analysis.provider": {"$ne": TIER}}, cap=COUNT_CAP))
 
 
 def training_examples(*, limit: int = 200_000) -> list[Example]:
@@ -108,8 +106,7 @@ def training_examples(*, limit: int = 200_000) -> list[Example]:
     (weighed highest), read one indexed day at a time up to `limit`."""
     llm_tiers = set(settings.DALLOSH_ANALYSIS["PROVIDERS"]) - {TIER}
     examples: list[Example] = []
-    projection = {"analysis": 1, "correction": 1}
-    for ticket in scan_by_day(Ticket._get_collection(), field="created_at", projection=projection):
+    for ticket in store.scan_by_created_day(projection=store.Projection.LABELS):
         analysis, correction = ticket.get("analysis") or {}, ticket.get("correction")
         if not analysis.get("input_text") or (analysis.get("provider") not in llm_tiers and not correction):
             continue

@@ -35,13 +35,14 @@ from analysis import classifier, embeddings, guard, prompts, selectors, summarie
 from analysis.chain import ChainResult, Outcome, ProviderChain, default_chain, record_saving, tier_configs
 from analysis.models import RefineCursor
 from analysis.prompts import Item
-from dallosh.bulk import find_by_values, slices
+from dallosh.bulk import slices
 from dallosh.vocabulary import URGENCIES
-from ingestion.models import Tweet
-from ingestion.selectors import customer_words
-from tickets import routing
-from tickets.models import EPOCH, Ticket, TicketStatus
-from tickets.services import Change, apply_change, apply_changes, routed_fields
+from ingestion.selectors import customer_words, tweets_by_ids
+from tickets import routing, store
+from tickets.models import EPOCH, TicketStatus
+from tickets.routing import routed_fields
+from tickets.services import Change, apply_change, apply_changes
+from tickets.store import TicketRow
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,6 @@ LABEL_TASK_TICKETS = 500  # the fast tier's unit of work: about a second
 CLAIMED_FIELDS = {"tweet_ids": 1, "language": 1, "customer": 1, "status": 1, "assignee": 1, "team": 1,
                   "analysis_failures": 1, "created_at": 1, "customer_tweet_count": 1}
 RELEASED = {"analysis_claim": None, "analysis_lease_until": EPOCH}
-WITHOUT_HISTORY = {"audit": 0, "notes": 0}
 FIRST_WINDOW = timedelta(days=1)
 
 
@@ -99,9 +99,8 @@ def enqueue_pending(*, limit: int = 20_000, now: datetime | None = None) -> int:
     if _waiting_tasks(cluster) >= _config()["MAX_WAITING_TASKS"]:
         return 0
     now = now or datetime.now(UTC)
-    collection = Ticket._get_collection()
-    due = list(collection.find({"needs_analysis": True, "analysis_queued_until": {"$lte": now}},
-                               {"_id": 1, "analysis_solo": 1, "analysis_lease_until": 1}).limit(limit))
+    due = store.select({"needs_analysis": True, "analysis_queued_until": {"$lte": now}},
+                       projection=store.Projection.ANALYSIS_WORK, limit=limit)
     due = [t for t in due if _as_utc(t.get("analysis_lease_until")) <= now]
     if fast:
         return _hand_out([t["_id"] for t in due], task=LABEL_TASK, cluster=cluster, size=LABEL_TASK_TICKETS,
@@ -132,8 +131,7 @@ def refinement_due(*, limit: int, now: datetime) -> list[dict]:
     """Unsure tickets not queued or held, most urgent first, oldest first within an
     urgency, read in created_at windows from each urgency's cursor (widening fourfold
     while they hold too few), so no read spans the whole backlog."""
-    found: list[dict] = []
-    collection = Ticket._get_collection()
+    found: list[TicketRow] = []
     cursors = {c.id: _as_utc(c.oldest) for c in RefineCursor.objects.all()}
     for rank in range(len(URGENCIES)):
         start = cursors.get(rank)
@@ -141,11 +139,10 @@ def refinement_due(*, limit: int, now: datetime) -> list[dict]:
         while start is not None and len(found) < limit and start <= now:
             bounds = {"needs_refinement": True, "refine_rank": rank,
                       "created_at": {"$gte": start, "$lt": start + window}}
-            rows = list(collection.find({**bounds, "refine_queued_until": {"$lte": now}},
-                                        {"_id": 1, "analysis_solo": 1, "analysis_lease_until": 1})
-                        .limit(limit - len(found)))
+            rows = store.select({**bounds, "refine_queued_until": {"$lte": now}},
+                                projection=store.Projection.ANALYSIS_WORK, limit=limit - len(found))
             found += [r for r in rows if _as_utc(r.get("analysis_lease_until")) <= now]
-            if start == cursors[rank] and collection.find_one(bounds, {"_id": 1}) is None:
+            if start == cursors[rank] and not store.exists(bounds):
                 cursors[rank] = start + window  # nothing awaits refinement before here any more
                 RefineCursor._get_collection().update_one({"_id": rank}, {"$max": {"oldest": cursors[rank]}})
             start, window = start + window, window * 4
@@ -160,10 +157,7 @@ def _hand_out(ids: list[str], *, task: str, cluster: str, size: int, now: dateti
     if not ids:
         return 0
     hold_until = now + timedelta(seconds=_config()["REQUEUE_AFTER_S"])
-    collection = Ticket._get_collection()
-    for part in slices(ids):
-        collection.update_many({"_id": {"$in": part}}, {"$set": {"analysis_queued_until": hold_until,
-                                                                 "refine_queued_until": hold_until}})
+    store.set_fields(ids, {"analysis_queued_until": hold_until, "refine_queued_until": hold_until})
     for part in slices(ids, size):
         async_task(task, part, *([True] if solo else []), cluster=cluster, group=cluster)
     return len(ids)
@@ -189,23 +183,18 @@ def claim_tickets(*, ticket_ids: list[str], refine: bool = False, now: datetime 
     lease_until = now + timedelta(seconds=_config()["LEASE_S"])
     waiting = ({"$or": [{"needs_analysis": True}, {"needs_refinement": True}]} if refine
                else {"needs_analysis": True})
-    collection = Ticket._get_collection()
-    for ids in slices(ticket_ids):
-        collection.update_many(
-            {"_id": {"$in": ids}, **waiting, "status": {"$ne": TicketStatus.MERGED},
-             "analysis_lease_until": {"$lte": now}},
-            {"$set": {"analysis_claim": claim, "analysis_lease_until": lease_until,
-                      "analysis_queued_until": lease_until, "refine_queued_until": lease_until}})
-    return claim, list(collection.find({"analysis_claim": claim}, projection))
+    store.set_fields(ticket_ids, {"analysis_claim": claim, "analysis_lease_until": lease_until,
+                                  "analysis_queued_until": lease_until, "refine_queued_until": lease_until},
+                     where={**waiting, "status": {"$ne": TicketStatus.MERGED}, "analysis_lease_until": {"$lte": now}})
+    return claim, store.select({"analysis_claim": claim}, projection=projection)
 
 
 def renew_claim(*, claim: str) -> None:
     """Extend the lease of the tickets a live worker still holds."""
     lease_until = datetime.now(UTC) + timedelta(seconds=_config()["LEASE_S"])
-    Ticket._get_collection().update_many({"analysis_claim": claim},
-                                         {"$set": {"analysis_lease_until": lease_until,
-                                                   "analysis_queued_until": lease_until,
-                                                   "refine_queued_until": lease_until}})
+    store.set_where({"analysis_claim": claim}, {"analysis_lease_until": lease_until,
+                                                "analysis_queued_until": lease_until,
+                                                "refine_queued_until": lease_until})
 
 
 @contextmanager
@@ -241,7 +230,7 @@ def label_tickets(*, ticket_ids: list[str], heads: classifier.Classifier | None 
     if heads is None:
         return analyse_tickets(ticket_ids=ticket_ids)
     now = datetime.now(UTC)
-    held = [t for t in find_by_values(Ticket._get_collection(), "_id", ticket_ids, WITHOUT_HISTORY)
+    held = [t for t in store.get_many(ticket_ids, projection=store.Projection.WORKING)
             if t.get("needs_analysis") and t.get("status") != TicketStatus.MERGED
             and _as_utc(t.get("analysis_lease_until")) <= now]
     run = AnalysisRun(skipped=len(ticket_ids) - len(held))
@@ -303,7 +292,7 @@ def _worth_a_summary(ticket: dict, texts: dict[str, str]) -> bool:
 def summarise_tickets(*, ticket_ids: list[str]) -> int:
     """Write a summary on each ticket that still has none, unless its text changed meanwhile."""
     written = 0
-    for ticket in find_by_values(Ticket._get_collection(), "_id", ticket_ids, WITHOUT_HISTORY):
+    for ticket in store.get_many(ticket_ids, projection=store.Projection.WORKING):
         analysis = ticket.get("analysis") or {}
         if analysis.get("summary") or not analysis.get("input_text"):
             continue
@@ -356,8 +345,7 @@ def record_analysis(*, ticket: dict, claim: str, outcome: Outcome, text: str,
     """
     now = now or datetime.now(UTC)
     for _ in range(5):
-        current = Ticket._get_collection().find_one({"_id": ticket["_id"], "analysis_claim": claim},
-                                                    WITHOUT_HISTORY)
+        current = store.get(ticket["_id"], projection=store.Projection.WORKING, where={"analysis_claim": claim})
         if current is None:
             return False  # the claim was lost: new tweets arrived, or the lease ran out
         changes, action, details = _analysis_changes(current, outcome, text=text, rules=rules, now=now)
@@ -415,30 +403,28 @@ def _routable(ticket: dict) -> bool:
 def _release(result: ChainResult, by_id: dict[str, dict], claim: str, run: AnalysisRun) -> None:
     """Give back what was not written: re-queued tweets go back at once, to be analysed
     alone; tickets every tier failed on wait, twice as long after each failure."""
-    collection = Ticket._get_collection()
     now = datetime.now(UTC)
     for ticket_id, why in result.requeued.items():
-        collection.update_one({"_id": ticket_id, "analysis_claim": claim},
-                              {"$set": {**RELEASED, "analysis_queued_until": EPOCH, "refine_queued_until": EPOCH,
-                                        "analysis_solo": True, "analysis_error": why}})
+        store.update_where({"_id": ticket_id, "analysis_claim": claim},
+                           {"$set": {**RELEASED, "analysis_queued_until": EPOCH, "refine_queued_until": EPOCH,
+                                     "analysis_solo": True, "analysis_error": why}})
         run.requeued.append(ticket_id)
     for ticket_id, reasons in result.failed.items():
         failures = (by_id[ticket_id].get("analysis_failures") or 0) + 1
         retry_at = now + timedelta(seconds=min(_config()["RETRY_AFTER_S"] * 2 ** (failures - 1), 6 * 3600))
-        collection.update_one({"_id": ticket_id, "analysis_claim": claim},
-                              {"$set": {**RELEASED, "analysis_queued_until": retry_at, "refine_queued_until": retry_at,
-                                        "analysis_error": "; ".join(reasons)[:1000]},
-                               "$inc": {"analysis_failures": 1}})
+        store.update_where({"_id": ticket_id, "analysis_claim": claim},
+                           {"$set": {**RELEASED, "analysis_queued_until": retry_at, "refine_queued_until": retry_at,
+                                     "analysis_error": "; ".join(reasons)[:1000]},
+                            "$inc": {"analysis_failures": 1}})
         run.failed.append(ticket_id)
 
 
-def _customer_texts(tickets: list[dict]) -> dict[str, str]:
+def _customer_texts(tickets: list[TicketRow]) -> dict[str, str]:
     """Each ticket's text for the model: its customer's own tweets, cleaned, in order."""
     tweet_ids = [tweet_id for t in tickets for tweet_id in t.get("tweet_ids", [])]
     fields = {"clean_text": 1, "text": 1, "is_brand": 1, "is_retweet": 1, "is_duplicate": 1, "created_at": 1,
               "conversation_id": 1}
-    tweets = sorted(find_by_values(Tweet._get_collection(), "_id", tweet_ids, fields),
-                    key=lambda t: (t["created_at"], t["_id"]))
+    tweets = sorted(tweets_by_ids(tweet_ids, projection=fields), key=lambda t: (t["created_at"], t["_id"]))
     by_conversation: dict[str, list[dict]] = {}
     for tweet in tweets:
         by_conversation.setdefault(tweet["conversation_id"], []).append(tweet)

@@ -99,13 +99,13 @@ def written_lately(collection: Collection, window: dict, *, within: timedelta = 
     return collection.find_one(recent, {"_id": 1}) is not None
 
 
-def recount_until_settled(window: dict, *, recount: Callable[[], tuple[bool, int] | None], written: Collection,
-                          what: str, attempts: int = 50) -> int:
+def recount_until_settled(window: dict, *, recount: Callable[[], tuple[bool, int] | None],
+                          written_lately: Callable[[dict], bool], what: str, attempts: int = 50) -> int:
     """A rollup's day rebuilt while live writes go on. `recount()` does one compare-and-set
     pass over the day and says whether it verified, with how many figures it holds (None:
-    the day holds nothing). The day is done again while it did not verify, or while one of
-    its documents in `written` was written lately (that write's increment may still land
-    on the new figures). A day that never settles keeps its last verified figures, with a
+    the day holds nothing). The day is done again while it did not verify, or while
+    `written_lately(window)` says one of its documents was written lately (that write's
+    increment may still land on the new figures). A day that never settles keeps its last verified figures, with a
     warning. Returns the figures."""
     figures = 0
     for _ in range(attempts):
@@ -113,7 +113,7 @@ def recount_until_settled(window: dict, *, recount: Callable[[], tuple[bool, int
         if outcome is None:
             return 0
         verified, figures = outcome
-        if verified and not written_lately(written, window):
+        if verified and not written_lately(window):
             return figures
         time.sleep(0.1)
     logger.warning("%s of %s kept changing during the rebuild; run it again in a quiet moment", what,

@@ -19,15 +19,20 @@ from datetime import UTC, datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from dallosh.bulk import day_ranges, earliest, find_by_values, recount_until_settled
+from dallosh.bulk import day_ranges, find_by_values, recount_until_settled
 from dallosh.vocabulary import UNKNOWN_LANGUAGE
 from dashboard.models import Alert, AlertKind, AlertRule, KpiBucket
-from ingestion.models import Tweet
+from ingestion.selectors import first_tweet_created, tweets_created_in
+from tickets import store
 from tickets.events import publish
-from tickets.models import Ticket, TicketStatus
+from tickets.models import TicketStatus
 from tickets.selectors import backlog, breached_open
 
 GRAINS = ("d", "h")
+# The ticket shapes the rollups and the outage watch read (tickets/store.py).
+KPI_FIELDS = {"audit": 0, "notes": 0, "tweet_ids": 0, "subject": 0, "analysis.input_text": 0}
+OUTAGE_WATCH_FIELDS = {"team": 1, "topic": 1, "sentiment": 1, "urgency": 1, "language": 1, "subject": 1, "status": 1,
+                "created_at": 1, "analysis.input_text": 1}
 
 
 def bucket_start(moment: datetime, grain: str) -> datetime:
@@ -115,8 +120,7 @@ def rebuild_kpis() -> int:
     replaced only if its revision (every live increment bumps it) is still the one read
     before counting, and the day is counted again after; a day that moved meanwhile is done
     again, so no live increment is lost. Returns the buckets holding figures."""
-    sources = [Ticket._get_collection(), Tweet._get_collection()]
-    since = earliest(sources, field="created_at")
+    since = min(filter(None, (store.first_created(), first_tweet_created())), default=None)
     if since is None:
         return 0
     return sum(_recount_kpi_day(window) for window in day_ranges(field="created_at", since=since))
@@ -138,7 +142,8 @@ def _recount_kpi_day(window: dict) -> int:
         verified = _replace_buckets(day, held, sums) and _day_sums(window) == sums and _revisions(ids) == written
         return verified, len(sums)
 
-    return recount_until_settled(window, recount=once, written=Ticket._get_collection(), what="KPI buckets")
+    return recount_until_settled(window, recount=once, written_lately=store.written_lately,
+                                 what="KPI buckets")
 
 
 def _revisions(ids: list[str]) -> dict[str, int | None]:
@@ -147,10 +152,9 @@ def _revisions(ids: list[str]) -> dict[str, int | None]:
 
 def _day_sums(window: dict) -> Sums:
     sums: Sums = {}
-    fields = {"audit": 0, "notes": 0, "tweet_ids": 0, "subject": 0, "analysis.input_text": 0}
-    for ticket in Ticket._get_collection().find(window, fields):
+    for ticket in store.select(window, projection=KPI_FIELDS):
         _add_contribution(sums, contribution(ticket), +1)
-    for tweet in Tweet._get_collection().find(window, {"created_at": 1, "language": 1, "is_brand": 1}):
+    for tweet in tweets_created_in(window, projection={"created_at": 1, "language": 1, "is_brand": 1}):
         _add_tweet(sums, tweet)
     return {key: Counter({path: value for path, value in counter.items() if value})
             for key, counter in sums.items() if any(counter.values())}
@@ -322,9 +326,7 @@ def alerts_team_group(team: str) -> str:
 
 def _recent_tickets(since: datetime) -> list[dict]:
     """Analysed tickets whose customer wrote since then (the created_at index bounds the read)."""
-    fields = {"team": 1, "topic": 1, "sentiment": 1, "urgency": 1, "language": 1, "subject": 1, "status": 1,
-              "created_at": 1, "analysis.input_text": 1}
-    return [t for t in Ticket._get_collection().find({"created_at": {"$gte": since}}, fields)
+    return [t for t in store.select({"created_at": {"$gte": since}}, projection=OUTAGE_WATCH_FIELDS)
             if t.get("topic") and t.get("status") != TicketStatus.MERGED]
 
 

@@ -24,10 +24,11 @@ from django.conf import settings
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from dallosh.bulk import insert_new
 from dallosh.files import sha256_of
 from ingestion import events, pipeline, threads
 from ingestion.formats import UnknownFormat, detect_format, format_by_name
-from ingestion.models import IngestJob, JobStatus, UploadSession
+from ingestion.models import IngestJob, JobStatus, Tweet, UploadSession
 from ingestion.reader import RawRecord, UnreadableFile, iter_chunks, read_header
 
 logger = logging.getLogger(__name__)
@@ -248,6 +249,13 @@ def _finish(job: IngestJob, status: str, *, error: str | None = None) -> IngestJ
 
 
 # --- web upload: a file sent in slices, then ingested by a django-q2 worker ------------------
+
+def store_recorded_tweet(*, tweet: dict) -> None:
+    """Store a tweet Dallosh recorded itself (an agent's reply, already shaped and cleaned)
+    and announce it as stored, like an ingested one; a replay stores and announces nothing."""
+    if not insert_new(Tweet._get_collection(), [tweet]):  # the ids already stored
+        events.stored(sender=Tweet, tweets=[tweet])
+
 
 def start_upload(*, user: str, filename: str, size_bytes: int, source: str | None = None) -> UploadSession:
     limit = settings.DALLOSH["UPLOAD_MAX_BYTES"]

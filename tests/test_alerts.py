@@ -11,7 +11,7 @@ from dashboard import services
 from dashboard.models import Alert, AlertRule
 from tests.alert_data import inject_burst
 from tests.test_live_consumers import logged_in
-from tickets import services as ticket_services
+from tickets import sla_watch
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +52,7 @@ def test_backlog_and_sla_breach_rules(analysed):
     raised = services.evaluate_alerts()
     assert [(a["rule_name"], a["figures"]) for a in raised] == [("tech backlog", {"open": 2})]
     Ticket._get_collection().update_one({"_id": second}, {"$set": {"sla_due_at": datetime.now(UTC) - timedelta(1)}})
-    ticket_services.flag_breaches()
+    sla_watch.flag_breaches()
     assert [(a["rule_name"], a["figures"]) for a in services.evaluate_alerts()] == [("breaches", {"breached": 1})]
 
 

@@ -96,3 +96,13 @@ def test_the_modules_import_each_other_without_a_circle():
     for module in sorted(graph):
         visit(module, [])
     assert circles == []
+
+
+def test_only_the_ticket_store_touches_the_tickets_collection():
+    """tickets/store.py owns the tickets collection: every other module reads and writes
+    tickets through its named projections and typed rows, never the raw collection."""
+    raw = [f"{module}:{node.lineno}" for module, tree in modules() if module != "tickets.store"
+           for node in ast.walk(tree)
+           if isinstance(node, ast.Attribute) and node.attr == "_get_collection"
+           and isinstance(node.value, ast.Name) and node.value.id == "Ticket"]
+    assert raw == []

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.helpers import repeat_while
-from tickets import actions, conversations, directory, selectors, services
+from tickets import actions, conversations, directory, selectors, services, sla_watch
 from tickets.models import QueueDay, Ticket
 from tickets.selectors import QueueFilters
 
@@ -35,11 +35,11 @@ def test_breached_tickets_float_above_every_urgency(analysed, settings):
     low, high = analysed("no signal at home", "internet down")
     later = datetime.now(UTC) + timedelta(hours=49)  # past low's 48 h target and high's 1 h
     Ticket._get_collection().update_one({"_id": low}, {"$set": {"sla_due_at": datetime.now(UTC) - timedelta(1)}})
-    assert services.flag_breaches(now=datetime.now(UTC)) == 1
+    assert sla_watch.flag_breaches(now=datetime.now(UTC)) == 1
     assert queue_ids("tech") == [low, high]
     row = Ticket.objects.get(id=low)
     assert (row.sla_state, row.queue_priority) == ("breached", 4)  # low (1) + breach (3)
-    assert services.flag_breaches(now=later) == 1  # high breaches too: high outranks low again
+    assert sla_watch.flag_breaches(now=later) == 1  # high breaches too: high outranks low again
     assert queue_ids("tech") == [high, low]
 
 

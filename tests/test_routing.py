@@ -3,6 +3,7 @@
 import pytest
 
 from dallosh.vocabulary import Analysis
+from tickets import routing
 from tickets.models import RoutingRule, Ticket
 from tickets.routing import decide_route
 
@@ -89,12 +90,10 @@ def test_the_admin_shows_how_many_recent_tickets_a_rule_matches(admin_client, an
 
 
 def test_rerouting_applies_changed_rules_to_open_unassigned_tickets_only(analysed_tickets):
-    from tickets import services
-
     assert Ticket.objects.get(id=analysed_tickets["c2"]).team == "billing"
     Ticket._get_collection().update_one({"_id": analysed_tickets["c1"]}, {"$set": {"assignee": "alice"}})
     RoutingRule.objects.create(name="everything to commercial", route_to_team="commercial")
-    result = services.reroute_open_tickets()
+    result = routing.reroute_open_tickets()
     assert (result.scanned, result.changed) == (2, 2)
     teams = {t.customer: (t.team, t.routing_rule) for t in Ticket.objects.all()}
     assert teams["c2"] == ("commercial", "everything to commercial")

@@ -9,13 +9,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from dallosh.bulk import find_by_values, insert_new
-from ingestion.models import Tweet
-from ingestion.selectors import speaks_for_the_customer
-from tickets import events, sla
+from ingestion.selectors import speaks_for_the_customer, tweets_of_conversations
+from tickets import events, sla, store
 from tickets.directory import count_in_segment, queue_segment
-from tickets.models import AWAIT_ANALYSIS, WITHOUT_HISTORY, Ticket, TicketStatus
+from tickets.models import AWAIT_ANALYSIS, TicketStatus
 from tickets.services import apply_change
+from tickets.store import Projection, TicketRow
 
 SUBJECT_CHARS = 280
 TWEET_FIELDS = {"author": 1, "is_brand": 1, "is_retweet": 1, "is_duplicate": 1, "created_at": 1, "text": 1,
@@ -72,7 +71,7 @@ def sync_tickets(*, chunk_tweets: list[dict], rebuild: set[str], now: datetime) 
         fields = derive_ticket(conversation_id, tweets)
         if fields:
             documents.append({"_id": conversation_id, **fields, **_workflow_defaults(now), "updated_at": now})
-    already = insert_new(Ticket._get_collection(), documents)
+    already = store.insert_new(documents)
     result.created = len(documents) - len(already)
     touched_customers = {c for c, tweets in by_conversation.items() if any(not t["is_brand"] for t in tweets)}
     created, updated = rebuild_tickets(conversation_ids=sorted(set(rebuild) | already), now=now,
@@ -97,10 +96,9 @@ def rebuild_tickets(*, conversation_ids: list[str], now: datetime, new_customer_
     if not conversation_ids:
         return 0, 0
     stored: dict[str, list[dict]] = defaultdict(list)
-    for tweet in find_by_values(Tweet._get_collection(), "conversation_id", conversation_ids, TWEET_FIELDS):
+    for tweet in tweets_of_conversations(conversation_ids, projection=TWEET_FIELDS):
         stored[tweet["conversation_id"]].append(tweet)
-    collection = Ticket._get_collection()
-    previous = {t["_id"]: t for t in find_by_values(collection, "_id", conversation_ids, WITHOUT_HISTORY)}
+    previous = {t["_id"]: t for t in store.get_many(conversation_ids, projection=Projection.STATE)}
     created = updated = 0
     for conversation_id in conversation_ids:
         fields = derive_ticket(conversation_id, stored.get(conversation_id, []))
@@ -114,11 +112,11 @@ def rebuild_tickets(*, conversation_ids: list[str], now: datetime, new_customer_
         # loses its claim, so its answer is discarded rather than written over them.
         target = update["$set"] if conversation_id in new_customer_tweets else update["$setOnInsert"]
         target.update(AWAIT_ANALYSIS)
-        outcome = collection.update_one({"_id": conversation_id}, update, upsert=True)
+        inserted = store.upsert_derived(ticket_id=conversation_id, update=update)
         if conversation_id in previous:  # its figures move with it (a new first reply, an earlier start)
             events.written(pairs=[(previous[conversation_id], {**previous[conversation_id], **fields})])
-        created += outcome.upserted_id is not None
-        updated += outcome.upserted_id is None
+        created += inserted
+        updated += not inserted
     reopen_on_customer_reply(ticket_ids=[c for c in conversation_ids if c in new_customer_tweets and c in previous],
                              now=now)
     return created, updated
@@ -129,7 +127,7 @@ def reopen_on_customer_reply(*, ticket_ids: list[str], now: datetime) -> int:
     back in its queue with a fresh response target."""
     reopened = 0
     answered = (TicketStatus.WAITING_CUSTOMER, TicketStatus.RESOLVED)
-    for ticket in find_by_values(Ticket._get_collection(), "_id", ticket_ids, {"audit": 0, "notes": 0}):
+    for ticket in store.get_many(ticket_ids, projection=Projection.WORKING):
         if ticket.get("status") not in answered or not ticket.get("urgency"):
             continue
         status = TicketStatus.IN_PROGRESS if ticket.get("assignee") else TicketStatus.NEW
@@ -140,7 +138,7 @@ def reopen_on_customer_reply(*, ticket_ids: list[str], now: datetime) -> int:
     return reopened
 
 
-def _enter_new_day(before: dict | None, created_at: datetime) -> None:
+def _enter_new_day(before: TicketRow | None, created_at: datetime) -> None:
     """An earlier tweet joined a routed conversation: its age (queue place) changes."""
     if before is None:
         return
@@ -155,19 +153,18 @@ def merge_tickets(*, merges: list[tuple[str, str]], now: datetime) -> None:
     They are kept (an agent may already have worked them), out of every queue; the queue
     directory forgets them when the write applied to the version read.
     """
-    collection = Ticket._get_collection()
     for absorbed, into in merges:
-        before = collection.find_one({"_id": absorbed}, WITHOUT_HISTORY)
+        before = store.get(absorbed, projection=Projection.STATE)
         if before is None:
             continue
         update = {"$set": {"status": TicketStatus.MERGED, "merged_into": into, "needs_analysis": False,
                            "updated_at": now}, "$inc": {"version": 1}}
-        if collection.update_one({"_id": absorbed, "version": before.get("version")}, update).modified_count:
+        if store.update_where({"_id": absorbed, "version": before.get("version")}, update):
             if queue_segment(before):
                 count_in_segment(queue_segment(before), -1)
             events.written(pairs=[(before, None)])
         else:  # changed meanwhile: merge it all the same; its directory count only runs high
-            collection.update_one({"_id": absorbed}, update)
+            store.update_where({"_id": absorbed}, update)
 
 
 def _workflow_defaults(now: datetime, *, with_analysis: bool = True) -> dict:

@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 from pymongo.errors import DuplicateKeyError
 
 from dallosh.bulk import day_ranges, earliest, recount_until_settled
-from tickets.models import QueueDay, Ticket
+from tickets import store
+from tickets.models import QueueDay
+from tickets.store import TicketRow
 
 Segment = tuple[str, str, int, datetime]  # team, status, priority, day
 
 
-def queue_segment(ticket: dict) -> Segment | None:
+def queue_segment(ticket: TicketRow) -> Segment | None:
     """The queue segment a ticket sits in, None while it is not routed."""
     if not ticket.get("team") or ticket.get("queue_priority") is None:
         return None
@@ -40,7 +42,7 @@ def rebuild_queue_directory() -> int:
     counted again; a day that moved meanwhile is done again, so no live increment is lost.
     Documents are never deleted (the pager relies on that): an emptied segment reads 0.
     Returns the segments holding tickets."""
-    since = min(filter(None, (earliest([Ticket._get_collection()], field="created_at"),
+    since = min(filter(None, (store.first_created(),
                               earliest([QueueDay._get_collection()], field="day"))), default=None)
     if since is None:
         return 0
@@ -62,7 +64,8 @@ def _recount_queue_day(window: dict) -> int:
             d["_id"]: d["count"] for d in directory.find({"day": day, "count": {"$ne": 0}}, {"count": 1})}
         return verified, len(counted)
 
-    return recount_until_settled(window, recount=once, written=Ticket._get_collection(), what="queue directory")
+    return recount_until_settled(window, recount=once, written_lately=store.written_lately,
+                                 what="queue directory")
 
 
 def _queue_counts(window: dict, day: datetime) -> dict[str, int]:
@@ -70,7 +73,7 @@ def _queue_counts(window: dict, day: datetime) -> dict[str, int]:
                 {"$group": {"_id": {"team": "$team", "status": "$status", "priority": "$queue_priority"},
                             "count": {"$sum": 1}}}]
     return {_segment_id((g["_id"]["team"], g["_id"]["status"], g["_id"]["priority"], day)): g["count"]
-            for g in Ticket._get_collection().aggregate(pipeline)}
+            for g in store.group(pipeline)}
 
 
 def _compare_and_set_counts(day: datetime, held: dict[str, int], counted: dict[str, int]) -> bool:

@@ -15,8 +15,6 @@ from dallosh import vocabulary
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 AWAIT_ANALYSIS = {"needs_analysis": True, "analysis_claim": None, "analysis_lease_until": EPOCH,
                   "analysis_queued_until": EPOCH}
-# The projection for reading a ticket's state without its history (audit, notes, tweet ids).
-WITHOUT_HISTORY = {"audit": 0, "notes": 0, "tweet_ids": 0}
 
 
 class TicketStatus:

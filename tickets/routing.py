@@ -1,11 +1,18 @@
-"""The routing decision, in one place: LABELS.md's default routing, overridden by rules."""
+"""Routing, in one place: the decision (LABELS.md's default routing, overridden by the
+admins' rules), what a route writes on a ticket (team, urgency in force, SLA target: the
+step the analysis and the re-routing share), and re-routing open tickets after the rules
+change."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from dallosh.vocabulary import FALLBACK_TEAM, TOPIC_TEAM, Analysis
-from tickets.models import RoutingRule
+from dallosh.vocabulary import FALLBACK_TEAM, FIELDS, TOPIC_TEAM, Analysis, labels_in_force
+from tickets import sla, store
+from tickets.models import RoutingRule, TicketStatus
+from tickets.services import apply_change
+from tickets.store import TicketRow
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,16 @@ def decide_route(*, analysis: Analysis, text: str, language: str | None, author:
     return Route(team=default_team(analysis), urgency=analysis.urgency, rule=None)
 
 
+def stored_analysis(ticket: TicketRow) -> Analysis:
+    """The model's labels stored on a ticket, as an Analysis."""
+    return Analysis(**{name: ticket["analysis"][name] for name in FIELDS})
+
+
+def routing_text(ticket: TicketRow) -> str:
+    """The text routing keywords are matched in: what the model read, else the subject."""
+    return ticket["analysis"].get("input_text") or ticket.get("subject") or ""
+
+
 def active_rules() -> list[RoutingRule]:
     return list(RoutingRule.objects.filter(active=True).order_by("priority", "id"))
 
@@ -46,3 +63,58 @@ def rule_matches(rule: RoutingRule, *, analysis: Analysis, text: str, language: 
             and (not rule.language or rule.language == (language or ""))
             and (not rule.author or rule.author.lstrip("@").casefold() == (author or "").lstrip("@").casefold())
             and (not keywords or any(k in text.casefold() for k in keywords)))
+
+
+def routed_fields(*, ticket: TicketRow, route: Route, now: datetime) -> dict:
+    """What routing writes on a ticket: the route's team and rule, the urgency in force (an
+    agent's corrected urgency outlives any re-routing), and the SLA target it sets. The one
+    step the analysis and the re-routing after a rule change share."""
+    urgency = labels_in_force(ticket.get("analysis"), ticket.get("correction"))["urgency"] \
+        if ticket.get("correction") else route.urgency
+    return {"team": route.team, "urgency": urgency, "routing_rule": route.rule, "routed_at": now,
+            **sla.fields_for_urgency(ticket, urgency, now)}
+
+
+# --- re-routing after rules change ------------------------------------------------------------
+
+
+@dataclass
+class Rerouted:
+    scanned: int = 0
+    changed: int = 0
+
+
+def enqueue_reroute(*, requested_by: str) -> None:
+    """Re-route on a worker: there may be millions of open tickets."""
+    from django_q.tasks import async_task
+
+    async_task("tickets.tasks.reroute_open_tickets", requested_by, group="routing")
+
+
+def reroute_open_tickets(*, now: datetime | None = None) -> Rerouted:
+    """Apply the current routing rules to every open, unassigned, analysed ticket.
+
+    Tickets an agent holds are left alone. Each update re-checks that the ticket is still
+    new and unassigned, so a claim made meanwhile wins.
+    """
+    now = now or datetime.now(UTC)
+    rules = active_rules()
+    result = Rerouted()
+    # One indexed day at a time: millions of open tickets are never asked for in one query.
+    for ticket in store.scan_by_created_day(projection=store.Projection.STATE):
+        if (ticket.get("status") != TicketStatus.NEW or ticket.get("assignee") or ticket.get("needs_analysis")
+                or not ticket.get("analysis")):
+            continue
+        result.scanned += 1
+        route = decide_route(analysis=stored_analysis(ticket),
+                                     text=routing_text(ticket),
+                                     language=ticket.get("language"), author=ticket.get("customer"), rules=rules)
+        changes = routed_fields(ticket=ticket, route=route, now=now)
+        if (changes["team"], changes["urgency"], changes["routing_rule"]) == (
+                ticket.get("team"), ticket.get("urgency"), ticket.get("routing_rule")):
+            continue
+        written = apply_change(ticket=ticket, changes=changes, by="system:routing", action="rerouted",
+                               details={"team": [ticket.get("team"), route.team], "rule": route.rule},
+                               condition={"status": TicketStatus.NEW, "assignee": None}, now=now)
+        result.changed += written is not None
+    return result

@@ -13,14 +13,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import Http404
 
-from dallosh.bulk import find_by_values
 from dallosh.permissions import AGENT_GROUP, can_view_ticket, team_group
-from dallosh.vocabulary import FIELDS, TEAMS, Analysis
-from ingestion.models import Tweet
-from tickets import routing, sla
-from tickets.models import QueueDay, RoutingRule, Ticket, TicketStatus
-
-PREVIEW_FIELDS = {"subject": 1, "language": 1, "customer": 1, "team": 1, "urgency": 1, "analysis": 1}
+from dallosh.vocabulary import TEAMS
+from ingestion.selectors import tweets_by_ids
+from tickets import routing, sla, store
+from tickets.models import QueueDay, RoutingRule, TicketStatus
+from tickets.store import Projection, QueueRow, TicketRow
 
 
 @dataclass(frozen=True)
@@ -30,27 +28,17 @@ class RulePreview:
     examples: list[dict]
 
 
-def stored_analysis(ticket: dict) -> Analysis:
-    """The model's labels stored on a ticket, as an Analysis."""
-    return Analysis(**{name: ticket["analysis"][name] for name in FIELDS})
-
-
-def routing_text(ticket: dict) -> str:
-    """The text routing keywords are matched in: what the model read, else the subject."""
-    return ticket["analysis"].get("input_text") or ticket.get("subject") or ""
-
-
 def rule_preview(*, rule: RoutingRule, recent: int, examples: int) -> RulePreview:
     """How many of the `recent` last analysed tickets this rule's conditions match, and a few
     of them: what an admin needs to see before saving a rule."""
-    cursor = (Ticket._get_collection().find({"analysis.analysed_at": {"$exists": True}}, PREVIEW_FIELDS)
-              .sort("analysis.analysed_at", -1).limit(recent))
+    cursor = store.select({"analysis.analysed_at": {"$exists": True}}, projection=Projection.RULE_PREVIEW,
+                          sort=[("analysis.analysed_at", -1)], limit=recent)
     scanned = matched = 0
     shown: list[dict] = []
     for ticket in cursor:
         scanned += 1
-        if not routing.rule_matches(rule, analysis=stored_analysis(ticket),
-                                    text=routing_text(ticket),
+        if not routing.rule_matches(rule, analysis=routing.stored_analysis(ticket),
+                                    text=routing.routing_text(ticket),
                                     language=ticket.get("language"), author=ticket.get("customer")):
             continue
         matched += 1
@@ -62,10 +50,6 @@ def rule_preview(*, rule: RoutingRule, recent: int, examples: int) -> RulePrevie
 
 # --- team queues ----------------------------------------------------------------------------
 
-ROW_FIELDS = {"subject": 1, "language": 1, "customer": 1, "created_at": 1, "team": 1, "status": 1, "urgency": 1,
-              "topic": 1, "sentiment": 1, "analysis.summary": 1, "analysis.review_flag": 1, "analysis.provider": 1,
-              "analysis.confidence": 1, "needs_refinement": 1, "assignee": 1,
-              "queue_priority": 1, "sla_due_at": 1, "sla_state": 1, "version": 1, "correction.by": 1}
 HOLDERS = ("me", "unassigned")
 
 
@@ -252,13 +236,14 @@ def _windows(days: list[tuple[datetime, int]], after: tuple | None, wanted):
         index = last
 
 
-def _window_rows(team: str, statuses: tuple[str, ...], priority: int, low: datetime, high: datetime) -> list[dict]:
+def _window_rows(team: str, statuses: tuple[str, ...], priority: int, low: datetime, high: datetime
+                 ) -> list[QueueRow]:
     """Each status is read on its own: an index walks one (team, status, priority) prefix."""
-    rows: list[dict] = []
+    rows: list[QueueRow] = []
     for status in statuses:
-        rows.extend(Ticket._get_collection().find(
+        rows.extend(store.select(
             {"team": team, "status": status, "queue_priority": priority, "created_at": {"$gte": low, "$lt": high}},
-            ROW_FIELDS))
+            projection=Projection.QUEUE_ROW))
     for row in rows:
         row["created_at"] = _utc(row["created_at"])
     rows.sort(key=lambda row: (row["created_at"], row["_id"]))
@@ -268,7 +253,7 @@ def _window_rows(team: str, statuses: tuple[str, ...], priority: int, low: datet
 def _held_page(*, team: str, filters: QueueFilters, username: str, start: Position, size: int) -> QueuePage:
     """"Assigned to me": an agent holds few tickets, read whole through the (assignee, status) index."""
     rows = [row for status in filters.statuses()
-            for row in Ticket._get_collection().find({"assignee": username, "status": status}, ROW_FIELDS)
+            for row in store.select({"assignee": username, "status": status}, projection=Projection.QUEUE_ROW)
             if row.get("team") == team and row.get("queue_priority") is not None]
     for row in rows:
         row["created_at"] = _utc(row["created_at"])
@@ -283,9 +268,9 @@ def _held_page(*, team: str, filters: QueueFilters, username: str, start: Positi
     return page
 
 
-def queue_row(*, ticket_id: str, team: str, filters: QueueFilters, username: str) -> dict | None:
+def queue_row(*, ticket_id: str, team: str, filters: QueueFilters, username: str) -> QueueRow | None:
     """The ticket's row if it belongs on this queue view now, else None (live updates ask)."""
-    row = Ticket._get_collection().find_one({"_id": ticket_id}, ROW_FIELDS)
+    row = store.get(ticket_id, projection=Projection.QUEUE_ROW)
     if (row is None or row.get("team") != team or row.get("status") not in filters.statuses()
             or row.get("queue_priority") is None or not filters.keeps(row, username)):
         return None
@@ -308,13 +293,13 @@ MIN_WINDOW = timedelta(minutes=1)
 # --- one ticket -----------------------------------------------------------------------------
 
 
-def ticket_visible_to(*, user, ticket_id: str) -> dict | None:
+def ticket_visible_to(*, user, ticket_id: str) -> TicketRow | None:
     """The ticket if `user` may see it, else None: whether it exists is not told apart."""
     ticket = ticket_for(ticket_id=ticket_id)
     return ticket if ticket is not None and can_view_ticket(user, ticket) else None
 
 
-def visible_ticket_or_404(*, user, ticket_id: str) -> dict:
+def visible_ticket_or_404(*, user, ticket_id: str) -> TicketRow:
     """The ticket for a page or an API route; Http404 when it is not the user's to see
     (whether it exists or not is not told apart)."""
     ticket = ticket_visible_to(user=user, ticket_id=ticket_id)
@@ -323,16 +308,17 @@ def visible_ticket_or_404(*, user, ticket_id: str) -> dict:
     return ticket
 
 
-def ticket_for(*, ticket_id: str) -> dict | None:
-    return Ticket._get_collection().find_one({"_id": ticket_id})
+def ticket_for(*, ticket_id: str) -> TicketRow | None:
+    """The whole ticket, history included (the ticket page)."""
+    return store.get(ticket_id, projection=Projection.WHOLE)
 
 
-def conversation(*, ticket: dict) -> list[dict]:
+def conversation(*, ticket: TicketRow) -> list[dict]:
     """Every tweet of the conversation in order: customer tweets and brand replies, each with
     its original and its cleaned text."""
     fields = {"author": 1, "is_brand": 1, "created_at": 1, "text": 1, "clean_text": 1, "language": 1,
               "is_retweet": 1, "is_duplicate": 1, "reply_to": 1, "tweet_id": 1}
-    tweets = list(find_by_values(Tweet._get_collection(), "_id", ticket.get("tweet_ids", []), fields))
+    tweets = tweets_by_ids(ticket.get("tweet_ids", []), projection=fields)
     return sorted(tweets, key=lambda t: (t["created_at"], t["_id"]))
 
 
@@ -365,11 +351,10 @@ def breached_open(*, team: str | None = None) -> int:
     return total
 
 
-def corrected_tickets(*, since: datetime, until: datetime | None = None) -> list[dict]:
+def corrected_tickets(*, since: datetime, until: datetime | None = None) -> list[TicketRow]:
     """Tickets an agent corrected in the range (an indexed range on the correction's time:
     corrections are a person's work, thousands, never millions)."""
     query: dict = {"$gte": since}
     if until is not None:
         query["$lt"] = until
-    return list(Ticket._get_collection().find({"correction.at": query},
-                                              {"analysis": 1, "correction": 1, "language": 1}))
+    return store.select({"correction.at": query}, projection=Projection.CORRECTION)

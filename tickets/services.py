@@ -1,93 +1,30 @@
-"""Ticket writes by people and by the system: every agent-visible change goes through
-apply_change (one version-pinned update with its audit entry, then its announcements),
-the agents' actions and their transitions, routing and re-routing, the SLA watch.
-Tickets are derived from conversations in tickets/conversations.py; the queue directory
-is kept in tickets/directory.py."""
+"""Agent actions: every agent-visible change to a ticket goes through apply_change (one
+version-pinned update with its audit entry, then its announcements), and the actions
+people take (claim, release, assign, status, labels, reply, re-route, note) with their
+transitions. Routing and re-routing live in tickets/routing.py, the SLA watch in
+tickets/sla_watch.py, tickets derived from conversations in tickets/conversations.py, the
+queue directory in tickets/directory.py; the tickets collection itself in tickets/store.py."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from pymongo import UpdateOne
 
-from dallosh.bulk import find_by_values, insert_new, scan_by_day
 from dallosh.permissions import can_assign_ticket, can_hold_tickets_of, can_release_ticket, can_work_ticket
-from dallosh.vocabulary import TEAMS, VOCABULARY, labels_in_force
-from ingestion import events as ingestion_events
-from ingestion.models import Tweet
-from tickets import events, routing, selectors, sla
+from dallosh.vocabulary import TEAMS, VOCABULARY
+from ingestion import services as ingestion_services
+from tickets import events, sla, store
 from tickets.directory import count_in_segment, count_in_segments, queue_segment
-from tickets.models import WITHOUT_HISTORY, SlaState, Ticket, TicketStatus
+from tickets.models import Ticket, TicketStatus
+from tickets.store import PinnedWrite as Change
+from tickets.store import TicketRow
 
 logger = logging.getLogger(__name__)
-
-
-# --- routing a ticket --------------------------------------------------------------------------
-
-
-def routed_fields(*, ticket: dict, route: routing.Route, now: datetime) -> dict:
-    """What routing writes on a ticket: the route's team and rule, the urgency in force (an
-    agent's corrected urgency outlives any re-routing), and the SLA target it sets. The one
-    step the analysis and the re-routing after a rule change share."""
-    urgency = labels_in_force(ticket.get("analysis"), ticket.get("correction"))["urgency"] \
-        if ticket.get("correction") else route.urgency
-    return {"team": route.team, "urgency": urgency, "routing_rule": route.rule, "routed_at": now,
-            **sla.fields_for_urgency(ticket, urgency, now)}
-
-
-# --- re-routing after rules change ------------------------------------------------------------
-
-
-@dataclass
-class Rerouted:
-    scanned: int = 0
-    changed: int = 0
-
-
-def enqueue_reroute(*, requested_by: str) -> None:
-    """Re-route on a worker: there may be millions of open tickets."""
-    from django_q.tasks import async_task
-
-    async_task("tickets.tasks.reroute_open_tickets", requested_by, group="routing")
-
-
-def reroute_open_tickets(*, now: datetime | None = None) -> Rerouted:
-    """Apply the current routing rules to every open, unassigned, analysed ticket.
-
-    Tickets an agent holds are left alone. Each update re-checks that the ticket is still
-    new and unassigned, so a claim made meanwhile wins.
-    """
-    now = now or datetime.now(UTC)
-    rules = routing.active_rules()
-    result = Rerouted()
-    collection = Ticket._get_collection()
-    # One indexed day at a time: millions of open tickets are never asked for in one query.
-    for ticket in scan_by_day(collection, field="created_at", projection=WITHOUT_HISTORY):
-        if (ticket.get("status") != TicketStatus.NEW or ticket.get("assignee") or ticket.get("needs_analysis")
-                or not ticket.get("analysis")):
-            continue
-        result.scanned += 1
-        route = routing.decide_route(analysis=selectors.stored_analysis(ticket),
-                                     text=selectors.routing_text(ticket),
-                                     language=ticket.get("language"), author=ticket.get("customer"), rules=rules)
-        changes = routed_fields(ticket=ticket, route=route, now=now)
-        if (changes["team"], changes["urgency"], changes["routing_rule"]) == (
-                ticket.get("team"), ticket.get("urgency"), ticket.get("routing_rule")):
-            continue
-        written = apply_change(ticket=ticket, changes=changes, by="system:routing", action="rerouted",
-                               details={"team": [ticket.get("team"), route.team], "rule": route.rule},
-                               condition={"status": TicketStatus.NEW, "assignee": None}, now=now)
-        result.changed += written is not None
-    return result
-
-
-# --- every agent-visible change goes through apply_change ---------------------------------------
 
 
 class TicketNotFound(LookupError):
@@ -108,8 +45,9 @@ class AlreadyClaimed(ActionRefused):
         self.holder = holder
 
 
-def apply_change(*, ticket: dict, changes: dict, by: str, action: str, details: dict | None = None,
-                 condition: dict | None = None, push: dict | None = None, now: datetime | None = None) -> dict | None:
+def apply_change(*, ticket: TicketRow, changes: dict, by: str, action: str, details: dict | None = None,
+                 condition: dict | None = None, push: dict | None = None,
+                 now: datetime | None = None) -> TicketRow | None:
     """Write `changes` to the ticket exactly as it was read (its version), with the audit
     entry, in one update; then publish the event. Returns the ticket as written, or None
     when it changed meanwhile (or `condition` no longer holds): nothing was written.
@@ -124,10 +62,8 @@ def apply_change(*, ticket: dict, changes: dict, by: str, action: str, details: 
     if moved and entering:
         count_in_segment(entering, +1)
     version = ticket.get("version", 0)
-    written = Ticket._get_collection().update_one(*_pinned_update(
-        ticket=ticket, changes=changes, by=by, action=action, details=details, condition=condition, push=push,
-        now=now))
-    if written.modified_count != 1:
+    if not store.write_pinned(ticket=ticket, changes=changes, by=by, action=action, details=details,
+                              condition=condition, push=push, now=now):
         if moved and entering:
             count_in_segment(entering, -1)
         return None
@@ -139,29 +75,8 @@ def apply_change(*, ticket: dict, changes: dict, by: str, action: str, details: 
     return after
 
 
-@dataclass(frozen=True)
-class Change:
-    """One ticket's changes for apply_changes: the ticket as read, its new fields, the audit details."""
-
-    ticket: dict
-    fields: dict
-    details: dict
-
-
-def _pinned_update(*, ticket: dict, changes: dict, by: str, action: str, details: dict | None,
-                   condition: dict | None, now: datetime, push: dict | None = None,
-                   mark: dict | None = None) -> tuple[dict, dict]:
-    """The filter and update that write `changes` to the ticket exactly as it was read (its
-    version, and `condition`), with its audit entry."""
-    entry = {"at": now, "by": by, "action": action, "details": details or {}}
-    pinned = {"version": ticket["version"]} if "version" in ticket else {"version": {"$exists": False}}
-    return ({"_id": ticket["_id"], **pinned, **(condition or {})},
-            {"$set": {**changes, "updated_at": now, **(mark or {})}, "$inc": {"version": 1},
-             "$push": {"audit": entry, **(push or {})}})
-
-
 def apply_changes(*, changes: list[Change], by: str, action: str, condition: dict | None = None,
-                  now: datetime | None = None) -> list[dict]:
+                  now: datetime | None = None) -> list[TicketRow]:
     """apply_change for many tickets at once, as the fast tier writes them: each ticket's
     update is conditioned on its version (and `condition`) as there, but they go in one
     bulk write, the queue directory and the KPI rollups get one sum each, and the events
@@ -169,16 +84,9 @@ def apply_changes(*, changes: list[Change], by: str, action: str, condition: dic
     if not changes:
         return []
     now = now or datetime.now(UTC)
-    token = uuid.uuid4().hex  # marks this call's writes, to tell which conditions held
     moves = [(queue_segment(c.ticket), queue_segment({**c.ticket, **c.fields})) for c in changes]
     count_in_segments(Counter(entering for leaving, entering in moves if entering != leaving))
-    collection = Ticket._get_collection()
-    collection.bulk_write([UpdateOne(*_pinned_update(ticket=c.ticket, changes=c.fields, by=by, action=action,
-                                                     details=c.details, condition=condition, now=now,
-                                                     mark={"write_token": token})) for c in changes],
-                          ordered=False)
-    landed = {t["_id"] for t in find_by_values(collection, "_id", [c.ticket["_id"] for c in changes],
-                                               {"write_token": 1}) if t.get("write_token") == token}
+    landed = store.write_pinned_many(changes, by=by, action=action, condition=condition, now=now)
     undo, pairs = Counter(), []  # the segment each written ticket left; each refused one did not enter
     for change, (leaving, entering) in zip(changes, moves, strict=True):
         if change.ticket["_id"] in landed:
@@ -193,11 +101,11 @@ def apply_changes(*, changes: list[Change], by: str, action: str, condition: dic
     return [after for _, after in pairs]
 
 
-def _mutate(*, ticket_id: str, user, action: str, decide, attempts: int = 5) -> dict:
+def _mutate(*, ticket_id: str, user, action: str, decide, attempts: int = 5) -> TicketRow:
     """Read the ticket, check the user may act on it, let `decide(ticket)` return the
     changes (or raise ActionRefused), and write them; a concurrent change means read again."""
     for _ in range(attempts):
-        ticket = Ticket._get_collection().find_one({"_id": ticket_id}, {"audit": 0, "notes": 0})
+        ticket = store.get(ticket_id, projection=store.Projection.WORKING)
         if ticket is None or not can_work_ticket(user, ticket):
             raise TicketNotFound(ticket_id)  # the same answer whether it exists or not
         changes, details, push = decide(ticket)
@@ -220,16 +128,16 @@ TRANSITIONS = {
 }
 
 
-def _require_open(ticket: dict) -> None:
+def _require_open(ticket: TicketRow) -> None:
     if ticket["status"] not in TicketStatus.OPEN:
         raise ActionRefused(f"The ticket is {ticket['status'].replace('_', ' ')}.")
 
 
-def claim_ticket(*, ticket_id: str, user) -> dict:
+def claim_ticket(*, ticket_id: str, user) -> TicketRow:
     """Take an unheld open ticket. Two agents claiming at once: one wins, the other is told
     who holds it (the versioned update makes the race a plain compare-and-set)."""
 
-    def decide(ticket: dict):
+    def decide(ticket: TicketRow):
         _require_open(ticket)
         if ticket.get("assignee"):
             raise AlreadyClaimed(ticket["assignee"])
@@ -242,8 +150,8 @@ def claim_ticket(*, ticket_id: str, user) -> dict:
     return _mutate(ticket_id=ticket_id, user=user, action="claimed", decide=decide)
 
 
-def release_ticket(*, ticket_id: str, user) -> dict:
-    def decide(ticket: dict):
+def release_ticket(*, ticket_id: str, user) -> TicketRow:
+    def decide(ticket: TicketRow):
         if not ticket.get("assignee"):
             raise ActionRefused("Nobody holds this ticket.")
         if not can_release_ticket(user, ticket):
@@ -256,9 +164,9 @@ def release_ticket(*, ticket_id: str, user) -> dict:
     return _mutate(ticket_id=ticket_id, user=user, action="released", decide=decide)
 
 
-def assign_ticket(*, ticket_id: str, user, assignee: str) -> dict:
+def assign_ticket(*, ticket_id: str, user, assignee: str) -> TicketRow:
     """Hand the ticket to a colleague: an agent of the ticket's team."""
-    def decide(ticket: dict):
+    def decide(ticket: TicketRow):
         if not can_assign_ticket(user, ticket):
             raise ActionForbidden("Only a manager can hand a ticket to someone; claim it to take it yourself.")
         _require_open(ticket)
@@ -273,10 +181,10 @@ def assign_ticket(*, ticket_id: str, user, assignee: str) -> dict:
     return _mutate(ticket_id=ticket_id, user=user, action="assigned", decide=decide)
 
 
-def change_status(*, ticket_id: str, user, status: str) -> dict:
+def change_status(*, ticket_id: str, user, status: str) -> TicketRow:
     """Move along new → in progress → waiting on customer → resolved (or reopen). Waiting
     on the customer or resolving means we responded: the SLA clock stops."""
-    def decide(ticket: dict):
+    def decide(ticket: TicketRow):
         if status not in TRANSITIONS.get(ticket["status"], ()):
             raise ActionRefused(f"A {_label(ticket['status'])} ticket cannot become {_label(status)}.")
         now = datetime.now(UTC)
@@ -297,14 +205,14 @@ def change_status(*, ticket_id: str, user, status: str) -> dict:
     return _mutate(ticket_id=ticket_id, user=user, action="status_changed", decide=decide)
 
 
-def correct_labels(*, ticket_id: str, user, sentiment: str, topic: str, urgency: str, actionable: bool) -> dict:
+def correct_labels(*, ticket_id: str, user, sentiment: str, topic: str, urgency: str, actionable: bool) -> TicketRow:
     """Store an agent's labels beside the model's answer (kept as it was), with who and when;
     the queue shows and filters on the corrected labels, and a new urgency re-aims the SLA."""
     for field, value in (("sentiment", sentiment), ("topic", topic), ("urgency", urgency)):
         if value not in VOCABULARY[field]:
             raise ActionRefused(f"{value!r} is not a {field} of the vocabulary.")
 
-    def decide(ticket: dict):
+    def decide(ticket: TicketRow):
         if not ticket.get("analysis"):
             raise ActionRefused("The ticket has not been analysed yet.")
         now = datetime.now(UTC)
@@ -326,7 +234,7 @@ def correct_labels(*, ticket_id: str, user, sentiment: str, topic: str, urgency:
 REPLY_MAX_CHARS = 280
 
 
-def record_reply(*, ticket_id: str, user, text: str) -> dict:
+def record_reply(*, ticket_id: str, user, text: str) -> TicketRow:
     """Record the reply an agent sent the customer (Dallosh sends nothing itself): a brand
     tweet in the conversation, and the ticket now waits on the customer, which stops the
     SLA clock. A draft from analysis/replies.py is only ever a starting point for this.
@@ -342,7 +250,7 @@ def record_reply(*, ticket_id: str, user, text: str) -> dict:
     tweet_id = f"dallosh:{uuid.uuid4().hex}"
     decided: dict = {}
 
-    def decide(ticket: dict):
+    def decide(ticket: TicketRow):
         _require_open(ticket)
         now = datetime.now(UTC)
         decided["tweet"] = {
@@ -358,17 +266,16 @@ def record_reply(*, ticket_id: str, user, text: str) -> dict:
         return changes, {"reply": text, "tweet": tweet_id}, {"tweet_ids": tweet_id}
 
     written = _mutate(ticket_id=ticket_id, user=user, action="replied", decide=decide)
-    if not insert_new(Tweet._get_collection(), [decided["tweet"]]):  # the skipped ids
-        ingestion_events.stored(sender=Tweet, tweets=[decided["tweet"]])
+    ingestion_services.store_recorded_tweet(tweet=decided["tweet"])
     return written
 
 
-def reroute_ticket(*, ticket_id: str, user, team: str, reason: str = "") -> dict:
+def reroute_ticket(*, ticket_id: str, user, team: str, reason: str = "") -> TicketRow:
     """Send the ticket to another team's queue, unheld, for that team to pick up."""
     if team not in TEAMS:
         raise ActionRefused(f"{team!r} is not a team.")
 
-    def decide(ticket: dict):
+    def decide(ticket: TicketRow):
         _require_open(ticket)
         if ticket.get("team") == team:
             raise ActionRefused(f"The ticket is already in the {team} queue.")
@@ -382,14 +289,14 @@ def reroute_ticket(*, ticket_id: str, user, team: str, reason: str = "") -> dict
 NOTE_MAX_CHARS = 5000
 
 
-def add_note(*, ticket_id: str, user, text: str) -> dict:
+def add_note(*, ticket_id: str, user, text: str) -> TicketRow:
     text = text.strip()
     if not text:
         raise ActionRefused("A note cannot be empty.")
     if len(text) > NOTE_MAX_CHARS:
         raise ActionRefused(f"A note holds at most {NOTE_MAX_CHARS} characters.")
 
-    def decide(ticket: dict):
+    def decide(ticket: TicketRow):
         note = {"by": user.get_username(), "at": datetime.now(UTC), "text": text}
         return {}, {"chars": len(text)}, {"notes": note}
 
@@ -403,36 +310,3 @@ def _require_team_member(user, ticket: dict) -> None:
 
 def _label(status: str) -> str:
     return status.replace("_", " ")
-
-
-# --- SLA watch -----------------------------------------------------------------------------------
-
-
-def flag_breaches(*, now: datetime | None = None, limit: int = 2000) -> int:
-    """Mark tickets whose response target has passed: they float to the top of their queue,
-    live. Run every minute by a django-q2 schedule; a ticket changed meanwhile waits a minute."""
-    now = now or datetime.now(UTC)
-    overdue = Ticket._get_collection().find({"sla_state": SlaState.RUNNING, "sla_due_at": {"$lt": now}},
-                                            {"audit": 0, "notes": 0}).limit(limit)
-    flagged = 0
-    for ticket in list(overdue):
-        if ticket.get("responded_at") or not ticket.get("urgency"):
-            continue
-        written = apply_change(ticket=ticket, changes=sla.fields_on_breach(ticket), by="system:sla",
-                               action="sla_breached", details={"due": ticket["sla_due_at"].isoformat()}, now=now)
-        flagged += written is not None
-    return flagged
-
-
-def backfill_queue_fields(*, now: datetime | None = None) -> int:
-    """Give tickets routed before queues existed their queue fields (labels shown, SLA,
-    priority), through apply_change so the directory and the audit trail follow."""
-    now = now or datetime.now(UTC)
-    done = 0
-    missing = {"team": {"$ne": None}, "queue_priority": None, "analysis": {"$exists": True}}
-    for ticket in list(Ticket._get_collection().find(missing, {"notes": 0})):
-        labels = labels_in_force(ticket["analysis"], ticket.get("correction"))
-        changes = {"topic": labels["topic"], "sentiment": labels["sentiment"],
-                   **sla.fields_for_urgency(ticket, ticket["urgency"], now)}
-        done += apply_change(ticket=ticket, changes=changes, by="system:upgrade", action="queued", now=now) is not None
-    return done

@@ -3,13 +3,13 @@ restore, or a bulk load written straight into MongoDB."""
 
 from django.core.management.base import BaseCommand
 
-from tickets import directory, services
+from tickets import directory, sla_watch
 
 
 class Command(BaseCommand):
     help = "Give routed tickets their queue fields if they lack them, then recount the queue directory."
 
     def handle(self, *args, **options) -> None:
-        filled = services.backfill_queue_fields()
+        filled = sla_watch.backfill_queue_fields()
         days = directory.rebuild_queue_directory()
         self.stdout.write(f"{filled} ticket(s) given queue fields; queue directory rebuilt ({days} segment-days).")
