@@ -16,6 +16,25 @@ def urgency_choices() -> list[tuple[str, str]]:
     return vocabulary.choices("urgency")
 
 
+# What any route may answer, whatever its own refusals: no or a bad token, a role that may
+# not use it, too many requests (settings.REST_FRAMEWORK's throttles).
+EVERY_ROUTE = {"401": "Not authenticated: no or a bad token, no session.",
+               "403": "This user's role may not use this route (or refuses this action).",
+               "429": "Too many requests: wait the Retry-After seconds."}
+
+
+def document_every_route(result: dict, generator, request, public) -> dict:
+    """A post-processing hook (settings.SPECTACULAR_SETTINGS): 401, 403 and 429 on every
+    operation, as a Refusal."""
+    refusal = {"application/json": {"schema": {"$ref": "#/components/schemas/Refusal"}}}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for code, description in EVERY_ROUTE.items():
+                responses.setdefault(code, {"content": refusal, "description": description})
+    return result
+
+
 router = SimpleRouter(trailing_slash=False)
 router.register("routing-rules", rules_api.RoutingRuleViewSet, basename="api-routing-rule")
 

@@ -1,10 +1,64 @@
-"""What every stage's API shares: the shape of a refusal."""
+"""What every stage's API shares: the shape of a refusal, and fields that take a JSON body's
+types as the schema states them."""
 
+from django.http import QueryDict
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 
 class ErrorSerializer(serializers.Serializer):
-    """Every refusal (400, 403, 404, 409, 413, 429): a sentence, or for a malformed body each
-    field's problems."""
+    """A refusal by the view itself (400, 403, 404, 409, 413): a sentence, or for a malformed
+    body each field's problems."""
 
-    error = serializers.JSONField()
+    error = serializers.JSONField(help_text="a sentence, or each field's problems (field → sentences)")
+
+
+class DetailSerializer(serializers.Serializer):
+    """A refusal by the framework: no or a bad token (401), a role that may not (403), an
+    unknown object (404), a body that is not JSON (400), a content type not taken (415), too
+    many requests (429)."""
+
+    detail = serializers.CharField()
+
+
+# Every refusal is one of the two: {"error": …} or {"detail": "…"}.
+Refusal = PolymorphicProxySerializer(component_name="Refusal", serializers=[ErrorSerializer, DetailSerializer],
+                                     resource_type_field_name=None)
+
+
+def refusals(*codes: int) -> dict:
+    """extend_schema responses for these refusals (401, 403 and 429 are on every route: the
+    schema's post-processing adds them)."""
+    return dict.fromkeys(codes, Refusal)
+
+
+def _json_body(field: serializers.Field) -> bool:
+    """A JSON body (a form's values are all strings: those the fields parse as usual)."""
+    return not isinstance(getattr(field.root, "initial_data", None), QueryDict)
+
+
+class StrictCharField(serializers.CharField):
+    """A string, never a number or a boolean turned into one: the schema says string."""
+
+    def to_internal_value(self, data):
+        if _json_body(self) and not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false in JSON (a form's "true", "on", "1"… as usual)."""
+
+    def to_internal_value(self, data):
+        if _json_body(self) and not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer in JSON, not "5", 5.0 or true."""
+
+    def to_internal_value(self, data):
+        if _json_body(self) and (isinstance(data, bool) or not isinstance(data, int)):
+            self.fail("invalid")
+        return super().to_internal_value(data)

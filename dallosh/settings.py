@@ -151,13 +151,17 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Dallosh API",
     "DESCRIPTION": "Ticket queues and actions, KPIs, ingestion and routing rules. Token or session auth; the "
-                   "same permissions as the pages.",
+                   "same permissions as the pages. Request bodies are JSON. A text (a query parameter or a body's "
+                   "string) with a NUL character is refused (400).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema describes internal endpoints: integrators read it with their token.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # The model's urgency and a rule's "set urgency" are one vocabulary: one enum in the schema.
     "ENUM_NAME_OVERRIDES": {"UrgencyEnum": "dallosh.api_urls.urgency_choices"},
+    # Every route's 401, 403 and 429, documented once.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "dallosh.api_urls.document_every_route"],
 }
 
 AUTH_PASSWORD_VALIDATORS = [

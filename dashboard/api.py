@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dallosh import permissions
-from dallosh.serializers import ErrorSerializer
+from dallosh.serializers import refusals
 from dashboard import selectors
 from dashboard.forms import kpi_view
 from dashboard.views import kpi_tables
@@ -78,7 +78,7 @@ class KpiView(APIView):
 
     permission_classes = [permissions.CanReadKpis]
 
-    @extend_schema(parameters=FILTERS, responses={200: KpiReportSerializer, 400: ErrorSerializer})
+    @extend_schema(parameters=FILTERS, responses={200: KpiReportSerializer, **refusals(400)})
     def get(self, request: Request) -> Response:
         view = kpi_view(request.query_params)
         if view.error:

@@ -6,17 +6,18 @@ import json
 
 from django.conf import settings
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dallosh.permissions import CanIngest
-from dallosh.serializers import ErrorSerializer
+from dallosh.serializers import refusals
 from ingestion import selectors, services
+from ingestion.formats import FORMATS, UnknownFormat, format_by_name
 
 
 class NDJSONParser(BaseParser):
@@ -41,16 +42,46 @@ class JobProgressSerializer(serializers.Serializer):
     counters = serializers.DictField()
 
 
+def _tweet(fmt) -> dict:
+    """A tweet of one format: an object with its columns (values are read as text; a row
+    whose values do not parse is quarantined, not refused)."""
+    return {"type": "object", "title": f"{fmt.name} tweet", "required": list(fmt.columns),
+            "properties": {column: {} for column in fmt.columns}}
+
+
+def _stream_body() -> dict:
+    """A JSON array of tweets of one format, {"tweets": [...]}, or one tweet."""
+    limit = settings.DALLOSH["STREAM_MAX_RECORDS"]
+    batches = [{"type": "array", "items": _tweet(fmt), "minItems": 1, "maxItems": limit} for fmt in FORMATS]
+    wrapped = {"type": "object", "required": ["tweets"], "properties": {"tweets": {"oneOf": batches}}}
+    return {"oneOf": [*batches, wrapped, *[_tweet(fmt) for fmt in FORMATS]]}
+
+
+class FormatIsTheTweets(DefaultContentNegotiation):
+    """`?format=` names the tweets' format here, not DRF's renderer (which answered 404 to
+    format=twcs)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class StreamIngestView(APIView):
     """Ingest a batch of live tweets now; answers with the job's counters."""
 
     permission_classes = [CanIngest]
+    content_negotiation_class = FormatIsTheTweets
     parser_classes = [JSONParser, NDJSONParser]
     throttle_scope = "stream"  # integrations post often: their own rate, not the people's
 
-    @extend_schema(request={"application/json": OpenApiTypes.OBJECT, "application/x-ndjson": OpenApiTypes.STR},
-                   responses={201: JobProgressSerializer, 202: JobProgressSerializer, 400: ErrorSerializer,
-                              413: ErrorSerializer, 429: ErrorSerializer})
+    @extend_schema(parameters=[OpenApiParameter("format", str, enum=[fmt.name for fmt in FORMATS],
+                                                description="the tweets' format (else found from their fields)"),
+                               OpenApiParameter("source", str, description="where the tweets come from (the format's "
+                                                "name otherwise)")],
+                   request={"application/json": _stream_body(),
+                            "application/x-ndjson": {"type": "string", "description": "one tweet (a JSON object, as "
+                                                     "in the JSON array) a line"}},
+                   responses={201: JobProgressSerializer, 202: JobProgressSerializer,
+                              **refusals(400, 413, 415)})
     def post(self, request):
         limits = settings.DALLOSH
         length = int(request.headers.get("Content-Length") or 0)
@@ -64,6 +95,9 @@ class StreamIngestView(APIView):
             return Response({"error": "expected a JSON array of tweets or NDJSON"}, status=400)
         if len(records) > limits["STREAM_MAX_RECORDS"]:
             return Response({"error": f"at most {limits['STREAM_MAX_RECORDS']} tweets per request"}, status=413)
+        missing = _missing_columns(records, request.query_params.get("format"))
+        if missing:
+            return Response({"error": missing}, status=400)
         try:
             job = services.ingest_records(records=records, source=request.query_params.get("source"),
                                           format_name=request.query_params.get("format"),
@@ -77,10 +111,24 @@ class StreamIngestView(APIView):
                         status=status.HTTP_201_CREATED if done else status.HTTP_202_ACCEPTED)
 
 
+def _missing_columns(records: list, format_name: str | None) -> str:
+    """With an explicit format, each tweet has that format's fields, as a file has its
+    columns (without one, the fields found name the format)."""
+    try:
+        fmt = format_by_name(format_name) if format_name else None
+    except UnknownFormat as exc:
+        return str(exc)
+    if fmt is None or not all(isinstance(record, dict) for record in records):
+        return ""  # the service names what is wrong
+    if all(fmt.matches(list(record)) for record in records):
+        return ""
+    return f"not in the {fmt.name} format: each tweet needs the fields {', '.join(fmt.columns)}"
+
+
 class IngestJobView(APIView):
     permission_classes = [CanIngest]
 
-    @extend_schema(responses={200: JobProgressSerializer, 404: ErrorSerializer})
+    @extend_schema(responses={200: JobProgressSerializer, **refusals(404)})
     def get(self, request, job_id: str):
         job = selectors.get_job(job_id)
         if job is None:

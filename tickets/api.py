@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dallosh import permissions
-from dallosh.serializers import ErrorSerializer
+from dallosh.serializers import StrictBooleanField, StrictCharField, refusals
 from dallosh.vocabulary import labels_in_force
 from tickets import actions, selectors, services
 from tickets.events import row_key
@@ -58,7 +58,6 @@ class AnalysisSerializer(serializers.Serializer):
     routing_rule = serializers.CharField(allow_null=True)
 
 
-REFUSALS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
 
 class QueuePageSerializer(serializers.Serializer):
@@ -72,9 +71,14 @@ class QueueView(APIView):
 
     permission_classes = [permissions.CanUseQueues]
 
-    @extend_schema(parameters=[OpenApiParameter(name, OpenApiTypes.STR) for name in (
-        "status", "topic", "sentiment", "language", "holder", "q", "after")],
-        responses={200: QueuePageSerializer, **REFUSALS})
+    @extend_schema(parameters=[
+        *[OpenApiParameter(name, OpenApiTypes.STR, description="a value outside the vocabulary is ignored, "
+                           "as an old link still opens the queue") for name in (
+            "status", "topic", "sentiment", "language", "holder")],
+        OpenApiParameter("q", OpenApiTypes.STR, description="words searched in the tickets"),
+        OpenApiParameter("after", OpenApiTypes.STR, description="the previous page's `next`, as it was given; any "
+                         "other value is refused (400)")],
+        responses={200: QueuePageSerializer, **refusals(400, 404)})
     def get(self, request: Request, team: str) -> Response:
         if not permissions.can_view_team(request.user, team):
             raise Http404("No such queue among yours.")
@@ -90,7 +94,7 @@ class QueueView(APIView):
 class TicketView(APIView):
     permission_classes = [permissions.CanUseQueues]
 
-    @extend_schema(responses={200: TicketDetailSerializer, 404: ErrorSerializer})
+    @extend_schema(responses={200: TicketDetailSerializer, **refusals(404)})
     def get(self, request: Request, ticket_id: str) -> Response:
         ticket = selectors.visible_ticket_or_404(user=request.user, ticket_id=ticket_id)
         data = QueueRowSerializer(ticket).data
@@ -107,7 +111,7 @@ class AnalysisView(APIView):
 
     permission_classes = [permissions.CanUseQueues]
 
-    @extend_schema(responses={200: AnalysisSerializer, 404: ErrorSerializer})
+    @extend_schema(responses={200: AnalysisSerializer, **refusals(404)})
     def get(self, request: Request, ticket_id: str) -> Response:
         ticket = selectors.visible_ticket_or_404(user=request.user, ticket_id=ticket_id)
         if not ticket.get("analysis"):
@@ -124,16 +128,16 @@ class ActionBodySerializer(serializers.Serializer):
     is checked here, so a body that is a list, null or a number is a 400, not a crash; what
     the values mean (a known status, an agent of the team) is the services' to refuse."""
 
-    assignee = serializers.CharField(required=False, allow_blank=True, default="")
-    status = serializers.CharField(required=False, allow_blank=True, default="")
-    team = serializers.CharField(required=False, allow_blank=True, default="")
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
-    text = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    assignee = StrictCharField(required=False, allow_blank=True, default="")
+    status = StrictCharField(required=False, allow_blank=True, default="")
+    team = StrictCharField(required=False, allow_blank=True, default="")
+    reason = StrictCharField(required=False, allow_blank=True, default="")
+    text = StrictCharField(required=False, allow_blank=True, default="", trim_whitespace=False)
     # correct: the labels an agent sets (their values are the correction form's to check)
-    sentiment = serializers.CharField(required=False, allow_blank=True, default="")
-    topic = serializers.CharField(required=False, allow_blank=True, default="")
-    urgency = serializers.CharField(required=False, allow_blank=True, default="")
-    actionable = serializers.BooleanField(required=False, default=False)
+    sentiment = StrictCharField(required=False, allow_blank=True, default="")
+    topic = StrictCharField(required=False, allow_blank=True, default="")
+    urgency = StrictCharField(required=False, allow_blank=True, default="")
+    actionable = StrictBooleanField(required=False, default=False)
 
 
 class TicketActionView(APIView):
@@ -142,8 +146,10 @@ class TicketActionView(APIView):
 
     permission_classes = [permissions.CanUseQueues]
 
-    @extend_schema(request=ActionBodySerializer,
-                   responses={200: QueueRowSerializer, **REFUSALS, 409: ErrorSerializer})
+    @extend_schema(parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=list(actions.ACTIONS),
+                                                description="an action of tickets/actions.py (another is a 404)")],
+                   request={"application/json": ActionBodySerializer},
+                   responses={200: QueueRowSerializer, **refusals(400, 403, 404, 409)})
     def post(self, request: Request, ticket_id: str, action: str) -> Response:
         body = ActionBodySerializer(data=request.data)
         if not body.is_valid():
