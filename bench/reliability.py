@@ -11,7 +11,7 @@ figures and writes them to docs/reliability.md.
    The Ollama tier is the official client through the Ollama-API shim to a second scripted
    server with its own faults; the last tier is a third scripted server that always answers
    (SCRIPTED: the built-in llama.cpp model would take hours for 2,000 tweets on 2 cores;
-   tests/test_analysis_chain.py runs it for real). Mid-run the worker cluster is SIGKILLed and
+   tests/analysis/test_chain.py runs it for real). Mid-run the worker cluster is SIGKILLed and
    started again. The scripted answers follow keyword rules, so every stored label is checked
    against the rule for its own ticket's text.
 2. SecantusDB restarted mid-ingest: `manage.py ingest` on a scaled CSV; the server is stopped

@@ -6,7 +6,7 @@ import json
 
 from django.conf import settings
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from dallosh.permissions import CanIngest
 from dallosh.serializers import refusals
 from ingestion import selectors, services
-from ingestion.formats import FORMATS, UnknownFormat, format_by_name
+from ingestion.formats import FORMATS, format_by_name
 
 
 class NDJSONParser(BaseParser):
@@ -57,6 +57,16 @@ def _stream_body() -> dict:
     return {"oneOf": [*batches, wrapped, *[_tweet(fmt) for fmt in FORMATS]]}
 
 
+class StreamQuerySerializer(serializers.Serializer):
+    """The stream's query: the tweets' format (an unknown one is refused, not guessed) and where
+    they come from. Empty means not given, as an HTML form would send it."""
+
+    format = serializers.ChoiceField(choices=[fmt.name for fmt in FORMATS], required=False, allow_blank=True,
+                                     help_text="the tweets' format (empty or absent: found from their fields)")
+    source = serializers.CharField(required=False, allow_blank=True, max_length=120,
+                                   help_text="where the tweets come from (empty or absent: the format's name)")
+
+
 class FormatIsTheTweets(DefaultContentNegotiation):
     """`?format=` names the tweets' format here, not DRF's renderer (which answered 404 to
     format=twcs)."""
@@ -73,10 +83,7 @@ class StreamIngestView(APIView):
     parser_classes = [JSONParser, NDJSONParser]
     throttle_scope = "stream"  # integrations post often: their own rate, not the people's
 
-    @extend_schema(parameters=[OpenApiParameter("format", str, enum=[fmt.name for fmt in FORMATS],
-                                                description="the tweets' format (else found from their fields)"),
-                               OpenApiParameter("source", str, description="where the tweets come from (the format's "
-                                                "name otherwise)")],
+    @extend_schema(parameters=[StreamQuerySerializer],
                    request={"application/json": _stream_body(),
                             "application/x-ndjson": {"type": "string", "description": "one tweet (a JSON object, as "
                                                      "in the JSON array) a line"}},
@@ -88,6 +95,11 @@ class StreamIngestView(APIView):
         if length > limits["STREAM_MAX_BYTES"]:
             return Response({"error": f"payload over {limits['STREAM_MAX_BYTES']} bytes; send smaller batches"},
                             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        query = StreamQuerySerializer(data=request.query_params)
+        if not query.is_valid():
+            return Response({"error": query.errors}, status=400)
+        format_name = query.validated_data.get("format") or None
+        source = query.validated_data.get("source") or None
         records = request.data
         if isinstance(records, dict):
             records = records.get("tweets", [records])
@@ -95,12 +107,11 @@ class StreamIngestView(APIView):
             return Response({"error": "expected a JSON array of tweets or NDJSON"}, status=400)
         if len(records) > limits["STREAM_MAX_RECORDS"]:
             return Response({"error": f"at most {limits['STREAM_MAX_RECORDS']} tweets per request"}, status=413)
-        missing = _missing_columns(records, request.query_params.get("format"))
+        missing = _missing_columns(records, format_name)
         if missing:
             return Response({"error": missing}, status=400)
         try:
-            job = services.ingest_records(records=records, source=request.query_params.get("source"),
-                                          format_name=request.query_params.get("format"),
+            job = services.ingest_records(records=records, source=source, format_name=format_name,
                                           user=request.user.get_username())
         except services.IngestError as exc:
             return Response({"error": str(exc)}, status=400)
@@ -114,10 +125,7 @@ class StreamIngestView(APIView):
 def _missing_columns(records: list, format_name: str | None) -> str:
     """With an explicit format, each tweet has that format's fields, as a file has its
     columns (without one, the fields found name the format)."""
-    try:
-        fmt = format_by_name(format_name) if format_name else None
-    except UnknownFormat as exc:
-        return str(exc)
+    fmt = format_by_name(format_name) if format_name else None  # a known name: the query was validated
     if fmt is None or not all(isinstance(record, dict) for record in records):
         return ""  # the service names what is wrong
     if all(fmt.matches(list(record)) for record in records):

@@ -35,7 +35,7 @@ install_debian_packages() {
   # Debian's Chromium and its driver, for the browser tests (no test tool downloads a browser).
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
-  # Debian's nginx, for tests/test_deploy.py (`nginx -t` on deploy/nginx.conf.template: the
+  # Debian's nginx, for tests/dallosh/test_deploy.py (`nginx -t` on deploy/nginx.conf.template: the
   # tests use the binary only). It lives in /usr/sbin, often off a non-root user's PATH.
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
   [ ${#missing[@]} -eq 0 ] && return 0

@@ -15,10 +15,6 @@ from tickets.models import Ticket
 BURST_TEXT = "internet down again in Lyon, nothing works"
 
 
-def tweet(tweet_id, author, text, at):
-    return twcs_record(tweet_id, text, author=author, at=at)
-
-
 def analyse_everything():
     pending = list(Ticket.objects(needs_analysis=True).scalar("id"))
     for start in range(0, len(pending), 100):
@@ -32,16 +28,18 @@ def real_day(shared_data, use_tiers, fault_server):
     now = datetime.now(UTC)
     with (shared_data / "twcs_sample.csv").open(newline="", encoding="utf-8") as source:
         rows = [row for row in csv.DictReader(source) if row["inbound"] == "True"][:150]
-    records = [tweet(row["tweet_id"], row["author_id"], row["text"], now - timedelta(hours=24) + n * 2 * timedelta(
-        minutes=4)) for n, row in enumerate(rows)]  # 20 hours of traffic, ending 4 hours ago
+    records = [twcs_record(row["tweet_id"], row["text"], author=row["author_id"],
+                           at=now - timedelta(hours=24) + n * 2 * timedelta(minutes=4))
+               for n, row in enumerate(rows)]  # 20 hours of traffic, ending 4 hours ago
     ingest_records(records=records, source="twcs")
     analyse_everything()
     return rows
 
 
 def inject_burst(count, now):
-    ingest_records(records=[tweet(990_000 + n, f"angry{n}", BURST_TEXT, now - timedelta(minutes=30) + n * timedelta(
-        seconds=50)) for n in range(count)], source="twcs")
+    ingest_records(records=[twcs_record(990_000 + n, BURST_TEXT, author=f"angry{n}",
+                                        at=now - timedelta(minutes=30) + n * timedelta(seconds=50))
+                            for n in range(count)], source="twcs")
     analyse_everything()
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from analysis import classifier, corrections
 from dallosh import embedded, mongo
 from dallosh.embedded import stop_group
 from tests.helpers import twcs_record
+from tests.steps import wait_for
 
 pytest_plugins = ["tests.alert_data"]
 
@@ -47,7 +47,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     yield
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def mongo_connection(servers, django_db_blocker):
     from django.conf import settings
 
@@ -66,6 +66,14 @@ def mongo_connection(servers, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _stores(request):
+    """Every test gets the servers and empty collections, except the tests of a module marked
+    `no_servers` (pure code: parsing, cleaning, schemas, imports), which start none."""
+    if request.node.get_closest_marker("no_servers") is None:
+        request.getfixturevalue("clean_mongo")
+
+
+@pytest.fixture
 def clean_mongo(mongo_connection, settings, tmp_path):
     """Each test starts with empty collections (indexes kept)."""
     settings.DALLOSH = {**settings.DALLOSH, "UPLOAD_DIR": tmp_path / "uploads"}
@@ -137,19 +145,6 @@ def start_qcluster(servers, settings, monkeypatch):
 def qcluster_worker(start_qcluster):
     """A real `manage.py qcluster` process on the test Redis broker, MongoDB and SQL database."""
     return start_qcluster()
-
-
-def wait_for(read, *, until, timeout: float, every: float = 0.3):
-    """Poll `read()` until `until(value)` holds, and return that value; past `timeout` the
-    test fails, saying what was last read (a wait that times out never passes quietly)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if until(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout} s in vain; the last value read was {value!r}")
-        time.sleep(every)
 
 
 @pytest.fixture(scope="session")

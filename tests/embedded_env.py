@@ -1,6 +1,6 @@
 """Loaded first (pytest.ini: `-p tests.embedded_env`), before pytest-django reads the
 settings: the tests run on the embedded default, which asks for DEBUG explicitly (the
-production settings are tested in subprocesses, tests/test_security.py), with a fast
+production settings are tested in subprocesses, tests/dallosh/test_security.py), with a fast
 password hash."""
 
 import os

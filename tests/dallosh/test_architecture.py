@@ -13,7 +13,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import pytest
+
+pytestmark = pytest.mark.no_servers
+
+ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("dallosh", "ingestion", "tickets", "analysis", "dashboard")
 WIRING = {"dallosh.urls", "dallosh.api_urls", "dallosh.ws_urls", "dallosh.asgi", "dallosh.wsgi", "dallosh.settings",
           "dallosh.admin_site", "dallosh.embedded"}

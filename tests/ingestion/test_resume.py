@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from ingestion.models import IngestJob, JobStatus, RawRow, Tweet
 from tickets.models import Ticket
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_killed_ingest_resumes_to_the_same_result(shared_data, servers):

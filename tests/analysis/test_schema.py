@@ -7,6 +7,8 @@ import pytest
 from analysis import schema
 from dallosh import vocabulary
 
+pytestmark = pytest.mark.no_servers
+
 VALID = {"sentiment": "negative", "topic": "network", "urgency": "high", "team": "tech", "actionable": True,
          "summary": "Fibre down since Monday in Lyon"}
 

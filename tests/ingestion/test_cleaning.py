@@ -1,8 +1,11 @@
 """Cleaning rules, on plain pandas Series."""
 
 import pandas as pd
+import pytest
 
 from ingestion import cleaning
+
+pytestmark = pytest.mark.no_servers
 
 
 def clean(*texts, **kwargs):

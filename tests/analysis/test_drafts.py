@@ -21,8 +21,7 @@ from analysis.models import ReplyDraft
 from bench import llm_servers as faults
 from dallosh import embedded
 from dallosh.asgi import application
-from tests.conftest import wait_for
-from tests.test_live_consumers import logged_in
+from tests.steps import logged_in, wait_for
 from tickets import events
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the worker, Daphne and the consumers read users
@@ -303,7 +302,7 @@ def test_the_ticket_page_fills_the_reply_box_live(browser, daphne_server, analys
                                                   start_qcluster, refine_broker, tmp_path):
     from selenium.webdriver.common.by import By
 
-    from tests.test_backoffice_browser import live, log_in, text_of
+    from tests.steps import live, log_in, text_of
 
     ticket_id = analysed(FRENCH_TWEET)[0]
     make_user("ana", "tech")

@@ -5,20 +5,12 @@ events each service call publishes after its write."""
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from dallosh.asgi import application
+from tests.steps import logged_in
 from tickets import services
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the consumers read users from their own threads
-
-
-def logged_in(user, origin=b"http://testserver"):
-    """The headers a logged-in browser page sends when it opens a websocket."""
-    client = Client()
-    client.force_login(user)
-    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    return [(b"cookie", cookie), (b"origin", origin), (b"host", b"testserver")]
 
 
 def socket(headers, path):

@@ -33,7 +33,9 @@ from pymongo.uri_parser import parse_uri
 
 from dallosh.embedded import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.no_servers
+
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
 COMPOSE = ROOT / "compose.yaml"
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
@@ -224,6 +226,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.middleware.security import SecurityMiddleware
 from django.test import RequestFactory
+
 response = SecurityMiddleware(lambda request: HttpResponse())(RequestFactory().get("/", secure=True))
 print(json.dumps({"hsts": response.get("Strict-Transport-Security"),
                   "proxy_ssl_header": settings.SECURE_PROXY_SSL_HEADER}))

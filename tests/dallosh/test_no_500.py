@@ -46,7 +46,7 @@ from tests.helpers import twcs_csv, twcs_row
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APPS = ("analysis", "dallosh", "dashboard", "ingestion", "tickets")
 ROLES = ("agent", "manager", "admin")
 # What a user may meet: 301 is the admin's "add a slash", 405 a POST-only route (the POST

@@ -20,14 +20,10 @@ TEXTS = {
 }
 
 
-def tweet(tweet_id, author, text, minute=0, reply_to=None):
-    return twcs_record(tweet_id, text, author=author, minute=minute, reply_to=reply_to)
-
-
 @pytest.fixture
 def tickets_awaiting(db):
-    ingest_records(records=[tweet(str(n), author, text) for n, (author, text) in enumerate(TEXTS.items(), 1)],
-                   source="twcs")
+    ingest_records(records=[twcs_record(str(n), text, author=author)
+                            for n, (author, text) in enumerate(TEXTS.items(), 1)], source="twcs")
     tickets = list(Ticket.objects.order_by("customer"))
     assert [t.customer for t in tickets] == list(TEXTS) and all(t.needs_analysis for t in tickets)
     return [t.id for t in tickets]
@@ -112,8 +108,8 @@ def test_new_customer_words_during_analysis_discard_the_stale_answer(use_tiers, 
     claim, held = services.claim_tickets(ticket_ids=tickets_awaiting[:1])
     ticket = Ticket.objects.get(id=tickets_awaiting[0])
     # the customer writes again in the same conversation while the worker is busy
-    ingest_records(records=[tweet("99", ticket.customer, "still down, I am angry", minute=30,
-                                  reply_to=float(ticket.id.split(":")[1]))], source="twcs")
+    ingest_records(records=[twcs_record("99", "still down, I am angry", author=ticket.customer, minute=30,
+                                        reply_to=float(ticket.id.split(":")[1]))], source="twcs")
     from analysis.chain import default_chain
 
     outcome = default_chain().analyse([services.Item(id=ticket.id, text="old text")]).analysed[ticket.id]

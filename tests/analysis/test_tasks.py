@@ -10,8 +10,8 @@ import pytest
 from analysis import services
 from bench import llm_servers as faults
 from ingestion.services import ingest_records
-from tests.conftest import wait_for
 from tests.helpers import twcs_record
+from tests.steps import wait_for
 from tickets.models import Ticket
 
 CUSTOMERS = 12
@@ -98,7 +98,7 @@ def test_an_ingest_job_and_an_alert_evaluation_run_while_500_analysis_tasks_wait
     from django_q.brokers import get_broker
     from django_q.tasks import async_task, fetch
 
-    from tests.test_stream_and_upload import upload
+    from tests.steps import upload
 
     before = get_broker(services.REFINE_CLUSTER).queue_size()
     for n in range(500):  # a long LLM backlog: nobody is refining right now

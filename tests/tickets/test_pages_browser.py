@@ -3,47 +3,20 @@ django-q2 worker analysing in the background and events over the Redis channel l
 
 import pytest
 from django.conf import settings as django_settings
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from ingestion.services import ingest_records
-from tests.conftest import wait_for
 from tests.helpers import twcs_record
+from tests.steps import live, log_in, text_of, wait_for
 from tickets import services
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)  # Daphne and the worker read what the test writes
 
 
-def log_in(browser, base, username):
-    browser.delete_all_cookies()
-    browser.get(f"{base}/login/")
-    browser.find_element(By.NAME, "username").send_keys(username)
-    browser.find_element(By.NAME, "password").send_keys("password")
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait_for(lambda: browser.current_url, until=lambda url: "/login/" not in url, timeout=20)
-
-
-def text_of(browser, element_id):
-    """An element's text; None while live updates are replacing it."""
-    try:
-        return browser.find_element(By.ID, element_id).text
-    except (StaleElementReferenceException, NoSuchElementException):
-        return None
-
-
 def queue_order(browser):
     return [row.get_attribute("data-id") for row in browser.find_elements(By.CSS_SELECTOR, "#queue-rows tr")]
-
-
-def live(browser):
-    return wait_for(lambda: browser.find_element(By.ID, "live-state").get_attribute("data-state"),
-                    until=lambda state: state == "live", timeout=20) == "live"
-
-
-def tweet(tweet_id, text, minute):
-    return twcs_record(tweet_id, text, minute=minute)
 
 
 def test_agent_sees_a_ticket_arrive_live_claims_and_resolves_it(browser, daphne_server, start_qcluster, fault_server,
@@ -60,7 +33,7 @@ def test_agent_sees_a_ticket_arrive_live_claims_and_resolves_it(browser, daphne_
     start_qcluster("refine", OPENAI_BASE_URL=fault_server.url, OPENAI_API_KEY="test", DALLOSH_ANALYSIS_TIERS="openai",
                    DALLOSH_LOCAL_MODEL="off", DALLOSH_FAST_TIER="off")
     settings.DALLOSH_ANALYSIS = {**django_settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True, "FAST_TIER": False}
-    ingest_records(records=[tweet(900, "fibre down since this morning", minute=5)], source="twcs")
+    ingest_records(records=[twcs_record(900, "fibre down since this morning", minute=5)], source="twcs")
     arrived = wait_for(lambda: queue_order(browser), until=lambda order: len(order) == 3, timeout=90)
     browser.save_screenshot(str(tmp_path / "queue.png"))
     assert arrived == ["twcs:900", high, low]  # high urgency, and older than the other high one

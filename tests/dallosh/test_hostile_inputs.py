@@ -129,31 +129,31 @@ def stream(django_user_model):
     return client
 
 
-def tweet(n: int) -> dict:
+def fibre_down(n: int) -> dict:
     return twcs_record(n, "my fibre is down", author=f"c{n}")
 
 
 def test_stream_refuses_oversized_and_malformed_payloads_storing_nothing(stream, settings):
-    oversized = stream.post("/api/v1/ingest/stream", json.dumps([tweet(1) | {"text": "x" * 9_000_000}]),
+    oversized = stream.post("/api/v1/ingest/stream", json.dumps([fibre_down(1) | {"text": "x" * 9_000_000}]),
                             content_type="application/json")
     assert oversized.status_code in (400, 413)
     malformed = stream.post("/api/v1/ingest/stream", '[{"tweet_id": "1", ', content_type="application/json")
     assert malformed.status_code == 400 and "JSON" in malformed.content.decode()
-    too_many = stream.post("/api/v1/ingest/stream", json.dumps([tweet(n) for n in range(5001)]),
+    too_many = stream.post("/api/v1/ingest/stream", json.dumps([fibre_down(n) for n in range(5001)]),
                            content_type="application/json")
     assert too_many.status_code in (400, 413) and "5,000" in too_many.content.decode().replace("5000", "5,000")
     assert Tweet.objects.count() == 0
 
 
 def test_stream_refuses_missing_bad_and_unentitled_tokens(make_user):
-    anonymous = APIClient().post("/api/v1/ingest/stream", [tweet(1)], format="json")
+    anonymous = APIClient().post("/api/v1/ingest/stream", [fibre_down(1)], format="json")
     assert anonymous.status_code == 401
     forged = APIClient()
     forged.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
-    assert forged.post("/api/v1/ingest/stream", [tweet(1)], format="json").status_code == 401
+    assert forged.post("/api/v1/ingest/stream", [fibre_down(1)], format="json").status_code == 401
     agent = APIClient()
     agent.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=make_user('ana', 'tech')).key}")
-    assert agent.post("/api/v1/ingest/stream", [tweet(1)], format="json").status_code == 403
+    assert agent.post("/api/v1/ingest/stream", [fibre_down(1)], format="json").status_code == 403
     assert Tweet.objects.count() == 0
 
 
@@ -163,7 +163,7 @@ def test_a_stream_flood_is_throttled_not_crashed(stream, monkeypatch):
     throttle = StreamIngestView.throttle_classes[0]
     monkeypatch.setattr(throttle, "THROTTLE_RATES", {**throttle.THROTTLE_RATES, throttle.scope: "10/min"})
     cache.clear()
-    codes = [stream.post("/api/v1/ingest/stream", [tweet(n)], format="json").status_code for n in range(25)]
+    codes = [stream.post("/api/v1/ingest/stream", [fibre_down(n)], format="json").status_code for n in range(25)]
     cache.clear()
     assert codes[:10] == [201] * 10 and set(codes[10:]) == {429}
     assert Tweet.objects.count() == 10

@@ -10,8 +10,7 @@ from selenium.webdriver.support.ui import Select
 from bench.llm_servers import expected_labels
 from dashboard import services
 from tests.alert_data import inject_burst
-from tests.conftest import wait_for
-from tests.test_backoffice_browser import log_in
+from tests.steps import log_in, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,6 +6,8 @@ import pytest
 
 from ingestion.reader import UnreadableFile, iter_chunks, read_header
 
+pytestmark = pytest.mark.no_servers
+
 
 def records_of(data: bytes, chunk_rows: int = 1000):
     header = read_header(io.BytesIO(data))

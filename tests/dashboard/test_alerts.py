@@ -10,7 +10,7 @@ from dallosh.asgi import application
 from dashboard import services
 from dashboard.models import Alert, AlertRule
 from tests.alert_data import inject_burst
-from tests.test_live_consumers import logged_in
+from tests.steps import logged_in
 from tickets import sla_watch
 from tickets.models import Ticket
 

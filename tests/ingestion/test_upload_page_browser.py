@@ -8,7 +8,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from ingestion.models import Tweet
-from tests.conftest import wait_for
+from tests.steps import wait_for
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from dallosh.permissions import INGEST_GROUP
 from ingestion.models import IngestJob, RawRow, Tweet
-from tests.conftest import wait_for
+from tests.steps import upload, wait_for
 from tickets.models import Ticket
 
 STREAM = "/api/v1/ingest/stream"
@@ -70,18 +70,6 @@ def test_stream_rejects_bad_payloads_clearly(stream_client):
     bad_date = stream_client.post(STREAM, [{**TWEETS[0], "created_at": "yesterday"}], format="json")
     assert bad_date.status_code == 201 and bad_date.json()["counters"]["quarantined"] == 1
     assert Tweet.objects.count() == 0
-
-
-def upload(client, content: bytes, slice_size: int = 256 * 1024) -> str:
-    started = client.post("/ingest/uploads/", {"filename": "free.csv", "size": len(content)},
-                          content_type="application/json").json()
-    offset = 0
-    while offset < len(content):
-        answer = client.post(f"/ingest/uploads/{started['upload']}/chunk", content[offset:offset + slice_size],
-                             content_type="application/octet-stream", HTTP_X_UPLOAD_OFFSET=str(offset))
-        assert answer.status_code == 200, answer.content
-        offset = answer.json()["received"]
-    return started["upload"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,73 @@
+"""Steps the tests share: waiting for an outcome, logging in (browser and websocket),
+uploading a file in slices, reading a queue. Factories for records are in tests/helpers.py."""
+
+from __future__ import annotations
+
+import time
+
+from django.test import Client
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.common.by import By
+
+from tickets import selectors
+from tickets.selectors import QueueFilters
+
+
+def wait_for(read, *, until, timeout: float, every: float = 0.3):
+    """Poll `read()` until `until(value)` holds, and return that value; past `timeout` the
+    test fails, saying what was last read (a wait that times out never passes quietly)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if until(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout} s in vain; the last value read was {value!r}")
+        time.sleep(every)
+
+
+def log_in(browser, base, username):
+    browser.delete_all_cookies()
+    browser.get(f"{base}/login/")
+    browser.find_element(By.NAME, "username").send_keys(username)
+    browser.find_element(By.NAME, "password").send_keys("password")
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(lambda: browser.current_url, until=lambda url: "/login/" not in url, timeout=20)
+
+
+def text_of(browser, element_id):
+    """An element's text; None while live updates are replacing it."""
+    try:
+        return browser.find_element(By.ID, element_id).text
+    except (StaleElementReferenceException, NoSuchElementException):
+        return None
+
+
+def live(browser):
+    return wait_for(lambda: browser.find_element(By.ID, "live-state").get_attribute("data-state"),
+                    until=lambda state: state == "live", timeout=20) == "live"
+
+
+def logged_in(user, origin=b"http://testserver"):
+    """The headers a logged-in browser page sends when it opens a websocket."""
+    client = Client()
+    client.force_login(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    return [(b"cookie", cookie), (b"origin", origin), (b"host", b"testserver")]
+
+
+def upload(client, content: bytes, slice_size: int = 256 * 1024) -> str:
+    started = client.post("/ingest/uploads/", {"filename": "free.csv", "size": len(content)},
+                          content_type="application/json").json()
+    offset = 0
+    while offset < len(content):
+        answer = client.post(f"/ingest/uploads/{started['upload']}/chunk", content[offset:offset + slice_size],
+                             content_type="application/octet-stream", HTTP_X_UPLOAD_OFFSET=str(offset))
+        assert answer.status_code == 200, answer.content
+        offset = answer.json()["received"]
+    return started["upload"]
+
+
+def queue_ids(team, username="nobody", **filters):
+    page = selectors.queue_page(team=team, filters=QueueFilters(**filters), username=username)
+    return [row["_id"] for row in page.rows]

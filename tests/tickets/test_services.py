@@ -1,0 +1,153 @@
+"""Agents' actions (tickets/services.py, tickets/actions.py), through the real
+services and MongoDB-protocol server; tickets are ingested and analysed by the real
+pipeline (scripted model)."""
+
+import threading
+
+import pytest
+
+from tests.steps import queue_ids
+from tickets import actions, services
+from tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def test_claim_status_resolve_with_audit_trail(analysed, make_user):
+    ana = make_user("ana", "tech")
+    ticket_id = analysed("internet down")[0]
+    services.claim_ticket(ticket_id=ticket_id, user=ana)
+    services.change_status(ticket_id=ticket_id, user=ana, status="waiting_customer")
+    services.add_note(ticket_id=ticket_id, user=ana, text="asked for the box's serial number")
+    services.change_status(ticket_id=ticket_id, user=ana, status="resolved")
+    ticket = Ticket.objects.get(id=ticket_id)
+    assert (ticket.status, ticket.assignee, ticket.sla_state) == ("resolved", "ana", "met")
+    assert ticket.responded_at and ticket.resolved_at and ticket.notes[0].text.startswith("asked")
+    assert [(e.by, e.action) for e in ticket.audit] == [
+        ("system:analysis", "analysed"), ("ana", "claimed"), ("ana", "status_changed"), ("ana", "note_added"),
+        ("ana", "status_changed")]
+    assert ticket.audit[-1].details == {"status": ["waiting_customer", "resolved"]}
+    assert queue_ids("tech") == []
+    assert queue_ids("tech", status="resolved") == [ticket_id]
+    with pytest.raises(services.ActionRefused, match="cannot become waiting customer"):
+        services.change_status(ticket_id=ticket_id, user=ana, status="waiting_customer")
+
+
+@pytest.mark.django_db(transaction=True)  # each thread reads the users through its own connection
+def test_two_agents_claiming_at_once_one_wins_the_other_is_told(analysed, make_user):
+    ana, bob = make_user("ana", "tech"), make_user("bob", "tech")
+    ticket_id = analysed("internet down")[0]
+    start = threading.Barrier(2)
+    outcomes = {}
+
+    def claim(user):
+        start.wait()
+        try:
+            services.claim_ticket(ticket_id=ticket_id, user=user)
+            outcomes[user.username] = "won"
+        except services.AlreadyClaimed as refusal:
+            outcomes[user.username] = refusal.holder
+
+    threads = [threading.Thread(target=claim, args=(user,)) for user in (ana, bob)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winner = Ticket.objects.get(id=ticket_id).assignee
+    loser = ({"ana", "bob"} - {winner}).pop()
+    assert outcomes == {winner: "won", loser: winner}
+    assert [e.action for e in Ticket.objects.get(id=ticket_id).audit].count("claimed") == 1
+
+
+def test_agents_act_only_on_their_teams_tickets(analysed, make_user):
+    billing_agent = make_user("bea", "billing")
+    ticket_id = analysed("internet down")[0]
+    with pytest.raises(services.TicketNotFound):
+        services.claim_ticket(ticket_id=ticket_id, user=billing_agent)
+    manager = make_user("max", role="manager")
+    with pytest.raises(services.ActionRefused, match="Only agents of the tech team"):
+        services.claim_ticket(ticket_id=ticket_id, user=manager)
+    with pytest.raises(services.ActionRefused, match="bea is not an agent of the tech team"):
+        services.assign_ticket(ticket_id=ticket_id, user=manager, assignee="bea")
+    make_user("tom", "tech")
+    assert services.assign_ticket(ticket_id=ticket_id, user=manager, assignee="tom")["assignee"] == "tom"
+
+
+def test_correction_is_kept_beside_the_models_answer_and_reorders_the_queue(analysed, make_user):
+    ana = make_user("ana", "tech")
+    high, low = analysed("internet down", "no signal at home")
+    services.correct_labels(ticket_id=low, user=ana, sentiment="negative", topic="network", urgency="high",
+                            actionable=True)
+    ticket = Ticket.objects.get(id=low)
+    assert (ticket.analysis.urgency, ticket.analysis.sentiment) == ("low", "neutral")  # the model's, unchanged
+    assert (ticket.correction.urgency, ticket.correction.by, ticket.urgency, ticket.sentiment) == (
+        "high", "ana", "high", "negative")
+    assert ticket.audit[-1].details["urgency"] == ["low", "high"]
+    assert queue_ids("tech") == [high, low]  # both high now: the older first
+    assert queue_ids("tech", sentiment="neutral") == []
+    with pytest.raises(services.ActionRefused, match="not a topic"):
+        services.correct_labels(ticket_id=low, user=ana, sentiment="negative", topic="weather", urgency="high",
+                                actionable=True)
+
+
+def test_reroute_moves_the_ticket_unheld_to_the_other_team(analysed, make_user):
+    ana = make_user("ana", "tech")
+    ticket_id = analysed("internet down")[0]
+    services.claim_ticket(ticket_id=ticket_id, user=ana)
+    services.reroute_ticket(ticket_id=ticket_id, user=ana, team="billing", reason="about the invoice")
+    ticket = Ticket.objects.get(id=ticket_id)
+    assert (ticket.team, ticket.assignee, ticket.status) == ("billing", None, "new")
+    assert ticket.routing_rule == "re-routed by ana"
+    assert queue_ids("tech") == [] and queue_ids("billing") == [ticket_id]
+    with pytest.raises(services.TicketNotFound):  # out of ana's reach now
+        services.add_note(ticket_id=ticket_id, user=ana, text="x")
+
+
+def test_bulk_actions_report_each_refusal(analysed, make_user):
+    ana, bob = make_user("ana", "tech"), make_user("bob", "tech")
+    first, second, third = analysed("internet down", "fibre down", "no signal")
+    services.claim_ticket(ticket_id=second, user=bob)
+    outcome = actions.run_bulk(name="claim", ticket_ids=[first, second, third, "twcs:nope"], user=ana, data={})
+    assert outcome.done == [first, third]
+    assert outcome.refused == {second: "Already held by bob.", "twcs:nope": "not found"}
+    resolved = actions.run_bulk(name="resolve", ticket_ids=[first, third], user=ana, data={})
+    assert resolved.done == [first, third]
+    assert queue_ids("tech") == [second]
+
+
+def test_a_refused_reply_leaves_no_brand_tweet_behind(analysed, make_user, monkeypatch):
+    """A colleague resolves the ticket between the agent's read and write: the reply is
+    refused, and no brand tweet is left to count as a response in SLA and KPIs."""
+    from ingestion.models import Tweet
+
+    ana, tom = make_user("ana", "tech"), make_user("tom", "tech")
+    ticket_id = analysed("internet down")[0]
+    write = services.apply_change
+    raced = []
+
+    def colleague_resolves_first(**kwargs):
+        if not raced:
+            raced.append(kwargs["action"])
+            services.change_status(ticket_id=ticket_id, user=tom, status="resolved")
+        return write(**kwargs)
+
+    monkeypatch.setattr(services, "apply_change", colleague_resolves_first)
+    with pytest.raises(services.ActionRefused, match="resolved"):
+        services.record_reply(ticket_id=ticket_id, user=ana, text="Hello, could you DM us?")
+    assert Tweet.objects(conversation_id=ticket_id, is_brand=True).count() == 0
+    assert Ticket.objects.get(id=ticket_id).brand_reply_count in (0, None)
+
+
+def test_a_recorded_reply_is_in_the_conversation(analysed, make_user):
+    ana = make_user("ana", "tech")
+    ticket_id = analysed("internet down")[0]
+    services.record_reply(ticket_id=ticket_id, user=ana, text="Hello, could you DM us?")
+    reply = brand_tweet_of(ticket_id)
+    assert (reply["text"], reply["recorded_by"], reply["is_brand"]) == ("Hello, could you DM us?", "ana", True)
+    assert Ticket.objects.get(id=ticket_id).status == "waiting_customer"
+
+
+def brand_tweet_of(ticket_id):
+    from ingestion.models import Tweet
+
+    return Tweet._get_collection().find_one({"conversation_id": ticket_id, "is_brand": True})
