@@ -5,6 +5,7 @@ change."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -56,13 +57,19 @@ def active_rules() -> list[RoutingRule]:
 def rule_matches(rule: RoutingRule, *, analysis: Analysis, text: str, language: str | None,
                  author: str | None) -> bool:
     """Every condition the rule sets holds (empty conditions match anything)."""
-    keywords = [k.strip().casefold() for k in rule.keywords.split(",") if k.strip()]
+    keywords = rule_keywords(rule.keywords)
     return ((not rule.topic or rule.topic == analysis.topic)
             and (not rule.sentiment or rule.sentiment == analysis.sentiment)
             and (not rule.urgency or rule.urgency == analysis.urgency)
             and (not rule.language or rule.language == (language or ""))
             and (not rule.author or rule.author.lstrip("@").casefold() == (author or "").lstrip("@").casefold())
             and (not keywords or any(k in text.casefold() for k in keywords)))
+
+
+def rule_keywords(keywords: str) -> list[str]:
+    """A rule's keywords or phrases, case-folded: one per line in the admin's textarea, and
+    commas still separate them (rules written before the textarea use commas)."""
+    return [k.strip().casefold() for k in re.split(r"[,\n]", keywords) if k.strip()]
 
 
 def routed_fields(*, ticket: TicketRow, route: Route, now: datetime) -> dict:

@@ -107,3 +107,11 @@ def test_the_admin_queues_rerouting_for_a_worker(admin_client, monkeypatch):
     answer = admin_client.post("/admin/tickets/routingrule/reroute/", follow=True)
     assert "Re-routing of open, unassigned tickets has been queued" in answer.content.decode()
     assert queued == [("tickets.tasks.reroute_open_tickets", "admin")]
+
+
+def test_keywords_are_split_on_lines_and_on_commas(db):
+    RoutingRule.objects.create(name="money back", priority=1, route_to_team="billing",
+                               keywords="avoir\r\nremboursement, refund\n\ncharged twice")
+    for text in ("un avoir svp", "je veux un REMBOURSEMENT", "refund me", "I was charged twice"):
+        assert decide_route(analysis=analysis("commercial"), text=text, language="fr").rule == "money back", text
+    assert decide_route(analysis=analysis("commercial"), text="charged once", language="fr").rule is None
