@@ -61,6 +61,14 @@ def unescape_html(text: pd.Series) -> pd.Series:
     return text
 
 
+def for_display(text: pd.Series, *, stray_newline_n: bool = False) -> pd.Series:
+    """The text as its author wrote it, for people: HTML entities decoded once (`&amp;` → `&`)
+    and the French feed's lost line breaks restored; links, mentions and emojis kept. The
+    raw text stays on the tweet (and its raw row) for audit."""
+    text = unescape_html(text.fillna("").astype(str))
+    return repair_stray_newlines(text) if stray_newline_n else text
+
+
 def clean_for_model(text: pd.Series, *, stray_newline_n: bool = False) -> pd.Series:
     """The text the model reads: no URLs, mentions, emojis or entities; spaces normalised.
 

@@ -120,6 +120,7 @@ class Tweet(me.Document):
     created_at = me.DateTimeField(required=True)
     text = me.StringField()
     clean_text = me.StringField()
+    display_text = me.StringField()  # as written, for people: entities decoded (cleaning.for_display)
     language = me.StringField()
     is_retweet = me.BooleanField(default=False)
     is_duplicate = me.BooleanField(default=False)

@@ -151,6 +151,7 @@ def _prepare_tweets(ctx: JobContext, parsed: pd.DataFrame) -> tuple[pd.DataFrame
     tweets["reply_to"] = pd.Series([f"{ctx.source}:{r}" if r else None for r in tweets["reply_to_id"]],
                                    index=tweets.index, dtype=object)
     tweets["clean_text"] = cleaning.clean_for_model(tweets["text"], stray_newline_n=ctx.fmt.stray_newline_n)
+    tweets["display_text"] = cleaning.for_display(tweets["text"], stray_newline_n=ctx.fmt.stray_newline_n)
     tweets["language"] = cleaning.detect_languages(tweets["clean_text"])
     tweets["is_retweet"] = cleaning.mark_retweets(tweets["text"])
     tweets["fingerprint"] = cleaning.fingerprints(
@@ -213,8 +214,8 @@ def _within_window(at: datetime, first: dict) -> bool:
 
 
 def _tweet_documents(ctx: JobContext, tweets: pd.DataFrame) -> list[dict]:
-    columns = ["_id", "tweet_id", "author", "is_brand", "created_at", "text", "clean_text", "language",
-               "is_retweet", "is_duplicate", "duplicate_of", "duplicate_kind", "fingerprint", "reply_to",
+    columns = ["_id", "tweet_id", "author", "is_brand", "created_at", "text", "clean_text", "display_text",
+               "language", "is_retweet", "is_duplicate", "duplicate_of", "duplicate_kind", "fingerprint", "reply_to",
                "response_ids", "conversation_id", "row"]
     documents = []
     for values in zip(*(tweets[c] for c in columns)):

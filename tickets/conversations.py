@@ -18,6 +18,7 @@ from tickets.store import Projection, TicketRow
 
 SUBJECT_CHARS = 280
 TWEET_FIELDS = {"author": 1, "is_brand": 1, "is_retweet": 1, "is_duplicate": 1, "created_at": 1, "text": 1,
+                "clean_text": 1, "display_text": 1,
                 "language": 1, "source": 1, "conversation_id": 1}
 
 
@@ -39,11 +40,12 @@ def derive_ticket(conversation_id: str, tweets: list[dict]) -> dict | None:
         return None
     first = customer[0]
     replies = [t for t in ordered if t["is_brand"] and t["created_at"] >= first["created_at"]]
+    answered = [t for t in replies if t["created_at"] >= customer[-1]["created_at"]]
     return {
         "source": first["source"],
         "customer": first["author"],
         "language": first.get("language"),
-        "subject": (first.get("text") or "")[:SUBJECT_CHARS],
+        "subject": subject_of(first),
         "created_at": first["created_at"],
         "last_activity_at": ordered[-1]["created_at"],
         "last_customer_tweet_at": customer[-1]["created_at"],
@@ -51,7 +53,15 @@ def derive_ticket(conversation_id: str, tweets: list[dict]) -> dict | None:
         "customer_tweet_count": len(customer),
         "brand_reply_count": sum(1 for t in ordered if t["is_brand"]),
         "first_brand_reply_at": replies[0]["created_at"] if replies else None,
+        # The brand had the last word: the conversation waits on the customer (since this reply).
+        "brand_answered_at": answered[0]["created_at"] if answered else None,
     }
+
+
+def subject_of(tweet: dict) -> str:
+    """A ticket's title: its first customer tweet as cleaned (no links, mentions, emojis or
+    entities, the French feed's stray "n" repaired), else as written."""
+    return (tweet.get("clean_text") or tweet.get("display_text") or tweet.get("text") or "")[:SUBJECT_CHARS]
 
 
 def sync_tickets(*, chunk_tweets: list[dict], rebuild: set[str], now: datetime) -> TicketSync:
@@ -70,7 +80,8 @@ def sync_tickets(*, chunk_tweets: list[dict], rebuild: set[str], now: datetime) 
     for conversation_id, tweets in fresh.items():
         fields = derive_ticket(conversation_id, tweets)
         if fields:
-            documents.append({"_id": conversation_id, **fields, **_workflow_defaults(now), "updated_at": now})
+            documents.append({"_id": conversation_id, **fields, **_workflow_defaults(now), "updated_at": now,
+                              **_answered_defaults(fields)})
     already = store.insert_new(documents)
     result.created = len(documents) - len(already)
     touched_customers = {c for c, tweets in by_conversation.items() if any(not t["is_brand"] for t in tweets)}
@@ -100,10 +111,13 @@ def rebuild_tickets(*, conversation_ids: list[str], now: datetime, new_customer_
         stored[tweet["conversation_id"]].append(tweet)
     previous = {t["_id"]: t for t in store.get_many(conversation_ids, projection=Projection.STATE)}
     created = updated = 0
+    answered: dict[str, datetime] = {}
     for conversation_id in conversation_ids:
         fields = derive_ticket(conversation_id, stored.get(conversation_id, []))
         if not fields:
             continue
+        if fields["brand_answered_at"]:
+            answered[conversation_id] = fields["brand_answered_at"]
         _enter_new_day(previous.get(conversation_id), fields["created_at"])
         inserted_defaults = _workflow_defaults(now, with_analysis=False)
         del inserted_defaults["version"]  # set by $inc: every rebuild is a change agents' writes must see
@@ -117,8 +131,9 @@ def rebuild_tickets(*, conversation_ids: list[str], now: datetime, new_customer_
             events.written(pairs=[(previous[conversation_id], {**previous[conversation_id], **fields})])
         created += inserted
         updated += not inserted
-    reopen_on_customer_reply(ticket_ids=[c for c in conversation_ids if c in new_customer_tweets and c in previous],
-                             now=now)
+    reopen_on_customer_reply(ticket_ids=[c for c in conversation_ids if c in new_customer_tweets and c in previous
+                                         and c not in answered], now=now)
+    await_customer_after_brand_reply(answered=answered, now=now)
     return created, updated
 
 
@@ -136,6 +151,29 @@ def reopen_on_customer_reply(*, ticket_ids: list[str], now: datetime) -> int:
                                details={"status": [ticket["status"], status]}, now=now)
         reopened += written is not None
     return reopened
+
+
+def await_customer_after_brand_reply(*, answered: dict[str, datetime], now: datetime) -> int:
+    """The brand had the last word in these conversations (its replies arrive with the feed,
+    or a replayed history holds them): a ticket still new or in progress now waits on the
+    customer, and its response clock stops at the brand's reply, as when an agent records one."""
+    moved = 0
+    for ticket in store.get_many(list(answered), projection=Projection.WORKING):
+        if ticket.get("status") not in (TicketStatus.NEW, TicketStatus.IN_PROGRESS):
+            continue
+        replied_at = answered[ticket["_id"]]
+        changes = {"status": TicketStatus.WAITING_CUSTOMER, **sla.fields_on_response(ticket, replied_at)}
+        written = apply_change(ticket=ticket, changes=changes, by="system:ingestion", action="brand_replied",
+                               details={"status": [ticket["status"], TicketStatus.WAITING_CUSTOMER]}, now=now)
+        moved += written is not None
+    return moved
+
+
+def _answered_defaults(fields: dict) -> dict:
+    """A new ticket whose conversation already ends with the brand's reply waits on the customer."""
+    if not fields["brand_answered_at"]:
+        return {}
+    return {"status": TicketStatus.WAITING_CUSTOMER, "responded_at": fields["brand_answered_at"]}
 
 
 def _enter_new_day(before: TicketRow | None, created_at: datetime) -> None:

@@ -114,6 +114,7 @@ class Ticket(me.Document):
     customer_tweet_count = me.IntField(default=0)
     brand_reply_count = me.IntField(default=0)
     first_brand_reply_at = me.DateTimeField()
+    brand_answered_at = me.DateTimeField()  # the brand had the last word, since then (None: the customer)
     status = me.StringField(choices=TicketStatus.CHOICES, default=TicketStatus.NEW)
     needs_analysis = me.BooleanField(default=True)
     merged_into = me.StringField()

@@ -41,9 +41,14 @@ def priority(urgency: str, *, overdue: bool) -> int:
 
 def fields_for_urgency(ticket: dict, urgency: str, now: datetime) -> dict:
     """SLA fields when a ticket gets (or changes) its urgency: a running clock is re-aimed at
-    the new target; once we have responded, the verdict stays."""
-    if ticket.get("responded_at"):
+    the new target; once we have responded, the verdict stays (a ticket answered before it
+    had an urgency gets its verdict now, from when we answered)."""
+    if ticket.get("responded_at") and ticket.get("sla_state"):
         return {"queue_priority": priority(urgency, overdue=False)}
+    if ticket.get("responded_at"):
+        due = due_at(ticket, urgency)
+        return {"sla_due_at": due, "sla_state": SlaState.MET if ticket["responded_at"] <= due else SlaState.BREACHED,
+                "queue_priority": priority(urgency, overdue=False)}
     due = due_at(ticket, urgency)
     breached = due <= now
     return {"sla_due_at": due, "sla_state": SlaState.BREACHED if breached else SlaState.RUNNING,
@@ -56,8 +61,10 @@ def fields_on_breach(ticket: dict) -> dict:
 
 def fields_on_response(ticket: dict, now: datetime) -> dict:
     """We answered the customer: the clock stops, its verdict stays, the ticket stops floating."""
-    if ticket.get("responded_at") or not ticket.get("urgency"):
+    if ticket.get("responded_at"):
         return {}
+    if not ticket.get("urgency"):  # not analysed yet: routing gives the verdict from this time
+        return {"responded_at": now}
     state = SlaState.MET if ticket.get("sla_state") == SlaState.RUNNING else ticket.get("sla_state")
     return {"sla_state": state, "responded_at": now, "queue_priority": priority(ticket["urgency"], overdue=False)}
 

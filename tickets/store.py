@@ -72,6 +72,7 @@ class TicketRow(TypedDict, total=False):
     customer_tweet_count: int
     brand_reply_count: int
     first_brand_reply_at: datetime | None
+    brand_answered_at: datetime | None
     status: str
     needs_analysis: bool
     merged_into: str | None

@@ -6,6 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from analysis import services as analysis_services
+from ingestion.models import Tweet
+from ingestion.services import ingest_records
+from tests.helpers import twcs_record
 from tests.steps import queue_ids
 from tickets import services
 from tickets.models import Ticket
@@ -14,8 +18,6 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_customer_reply_reopens_an_answered_ticket_with_a_fresh_target(analysed, make_user):
-    from ingestion.services import ingest_records
-
     ana = make_user("ana", "tech")
     ticket_id = analysed("internet down")[0]
     tweet = ticket_id.split(":")[1]
@@ -36,3 +38,41 @@ def test_a_customer_reply_reopens_an_answered_ticket_with_a_fresh_target(analyse
     assert ticket.sla_due_at > datetime.now(UTC) + timedelta(minutes=55)  # high: 1 h from now
     assert ticket.audit[-1].action == "customer_replied"
     assert queue_ids("tech", status="in_progress") == [ticket_id]
+
+
+def brand_reply(tweet_id, to, minute):
+    return twcs_record(tweet_id, "@customer we are on it, DM us", author="FreeSupport", inbound=False, minute=minute,
+                       reply_to=to)
+
+
+def test_a_conversation_the_brand_answered_last_waits_on_the_customer(use_tiers, fault_server):
+    ingest_records(records=[twcs_record(5001, "internet down since this morning", minute=0),
+                            brand_reply(5002, "5001", minute=20)], source="twcs")
+    ticket = Ticket.objects.get(id="twcs:5001")
+    assert (ticket.status, ticket.responded_at.minute) == ("waiting_customer", 20)
+    use_tiers(("openai", fault_server.url))
+    analysis_services.analyse_tickets(ticket_ids=["twcs:5001"])
+    ticket.reload()
+    # answered 20 minutes after the customer wrote, within any target: met, not running or breached
+    assert (ticket.status, ticket.sla_state) == ("waiting_customer", "met")
+    assert queue_ids("tech", status="waiting_customer") == ["twcs:5001"] and queue_ids("tech", status="new") == []
+
+
+def test_a_brand_reply_arriving_later_moves_an_open_ticket_to_waiting_on_the_customer(analysed):
+    ticket_id = analysed("internet down")[0]
+    ingest_records(records=[brand_reply(6002, ticket_id.split(":")[1], minute=40)], source="twcs")
+    ticket = Ticket.objects.get(id=ticket_id)
+    assert (ticket.status, ticket.sla_state, ticket.audit[-1].action) == ("waiting_customer", "met", "brand_replied")
+    # and the customer writing again reopens it
+    ingest_records(records=[twcs_record(6003, "still down", author=ticket.customer, minute=50, reply_to="6002")],
+                   source="twcs")
+    assert Ticket.objects.get(id=ticket_id).status == "new"
+
+
+def test_text_is_shown_as_written_and_titles_come_from_the_cleaned_text():
+    raw = "@FreeSupport AT&amp;T &gt; Free? no: my box is down https://t.co/x1"
+    ingest_records(records=[twcs_record(7001, raw)], source="twcs")
+    tweet = Tweet.objects.get(id="twcs:7001")
+    assert tweet.text == raw  # kept for audit
+    assert tweet.display_text == "@FreeSupport AT&T > Free? no: my box is down https://t.co/x1"
+    assert Ticket.objects.get(id="twcs:7001").subject == "AT&T > Free? no: my box is down"
