@@ -6,6 +6,7 @@ import json
 
 from django.conf import settings
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
@@ -30,7 +31,8 @@ class NDJSONParser(BaseParser):
                 try:
                     records.append(json.loads(line))
                 except ValueError as exc:
-                    raise ParseError(f"NDJSON line {number} is not JSON: {exc}") from exc
+                    raise ParseError(_("NDJSON line %(number)d is not JSON: %(error)s")
+                                     % {"number": number, "error": exc}) from exc
         return records
 
 
@@ -43,8 +45,8 @@ class JobProgressSerializer(serializers.Serializer):
 
 
 def _tweet(fmt) -> dict:
-    """A tweet of one format: an object with its columns (values are read as text; a row
-    whose values do not parse is quarantined, not refused)."""
+    """A tweet of one format: an object with its fields, a file's columns (values are read as
+    text; a tweet whose values do not parse is quarantined, not refused)."""
     return {"type": "object", "title": f"{fmt.name} tweet", "required": list(fmt.columns),
             "properties": {column: {} for column in fmt.columns}}
 
@@ -93,7 +95,8 @@ class StreamIngestView(APIView):
         limits = settings.DALLOSH
         length = int(request.headers.get("Content-Length") or 0)
         if length > limits["STREAM_MAX_BYTES"]:
-            return Response({"error": f"payload over {limits['STREAM_MAX_BYTES']} bytes; send smaller batches"},
+            return Response({"error": _("payload over %(limit)d bytes; send smaller batches")
+                                      % {"limit": limits["STREAM_MAX_BYTES"]}},
                             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         query = StreamQuerySerializer(data=request.query_params)
         if not query.is_valid():
@@ -104,10 +107,11 @@ class StreamIngestView(APIView):
         if isinstance(records, dict):
             records = records.get("tweets", [records])
         if not isinstance(records, list):
-            return Response({"error": "expected a JSON array of tweets or NDJSON"}, status=400)
+            return Response({"error": _("expected a JSON array of tweets or NDJSON")}, status=400)
         if len(records) > limits["STREAM_MAX_RECORDS"]:
-            return Response({"error": f"at most {limits['STREAM_MAX_RECORDS']} tweets per request"}, status=413)
-        missing = _missing_columns(records, format_name)
+            return Response({"error": _("at most %(limit)d tweets per request")
+                                      % {"limit": limits["STREAM_MAX_RECORDS"]}}, status=413)
+        missing = _missing_fields(records, format_name)
         if missing:
             return Response({"error": missing}, status=400)
         try:
@@ -122,15 +126,21 @@ class StreamIngestView(APIView):
                         status=status.HTTP_201_CREATED if done else status.HTTP_202_ACCEPTED)
 
 
-def _missing_columns(records: list, format_name: str | None) -> str:
+def _missing_fields(records: list, format_name: str | None) -> str:
     """With an explicit format, each tweet has that format's fields, as a file has its
-    columns (without one, the fields found name the format)."""
+    columns (without one, the fields found name the format). The message names the first
+    tweet that lacks some, and which."""
     fmt = format_by_name(format_name) if format_name else None  # a known name: the query was validated
     if fmt is None or not all(isinstance(record, dict) for record in records):
         return ""  # the service names what is wrong
-    if all(fmt.matches(list(record)) for record in records):
-        return ""
-    return f"not in the {fmt.name} format: each tweet needs the fields {', '.join(fmt.columns)}"
+    for number, record in enumerate(records, start=1):
+        lacking = [field for field in fmt.columns if field not in record]
+        if lacking:
+            return _("not in the %(format)s format: tweet %(number)d lacks the fields %(lacking)s; each tweet "
+                     "needs the fields %(expected)s") % {"format": fmt.name, "number": number,
+                                                         "lacking": ", ".join(lacking),
+                                                         "expected": ", ".join(fmt.columns)}
+    return ""
 
 
 class IngestJobView(APIView):

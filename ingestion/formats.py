@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 CANONICAL_COLUMNS = ["row", "tweet_id", "author", "is_brand", "created_at", "text", "reply_to_id", "response_ids"]
 ID_PATTERN = r"^\d+(?:\.0+)?$"
@@ -120,26 +121,45 @@ FORMATS: tuple[CsvFormat, ...] = (TwcsFormat(), FreeOperatorFormat())
 
 
 def detect_format(columns: list[str]) -> CsvFormat:
-    """The format whose columns these are, or a clear error naming the expected columns."""
+    """A file's format, from its header: the message speaks of a header and its columns."""
     repeated = sorted({c for c in columns if c and columns.count(c) > 1})
     if repeated:
-        raise UnknownFormat(f"the header repeats column(s) {', '.join(repeated)}: which one holds the data?")
-    matching = [fmt for fmt in FORMATS if fmt.matches(columns)]
+        raise UnknownFormat(_("the header repeats column(s) %(names)s: which one holds the data?")
+                            % {"names": ", ".join(repeated)})
+    return _the_one_format(
+        columns,
+        several=_("the header has the columns of several formats (%(formats)s); pass the format explicitly"),
+        unknown=_("unknown CSV format: the columns are [%(found)s]; expected one of: %(expected)s"))
+
+
+def detect_tweet_format(fields: list[str]) -> CsvFormat:
+    """A JSON tweet's format, from its fields: the stream's client sends objects, not a file,
+    so the message names the fields each format needs (no header, no columns)."""
+    return _the_one_format(
+        fields,
+        several=_("the tweets have the fields of several formats (%(formats)s); choose one with ?format="),
+        unknown=_("unknown tweet format: the tweets' fields are [%(found)s]; each tweet needs the fields of "
+                  "one format: %(expected)s"))
+
+
+def _the_one_format(names: list[str], *, several: str, unknown: str) -> CsvFormat:
+    """The one format these names (columns or fields) match, else the message for the case."""
+    matching = [fmt for fmt in FORMATS if fmt.matches(names)]
     if len(matching) > 1:
-        raise UnknownFormat(f"the header has the columns of several formats ({', '.join(f.name for f in matching)});"
-                            " pass the format explicitly")
+        raise UnknownFormat(several % {"formats": ", ".join(f.name for f in matching)})
     if matching:
         return matching[0]
     expected = "; ".join(f"{f.name} ({f.label}): {', '.join(f.columns)}" for f in FORMATS)
-    shown = ", ".join(c or "<unnamed>" for c in columns[:20])
-    raise UnknownFormat(f"unknown CSV format: the columns are [{shown}]; expected one of: {expected}")
+    found = ", ".join(name or _("<unnamed>") for name in names[:20])
+    raise UnknownFormat(unknown % {"found": found, "expected": expected})
 
 
 def format_by_name(name: str) -> CsvFormat:
     for fmt in FORMATS:
         if fmt.name == name:
             return fmt
-    raise UnknownFormat(f"unknown format {name!r}; known: {', '.join(f.name for f in FORMATS)}")
+    raise UnknownFormat(_("unknown format %(name)r; known: %(known)s")
+                        % {"name": name, "known": ", ".join(f.name for f in FORMATS)})
 
 
 def _dates(values: pd.Series, *, format: str) -> pd.Series:

@@ -21,13 +21,14 @@ from pathlib import Path
 
 from bson import ObjectId
 from django.conf import settings
+from django.utils.translation import gettext as _
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from dallosh.bulk import insert_new
 from dallosh.files import sha256_of
 from ingestion import events, pipeline, threads
-from ingestion.formats import UnknownFormat, detect_format, format_by_name
+from ingestion.formats import UnknownFormat, detect_format, detect_tweet_format, format_by_name
 from ingestion.models import IngestJob, JobStatus, Tweet, UploadSession
 from ingestion.reader import RawRecord, UnreadableFile, iter_chunks, read_header
 
@@ -157,12 +158,12 @@ def ingest_records(*, records: list[dict], source: str | None = None, format_nam
     A retried request with the same body maps to the same job and stores nothing twice.
     """
     if not records:
-        raise IngestError("no tweets in the request")
+        raise IngestError(_("no tweets in the request"))
     if not all(isinstance(r, dict) for r in records):
-        raise IngestError("each tweet must be a JSON object")
-    keys = list(dict.fromkeys(k for r in records for k in r))
+        raise IngestError(_("each tweet must be a JSON object"))
+    fields = list(dict.fromkeys(k for r in records for k in r))
     try:
-        fmt = format_by_name(format_name) if format_name else detect_format(keys)
+        fmt = format_by_name(format_name) if format_name else detect_tweet_format(fields)
     except UnknownFormat as exc:
         raise IngestError(str(exc)) from exc
     body = json.dumps(records, sort_keys=True, default=str).encode()

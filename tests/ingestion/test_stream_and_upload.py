@@ -66,10 +66,27 @@ def test_stream_rejects_bad_payloads_clearly(stream_client):
                                   content_type="application/x-ndjson")
     assert bad_line.status_code == 400 and "NDJSON line 2" in bad_line.json()["detail"]
     unknown = stream_client.post(STREAM, [{"id": 1, "message": "hi"}], format="json")
-    assert unknown.status_code == 400 and "expected one of" in unknown.json()["error"]
+    assert unknown.status_code == 400 and "expected one of" not in unknown.json()["error"]
     bad_date = stream_client.post(STREAM, [{**TWEETS[0], "created_at": "yesterday"}], format="json")
     assert bad_date.status_code == 201 and bad_date.json()["counters"]["quarantined"] == 1
     assert Tweet.objects.count() == 0
+
+
+def test_a_json_client_is_told_which_fields_its_tweets_need_never_about_columns(stream_client):
+    unknown = stream_client.post(STREAM, [{"id": 1, "message": "hi"}], format="json")
+    message = unknown.json()["error"]
+    assert unknown.status_code == 400, message
+    assert "the tweets' fields are [id, message]" in message
+    assert "twcs (Customer Support on Twitter): tweet_id, author_id, inbound, created_at, text" in message
+    assert "free_fr (French operator (Free)): tweet_id, author, text, date, url" in message
+    both = stream_client.post(STREAM, [{**TWEETS[0], "author": "x", "date": "y", "url": "z"}], format="json")
+    assert both.status_code == 400 and "fields of several formats (twcs, free_fr)" in both.json()["error"]
+    lacking = stream_client.post(f"{STREAM}?format=twcs", [TWEETS[0], {"tweet_id": "9", "text": "hi"}],
+                                 format="json")
+    assert lacking.status_code == 400
+    assert "tweet 2 lacks the fields author_id, inbound, created_at" in lacking.json()["error"]
+    for answer in (unknown, both, lacking):
+        assert "column" not in answer.json()["error"] and "header" not in answer.json()["error"]
 
 
 @pytest.mark.django_db(transaction=True)
