@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext, gettext_lazy
 
 from dallosh.permissions import can_assign_ticket, can_hold_tickets_of, can_release_ticket, can_work_ticket
 from dallosh.vocabulary import TEAMS, VOCABULARY
@@ -41,7 +42,7 @@ class ActionForbidden(ActionRefused):
 
 class AlreadyClaimed(ActionRefused):
     def __init__(self, holder: str) -> None:
-        super().__init__(f"Already held by {holder}.")
+        super().__init__(gettext("Already held by %(holder)s.") % {"holder": holder})
         self.holder = holder
 
 
@@ -113,7 +114,7 @@ def _mutate(*, ticket_id: str, user, action: str, decide, attempts: int = 5) -> 
                                details=details, push=push)
         if written is not None:
             return written
-    raise ActionRefused("The ticket is changing too fast; try again.")
+    raise ActionRefused(gettext("The ticket is changing too fast; try again."))
 
 
 # --- agent actions ------------------------------------------------------------------------------
@@ -130,7 +131,8 @@ TRANSITIONS = {
 
 def _require_open(ticket: TicketRow) -> None:
     if ticket["status"] not in TicketStatus.OPEN:
-        raise ActionRefused(f"The ticket is {ticket['status'].replace('_', ' ')}.")
+        raise ActionRefused(gettext("This ticket is %(status)s; only an open ticket can be worked on.")
+                            % {"status": _label(ticket["status"])})
 
 
 def claim_ticket(*, ticket_id: str, user) -> TicketRow:
@@ -153,9 +155,10 @@ def claim_ticket(*, ticket_id: str, user) -> TicketRow:
 def release_ticket(*, ticket_id: str, user) -> TicketRow:
     def decide(ticket: TicketRow):
         if not ticket.get("assignee"):
-            raise ActionRefused("Nobody holds this ticket.")
+            raise ActionRefused(gettext("Nobody holds this ticket."))
         if not can_release_ticket(user, ticket):
-            raise ActionForbidden(f"Only {ticket['assignee']} or a manager can release this ticket.")
+            raise ActionForbidden(gettext("Only %(holder)s or a manager can release this ticket.")
+                                  % {"holder": ticket["assignee"]})
         changes = {"assignee": None}
         if ticket["status"] == TicketStatus.IN_PROGRESS:
             changes["status"] = TicketStatus.NEW
@@ -168,11 +171,12 @@ def assign_ticket(*, ticket_id: str, user, assignee: str) -> TicketRow:
     """Hand the ticket to a colleague: an agent of the ticket's team."""
     def decide(ticket: TicketRow):
         if not can_assign_ticket(user, ticket):
-            raise ActionForbidden("Only a manager can hand a ticket to someone; claim it to take it yourself.")
+            raise ActionForbidden(gettext("Only a manager can hand a ticket to someone; claim it to take it yourself."))
         _require_open(ticket)
         colleague = get_user_model().objects.filter(username=assignee, is_active=True).first()
         if colleague is None or not can_hold_tickets_of(colleague, ticket["team"]):
-            raise ActionRefused(f"{assignee} is not an agent of the {ticket['team']} team.")
+            raise ActionRefused(gettext("%(assignee)s is not an agent of the %(team)s team.")
+                                % {"assignee": assignee, "team": ticket["team"]})
         changes = {"assignee": assignee, "claimed_at": datetime.now(UTC)}
         if ticket["status"] == TicketStatus.NEW:
             changes["status"] = TicketStatus.IN_PROGRESS
@@ -186,7 +190,7 @@ def change_status(*, ticket_id: str, user, status: str) -> TicketRow:
     on the customer or resolving means we responded: the SLA clock stops."""
     def decide(ticket: TicketRow):
         if status not in TRANSITIONS.get(ticket["status"], ()):
-            raise ActionRefused(f"A {_label(ticket['status'])} ticket cannot become {_label(status)}.")
+            raise ActionRefused(_status_refusal(ticket["status"], status))
         now = datetime.now(UTC)
         changes: dict = {"status": status}
         if status in (TicketStatus.WAITING_CUSTOMER, TicketStatus.RESOLVED):
@@ -210,11 +214,12 @@ def correct_labels(*, ticket_id: str, user, sentiment: str, topic: str, urgency:
     the queue shows and filters on the corrected labels, and a new urgency re-aims the SLA."""
     for field, value in (("sentiment", sentiment), ("topic", topic), ("urgency", urgency)):
         if value not in VOCABULARY[field]:
-            raise ActionRefused(f"{value!r} is not a {field} of the vocabulary.")
+            raise ActionRefused(gettext("'%(value)s' is not a %(field)s Dallosh knows; choose one of: %(known)s.")
+                                % {"value": value, "field": field, "known": ", ".join(VOCABULARY[field])})
 
     def decide(ticket: TicketRow):
         if not ticket.get("analysis"):
-            raise ActionRefused("The ticket has not been analysed yet.")
+            raise ActionRefused(gettext("The ticket has not been analysed yet."))
         now = datetime.now(UTC)
         correction = {"sentiment": sentiment, "topic": topic, "urgency": urgency, "actionable": bool(actionable),
                       "by": user.get_username(), "at": now}
@@ -244,9 +249,10 @@ def record_reply(*, ticket_id: str, user, text: str) -> TicketRow:
     die in between, the ticket's audit entry holds the reply and the tweet's id."""
     text = text.strip()
     if not text:
-        raise ActionRefused("The reply is empty.")
+        raise ActionRefused(gettext("The reply is empty."))
     if len(text) > REPLY_MAX_CHARS:
-        raise ActionRefused(f"The reply has {len(text)} characters; a tweet holds {REPLY_MAX_CHARS}.")
+        raise ActionRefused(gettext("The reply has %(length)d characters; a tweet holds %(limit)d.")
+                            % {"length": len(text), "limit": REPLY_MAX_CHARS})
     tweet_id = f"dallosh:{uuid.uuid4().hex}"
     decided: dict = {}
 
@@ -273,12 +279,13 @@ def record_reply(*, ticket_id: str, user, text: str) -> TicketRow:
 def reroute_ticket(*, ticket_id: str, user, team: str, reason: str = "") -> TicketRow:
     """Send the ticket to another team's queue, unheld, for that team to pick up."""
     if team not in TEAMS:
-        raise ActionRefused(f"{team!r} is not a team.")
+        raise ActionRefused(gettext("'%(team)s' is not a team; the teams are: %(teams)s.")
+                            % {"team": team, "teams": ", ".join(TEAMS)})
 
     def decide(ticket: TicketRow):
         _require_open(ticket)
         if ticket.get("team") == team:
-            raise ActionRefused(f"The ticket is already in the {team} queue.")
+            raise ActionRefused(gettext("The ticket is already in the %(team)s queue.") % {"team": team})
         changes = {"team": team, "assignee": None, "status": TicketStatus.NEW, "routed_at": datetime.now(UTC),
                    "routing_rule": f"re-routed by {user.get_username()}"}
         return changes, {"team": [ticket.get("team"), team], "reason": reason[:500]}, None
@@ -292,9 +299,9 @@ NOTE_MAX_CHARS = 5000
 def add_note(*, ticket_id: str, user, text: str) -> TicketRow:
     text = text.strip()
     if not text:
-        raise ActionRefused("A note cannot be empty.")
+        raise ActionRefused(gettext("A note cannot be empty."))
     if len(text) > NOTE_MAX_CHARS:
-        raise ActionRefused(f"A note holds at most {NOTE_MAX_CHARS} characters.")
+        raise ActionRefused(gettext("A note holds at most %(limit)d characters.") % {"limit": NOTE_MAX_CHARS})
 
     def decide(ticket: TicketRow):
         note = {"by": user.get_username(), "at": datetime.now(UTC), "text": text}
@@ -305,8 +312,28 @@ def add_note(*, ticket_id: str, user, text: str) -> TicketRow:
 
 def _require_team_member(user, ticket: dict) -> None:
     if not can_hold_tickets_of(user, ticket["team"]):
-        raise ActionForbidden(f"Only agents of the {ticket['team']} team can hold this ticket.")
+        raise ActionForbidden(gettext("Only agents of the %(team)s team can hold this ticket.")
+                              % {"team": ticket["team"]})
+
+
+# How a refusal names a status: in words, not as the stored value.
+STATUS_WORDS = {TicketStatus.NEW: gettext_lazy("new"), TicketStatus.IN_PROGRESS: gettext_lazy("in progress"),
+                TicketStatus.WAITING_CUSTOMER: gettext_lazy("waiting on customer"),
+                TicketStatus.RESOLVED: gettext_lazy("resolved"), TicketStatus.MERGED: gettext_lazy("merged")}
 
 
 def _label(status: str) -> str:
-    return status.replace("_", " ")
+    return str(STATUS_WORDS.get(status, status))
+
+
+def _status_refusal(current: str, wanted: str) -> str:
+    """Why the ticket cannot take this status, as a sentence that says what it can become."""
+    if wanted not in TicketStatus.CHOICES:
+        return gettext("'%(status)s' is not a status.") % {"status": wanted}
+    if wanted == current:
+        return gettext("This ticket is already %(status)s.") % {"status": _label(current)}
+    allowed = TRANSITIONS.get(current, ())
+    if not allowed:
+        return gettext("This ticket is %(status)s; its status cannot change.") % {"status": _label(current)}
+    return gettext("This ticket is %(status)s; it can become: %(allowed)s.") % {
+        "status": _label(current), "allowed": ", ".join(_label(status) for status in allowed)}

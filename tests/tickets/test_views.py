@@ -124,3 +124,26 @@ def test_concurrent_claims_over_http_one_wins(daphne_server, make_user, analysed
     other = ({"ana", "bob"} - {holder}).pop()
     assert answers[holder][0] == 200 and answers[holder][1]["assignee"] == holder
     assert answers[other] == (409, {"error": f"Already held by {holder}."})
+
+
+def test_a_refused_status_reads_as_a_sentence_on_the_page_and_the_api(client, make_user, analysed):
+    """A status the ticket cannot take says what it is and what it can become; an unknown one
+    says it is not a status (the page's script and the API give the same words)."""
+    ticket_id = analysed("internet down")[0]
+    ana = make_user("ana", "tech")
+    client.force_login(ana)
+    client.post(f"/tickets/{ticket_id}/claim/")
+    page = client.post(f"/tickets/{ticket_id}/status/", {"status": "bogus"}, HTTP_ACCEPT="application/json")
+    assert page.status_code == 409 and page.json() == {"ok": False, "error": "'bogus' is not a status."}
+    api = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=ana).key}"}
+    merged = client.post(f"/api/v1/tickets/{ticket_id}/status", {"status": "merged"}, **api)
+    assert merged.status_code == 409
+    assert merged.json() == {"error": "This ticket is in progress; it can become: new, waiting on customer, resolved."}
+    client.post(f"/api/v1/tickets/{ticket_id}/status", {"status": "resolved"}, **api)
+    again = client.post(f"/tickets/{ticket_id}/status/", {"status": "resolved"}, HTTP_ACCEPT="application/json")
+    assert again.json()["error"] == "This ticket is already resolved."
+    waiting = client.post(f"/api/v1/tickets/{ticket_id}/status", {"status": "waiting_customer"}, **api)
+    assert waiting.json() == {"error": "This ticket is resolved; it can become: in progress."}
+    unknown_team = client.post(f"/api/v1/tickets/{ticket_id}/reroute", {"team": "nowhere"}, **api)
+    assert unknown_team.status_code == 409
+    assert unknown_team.json()["error"].startswith("'nowhere' is not a team; the teams are: ")
