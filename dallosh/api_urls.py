@@ -1,7 +1,8 @@
 """The REST API (v1): every app's endpoints under /api/v1/, and its OpenAPI schema."""
 
+from django.contrib.auth.decorators import login_required
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from dallosh import vocabulary
@@ -35,11 +36,16 @@ def document_every_route(result: dict, generator, request, public) -> dict:
     return result
 
 
+# The browsable docs are a page for people: someone not logged in is sent to the login page
+# (an integrator's script reads /schema with its token instead).
+docs = login_required(SpectacularSwaggerView.as_view(url_name="api-schema", template_name="api/docs.html"))
+
 router = SimpleRouter(trailing_slash=False)
 router.register("routing-rules", rules_api.RoutingRuleViewSet, basename="api-routing-rule")
 
 urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs", docs, name="api-docs"),
     path("ingest/stream", api.StreamIngestView.as_view(), name="api-ingest-stream"),
     path("ingest/jobs", api.IngestJobListView.as_view(), name="api-ingest-jobs"),
     path("ingest/jobs/<str:job_id>", api.IngestJobView.as_view(), name="api-ingest-job"),

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from dallosh import views as account_views
 from dashboard import views as dashboard_views
 
 urlpatterns = [
@@ -11,6 +12,8 @@ urlpatterns = [
     path("alerts/<str:alert_id>/acknowledge/", dashboard_views.acknowledge, name="alert_acknowledge"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/api-token/", account_views.api_token, name="api_token"),
+    path("account/api-token/revoke/", account_views.revoke_api_token, name="api_token_revoke"),
     path("", include("analysis.urls")),  # reply drafts, before the tickets' /<action>/ pattern
     path("", include("tickets.urls")),
     path("ingest/", include("ingestion.urls")),

@@ -42,6 +42,8 @@ EXPECTED: dict[str, tuple[str, str, dict | None, set[str]]] = {
     "alert_acknowledge": ("POST", "/alerts/{alert}/acknowledge/", {}, MANAGERS),
     "login": ("GET", "/login/", None, EVERYONE),
     "logout": ("POST", "/logout/", {}, EVERYONE),
+    "api_token": ("GET", "/account/api-token/", None, LOGGED_IN),  # each person's own token
+    "api_token_revoke": ("GET", "/account/api-token/revoke/", None, LOGGED_IN),
     "tickets:my_queue": ("GET", "/queues/", None, {"tech_agent", "billing_agent", "manager", "admin"}),
     "tickets:queue": ("GET", "/queues/tech/", None, QUEUE_READERS),
     "tickets:queue_row": ("GET", "/queues/tech/rows/{ticket}/", None, QUEUE_READERS),
@@ -56,6 +58,7 @@ EXPECTED: dict[str, tuple[str, str, dict | None, set[str]]] = {
     "ingestion:upload_finish": ("POST", f"/ingest/uploads/{FAKE}/finish", {}, INGESTERS),
     "ingestion:job_progress": ("GET", f"/ingest/jobs/{FAKE}/progress", None, INGESTERS),
     "api-schema": ("GET", "/api/v1/schema", None, LOGGED_IN),
+    "api-docs": ("GET", "/api/v1/docs", None, LOGGED_IN),
     "api-ingest-stream": ("POST", "/api/v1/ingest/stream", [], INGESTERS),
     "api-ingest-jobs": ("GET", "/api/v1/ingest/jobs", None, INGESTERS),
     "api-ingest-job": ("GET", f"/api/v1/ingest/jobs/{FAKE}", None, INGESTERS),
