@@ -4,7 +4,7 @@ dates, or run backwards, is refused with a message (the page says it, the API an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
@@ -57,18 +57,21 @@ KpiFilterForm.base_fields |= {name: forms.DateField(required=False, input_format
                               for name in ("from", "to")}
 
 
-def kpi_view(query: QueryDict, *, now: datetime | None = None) -> KpiView:
+def kpi_view(query: QueryDict, *, now: datetime | None = None, default: str = "all") -> KpiView:
+    """The view a URL asks for; without a period (or with a custom one that does not parse),
+    the `default` period: the API's is all time, the page's the last 30 days."""
     now = now or datetime.now(UTC)
     form = KpiFilterForm(query)
     form.is_valid()
     data = form.cleaned_data  # the fields that parsed: a label outside the vocabulary is left out
     labels = {name: data.get(name) or "" for name in LABELS}
-    period = data.get("period") or "all"
+    period = data.get("period") or default
     if period in PERIODS:
         return KpiView(KpiFilters(start=now - PERIODS[period], end=None, **labels), period)
     if period == "custom":
         if form.non_field_errors():
-            return KpiView(KpiFilters(start=None, end=None, **labels), "all", error=form.non_field_errors()[0])
+            fallback = kpi_view(QueryDict(), now=now, default=default)
+            return KpiView(replace(fallback.filters, **labels), fallback.period, error=form.non_field_errors()[0])
         start, end = custom_period(data["from"], data["to"], now=now)
         return KpiView(KpiFilters(start=start, end=end, **labels), "custom")
     return KpiView(KpiFilters(start=None, end=None, **labels), "all")

@@ -158,18 +158,20 @@ def _add_bucket(report: KpiReport, bucket: dict, filters: KpiFilters) -> dict:
             "negative_share": point["negative"] / point["tickets"] if point["tickets"] else None}
 
 
-MAX_POINTS = 2000
+MAX_POINTS = 10_000  # more days than from EARLIEST to now: every period is drawn whole, evenly
 
 
 def _with_gaps(series: list[dict], grain: str, *, first: datetime | None, end: datetime | None) -> list[dict]:
-    """Every hour or day of the period, zero where nothing happened, so charts show the quiet
-    times too (bounded: a period of years keeps only the days that hold figures)."""
-    if not series:
-        return series
+    """Every hour or day of the period, zero where nothing happened, so charts have an even
+    axis and show the quiet times too: a chosen period runs from its first to its last hour
+    or day (up to now), however quiet; all time runs from the first figures to the last."""
     step = timedelta(hours=1) if grain == "h" else timedelta(days=1)
+    if first is None and not series:
+        return series
     start = first or series[0]["start"]
-    stop = min(end, datetime.now(UTC)) if end else series[-1]["start"] + step
-    stop = max(stop, series[-1]["start"] + step)
+    stop = min(end or datetime.now(UTC), datetime.now(UTC)) if first else series[-1]["start"] + step
+    if series:
+        stop = max(stop, series[-1]["start"] + step)
     if (stop - start) / step > MAX_POINTS:
         return series
     known = {point["start"]: point for point in series}

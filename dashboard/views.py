@@ -10,12 +10,16 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from dallosh import permissions, vocabulary
 from dashboard import selectors, services
 from dashboard.forms import kpi_view
 from tickets.models import TicketStatus
+
+PAGE_PERIOD = "30d"  # the page opens on the last 30 days; all time is one choice away
+SENTIMENT_COLOURS = {"negative": "#b42318", "neutral": "#98a2b3", "positive": "#067647"}
 
 
 @login_required
@@ -30,7 +34,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def kpis(request: HttpRequest) -> HttpResponse:
     if not permissions.can_read_kpis(request.user):
         raise PermissionDenied("The KPI pages are for managers.")
-    view = kpi_view(request.GET)
+    view = kpi_view(request.GET, default=PAGE_PERIOD)
     report = selectors.kpi_report(filters=view.filters)
     tables = kpi_tables(report)
     export = request.GET.get("export", "")
@@ -42,7 +46,22 @@ def kpis(request: HttpRequest) -> HttpResponse:
         "view": view, "report": report, "tables": tables, "query": query.urlencode(),
         "vocabulary": vocabulary.VOCABULARY, "languages": vocabulary.LANGUAGES,
         "periods": [*selectors.PERIODS, "all", "custom"],
-        "charts": _charts(report), "open_statuses": TicketStatus.OPEN})
+        "charts": _charts(report), "open_statuses": TicketStatus.OPEN, "headline": _headline(report),
+        "sentiment_colours": SENTIMENT_COLOURS})
+
+
+def _headline(report: selectors.KpiReport) -> list[tuple[str, str, float | None, str]]:
+    """The service figures at the top of the page: (key, label, value, kind), kind saying how
+    the value is written (a count, or a duration in seconds)."""
+    totals = report.totals
+    return [("tickets", _("tickets"), totals["tickets"], "count"), ("open", _("open"), totals["open"], "count"),
+            ("resolved", _("resolved"), totals["resolved"], "count"),
+            ("SLA breached", _("SLA breached"), totals["breached"], "count"),
+            ("labels corrected by agents", _("labels corrected by agents"), totals["corrected"], "count"),
+            ("responded", _("responded"), totals["responded"], "count"),
+            ("mean first response", _("mean first response"), report.mean_response_s, "duration"),
+            ("mean resolution", _("mean resolution"), report.mean_resolution_s, "duration"),
+            ("rows quarantined", _("rows quarantined"), report.quarantined, "count")]
 
 
 def kpi_tables(report: selectors.KpiReport) -> dict[str, tuple[list[str], list[list]]]:
@@ -86,7 +105,11 @@ def _charts(report: selectors.KpiReport) -> dict:
         "brand": [p["brand"] for p in report.series],
         "negative": [None if p["negative_share"] is None else round(100 * p["negative_share"], 1)
                      for p in report.series],
-        "topics": dict(report.topics.most_common()), "sentiments": dict(report.sentiments.most_common()),
+        "topics": dict(report.topics.most_common()),
+        "sentiments": {s: report.sentiments[s] for s in vocabulary.SENTIMENTS if report.sentiments[s]},
+        "sentiment_colours": SENTIMENT_COLOURS,
+        "names": {"tickets": _("tickets analysed"), "customer": _("customer tweets"), "brand": _("brand tweets"),
+                  "negative": _("negative share (%)"), "count": _("tickets")},
         "urgencies": {u: report.urgencies[u] for u in vocabulary.URGENCIES},
         "providers": dict(report.providers.most_common()),
         "backlog": {team: [report.backlog.get(team, {}).get(s, 0) for s in TicketStatus.OPEN]

@@ -1,33 +1,43 @@
 // The KPI charts, drawn with the Chart.js the project serves (static/vendor/chartjs).
 // The data comes from the page itself (json_script), so charts and tables always agree.
+// Sentiments wear the colours the page gives (data.sentiment_colours), and no other series
+// uses them, so red always means negative.
 (function () {
   "use strict";
   const data = JSON.parse(document.getElementById("kpi-data").textContent);
+  const names = data.names;
   const charts = {};
-  const palette = ["#2454d6", "#b42318", "#067647", "#c4320a", "#6941c6", "#5b6475", "#0e9384"];
+  const palette = ["#2454d6", "#6941c6", "#0e9384", "#c4320a", "#f79009", "#5b6475", "#1d2433"];
+  const urgencyColours = { high: "#c4320a", medium: "#f79009", low: "#5b6475" };
 
   function draw(id, config) {
     const canvas = document.getElementById(id);
     if (canvas) charts[id.replace("chart-", "")] = new Chart(canvas, config);
   }
-  function share(id, counts) {
-    draw(id, { type: "doughnut", data: { labels: Object.keys(counts),
-      datasets: [{ data: Object.values(counts), backgroundColor: palette }] },
+  function coloured(labels, colours) {
+    return labels.map(function (label, index) { return colours[label] || palette[index % palette.length]; });
+  }
+  function share(id, counts, colours) {
+    const labels = Object.keys(counts);
+    draw(id, { type: "doughnut", data: { labels: labels,
+      datasets: [{ data: Object.values(counts), backgroundColor: coloured(labels, colours || {}) }] },
       options: { animation: false, aspectRatio: 2, plugins: { legend: { position: "right" } } } });
   }
 
   draw("chart-volume", { type: "line", data: { labels: data.labels, datasets: [
-    { label: "tickets analysed", data: data.tickets, borderColor: palette[0] },
-    { label: "customer tweets", data: data.customer, borderColor: palette[2] },
-    { label: "brand tweets", data: data.brand, borderColor: palette[5] }] },
+    { label: names.tickets, data: data.tickets, borderColor: palette[0], backgroundColor: palette[0] },
+    { label: names.customer, data: data.customer, borderColor: palette[1], backgroundColor: palette[1] },
+    { label: names.brand, data: data.brand, borderColor: palette[2], backgroundColor: palette[2] }] },
     options: { animation: false, scales: { y: { beginAtZero: true } } } });
   share("chart-topics", data.topics);
-  share("chart-sentiments", data.sentiments);
-  draw("chart-negative", { type: "line", data: { labels: data.labels, datasets: [
-    { label: "negative %", data: data.negative, borderColor: palette[1], spanGaps: true }] },
+  share("chart-sentiments", data.sentiments, data.sentiment_colours);
+  // Bars, not a line: a day with tickets shows even when its neighbours have none.
+  draw("chart-negative", { type: "bar", data: { labels: data.labels, datasets: [
+    { label: names.negative, data: data.negative, backgroundColor: data.sentiment_colours.negative } ] },
     options: { animation: false, scales: { y: { min: 0, max: 100 } } } });
-  draw("chart-urgencies", { type: "bar", data: { labels: Object.keys(data.urgencies), datasets: [
-    { label: "tickets", data: Object.values(data.urgencies), backgroundColor: [palette[1], palette[3], palette[5]] }] },
+  const urgencies = Object.keys(data.urgencies);
+  draw("chart-urgencies", { type: "bar", data: { labels: urgencies, datasets: [
+    { label: names.count, data: Object.values(data.urgencies), backgroundColor: coloured(urgencies, urgencyColours) }] },
     options: { animation: false, plugins: { legend: { display: false } } } });
   const statuses = ["new", "in progress", "waiting on customer"];
   draw("chart-backlog", { type: "bar", data: { labels: Object.keys(data.backlog), datasets: statuses.map(
@@ -47,24 +57,27 @@
     }).then(function (html) {
       if (!html) return;
       const fresh = new DOMParser().parseFromString(html, "text/html");
-      ["headline", "table-topics", "table-sentiments", "table-urgencies", "table-providers", "table-cost"]
-        .forEach(function (id) {
-          const now = document.getElementById(id), next = fresh.getElementById(id);
-          if (now && next) now.innerHTML = next.innerHTML;
-        });
+      ["headline", "table-topics", "table-sentiments", "table-urgencies", "table-providers", "table-cost",
+       "table-agreement"].forEach(function (id) {
+        const now = document.getElementById(id), next = fresh.getElementById(id);
+        if (now && next) now.innerHTML = next.innerHTML;
+      });
       const next = JSON.parse(fresh.getElementById("kpi-data").textContent);
       update(charts.volume, next.labels, [next.tickets, next.customer, next.brand]);
-      update(charts.topics, Object.keys(next.topics), [Object.values(next.topics)]);
-      update(charts.sentiments, Object.keys(next.sentiments), [Object.values(next.sentiments)]);
+      update(charts.topics, Object.keys(next.topics), [Object.values(next.topics)], {});
+      update(charts.sentiments, Object.keys(next.sentiments), [Object.values(next.sentiments)],
+             next.sentiment_colours);
       update(charts.negative, next.labels, [next.negative]);
-      update(charts.urgencies, Object.keys(next.urgencies), [Object.values(next.urgencies)]);
+      update(charts.urgencies, Object.keys(next.urgencies), [Object.values(next.urgencies)], urgencyColours);
       document.body.dataset.kpiRefreshes = String(Number(document.body.dataset.kpiRefreshes || 0) + 1);
     });
   }
-  function update(chart, labels, series) {
+  // `colours`: recolour the slices or bars by label, as their order may have changed.
+  function update(chart, labels, series, colours) {
     if (!chart) return;
     chart.data.labels = labels;
     series.forEach(function (values, index) { chart.data.datasets[index].data = values; });
+    if (colours) chart.data.datasets[0].backgroundColor = coloured(labels, colours);
     chart.update();
   }
   Dallosh.connect("/ws/kpis/", function () {

@@ -64,7 +64,7 @@ def test_the_kpi_page_shows_agreement_with_agents(analysed, make_user):
     correct(down, agent, sentiment="negative", topic="technical", urgency="high")
     client = Client()
     client.force_login(make_user("max", role="manager"))
-    exported = client.get("/kpis/?export=agreement").content.decode().splitlines()
+    exported = client.get("/kpis/?period=all&export=agreement").content.decode().splitlines()
     assert exported[0] == "tier,field,agreed with the agent,corrected,share"
     assert "openai,topic,0,1,0.0" in exported and "openai,sentiment,1,1,1.0" in exported
 

@@ -3,8 +3,10 @@ put in (the scripted model labels by bench.llm_servers.expected_labels)."""
 
 import csv
 import io
+import json
+import re
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -12,7 +14,7 @@ from bench.llm_servers import expected_labels
 from dashboard import selectors, services
 from dashboard.selectors import KpiFilters
 from ingestion.services import ingest_records
-from tests.helpers import repeat_while
+from tests.helpers import repeat_while, twcs_record
 from tickets import services as ticket_services
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +86,9 @@ def test_filters_narrow_every_figure(kpi_data):
     negatives = sum(expected_labels(t)["sentiment"] == "negative" for t in TEXTS)
     assert everything(sentiment="negative").totals["tickets"] == negatives
     later = selectors.kpi_report(filters=KpiFilters(start=datetime(2018, 1, 1, tzinfo=UTC), end=None))
-    assert later.totals["tickets"] == 0 and later.series == []
+    days_since = (datetime.now(UTC).date() - date(2018, 1, 1)).days + 1  # every day up to today, each at zero
+    assert later.totals["tickets"] == 0 and len(later.series) == days_since
+    assert {(p["tickets"], p["customer"], p["negative_share"]) for p in later.series} == {(0, 0, None)}
 
 
 def test_rebuilding_the_rollups_gives_the_same_figures(kpi_data):
@@ -119,7 +123,7 @@ def test_kpi_page_exports_each_table_and_refuses_agents(client, kpi_data, make_u
     client.force_login(make_user("max", role="manager"))
     page = client.get("/kpis/?period=custom&from=2017-10-31&to=2017-10-31&team=tech")
     assert page.status_code == 200 and 'id="chart-topics"' in page.content.decode()
-    exported = client.get("/kpis/?team=tech&export=topics")
+    exported = client.get("/kpis/?period=all&team=tech&export=topics")
     assert exported["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(exported.content.decode())))
     tech_topics = Counter(expected_labels(t)["topic"] for t in TEXTS if expected_labels(t)["team"] == "tech")
@@ -131,3 +135,59 @@ def test_kpi_page_exports_each_table_and_refuses_agents(client, kpi_data, make_u
     assert "give both dates as YYYY-MM-DD" in bad.content.decode()
     client.force_login(make_user("ana2", "tech"))
     assert client.get("/kpis/").status_code == 403
+
+
+def page_data(client, query=""):
+    """The figures the KPI page draws its charts from (its json_script), and the page itself."""
+    page = client.get(f"/kpis/{query}").content.decode()
+    found = re.search(r'<script id="kpi-data" type="application/json">(.*?)</script>', page, re.S)
+    return json.loads(found.group(1)), page
+
+
+def test_the_page_opens_on_the_last_30_days_every_day_drawn(client, analysed, make_user):
+    analysed("internet down since this morning")  # in 2017: outside the last 30 days
+    two_days_ago = datetime.now(UTC) - timedelta(days=2)
+    ingest_records(records=[twcs_record(9001, "still no signal", at=two_days_ago)], source="twcs")
+    client.force_login(make_user("max", role="manager"))
+    data, page = page_data(client)
+    today = datetime.now(UTC).date()
+    days = [f"{today - timedelta(days=n):%Y-%m-%d}" for n in range(30, -1, -1)]
+    assert data["labels"] == days
+    assert data["customer"][days.index(f"{two_days_ago:%Y-%m-%d}")] == 1 and sum(data["customer"]) == 1
+    assert sum(data["tickets"]) == 0
+    assert re.search(r'<option value="30d"[^>]* selected>', page)
+    all_time, _page = page_data(client, "?period=all")
+    assert sum(all_time["tickets"]) == 1
+
+
+def test_a_quiet_day_inside_the_period_is_drawn_at_zero(client, analysed, make_user):
+    texts = ["internet down since this morning", "thanks, I love it", "my bill is wrong"]
+    analysed(*texts)  # 2017-10-31
+    ingest_records(records=[twcs_record(9002, "hello?", at=datetime(2017, 11, 2, 9, tzinfo=UTC))], source="twcs")
+    client.force_login(make_user("max", role="manager"))
+    data, _page = page_data(client, "?period=custom&from=2017-10-30&to=2017-11-03")
+    assert data["labels"] == ["2017-10-30", "2017-10-31", "2017-11-01", "2017-11-02", "2017-11-03"]
+    assert data["tickets"] == [0, len(texts), 0, 0, 0]
+    assert data["customer"] == [0, len(texts), 0, 1, 0]
+    negative = sum(expected_labels(text)["sentiment"] == "negative" for text in texts)
+    assert data["negative"] == [None, round(100 * negative / len(texts), 1), None, None, None]
+
+
+def test_figures_are_written_one_way_each(client, kpi_data, make_user):
+    client.force_login(make_user("max", role="manager"))
+    _data, page = page_data(client, "?period=all")
+    sentiments = Counter(expected_labels(text)["sentiment"] for text in TEXTS)
+    for sentiment, tickets in sentiments.items():
+        row = re.search(rf'<tr data-value="{sentiment}">(.*?)</tr>', page, re.S).group(1)
+        assert f'<td class="num">{tickets}</td><td class="num">{100 * tickets / len(TEXTS):.1f}%</td>' in row
+    # Ticket 0 got the brand's reply after 30 minutes; ticket 1 was answered by resolving it
+    # today, years after its 2017 tweet: the mean is in days (with thousands separators).
+    assert re.search(r'data-figure="mean first response">\d{1,3}(,\d{3})* d \d{1,2} h<', page)
+    assert re.search(r'data-figure="tickets">7<', page)
+
+
+def test_each_sentiment_has_its_own_colour(client, kpi_data, make_user):
+    client.force_login(make_user("max", role="manager"))
+    data, page = page_data(client, "?period=all")
+    assert data["sentiment_colours"] == {"negative": "#b42318", "neutral": "#98a2b3", "positive": "#067647"}
+    assert 'data-value="negative"><td><span class="pill swatch" style="background:#b42318"' in page
