@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from dallosh import views as account_views
 from dashboard import views as dashboard_views
@@ -12,6 +13,8 @@ urlpatterns = [
     path("alerts/<str:alert_id>/acknowledge/", dashboard_views.acknowledge, name="alert_acknowledge"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the header's language switch
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("account/api-token/", account_views.api_token, name="api_token"),
     path("account/api-token/revoke/", account_views.revoke_api_token, name="api_token_revoke"),
     path("", include("analysis.urls")),  # reply drafts, before the tickets' /<action>/ pattern

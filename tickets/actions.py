@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from dallosh.permissions import can_assign_ticket, can_hold_tickets_of, can_release_ticket, can_work_ticket
 from tickets import services
 from tickets.forms import CorrectionForm
 from tickets.models import TicketStatus
@@ -51,6 +52,29 @@ ACTIONS: dict[str, Action] = {action.name: action for action in (
     Action("correct", _correct, ("sentiment", "topic", "urgency", "actionable")),
 )}
 BULK_ACTIONS = tuple(name for name, action in ACTIONS.items() if action.bulk)
+
+
+def offered(*, ticket: dict, user) -> frozenset[str]:
+    """The actions a page offers this user on this ticket as it stands: what the services
+    would accept (its state, the user's role), so nobody is offered a button that refuses."""
+    if not can_work_ticket(user, ticket):
+        return frozenset()
+    is_open = ticket["status"] in TicketStatus.OPEN
+    held_by = ticket.get("assignee")
+    names = {"note"}
+    if is_open:
+        names |= {"reply", "reroute"}
+        if not held_by and ticket.get("team") and can_hold_tickets_of(user, ticket["team"]):
+            names.add("claim")
+        if can_assign_ticket(user, ticket) and ticket.get("team"):
+            names.add("assign")
+    if held_by and can_release_ticket(user, ticket):
+        names.add("release")
+    if services.TRANSITIONS.get(ticket["status"]):
+        names.add("status")
+    if ticket.get("analysis"):
+        names.add("correct")
+    return frozenset(names)
 
 
 def run(*, name: str, ticket_id: str, user, data: Mapping) -> dict:

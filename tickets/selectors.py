@@ -78,6 +78,8 @@ class QueueFilters:
             return False
         if self.holder == "unassigned" and ticket.get("assignee"):
             return False
+        if self.search.startswith("@"):  # a customer: handles are stored without their @
+            return self.search[1:].casefold() == (ticket.get("customer") or "").casefold()
         if self.search:
             needle = self.search.casefold()
             haystack = " ".join(filter(None, (ticket.get("subject"), (ticket.get("analysis") or {}).get("summary"),
@@ -326,6 +328,15 @@ def team_agents(*, team: str) -> list[str]:
     """Usernames a team's ticket may be assigned to."""
     users = get_user_model().objects.filter(is_active=True, groups__name=AGENT_GROUP)
     return sorted(users.filter(groups__name=team_group(team)).values_list("username", flat=True))
+
+
+AWAITING_CAP = 10_000
+
+
+def awaiting_analysis(*, cap: int = AWAITING_CAP) -> int:
+    """Tickets not labelled yet (on the needs_analysis index; a merged one never is), counted
+    up to `cap`: what an empty queue tells the agent is on its way."""
+    return store.count({"needs_analysis": True}, cap=cap)
 
 
 def backlog() -> dict[str, dict[str, int]]:

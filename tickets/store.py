@@ -128,6 +128,7 @@ class QueueRow(TypedDict, total=False):
     sla_state: str | None
     version: int
     correction: CorrectionRow | None  # by
+    ingested_at: datetime  # with created_at: whether the row is replayed history
 
 
 def _projection(fields: Mapping[str, int]) -> Mapping[str, int]:
@@ -144,7 +145,7 @@ class Projection:
                              "urgency": 1, "topic": 1, "sentiment": 1, "analysis.summary": 1,
                              "analysis.review_flag": 1, "analysis.provider": 1, "analysis.confidence": 1,
                              "needs_refinement": 1, "assignee": 1, "queue_priority": 1, "sla_due_at": 1,
-                             "sla_state": 1, "version": 1, "correction.by": 1})  # QueueRow
+                             "sla_state": 1, "version": 1, "correction.by": 1, "ingested_at": 1})  # QueueRow
     RULE_PREVIEW = _projection({"subject": 1, "language": 1, "customer": 1, "team": 1, "urgency": 1, "analysis": 1})
     ANALYSIS_WORK = _projection({"_id": 1, "analysis_solo": 1, "analysis_lease_until": 1})
     LABELS = _projection({"analysis": 1, "correction": 1})  # what the fast tier learns from

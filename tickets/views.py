@@ -11,6 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from dallosh import permissions, vocabulary
@@ -40,10 +42,13 @@ def queue(request: HttpRequest, team: str) -> HttpResponse:
                "query": _filter_query(request), "now": datetime.now(UTC), "cursor_error": view.error}
     if request.GET.get("partial") == "rows":
         return render(request, "tickets/_queue_rows.html", context)
-    context |= {"teams": permissions.visible_teams(request.user), "vocabulary": vocabulary.VOCABULARY,
-                "languages": vocabulary.LANGUAGES,
-                "statuses": TicketStatus.LISTED, "other_teams": [
-                    t for t in vocabulary.TEAMS if t != team]}
+    backlog = selectors.backlog()
+    context |= {"teams": [(t, sum(backlog.get(t, {}).values())) for t in permissions.visible_teams(request.user)],
+                "status_counts": backlog.get(team, {}), "open_count": sum(backlog.get(team, {}).values()),
+                "vocabulary": vocabulary.VOCABULARY, "languages": vocabulary.LANGUAGES,
+                "statuses": TicketStatus.LISTED, "other_teams": [t for t in vocabulary.TEAMS if t != team],
+                "awaiting": selectors.awaiting_analysis() if not page.rows else None,
+                "awaiting_cap": selectors.AWAITING_CAP, "queue_shortcuts": QUEUE_SHORTCUTS}
     return render(request, "tickets/queue.html", context)
 
 
@@ -72,15 +77,33 @@ def _ticket_page(request: HttpRequest, ticket: dict, *, conversation: list[dict]
     """The ticket page of a ticket already read (and checked) by the view, with its conversation."""
     now = datetime.now(UTC)
     context = {"ticket": ticket, "ticket_id": ticket["_id"], "sla_left": sla.time_left(ticket, now), "now": now,
-               "conversation": conversation,
+               "conversation": conversation, "offered": actions.offered(ticket=ticket, user=request.user),
                "agents": selectors.team_agents(team=ticket["team"]) if ticket.get("team") else [],
                "transitions": services.TRANSITIONS.get(ticket["status"], ()),
                "other_teams": [t for t in vocabulary.TEAMS if t != ticket.get("team")],
-               "correction_form": CorrectionForm.for_ticket(ticket),
+               "correction_form": CorrectionForm.for_ticket(ticket), "label_fields": _label_fields(ticket),
                "audit": list(reversed(ticket.get("audit", []))), "notes": ticket.get("notes", []),
-               "reply_max": services.REPLY_MAX_CHARS}
+               "reply_max": services.REPLY_MAX_CHARS, "ticket_shortcuts": TICKET_SHORTCUTS}
     template = "tickets/_ticket_state.html" if request.GET.get("partial") == "state" else "tickets/ticket.html"
     return render(request, template, context)
+
+
+LABEL_NAMES = {"sentiment": _("Sentiment"), "topic": _("Topic"), "urgency": _("Urgency"), "team": _("Team"),
+               "actionable": _("Actionable")}
+TICKET_SHORTCUTS = (("c", _("claim the ticket")), ("r", _("resolve it")), ("e", _("write the reply")),
+                    ("n", _("write a note")), ("b", _("back to the queue")), ("?", _("show these shortcuts")))
+QUEUE_SHORTCUTS = (("j / k", _("next / previous ticket")), ("o / Enter", _("open it")), ("x", _("select it")),
+                   ("c", _("claim the selected tickets")), ("r", _("resolve the selected tickets")),
+                   ("/", _("search")), ("?", _("show these shortcuts")))
+
+
+def _label_fields(ticket: dict) -> list[dict]:
+    """The model's labels beside an agent's correction (when it differs) and the tier's sureness."""
+    analysis, correction = ticket.get("analysis") or {}, ticket.get("correction") or {}
+    confidence = analysis.get("confidence") or {}
+    return [{"name": name, "value": analysis.get(field), "confidence": confidence.get(field),
+             "corrected": correction.get(field) if correction.get(field) not in (None, analysis.get(field)) else None}
+            for field, name in LABEL_NAMES.items()]
 
 
 @login_required
@@ -114,13 +137,18 @@ def ticket_action(request: HttpRequest, ticket_id: str, action: str) -> HttpResp
 def bulk(request: HttpRequest, team: str) -> HttpResponse:
     if not permissions.can_view_team(request.user, team):
         raise PermissionDenied("This queue belongs to another team.")
+    ticket_ids = request.POST.getlist("ticket")
+    if not ticket_ids:
+        messages.warning(request, _("Select at least one ticket first."))
+        return redirect(reverse("tickets:queue", kwargs={"team": team}) + "?" + request.POST.get("query", ""))
     try:
-        outcome = actions.run_bulk(name=request.POST.get("action", ""), ticket_ids=request.POST.getlist("ticket"),
+        outcome = actions.run_bulk(name=request.POST.get("action", ""), ticket_ids=ticket_ids,
                                    user=request.user, data=request.POST)
     except services.ActionRefused as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.success(request, f"{len(outcome.done)} ticket(s) done.")
+        messages.success(request, ngettext("%(count)d ticket done.", "%(count)d tickets done.",
+                                           len(outcome.done)) % {"count": len(outcome.done)})
         for ticket_id, why in list(outcome.refused.items())[:10]:
             messages.warning(request, f"{ticket_id}: {why}")
     return redirect(reverse("tickets:queue", kwargs={"team": team}) + "?" + request.POST.get("query", ""))

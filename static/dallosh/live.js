@@ -5,13 +5,21 @@
 window.Dallosh = (function () {
   "use strict";
   const sockets = [];
+  // Django's JavaScript catalog (/jsi18n/) translates; without it, the English stays.
+  const t = window.gettext || function (text) { return text; };
+  const fill = window.interpolate || function (text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (_, name) { return values[name]; });
+  };
 
-  function setState(text) {
+  // #live-state names its states in the page's language (data-say-<state>); data-state keeps
+  // the state's own name for scripts and tests.
+  function setState(state) {
     const el = document.getElementById("live-state");
     if (!el) return;
-    el.textContent = text;
-    el.dataset.state = text;
-    el.classList.toggle("down", text !== "live");
+    const key = "say" + state.replace(/(^| )(\w)/g, function (_, space, letter) { return letter.toUpperCase(); });
+    el.textContent = el.dataset[key] || state;
+    el.dataset.state = state;
+    el.classList.toggle("down", state !== "live");
   }
 
   // A websocket that reconnects with backoff (not after a 4403 refusal) and calls onResync
@@ -100,16 +108,28 @@ window.Dallosh = (function () {
     return connect("/ws/queues/" + encodeURIComponent(team) + "/", onEvent, resync);
   }
 
+  // The ticket page's live parts ([data-live-part]: head, thread, notes, activity, side) are
+  // re-rendered by the server and replaced in place; the reply and note boxes are not parts,
+  // so what the agent is typing survives every refresh.
   function liveTicket(panel) {
     const id = panel.dataset.ticket;
     function refresh() {
       fetch("?partial=state", { credentials: "same-origin" }).then(function (response) {
         if (response.status === 404) {
-          panel.innerHTML = "<p class='card error'>This ticket has left your queues.</p>";
+          panel.innerHTML = "<p class='card error'>" + t("This ticket has left your queues.") +
+            "</p>";
           return;
         }
-        return response.ok ? response.text().then(function (html) { panel.innerHTML = html; }) : null;
+        return response.ok ? response.text().then(replaceParts) : null;
       });
+    }
+    function replaceParts(html) {
+      const fresh = new DOMParser().parseFromString(html, "text/html");
+      document.querySelectorAll("[data-live-part]").forEach(function (part) {
+        const next = fresh.getElementById(part.id);
+        if (next) part.innerHTML = next.innerHTML;
+      });
+      panel.dataset.refreshes = String(Number(panel.dataset.refreshes || 0) + 1);
     }
     function onEvent(event) {
       if (event.draft) {  // the agent's own reply draft moved on: liveDraft reads it
@@ -126,6 +146,7 @@ window.Dallosh = (function () {
   // socket says it moved on, or every few seconds while it is in flight (a missed event, a
   // socket down). A draft fills the reply box once, and never over what the agent typed.
   function liveDraft(source) {
+    if (!source) return;  // no reply box: the ticket is closed, or not this user's to answer
     const form = document.getElementById("draft-form");
     const box = document.getElementById("reply-text");
     let filledText = box.value, filledId = source.dataset.status === "ready" ? source.dataset.draft : "";
@@ -140,24 +161,26 @@ window.Dallosh = (function () {
       if (!draft) return;
       source.dataset.draft = draft.id;
       if (draft.status === "queued" || draft.status === "writing") {
-        say("Drafting…", draft.status);
+        say(t("Drafting…"), draft.status);
         if (timer === null) timer = setInterval(check, 3000);
         return;
       }
       if (timer !== null) { clearInterval(timer); timer = null; }
       if (draft.status === "failed") {
-        say("The draft could not be written (" + draft.error + "). Ask again, or write the reply yourself.", "failed");
+        say(fill(t("The draft could not be written (%(error)s). Ask again, or write the reply yourself."),
+                 { error: draft.error }, true), "failed");
         return;
       }
-      let line = "Draft by " + draft.provider + (draft.model ? " / " + draft.model : "") +
-        (draft.problems.length ? " (refused before: " + draft.problems.join("; ") + ")" : "") +
-        ": edit it before recording.";
+      let line = fill(t("Draft by %(provider)s"), { provider: draft.provider }, true) +
+        (draft.model ? " / " + draft.model : "") +
+        (draft.problems.length ? " (" + t("refused before") + ": " + draft.problems.join("; ") + ")" : "") +
+        ": " + t("edit it before recording.");
       if (filledId !== draft.id) {
         if (box.value.trim() === "" || box.value === filledText) {
           box.value = draft.text;
           filledText = draft.text;
         } else {
-          line += " Your own text was kept in the box; the draft reads: " + draft.text;
+          line += " " + t("Your own text was kept in the box; the draft reads:") + " " + draft.text;
         }
         filledId = draft.id;
       }
@@ -173,7 +196,7 @@ window.Dallosh = (function () {
 
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      say("Drafting…", "queued");
+      say(t("Drafting…"), "queued");
       fetch(form.action, {
         method: "POST", credentials: "same-origin",
         headers: { "Accept": "application/json",
@@ -181,9 +204,9 @@ window.Dallosh = (function () {
       }).then(function (response) {
         return response.json().then(function (body) {
           if (response.status === 202) render(body.draft);
-          else say(body.error || "The draft could not be asked for.", "refused");
+          else say(body.error || t("The draft could not be asked for."), "refused");
         });
-      }).catch(function () { say("The draft could not be asked for (connection lost); try again.", "refused"); });
+      }).catch(function () { say(t("The draft could not be asked for (connection lost); try again."), "refused"); });
     });
 
     if (source.dataset.status === "queued" || source.dataset.status === "writing") {

@@ -105,7 +105,7 @@ def test_a_draft_request_returns_at_once_and_never_calls_an_llm_or_starts_the_lo
     assert (stored.ticket_id, stored.requested_by, stored.status, stored.text) == (ticket_id, "ana", "queued", None)
     assert status_of(ana, ticket_id)["status"] == "queued"
     page = ana.get(f"/tickets/{ticket_id}/").content.decode()
-    assert 'data-status="queued">Drafting…</p>' in page
+    assert 'data-status="queued">Drafting…</span>' in page
 
     bea = agent_client(make_user("bea", "tech"))
     answer = bea.post(f"/tickets/{ticket_id}/draft-reply/", HTTP_ACCEPT="application/json")
@@ -272,11 +272,11 @@ def test_a_worker_asks_again_after_a_declining_draft_and_the_page_hears_of_the_g
 
     # On load, the page shows the agent's latest draft in the reply box, until a reply is recorded.
     page = client.get(f"/tickets/{ticket_id}/").content.decode()
-    assert f'aria-label="reply">{GOOD_FRENCH_DRAFT}</textarea>' in page
+    assert f'aria-label="reply" aria-keyshortcuts="e" placeholder="The reply you sent…">{GOOD_FRENCH_DRAFT}</textarea>' in page
     assert "Draft by openai / scripted (refused before: openai: it declines to help" in page
     assert f">{GOOD_FRENCH_DRAFT}</textarea>" not in agent_client(max_).get(f"/tickets/{ticket_id}/").content.decode()
     client.post(f"/tickets/{ticket_id}/reply/", {"text": GOOD_FRENCH_DRAFT})
-    assert 'aria-label="reply"></textarea>' in client.get(f"/tickets/{ticket_id}/").content.decode()
+    assert 'aria-label="reply" aria-keyshortcuts="e" placeholder="The reply you sent…"></textarea>' in client.get(f"/tickets/{ticket_id}/").content.decode()
 
 
 def test_a_worker_refuses_drafts_with_a_link_and_the_next_tier_writes_it(
