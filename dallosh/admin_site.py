@@ -13,6 +13,7 @@ from django.contrib.admin.options import TO_FIELD_VAR
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 
 from ingestion import selectors as ingestion_selectors
 from ingestion.forms import QuarantinePageForm
@@ -68,18 +69,18 @@ class DalloshAdminSite(admin.AdminSite):
     def ingest_jobs_view(self, request):
         jobs = [ingestion_selectors.job_progress(job) | {"created_at": job.created_at}
                 for job in ingestion_selectors.recent_jobs(limit=200)]
-        context = {**self.each_context(request), "title": "Ingest jobs", "jobs": jobs}
+        context = {**self.each_context(request), "title": _("Ingest jobs"), "jobs": jobs}
         return TemplateResponse(request, "admin/ingest_jobs.html", context)
 
     def ingest_job_view(self, request, job_id: str):
         job = ingestion_selectors.get_job(job_id)
         if job is None:
-            raise Http404("no such ingest job")
+            raise Http404(_("No such ingest job."))
         page = QuarantinePageForm(request.GET)
         if not page.is_valid():  # a hand-edited link: say so, and show the first rows
-            messages.error(request, "The page asked for is not a row number: showing the first quarantined rows.")
+            messages.error(request, _("The page asked for is not a row number: showing the first quarantined rows."))
         rows = ingestion_selectors.quarantined_rows(job=job, after_row=page.after_row(), limit=200)
-        context = {**self.each_context(request), "title": f"Ingest job {job.original_name}",
+        context = {**self.each_context(request), "title": _("Ingest job %(file)s") % {"file": job.original_name},
                    "job": ingestion_selectors.job_progress(job), "rows": rows,
                    "next_after": rows[-1].row if len(rows) == 200 else None}
         return TemplateResponse(request, "admin/ingest_job.html", context)

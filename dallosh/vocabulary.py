@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
 SENTIMENTS = ("negative", "neutral", "positive")
 TOPICS = ("network", "billing", "commercial", "technical", "customer_service", "other")
 URGENCIES = ("high", "medium", "low")
@@ -149,9 +152,27 @@ def shorten(summary: str) -> str:
     return cut.rstrip(" ,;:.") + "…"
 
 
+# The values and label fields as people read them, in the reader's language: the stored
+# values stay English (the API, the models and the KPIs speak them), only pages translate.
+NAMES: dict[str, str] = {
+    "negative": _("negative"), "neutral": _("neutral"), "positive": _("positive"),
+    "network": _("network"), "billing": _("billing"), "commercial": _("commercial"),
+    "technical": _("technical"), "customer_service": _("customer service"), "other": _("other"),
+    "high": _("high"), "medium": _("medium"), "low": _("low"), "tech": _("tech"),
+    "sentiment": _("sentiment"), "topic": _("topic"), "urgency": _("urgency"), "team": _("team"),
+    "actionable": _("actionable"), "summary": _("summary"), "assignee": _("assignee"), "status": _("status"),
+}
+
+
+def name(value: str) -> str:
+    """A vocabulary value or label field as people read it ("customer service", "réseau");
+    a value outside the vocabulary stays as it is, underscores read as spaces."""
+    return NAMES[value] if value in NAMES else value.replace("_", " ")
+
+
 def choices(field: str) -> list[tuple[str, str]]:
-    """(value, label) pairs for forms and the admin."""
-    return [(value, value.replace("_", " ").capitalize()) for value in VOCABULARY[field]]
+    """(value, label) pairs for forms and the admin, labels in the reader's language."""
+    return [(value, capfirst(NAMES[value])) for value in VOCABULARY[field]]
 
 
 def labels_in_force(analysis: dict | None, correction: dict | None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
 
 from dallosh import vocabulary
 from dallosh.bulk import EARLIEST
@@ -16,8 +17,8 @@ from dashboard.selectors import PERIODS, KpiFilters
 
 DAY_FORMAT = "%Y-%m-%d"
 LABELS = ("team", "topic", "sentiment", "language")
-BAD_DATES = "Custom period: give both dates as YYYY-MM-DD."
-BACKWARDS = "Custom period: the end comes before the start."
+BAD_DATES = _("Custom period: give both dates as YYYY-MM-DD.")
+BACKWARDS = _("Custom period: the end comes before the start.")
 
 
 @dataclass(frozen=True)

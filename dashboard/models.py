@@ -3,6 +3,7 @@ dashboard/services.py."""
 
 import mongoengine as me
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from dallosh import vocabulary
 
@@ -58,10 +59,10 @@ class AlertKind:
     SLA_BREACHES = "sla_breaches"
     OUTAGE_BURST = "outage_burst"
     CHOICES = [
-        (HIGH_URGENCY_SHARE, "Share of high-urgency tickets in the window above the threshold (%)"),
-        (TEAM_BACKLOG, "Open tickets of the team (or of all teams) above the threshold"),
-        (SLA_BREACHES, "Open tickets past their response target above the threshold"),
-        (OUTAGE_BURST, "Network complaints in the window above threshold × their usual hourly rate"),
+        (HIGH_URGENCY_SHARE, _("Share of high-urgency tickets in the window above the threshold (%)")),
+        (TEAM_BACKLOG, _("Open tickets of the team (or of all teams) above the threshold")),
+        (SLA_BREACHES, _("Open tickets past their response target above the threshold")),
+        (OUTAGE_BURST, _("Network complaints in the window above threshold × their usual hourly rate")),
     ]
 
 
@@ -72,13 +73,13 @@ class AlertRule(models.Model):
     kind = models.CharField(max_length=32, choices=AlertKind.CHOICES)
     active = models.BooleanField(default=True)
     team = models.CharField(max_length=16, blank=True, choices=vocabulary.choices("team"),
-                            help_text="limit to one team (backlog, SLA breaches)")
-    threshold = models.FloatField(help_text="a percentage, a number of tickets, or a multiple of the usual rate")
-    window_minutes = models.PositiveIntegerField(default=60, help_text="the recent window looked at")
-    min_tickets = models.PositiveIntegerField(default=10, help_text="no alert on fewer tickets than this")
+                            help_text=_("limit to one team (backlog, SLA breaches)"))
+    threshold = models.FloatField(help_text=_("a percentage, a number of tickets, or a multiple of the usual rate"))
+    window_minutes = models.PositiveIntegerField(default=60, help_text=_("the recent window looked at"))
+    min_tickets = models.PositiveIntegerField(default=10, help_text=_("no alert on fewer tickets than this"))
     region_keywords = models.CharField(
-        max_length=1000, blank=True, help_text="comma-separated places to group an outage's tweets by "
-                                               "(e.g. paris, lyon, marseille)")
+        max_length=1000, blank=True, help_text=_("comma-separated places to group an outage's tweets by "
+                                                 "(e.g. paris, lyon, marseille)"))
 
     class Meta:
         app_label = "dashboard"

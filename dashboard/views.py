@@ -33,7 +33,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def kpis(request: HttpRequest) -> HttpResponse:
     if not permissions.can_read_kpis(request.user):
-        raise PermissionDenied("The KPI pages are for managers.")
+        raise PermissionDenied(_("The KPI pages are for managers."))
     view = kpi_view(request.GET, default=PAGE_PERIOD)
     report = selectors.kpi_report(filters=view.filters)
     tables = kpi_tables(report)
@@ -114,7 +114,15 @@ def _charts(report: selectors.KpiReport) -> dict:
         "providers": dict(report.providers.most_common()),
         "backlog": {team: [report.backlog.get(team, {}).get(s, 0) for s in TicketStatus.OPEN]
                     for team in vocabulary.TEAMS if team in report.backlog},
+        "value_names": _value_names(),
     }
+
+
+def _value_names() -> dict[str, str]:
+    """The vocabulary values the charts show under another name in the reader's language
+    (none in English, where the charts keep the values the tables and exports use)."""
+    names = {value: str(vocabulary.name(value)) for values in vocabulary.VOCABULARY.values() for value in values}
+    return {value: name for value, name in names.items() if name != value.replace("_", " ")}
 
 
 def _share_rows(counter) -> list[list]:
@@ -145,7 +153,7 @@ def alerts_panel(request: HttpRequest) -> HttpResponse:
 @require_POST
 def acknowledge(request: HttpRequest, alert_id: str) -> HttpResponse:
     if not permissions.is_manager(request.user):
-        raise PermissionDenied("Managers acknowledge alerts.")
+        raise PermissionDenied(_("Managers acknowledge alerts."))
     services.acknowledge_alert(alert_id=alert_id, user=request.user)
     return HttpResponseRedirect(_local_path(request, request.POST.get("next", "")) or reverse("home"))
 

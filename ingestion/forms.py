@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext as _
 
 # Row numbers are stored as 64-bit integers: a larger one cannot even be asked of MongoDB.
 ROW_MAX = 2**62
@@ -35,5 +36,5 @@ class UploadStartForm(forms.Form):
         within a file system's 255 bytes."""
         name = self.cleaned_data["filename"]
         if len(name.encode()) > FILENAME_MAX_BYTES:
-            raise forms.ValidationError(f"a file name of at most {FILENAME_MAX_BYTES} bytes")
+            raise forms.ValidationError(_("a file name of at most %(max)d bytes") % {"max": FILENAME_MAX_BYTES})
         return name

@@ -59,7 +59,7 @@ def create_file_job(*, path: Path, source: str | None = None, format_name: str |
     """
     path = Path(path)
     if not path.is_file():
-        raise IngestError(f"{path}: no such file")
+        raise IngestError(_("%(path)s: no such file") % {"path": path})
     try:
         with path.open("rb") as stream:
             header = read_header(stream)
@@ -67,8 +67,8 @@ def create_file_job(*, path: Path, source: str | None = None, format_name: str |
     except (UnreadableFile, UnknownFormat) as exc:
         raise IngestError(f"{original_name or path.name}: {exc}") from exc
     if not fmt.matches(header.columns):
-        raise IngestError(f"{original_name or path.name}: not in the {fmt.name} format, whose columns are "
-                          f"{', '.join(fmt.columns)}")
+        raise IngestError(_("%(file)s: not in the %(format)s format, whose columns are %(columns)s")
+                          % {"file": original_name or path.name, "format": fmt.name, "columns": ", ".join(fmt.columns)})
     content_hash = sha256_of(path)
     source = source or fmt.name
     job = _job_for(content_hash=content_hash, source=source, fields={
@@ -261,11 +261,12 @@ def store_recorded_tweet(*, tweet: dict) -> None:
 def start_upload(*, user: str, filename: str, size_bytes: int, source: str | None = None) -> UploadSession:
     limit = settings.DALLOSH["UPLOAD_MAX_BYTES"]
     if size_bytes <= 0:
-        raise IngestError(f"{filename}: the file is empty")
+        raise IngestError(_("%(file)s: the file is empty") % {"file": filename})
     if size_bytes > limit:
-        raise IngestError(f"{filename}: {size_bytes} bytes is over the upload limit of {limit} bytes")
+        raise IngestError(_("%(file)s: %(size)d bytes is over the upload limit of %(limit)d bytes")
+                          % {"file": filename, "size": size_bytes, "limit": limit})
     if not filename.lower().endswith((".csv", ".txt")):
-        raise IngestError(f"{filename}: only CSV files can be ingested")
+        raise IngestError(_("%(file)s: only CSV files can be ingested") % {"file": filename})
     upload = UploadSession(user=user, filename=Path(filename).name, size_bytes=size_bytes, source=source or None,
                            created_at=datetime.now(UTC)).save()
     _upload_path(upload).parent.mkdir(parents=True, exist_ok=True)
@@ -277,21 +278,22 @@ def append_upload_chunk(*, upload_id: str, user: str, offset: int, data: bytes) 
     """Append one slice at `offset`; a slice sent twice (a retry) is ignored."""
     upload = _own_upload(upload_id, user)
     if upload is None:
-        raise IngestError("unknown upload")
+        raise IngestError(_("unknown upload"))
     if upload.job:
-        raise IngestError("this upload is already complete")
+        raise IngestError(_("this upload is already complete"))
     if offset != upload.received_bytes:
         if offset + len(data) <= upload.received_bytes:
             return upload  # already have it
-        raise IngestError(f"expected the slice at byte {upload.received_bytes}, got {offset}")
+        raise IngestError(_("expected the slice at byte %(expected)d, got %(offset)d")
+                          % {"expected": upload.received_bytes, "offset": offset})
     if upload.received_bytes + len(data) > upload.size_bytes:
-        raise IngestError("more bytes than announced")
+        raise IngestError(_("more bytes than announced"))
     try:
         with _upload_path(upload).open("r+b") as stream:
             stream.seek(offset)
             stream.write(data)
     except FileNotFoundError:  # a finish took it (or refused it) meanwhile
-        raise UploadConflict("this upload's file is gone (finished or refused): upload the file again") from None
+        raise UploadConflict(_("this upload's file is gone (finished or refused): upload the file again")) from None
     upload.update(set__received_bytes=offset + len(data))
     upload.reload()
     return upload
@@ -305,11 +307,12 @@ def finish_upload(*, upload_id: str, user: str) -> IngestJob:
     (UploadConflict) instead of failing on the file the other one moved."""
     upload = _own_upload(upload_id, user)
     if upload is None:
-        raise IngestError("unknown upload")
+        raise IngestError(_("unknown upload"))
     if upload.job:
         return _upload_job(upload)
     if upload.received_bytes != upload.size_bytes:
-        raise IngestError(f"upload incomplete: {upload.received_bytes} of {upload.size_bytes} bytes")
+        raise IngestError(_("upload incomplete: %(received)d of %(size)d bytes")
+                          % {"received": upload.received_bytes, "size": upload.size_bytes})
     staged = _upload_path(upload)
     final = staged.with_name(f"{upload.id}-{upload.filename}")
     try:

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from dallosh.permissions import can_ingest
@@ -19,7 +20,7 @@ def _ingest_allowed(view):
     @login_required
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not can_ingest(request.user):
-            raise PermissionDenied("ingestion is for staff")
+            raise PermissionDenied(_("Ingestion is for staff."))
         try:
             return view(request, *args, **kwargs)
         except services.UploadConflict as exc:  # a retry or a race, not a bad request: 409 says "ask again"
@@ -46,7 +47,7 @@ def upload_start(request: HttpRequest) -> JsonResponse:
         body = None
     form = UploadStartForm(body if isinstance(body, dict) else None)
     if not form.is_valid():
-        return JsonResponse({"error": "expected JSON {filename, size[, source]}", "fields": form.errors}, status=400)
+        return JsonResponse({"error": _("expected JSON {filename, size[, source]}"), "fields": form.errors}, status=400)
     data = form.cleaned_data
     upload = services.start_upload(user=request.user.get_username(), filename=data["filename"],
                                    size_bytes=data["size"], source=data["source"] or None)
@@ -59,7 +60,7 @@ def upload_chunk(request: HttpRequest, upload_id: str) -> JsonResponse:
     try:
         offset = int(request.headers.get("X-Upload-Offset", ""))
     except ValueError:
-        return JsonResponse({"error": "X-Upload-Offset header missing"}, status=400)
+        return JsonResponse({"error": _("X-Upload-Offset header missing")}, status=400)
     upload = services.append_upload_chunk(upload_id=upload_id, user=request.user.get_username(), offset=offset,
                                           data=request.body)
     return JsonResponse({"received": upload.received_bytes, "size": upload.size_bytes})
@@ -77,5 +78,5 @@ def upload_finish(request: HttpRequest, upload_id: str) -> JsonResponse:
 def job_progress(request: HttpRequest, job_id: str) -> JsonResponse:
     job = selectors.get_job(job_id)
     if job is None:
-        raise Http404("no such job")
+        raise Http404(_("No such job."))
     return JsonResponse(selectors.job_progress(job))

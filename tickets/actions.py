@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from dallosh.permissions import can_assign_ticket, can_hold_tickets_of, can_release_ticket, can_work_ticket
 from tickets import services
 from tickets.forms import CorrectionForm
@@ -35,8 +37,8 @@ def _resolve(*, ticket_id: str, user) -> dict:
 def _correct(*, ticket_id: str, user, **fields: str) -> dict:
     form = CorrectionForm(fields)
     if not form.is_valid():
-        raise services.ActionRefused("Correction refused: " + "; ".join(
-            f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()))
+        raise services.ActionRefused(_("Correction refused: %(errors)s") % {"errors": "; ".join(
+            f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())})
     return services.correct_labels(ticket_id=ticket_id, user=user, **form.cleaned_data)
 
 
@@ -99,9 +101,9 @@ def run_bulk(*, name: str, ticket_ids: list[str], user, data: Mapping) -> BulkOu
     """One bulk-bar action on many tickets, each on its own terms: one refusal (already
     held, already resolved) never blocks the others, and each is reported."""
     if name not in BULK_ACTIONS:
-        raise services.ActionRefused(f"Unknown bulk action {name!r}.")
+        raise services.ActionRefused(_("Unknown bulk action %(name)r.") % {"name": name})
     if len(ticket_ids) > BULK_MAX:
-        raise services.ActionRefused(f"At most {BULK_MAX} tickets at once.")
+        raise services.ActionRefused(_("At most %(max)d tickets at once.") % {"max": BULK_MAX})
     outcome = BulkOutcome(done=[], refused={})
     values = {"team": data.get("team", ""), "reason": data.get("reason") or "bulk re-route"}
     for ticket_id in dict.fromkeys(ticket_ids):

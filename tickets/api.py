@@ -4,6 +4,7 @@ the pages, for integrations and scripts."""
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -81,7 +82,7 @@ class QueueView(APIView):
         responses={200: QueuePageSerializer, **refusals(400, 404)})
     def get(self, request: Request, team: str) -> Response:
         if not permissions.can_view_team(request.user, team):
-            raise Http404("No such queue among yours.")
+            raise Http404(_("No such queue among yours."))
         view = queue_request(request.query_params)
         if view.error:
             return Response({"error": view.error}, status=status.HTTP_400_BAD_REQUEST)
@@ -115,7 +116,7 @@ class AnalysisView(APIView):
     def get(self, request: Request, ticket_id: str) -> Response:
         ticket = selectors.visible_ticket_or_404(user=request.user, ticket_id=ticket_id)
         if not ticket.get("analysis"):
-            raise Http404("This ticket has not been analysed yet.")
+            raise Http404(_("This ticket has not been analysed yet."))
         return Response(AnalysisSerializer({
             "ticket": ticket["_id"], "answer": _plain(ticket["analysis"]),
             "correction": _plain(ticket.get("correction")),
@@ -157,9 +158,9 @@ class TicketActionView(APIView):
         try:
             ticket = actions.run(name=action, ticket_id=ticket_id, user=request.user, data=body.validated_data)
         except actions.UnknownAction as unknown:
-            raise Http404("No such action.") from unknown
+            raise Http404(_("No such action.")) from unknown
         except services.TicketNotFound as missing:
-            raise Http404("No such ticket in your queues.") from missing
+            raise Http404(_("No such ticket in your queues.")) from missing
         except services.ActionForbidden as refusal:
             return Response({"error": str(refusal)}, status=status.HTTP_403_FORBIDDEN)
         except services.ActionRefused as refusal:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
 
 from dallosh import vocabulary
 from tickets.models import TicketStatus
@@ -13,7 +14,7 @@ from tickets.selectors import HOLDERS, InvalidCursor, Position, QueueFilters
 
 SEARCH_MAX_CHARS = 200
 LANGUAGE_MAX_CHARS = 8
-BAD_CURSOR = "This page link is not one Dallosh gave (or is out of date): showing the first page."
+BAD_CURSOR = _("This page link is not one Dallosh gave (or is out of date): showing the first page.")
 
 
 def _choices(values) -> list[tuple[str, str]]:

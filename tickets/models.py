@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import mongoengine as me
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from dallosh import vocabulary
 
@@ -204,17 +205,17 @@ class RoutingRule(models.Model):
     """
 
     name = models.CharField(max_length=120)
-    priority = models.PositiveIntegerField(default=100, help_text="lower runs first")
+    priority = models.PositiveIntegerField(default=100, help_text=_("lower runs first"))
     active = models.BooleanField(default=True)
     # Conditions (on the model's analysis and on the conversation)
     topic = models.CharField(max_length=32, blank=True, choices=vocabulary.choices("topic"))
     sentiment = models.CharField(max_length=16, blank=True, choices=vocabulary.choices("sentiment"))
     urgency = models.CharField(max_length=16, blank=True, choices=vocabulary.choices("urgency"),
-                               help_text="the urgency the model gave")
-    language = models.CharField(max_length=8, blank=True, help_text="ISO code, e.g. fr or en")
+                               help_text=_("the urgency the model gave"))
+    language = models.CharField(max_length=8, blank=True, help_text=_("ISO code, e.g. fr or en"))
     keywords = models.CharField(max_length=500, blank=True,
-                                help_text="comma-separated; any of them in the cleaned text, any case")
-    author = models.CharField(max_length=120, blank=True, help_text="the customer's handle, without @")
+                                help_text=_("comma-separated; any of them in the cleaned text, any case"))
+    author = models.CharField(max_length=120, blank=True, help_text=_("the customer's handle, without @"))
     # Actions
     route_to_team = models.CharField(max_length=16, blank=True, choices=vocabulary.choices("team"))
     set_urgency = models.CharField(max_length=16, blank=True, choices=vocabulary.choices("urgency"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, pagination, serializers, status, viewsets
@@ -14,7 +15,7 @@ from dallosh import permissions
 from dallosh.serializers import StrictBooleanField, StrictCharField, StrictIntegerField, refusals
 from tickets.models import RoutingRule
 
-SETS_SOMETHING = "A rule must set a team, an urgency, or both."
+SETS_SOMETHING = _("A rule must set a team, an urgency, or both.")
 
 
 class IsAdmin(BasePermission):
@@ -49,7 +50,7 @@ class RoutingRuleSerializer(serializers.ModelSerializer):
     def validate(self, attrs: dict) -> dict:
         if self.partial:
             if any(name in attrs and not attrs[name] for name in ("route_to_team", "set_urgency")):
-                raise serializers.ValidationError("A PATCH cannot blank a rule's team or urgency: PUT the rule.")
+                raise serializers.ValidationError(_("A PATCH cannot blank a rule's team or urgency: PUT the rule."))
             return attrs
         if not attrs.get("route_to_team") and not attrs.get("set_urgency"):
             raise serializers.ValidationError(SETS_SOMETHING)
@@ -99,7 +100,8 @@ class RulePages(pagination.PageNumberPagination):
         if value is None:
             return self.page_size
         if not value.isdigit() or not 1 <= int(value) <= self.max_page_size:
-            raise exceptions.ValidationError(f"page_size: a whole number from 1 to {self.max_page_size}")
+            raise exceptions.ValidationError(_("page_size: a whole number from 1 to %(max)d")
+                                             % {"max": self.max_page_size})
         return int(value)
 
     def get_schema_operation_parameters(self, view):

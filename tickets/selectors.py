@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from dallosh.permissions import AGENT_GROUP, can_view_ticket, team_group
 from dallosh.vocabulary import TEAMS
@@ -306,7 +307,7 @@ def visible_ticket_or_404(*, user, ticket_id: str) -> TicketRow:
     (whether it exists or not is not told apart)."""
     ticket = ticket_visible_to(user=user, ticket_id=ticket_id)
     if ticket is None:
-        raise Http404("No such ticket in your queues.")
+        raise Http404(_("No such ticket in your queues."))
     return ticket
 
 

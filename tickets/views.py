@@ -26,7 +26,7 @@ from tickets.models import TicketStatus
 def my_queue(request: HttpRequest) -> HttpResponse:
     teams = permissions.visible_teams(request.user)
     if not teams:
-        raise PermissionDenied("You are not an agent of any team.")
+        raise PermissionDenied(_("You are not an agent of any team."))
     return redirect("tickets:queue", team=(permissions.agent_teams(request.user) or teams)[0])
 
 
@@ -34,7 +34,7 @@ def my_queue(request: HttpRequest) -> HttpResponse:
 @require_GET
 def queue(request: HttpRequest, team: str) -> HttpResponse:
     if not permissions.can_view_team(request.user, team):
-        raise PermissionDenied("This queue belongs to another team.")
+        raise PermissionDenied(_("This queue belongs to another team."))
     view = queue_request(request.GET)  # a refused cursor: the first page, and view.error to say why
     page = selectors.queue_page(team=team, filters=view.filters, username=request.user.get_username(),
                                 cursor=view.cursor)
@@ -58,7 +58,7 @@ def queue_row(request: HttpRequest, team: str, ticket_id: str) -> HttpResponse:
     """The row a live event announced, rendered like the page's rows, or 204 when the ticket
     no longer belongs to this view (another team, status or filter)."""
     if not permissions.can_view_team(request.user, team):
-        raise PermissionDenied("This queue belongs to another team.")
+        raise PermissionDenied(_("This queue belongs to another team."))
     row = selectors.queue_row(ticket_id=ticket_id, team=team, filters=queue_filters(request.GET),
                               username=request.user.get_username())
     if row is None:
@@ -114,9 +114,9 @@ def ticket_action(request: HttpRequest, ticket_id: str, action: str) -> HttpResp
     try:
         ticket = actions.run(name=action, ticket_id=ticket_id, user=request.user, data=request.POST)
     except actions.UnknownAction as unknown:
-        raise Http404("No such action.") from unknown
+        raise Http404(_("No such action.")) from unknown
     except services.TicketNotFound as missing:
-        raise Http404("No such ticket in your queues.") from missing
+        raise Http404(_("No such ticket in your queues.")) from missing
     except services.ActionRefused as refusal:
         if wants_json:
             forbidden = isinstance(refusal, services.ActionForbidden)
@@ -127,7 +127,7 @@ def ticket_action(request: HttpRequest, ticket_id: str, action: str) -> HttpResp
         return JsonResponse({"ok": True, "status": ticket["status"], "assignee": ticket.get("assignee"),
                              "team": ticket.get("team"), "version": ticket["version"]})
     if not permissions.can_view_ticket(request.user, ticket):  # re-routed out of the agent's reach
-        messages.success(request, f"Ticket sent to the {ticket['team']} team.")
+        messages.success(request, _("Ticket sent to the %(team)s team.") % {"team": ticket["team"]})
         return redirect("tickets:my_queue")
     return redirect("tickets:ticket", ticket_id=ticket_id)
 
@@ -136,7 +136,7 @@ def ticket_action(request: HttpRequest, ticket_id: str, action: str) -> HttpResp
 @require_POST
 def bulk(request: HttpRequest, team: str) -> HttpResponse:
     if not permissions.can_view_team(request.user, team):
-        raise PermissionDenied("This queue belongs to another team.")
+        raise PermissionDenied(_("This queue belongs to another team."))
     ticket_ids = request.POST.getlist("ticket")
     if not ticket_ids:
         messages.warning(request, _("Select at least one ticket first."))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bson import ObjectId
+from django.utils.translation import gettext as _
 
 from analysis.drafts import STALE_AFTER
 from analysis.models import DraftStatus, ReplyDraft
@@ -50,7 +51,7 @@ def latest_draft(*, ticket_id: str, username: str, replied_at: datetime | None =
     if draft.in_flight and draft.updated_at < datetime.now(UTC) - STALE_AFTER:
         minutes = int(STALE_AFTER.total_seconds() // 60)
         return DraftView(**{**draft.__dict__, "status": DraftStatus.FAILED,
-                            "error": f"no worker wrote it within {minutes} minutes"})
+                            "error": _("no worker wrote it within %(minutes)d minutes") % {"minutes": minutes}})
     return draft
 
 

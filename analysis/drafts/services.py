@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from bson import ObjectId
 from bson.errors import InvalidId
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 from pymongo import ReturnDocument
 
 from analysis import drafts
@@ -42,9 +43,10 @@ def request_draft(*, ticket: dict, user) -> ReplyDraft:
     username = user.get_username()
     minute_key = f"reply-drafts:{username}"
     if (cache.get(minute_key) or 0) >= drafts.PER_MINUTE:
-        raise DraftRefused(f"You asked for {drafts.PER_MINUTE} drafts within a minute; wait a moment, then ask again.")
-    busy = ("A draft you asked for is still being written; it fills the reply box when it is ready. "
-            "Ask for another once it is there.")
+        raise DraftRefused(_("You asked for %(count)d drafts within a minute; wait a moment, then ask again.")
+                           % {"count": drafts.PER_MINUTE})
+    busy = _("A draft you asked for is still being written; it fills the reply box when it is ready. "
+             "Ask for another once it is there.")
     if selectors.drafts_in_flight(username=username) >= drafts.MAX_IN_FLIGHT:
         raise DraftRefused(busy)
     now = datetime.now(UTC)
@@ -62,8 +64,8 @@ def request_draft(*, ticket: dict, user) -> ReplyDraft:
         logger.exception("could not queue reply draft %s", draft.id)
         _finish(draft.id, {"status": DraftStatus.FAILED, "error": f"could not be queued: {error}"[:500]},
                 expected=DraftStatus.QUEUED)
-        raise DraftRefused("Drafts cannot be asked for right now (the worker queue is unreachable); write the "
-                           "reply yourself or try again later.", status=503) from error
+        raise DraftRefused(_("Drafts cannot be asked for right now (the worker queue is unreachable); write the "
+                             "reply yourself or try again later."), status=503) from error
     return draft
 
 

@@ -6,6 +6,8 @@
   "use strict";
   const data = JSON.parse(document.getElementById("kpi-data").textContent);
   const names = data.names;
+  // Django's JavaScript catalog (/jsi18n/) translates; without it, the English stays.
+  const gettext = window.gettext || function (text) { return text; };
   const charts = {};
   const palette = ["#2454d6", "#6941c6", "#0e9384", "#c4320a", "#f79009", "#5b6475", "#1d2433"];
   const urgencyColours = { high: "#c4320a", medium: "#f79009", low: "#5b6475" };
@@ -17,9 +19,14 @@
   function coloured(labels, colours) {
     return labels.map(function (label, index) { return colours[label] || palette[index % palette.length]; });
   }
+  // A vocabulary value as the reader says it (data.value_names, from the server, names only
+  // those that read differently in the page's language); colours stay keyed by the value.
+  function shown(values, names) {
+    return values.map(function (value) { return (names || data.value_names || {})[value] || value; });
+  }
   function share(id, counts, colours) {
     const labels = Object.keys(counts);
-    draw(id, { type: "doughnut", data: { labels: labels,
+    draw(id, { type: "doughnut", data: { labels: shown(labels),
       datasets: [{ data: Object.values(counts), backgroundColor: coloured(labels, colours || {}) }] },
       options: { animation: false, aspectRatio: 2, plugins: { legend: { position: "right" } } } });
   }
@@ -36,11 +43,11 @@
     { label: names.negative, data: data.negative, backgroundColor: data.sentiment_colours.negative } ] },
     options: { animation: false, scales: { y: { min: 0, max: 100 } } } });
   const urgencies = Object.keys(data.urgencies);
-  draw("chart-urgencies", { type: "bar", data: { labels: urgencies, datasets: [
+  draw("chart-urgencies", { type: "bar", data: { labels: shown(urgencies), datasets: [
     { label: names.count, data: Object.values(data.urgencies), backgroundColor: coloured(urgencies, urgencyColours) }] },
     options: { animation: false, plugins: { legend: { display: false } } } });
-  const statuses = ["new", "in progress", "waiting on customer"];
-  draw("chart-backlog", { type: "bar", data: { labels: Object.keys(data.backlog), datasets: statuses.map(
+  const statuses = [gettext("new"), gettext("in progress"), gettext("waiting on customer")];
+  draw("chart-backlog", { type: "bar", data: { labels: shown(Object.keys(data.backlog)), datasets: statuses.map(
     function (status, index) { return { label: status, backgroundColor: palette[index],
       data: Object.values(data.backlog).map(function (counts) { return counts[index]; }) }; }) },
     options: { animation: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } } });
@@ -64,18 +71,20 @@
       });
       const next = JSON.parse(fresh.getElementById("kpi-data").textContent);
       update(charts.volume, next.labels, [next.tickets, next.customer, next.brand]);
-      update(charts.topics, Object.keys(next.topics), [Object.values(next.topics)], {});
+      update(charts.topics, Object.keys(next.topics), [Object.values(next.topics)], {}, next.value_names);
       update(charts.sentiments, Object.keys(next.sentiments), [Object.values(next.sentiments)],
-             next.sentiment_colours);
+             next.sentiment_colours, next.value_names);
       update(charts.negative, next.labels, [next.negative]);
-      update(charts.urgencies, Object.keys(next.urgencies), [Object.values(next.urgencies)], urgencyColours);
+      update(charts.urgencies, Object.keys(next.urgencies), [Object.values(next.urgencies)], urgencyColours,
+             next.value_names);
       document.body.dataset.kpiRefreshes = String(Number(document.body.dataset.kpiRefreshes || 0) + 1);
     });
   }
-  // `colours`: recolour the slices or bars by label, as their order may have changed.
-  function update(chart, labels, series, colours) {
+  // `colours`: recolour the slices or bars by value, as their order may have changed;
+  // `names`: the values as the reader says them (vocabulary charts only).
+  function update(chart, labels, series, colours, names) {
     if (!chart) return;
-    chart.data.labels = labels;
+    chart.data.labels = names ? shown(labels, names) : labels;
     series.forEach(function (values, index) { chart.data.datasets[index].data = values; });
     if (colours) chart.data.datasets[0].backgroundColor = coloured(labels, colours);
     chart.update();

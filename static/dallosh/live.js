@@ -6,7 +6,7 @@ window.Dallosh = (function () {
   "use strict";
   const sockets = [];
   // Django's JavaScript catalog (/jsi18n/) translates; without it, the English stays.
-  const t = window.gettext || function (text) { return text; };
+  const gettext = window.gettext || function (text) { return text; };
   const fill = window.interpolate || function (text, values) {
     return text.replace(/%\((\w+)\)s/g, function (_, name) { return values[name]; });
   };
@@ -116,7 +116,7 @@ window.Dallosh = (function () {
     function refresh() {
       fetch("?partial=state", { credentials: "same-origin" }).then(function (response) {
         if (response.status === 404) {
-          panel.innerHTML = "<p class='card error'>" + t("This ticket has left your queues.") +
+          panel.innerHTML = "<p class='card error'>" + gettext("This ticket has left your queues.") +
             "</p>";
           return;
         }
@@ -161,26 +161,26 @@ window.Dallosh = (function () {
       if (!draft) return;
       source.dataset.draft = draft.id;
       if (draft.status === "queued" || draft.status === "writing") {
-        say(t("Drafting…"), draft.status);
+        say(gettext("Drafting…"), draft.status);
         if (timer === null) timer = setInterval(check, 3000);
         return;
       }
       if (timer !== null) { clearInterval(timer); timer = null; }
       if (draft.status === "failed") {
-        say(fill(t("The draft could not be written (%(error)s). Ask again, or write the reply yourself."),
+        say(fill(gettext("The draft could not be written (%(error)s). Ask again, or write the reply yourself."),
                  { error: draft.error }, true), "failed");
         return;
       }
-      let line = fill(t("Draft by %(provider)s"), { provider: draft.provider }, true) +
+      let line = fill(gettext("Draft by %(provider)s"), { provider: draft.provider }, true) +
         (draft.model ? " / " + draft.model : "") +
-        (draft.problems.length ? " (" + t("refused before") + ": " + draft.problems.join("; ") + ")" : "") +
-        ": " + t("edit it before recording.");
+        (draft.problems.length ? " (" + gettext("refused before") + ": " + draft.problems.join("; ") + ")" : "") +
+        ": " + gettext("edit it before recording.");
       if (filledId !== draft.id) {
         if (box.value.trim() === "" || box.value === filledText) {
           box.value = draft.text;
           filledText = draft.text;
         } else {
-          line += " " + t("Your own text was kept in the box; the draft reads:") + " " + draft.text;
+          line += " " + gettext("Your own text was kept in the box; the draft reads:") + " " + draft.text;
         }
         filledId = draft.id;
       }
@@ -196,7 +196,7 @@ window.Dallosh = (function () {
 
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      say(t("Drafting…"), "queued");
+      say(gettext("Drafting…"), "queued");
       fetch(form.action, {
         method: "POST", credentials: "same-origin",
         headers: { "Accept": "application/json",
@@ -204,9 +204,9 @@ window.Dallosh = (function () {
       }).then(function (response) {
         return response.json().then(function (body) {
           if (response.status === 202) render(body.draft);
-          else say(body.error || t("The draft could not be asked for."), "refused");
+          else say(body.error || gettext("The draft could not be asked for."), "refused");
         });
-      }).catch(function () { say(t("The draft could not be asked for (connection lost); try again."), "refused"); });
+      }).catch(function () { say(gettext("The draft could not be asked for (connection lost); try again."), "refused"); });
     });
 
     if (source.dataset.status === "queued" || source.dataset.status === "writing") {

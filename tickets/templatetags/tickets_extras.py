@@ -4,10 +4,12 @@ from datetime import datetime, timedelta
 
 from django import template
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.timesince import timesince
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
+
+from dallosh import vocabulary
 
 register = template.Library()
 
@@ -27,18 +29,19 @@ def duration(value: timedelta | None) -> str:
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
     if days:
-        return f"{sign}{days} d {hours} h"
+        return sign + _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
     if hours:
-        return f"{sign}{hours} h {minutes} min"
-    return f"{sign}{minutes} min"
+        return sign + _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+    return sign + _("%(minutes)d min") % {"minutes": minutes}
 
 
 @register.filter
 def label(value: str | bool | None) -> str:
-    """A vocabulary value as people read it: "customer service", "yes"."""
+    """A vocabulary value as people read it, in their language: "customer service", "réseau",
+    "yes"; a value outside the vocabulary is shown as it is (underscores read as spaces)."""
     if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value or "").replace("_", " ")
+        return _("yes") if value else _("no")
+    return str(vocabulary.name(str(value or "")))
 
 
 @register.filter
@@ -52,8 +55,11 @@ def change(value) -> str:
 
 @register.filter
 def count_capped(value: int, cap: int) -> str:
-    """A count with thousands separators, "100,000+" where counting stopped at the cap."""
-    return f"{cap:,}+" if value >= cap else f"{value:,}"
+    """A count grouped by thousands the reader's way ("100,000+" in English, "100 000+" in
+    French) where counting stopped at the cap."""
+    if value >= cap:
+        return f"{number_format(cap, force_grouping=True)}+"
+    return number_format(value, force_grouping=True)
 
 
 @register.filter
