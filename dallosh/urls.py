@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
 
 from dallosh import views as account_views
@@ -12,6 +14,8 @@ urlpatterns = [
     path("alerts/panel/", dashboard_views.alerts_panel, name="alerts_panel"),
     path("alerts/<str:alert_id>/acknowledge/", dashboard_views.acknowledge, name="alert_acknowledge"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the Django admin's).
+    path("favicon.ico", RedirectView.as_view(url=static("dallosh/favicon.svg"), permanent=True)),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the header's language switch
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

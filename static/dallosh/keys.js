@@ -11,6 +11,8 @@
   function onKeys(bindings) {
     document.addEventListener("keydown", function (event) {
       if (event.ctrlKey || event.metaKey || event.altKey || typing(event)) return;
+      // Enter on a focused button, link or summary keeps its own meaning (submit, follow, unfold).
+      if (event.key === "Enter" && event.target.closest("button, a, summary, [role=button]")) return;
       const action = bindings[event.key];
       if (!action) return;
       event.preventDefault();

@@ -88,7 +88,7 @@ def written(ticket: dict) -> str:
         return ""
     if received and received - created > HISTORY_AFTER:
         return _("written %(date)s") % {"date": date_format(timezone.localtime(created), "SHORT_DATE_FORMAT")}
-    return _("%(age)s ago") % {"age": timesince(created)}
+    return _("%(age)s ago") % {"age": timesince(created, depth=1)}
 
 
 def _value(value) -> str:
