@@ -38,6 +38,9 @@ install_debian_packages() {
   # Debian's nginx, for tests/dallosh/test_deploy.py (`nginx -t` on deploy/nginx.conf.template: the
   # tests use the binary only). It lives in /usr/sbin, often off a non-root user's PATH.
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  # Debian's gettext: msgfmt compiles the French catalogs (locale/*.po → .mo, build outputs), and
+  # makemessages (xgettext, msgmerge) finds strings marked since (tests/dallosh/test_translations.py).
+  command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing Debian packages: ${missing[*]}"
   if ! command -v apt-get >/dev/null 2>&1; then
@@ -81,6 +84,14 @@ install_python_env() {
   fi
 }
 
+# The compiled catalogs (.mo) are not committed: built from locale/*.po at every run (seconds),
+# so an edited translation is never served stale.
+compile_translations() {
+  (cd "$ROOT" && DJANGO_DEBUG=1 "$VENV/bin/python" manage.py compilemessages --ignore=.venv -v 0) \
+    || { log "ERROR: compilemessages failed (is Debian's gettext installed?)"; exit 1; }
+}
+
 install_debian_packages
 install_python_env
+compile_translations
 log "ready: $("$VENV/bin/python" --version), redis $(redis-server --version | awk '{print $3}')"
