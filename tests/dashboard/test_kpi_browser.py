@@ -32,7 +32,7 @@ def test_a_manager_filters_the_kpi_charts(browser, daphne_server, analysed, make
     for text in TEXTS:
         topics[expected_labels(text)["topic"]] = topics.get(expected_labels(text)["topic"], 0) + 1
     assert chart_counts(browser, "topics") == topics
-    Select(browser.find_element(By.NAME, "language")).select_by_value("fr")
+    Select(browser.find_element(By.CSS_SELECTOR, "#kpi-filters select[name=language]")).select_by_value("fr")
     browser.find_element(By.ID, "apply").click()
     wait_for(lambda: browser.current_url, until=lambda url: "language=fr" in url, timeout=20)
     assert chart_counts(browser, "topics") == {expected_labels(TEXTS[3])["topic"]: 1}
