@@ -28,6 +28,9 @@ pytestmark = pytest.mark.django_db(transaction=True)  # the worker, Daphne and t
 
 FRENCH_TWEET = "ma box est en panne depuis ce matin"
 GOOD_FRENCH_DRAFT = "first draft: sorry about ma box est en panne depuis ce matin, please DM us."
+# The reply box's tag, up to its text.
+REPLY_BOX = 'aria-label="reply" aria-keyshortcuts="e" placeholder="The reply you sent…">'
+
 
 
 @pytest.fixture(autouse=True)
@@ -272,11 +275,11 @@ def test_a_worker_asks_again_after_a_declining_draft_and_the_page_hears_of_the_g
 
     # On load, the page shows the agent's latest draft in the reply box, until a reply is recorded.
     page = client.get(f"/tickets/{ticket_id}/").content.decode()
-    assert f'aria-label="reply" aria-keyshortcuts="e" placeholder="The reply you sent…">{GOOD_FRENCH_DRAFT}</textarea>' in page
+    assert f"{REPLY_BOX}{GOOD_FRENCH_DRAFT}</textarea>" in page
     assert "Draft by openai / scripted (refused before: openai: it declines to help" in page
     assert f">{GOOD_FRENCH_DRAFT}</textarea>" not in agent_client(max_).get(f"/tickets/{ticket_id}/").content.decode()
     client.post(f"/tickets/{ticket_id}/reply/", {"text": GOOD_FRENCH_DRAFT})
-    assert 'aria-label="reply" aria-keyshortcuts="e" placeholder="The reply you sent…"></textarea>' in client.get(f"/tickets/{ticket_id}/").content.decode()
+    assert f"{REPLY_BOX}</textarea>" in client.get(f"/tickets/{ticket_id}/").content.decode()
 
 
 def test_a_worker_refuses_drafts_with_a_link_and_the_next_tier_writes_it(
