@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
 
@@ -15,7 +16,9 @@ urlpatterns = [
     path("alerts/<str:alert_id>/acknowledge/", dashboard_views.acknowledge, name="alert_acknowledge"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     # Browsers ask for /favicon.ico on pages that name no icon (the Django admin's).
-    path("favicon.ico", RedirectView.as_view(url=static("dallosh/favicon.svg"), permanent=True)),
+    # (resolved on first request: the manifest of collected static files exists by then)
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("dallosh/favicon.svg"), permanent=True),
+         name="favicon"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the header's language switch
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -139,14 +139,17 @@ def rebuild_tickets(*, conversation_ids: list[str], now: datetime, new_customer_
 
 def reopen_on_customer_reply(*, ticket_ids: list[str], now: datetime) -> int:
     """The customer wrote again on a ticket we had answered or closed: it needs us again,
-    back in its queue with a fresh response target."""
+    back in its queue with a fresh response target (once it has an urgency: an unanalysed one
+    only forgets our answer, and routing sets its clock). The same whether the feed brought
+    our reply and theirs in one chunk or in two."""
     reopened = 0
     answered = (TicketStatus.WAITING_CUSTOMER, TicketStatus.RESOLVED)
     for ticket in store.get_many(ticket_ids, projection=Projection.WORKING):
-        if ticket.get("status") not in answered or not ticket.get("urgency"):
+        if ticket.get("status") not in answered:
             continue
         status = TicketStatus.IN_PROGRESS if ticket.get("assignee") else TicketStatus.NEW
-        changes = {"status": status, "resolved_at": None, **sla.fields_on_customer_reply(ticket, now)}
+        clock = sla.fields_on_customer_reply(ticket, now) if ticket.get("urgency") else {"responded_at": None}
+        changes = {"status": status, "resolved_at": None, **clock}
         written = apply_change(ticket=ticket, changes=changes, by="system:ingestion", action="customer_replied",
                                details={"status": [ticket["status"], status]}, now=now)
         reopened += written is not None

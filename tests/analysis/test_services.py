@@ -145,7 +145,7 @@ def test_the_overview_shows_queues_provider_state_and_cost(admin_client, use_tie
     teams = [expected_labels(text)["topic"] for text in TEXTS.values()]
     tech = sum(topic == "network" for topic in teams)
     # The open-tickets table: team, then new, in progress, waiting on customer.
-    assert f'<a href="/queues/tech/">tech</a></td><td>{tech}</td><td>0</td><td>0</td>' in page
+    assert f'<a href="/queues/tech/">Tech</a></td><td>{tech}</td><td>0</td><td>0</td>' in page
     assert "<td>openai</td><td>openai-model</td>" in page and "answering" in page
     prompt_tokens = sum(len(m["content"]) for m in fault_server.requests[0]["messages"]) // 4
     assert f"<td>{prompt_tokens} / " in page

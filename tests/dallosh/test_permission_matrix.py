@@ -42,6 +42,9 @@ EXPECTED: dict[str, tuple[str, str, dict | None, set[str]]] = {
     "alert_acknowledge": ("POST", "/alerts/{alert}/acknowledge/", {}, MANAGERS),
     "login": ("GET", "/login/", None, EVERYONE),
     "logout": ("POST", "/logout/", {}, EVERYONE),
+    "favicon": ("GET", "/favicon.ico", None, EVERYONE),
+    "set_language": ("POST", "/i18n/setlang/", {"language": "fr"}, EVERYONE),  # the header's FR / EN switch
+    "javascript-catalog": ("GET", "/jsi18n/", None, EVERYONE),  # the pages' scripts' translations
     "api_token": ("GET", "/account/api-token/", None, LOGGED_IN),  # each person's own token
     "api_token_revoke": ("GET", "/account/api-token/revoke/", None, LOGGED_IN),
     "tickets:my_queue": ("GET", "/queues/", None, {"tech_agent", "billing_agent", "manager", "admin"}),

@@ -138,7 +138,7 @@ def test_people_see_styled_error_pages_never_a_debug_page(make_user, settings, d
         answer = client.get(path)
         body = answer.content.decode()
         assert answer.status_code == status, path
-        assert "<header>" in body and "Dallosh" in body, path  # the site's layout
+        assert "<header class=\"top\">" in body and "Dallosh" in body, path  # the site's layout
         assert "Django" not in body and "URLconf" not in body and "Traceback" not in body, path
     api = client.get("/api/v1/no-such-thing")
     assert api.status_code == 404 and "Django" not in api.content.decode()
