@@ -11,6 +11,7 @@ from analysis import selectors as analysis_selectors
 from analysis.models import CostLedgerDay
 from dallosh import permissions, vocabulary
 from dallosh.bulk import EARLIEST
+from dashboard.alert_texts import alert_sentence
 from dashboard.models import Alert, KpiBucket
 from dashboard.services import bucket_start
 from ingestion.models import IngestJob, JobStatus, QuarantinedRow
@@ -206,6 +207,15 @@ ALERT_FIELDS = {"rule_name": 1, "kind": 1, "team": 1, "message": 1, "figures": 1
                 "closed_at": 1}
 
 
+def _alert_text(alert: dict) -> str:
+    """The alert's sentence in the reader's language, else (an alert stored before sentences
+    were written from figures) its stored message."""
+    try:
+        return alert_sentence(kind=alert["kind"], figures=alert.get("figures") or {}, team=alert.get("team"))
+    except (KeyError, TypeError, ValueError):
+        return alert["message"]
+
+
 def alerts_for(*, user, limit: int = 20) -> list[dict]:
     """Open alerts this user hears of (managers: all; agents: their teams'), newest first."""
     alerts = list(Alert._get_collection().find({"open": True}, ALERT_FIELDS).sort("raised_at", -1).limit(200))
@@ -214,6 +224,7 @@ def alerts_for(*, user, limit: int = 20) -> list[dict]:
         alerts = [alert for alert in alerts if alert.get("team") in teams]
     for alert in alerts:
         alert["id"] = str(alert.pop("_id"))
+        alert["text"] = _alert_text(alert)
         alert["group_sizes"] = [(name.split(":", 1)[0], name.split(":", 1)[1], len(ids))
                                 for name, ids in (alert.get("groups") or {}).items()][:8]
     return alerts[:limit]

@@ -21,6 +21,7 @@ from pymongo.errors import DuplicateKeyError
 
 from dallosh.bulk import day_ranges, find_by_values, recount_until_settled
 from dallosh.vocabulary import UNKNOWN_LANGUAGE
+from dashboard.alert_texts import stored_message
 from dashboard.models import Alert, AlertKind, AlertRule, KpiBucket
 from ingestion.selectors import first_tweet_created, tweets_created_in
 from tickets import store
@@ -337,9 +338,7 @@ def _check_high_urgency_share(rule, now: datetime) -> Finding | None:
     share = 100 * high / len(recent) if recent else 0
     if len(recent) < rule.min_tickets or share <= rule.threshold:
         return None
-    return Finding(message=f"{share:.0f} % of the last {rule.window_minutes} min's {len(recent)} tickets are "
-                           f"high urgency (threshold {rule.threshold:g} %).",
-                   figures={"tickets": len(recent), "high": high, "share": round(share, 1)}, team=rule.team or None)
+    return _finding(rule, {"tickets": len(recent), "high": high, "share": round(share, 1)}, team=rule.team or None)
 
 
 def _check_team_backlog(rule, now: datetime) -> Finding | None:
@@ -348,18 +347,14 @@ def _check_team_backlog(rule, now: datetime) -> Finding | None:
     total = sum(sum(counts.get(team, {}).values()) for team in teams)
     if total <= rule.threshold:
         return None
-    where = f"the {rule.team} team's queue" if rule.team else "the queues"
-    return Finding(message=f"{total} open tickets in {where} (threshold {rule.threshold:g}).",
-                   figures={"open": total}, team=rule.team or None)
+    return _finding(rule, {"open": total}, team=rule.team or None)
 
 
 def _check_sla_breaches(rule, now: datetime) -> Finding | None:
     breached = breached_open(team=rule.team or None)
     if breached <= rule.threshold:
         return None
-    where = f"of the {rule.team} team " if rule.team else ""
-    return Finding(message=f"{breached} open tickets {where}are past their response target "
-                           f"(threshold {rule.threshold:g}).", figures={"breached": breached}, team=rule.team or None)
+    return _finding(rule, {"breached": breached}, team=rule.team or None)
 
 
 def _check_outage_burst(rule, now: datetime) -> Finding | None:
@@ -372,12 +367,18 @@ def _check_outage_burst(rule, now: datetime) -> Finding | None:
         return None
     groups = _group_burst(burst, rule.region_keywords)
     top = ", ".join(f"{name.split(':', 1)[1]} {len(ids)}" for name, ids in list(groups.items())[:4])
-    return Finding(
-        message=f"Possible outage: {len(burst)} network complaints in {rule.window_minutes} min, usually "
-                f"{expected:.1f} ({top}).",
-        figures={"complaints": len(burst), "usual": round(expected, 2), "usual_per_hour": round(usual_per_hour, 2)},
-        team=OUTAGE_TEAM, groups=groups,
-        ticket_ids=[t["_id"] for t in sorted(burst, key=lambda t: t["created_at"])][:MAX_ALERT_TICKETS])
+    return _finding(rule, {"complaints": len(burst), "usual": round(expected, 2),
+                           "usual_per_hour": round(usual_per_hour, 2), "top": top},
+                    team=OUTAGE_TEAM, groups=groups,
+                    ticket_ids=[t["_id"] for t in sorted(burst, key=lambda t: t["created_at"])][:MAX_ALERT_TICKETS])
+
+
+def _finding(rule, figures: dict, **found) -> Finding:
+    """A rule's finding with its figures, the rule's window and threshold among them, and its
+    sentence (dashboard/alert_texts.py) in English as the alert stores it."""
+    figures = {**figures, "window": rule.window_minutes, "threshold": f"{rule.threshold:g}"}
+    message = stored_message(kind=rule.kind, figures=figures, team=found.get("team"))
+    return Finding(message=message, figures=figures, **found)
 
 
 def _hourly_rate(*, topic: str, sentiment: str, before: datetime, hours: int) -> float:

@@ -1,6 +1,7 @@
 """Alert rules and outage burst detection: a synthetic burst injected into real tweets."""
 
 from datetime import UTC, datetime, timedelta
+from importlib import import_module
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -44,16 +45,22 @@ def test_a_small_cluster_under_the_minimum_is_not_an_outage(real_day, outage_rul
     assert services.evaluate_alerts(now=datetime.now(UTC)) == []
 
 
-def test_backlog_and_sla_breach_rules(analysed):
+def test_backlog_and_sla_breach_rules(analysed, client, make_user):
     AlertRule.objects.all().delete()
     _, second, _ = analysed("internet down", "no signal", "my bill is wrong")
     AlertRule.objects.create(name="tech backlog", kind="team_backlog", team="tech", threshold=1)
     AlertRule.objects.create(name="breaches", kind="sla_breaches", threshold=0)
     raised = services.evaluate_alerts()
-    assert [(a["rule_name"], a["figures"]) for a in raised] == [("tech backlog", {"open": 2})]
+    assert [(a["rule_name"], a["figures"]) for a in raised] == [
+        ("tech backlog", {"open": 2, "window": 60, "threshold": "1"})]
+    assert raised[0]["message"] == "2 open tickets in the tech team's queue (threshold 1)."  # stored, in English
+    # each reader gets the sentence in their language
+    client.force_login(make_user("max", role="manager"))
+    panel = client.get("/alerts/panel/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "2 tickets ouverts dans la file de l" in panel
     Ticket._get_collection().update_one({"_id": second}, {"$set": {"sla_due_at": datetime.now(UTC) - timedelta(1)}})
     sla_watch.flag_breaches()
-    assert [(a["rule_name"], a["figures"]) for a in services.evaluate_alerts()] == [("breaches", {"breached": 1})]
+    assert [(a["rule_name"], a["figures"]["breached"]) for a in services.evaluate_alerts()] == [("breaches", 1)]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -92,7 +99,11 @@ def billing_alert() -> str:
 
 
 def test_the_starting_rules_catch_the_burst_too(real_day):
-    """The rules the migration creates (kept when the test database is built)."""
+    """The rules the migration creates, as it creates them (a transactional test run earlier
+    in the same test process may have emptied the table the migration filled)."""
+    AlertRule.objects.all().delete()
+    for rule in import_module("dashboard.migrations.0002_alert_watch").STARTING_RULES:
+        AlertRule.objects.create(**rule)
     assert set(AlertRule.objects.values_list("kind", flat=True)) == {"outage_burst", "high_urgency_share"}
     inject_burst(25, datetime.now(UTC))
     raised = {alert["kind"]: alert for alert in services.evaluate_alerts()}
