@@ -334,6 +334,12 @@ def team_agents(*, team: str) -> list[str]:
 AWAITING_CAP = 10_000
 
 
+def held_by(*, username: str, team: str) -> int:
+    """Open tickets of this team the user holds (the "assigned to me" view's count): an agent
+    holds few, read on the (assignee, status) index."""
+    return store.count({"assignee": username, "status": {"$in": list(TicketStatus.OPEN)}, "team": team})
+
+
 def awaiting_analysis(*, cap: int = AWAITING_CAP) -> int:
     """Tickets not labelled yet (on the needs_analysis index; a merged one never is), counted
     up to `cap`: what an empty queue tells the agent is on its way."""

@@ -10,6 +10,9 @@ import urllib.request
 import pytest
 from rest_framework.authtoken.models import Token
 
+from ingestion.services import ingest_records
+from tests.helpers import twcs_record
+from tickets import services
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +151,23 @@ def test_a_refused_status_reads_as_a_sentence_on_the_page_and_the_api(client, ma
     unknown_team = client.post(f"/api/v1/tickets/{ticket_id}/reroute", {"team": "nowhere"}, **api)
     assert unknown_team.status_code == 409
     assert unknown_team.json()["error"].startswith("'nowhere' is not a team; the teams are: ")
+
+
+def test_the_queue_page_counts_its_views_finds_a_customer_and_says_what_awaits(client, make_user, analysed):
+    ana = make_user("ana", "tech")
+    mine, other, _bill = analysed("internet down at home", "no signal in Paris", "my bill is wrong")
+    services.claim_ticket(ticket_id=mine, user=ana)
+    client.force_login(ana)
+    page = client.get("/queues/tech/").content.decode()
+    assert 'aria-current="page">Tech<span class="count">2</span>' in page  # the tech queue holds two
+    assert ">open (all) · 2<" in page and ">new · 1<" in page and ">in progress · 1<" in page
+    assert ">assigned to me · 1<" in page
+    customer = Ticket.objects.get(id=other).customer
+    assert row_ids(client.get(f"/queues/tech/?q=%40{customer}").content.decode()) == [other]
+    # nothing selected: told so, nothing done
+    answer = client.post("/queues/tech/bulk/", {"action": "claim"}, follow=True).content.decode()
+    assert "Select at least one ticket first." in answer
+    # an empty view says how many tickets the fast tier has yet to label
+    ingest_records(records=[twcs_record(n, "still waiting") for n in (81, 82, 83)], source="twcs")
+    empty = client.get("/queues/tech/?status=resolved").content.decode()
+    assert "3 tickets awaiting analysis" in empty
