@@ -150,7 +150,6 @@ class Projection:
     ANALYSIS_WORK = _projection({"_id": 1, "analysis_solo": 1, "analysis_lease_until": 1})
     LABELS = _projection({"analysis": 1, "correction": 1})  # what the fast tier learns from
     CORRECTION = _projection({"analysis": 1, "correction": 1, "language": 1})  # agreement, few-shot examples
-    ID = _projection({"_id": 1})
 
 
 def _tickets() -> Collection:
