@@ -101,6 +101,7 @@ def forget_cache() -> None:
 
 
 def forget_on_correction(**_signal) -> None:
-    """tickets.events.labels_corrected: this process's prompts use the correction at once;
-    workers reload within a minute."""
+    """tickets.events.labels_corrected and correction_withdrawn: this process's prompts use
+    a new correction, and stop showing a withdrawn one, at once; workers reload within a
+    minute (a withdrawn correction is no longer among the corrected tickets they read)."""
     forget_cache()

@@ -6,6 +6,12 @@ the pipeline never stalls when the remote providers fail.
 
 A model file is checked against its pinned size and sha256 before it is served: a
 corrupted or substituted file is refused, never loaded.
+
+The server refines in the background, so it yields the CPU to the work people wait on
+(labelling, ingestion, the pages): xllamacpp runs llama.cpp's server inside the Python
+process that creates it (this module's `serve`), so that process lowers its own priority
+(DALLOSH_REFINE_NICE) before llama.cpp starts a thread, and decodes on
+DALLOSH_LOCAL_MODEL_THREADS threads, leaving a core to the rest.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from django.conf import settings
 
 from analysis.providers import Completion, FailureKind, OpenAIProvider, ProviderFailure
 from dallosh.files import sha256_of
+from dallosh.processes import lower_priority
 
 # Where split models are joined; the default local model is assembled here once.
 MODEL_DIR = Path(os.environ.get("DALLOSH_MODEL_DIR", Path(__file__).resolve().parents[1] / "var" / "models"))
@@ -124,14 +131,18 @@ def wait_until_ready(*, port: int, timeout: float = 120) -> None:
         time.sleep(0.2)
 
 
-def start_server(*, name: str, port: int, log: Path, context: int = 8192, threads: int | None = None
-                 ) -> subprocess.Popen:
-    """Start the server as a detached process (it outlives the worker that started it)."""
+def start_server(*, name: str, port: int, log: Path, context: int = 8192, threads: int | None = None,
+                 nice: int | None = None) -> subprocess.Popen:
+    """Start the server as a detached process (it outlives the worker that started it), on
+    `threads` threads at nice level `nice` (by default the settings' LOCAL_MODEL_THREADS and
+    REFINE_NICE: it must not slow labelling, ingestion or the pages)."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    threads = threads or max(1, os.cpu_count() or 1)
+    config = settings.DALLOSH_ANALYSIS
+    threads = threads or config["LOCAL_MODEL_THREADS"]
+    nice = config["REFINE_NICE"] if nice is None else nice
     return subprocess.Popen(
         [sys.executable, "-m", "analysis.local_model", "--model", name, "--port", str(port), "--context",
-         str(context), "--threads", str(threads)],
+         str(context), "--threads", str(threads), "--nice", str(nice)],
         cwd=Path(__file__).resolve().parents[1], stdout=log.open("ab"), stderr=subprocess.STDOUT,
         start_new_session=True)
 
@@ -180,8 +191,20 @@ class LocalModelProvider(OpenAIProvider):
         return super().complete(messages=messages, schema=schema, max_tokens=max_tokens, logprobs=logprobs)
 
 
-def serve(*, name: str, port: int, context: int = 4096, threads: int = 2) -> None:
-    """Serve the model on 127.0.0.1:port until SIGTERM or SIGINT."""
+def serve(*, name: str, port: int, context: int = 4096, threads: int = 2, nice: int = 0) -> None:
+    """Serve the model on 127.0.0.1:port until SIGTERM or SIGINT, at nice level `nice`.
+
+    xllamacpp.Server runs llama.cpp's HTTP server and its decoding threads inside this
+    process, so the priority is lowered here, before the first of them starts: every thread
+    llama.cpp creates then inherits it (on Linux a nice value is a thread's own). llama.cpp's
+    `cpuparams.priority` is left at NORMAL, which makes it touch nothing: its LOW sets nice 5
+    on some threads only, and as root that would raise them back from 19. Decoding threads
+    must not spin while they wait for work, taking cycles a niced process should leave:
+    `poll = 0` where llama.cpp runs its own thread pool, OMP_WAIT_POLICY=PASSIVE for this
+    build's OpenMP threads (libgomp reads it when xllamacpp is loaded, hence before the import).
+    """
+    lower_priority(nice)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import xllamacpp
 
     params = xllamacpp.CommonParams()
@@ -191,7 +214,9 @@ def serve(*, name: str, port: int, context: int = 4096, threads: int = 2) -> Non
     params.n_parallel = 1  # 2 cores: one request at a time decodes fastest; others wait their turn
     params.port = port
     params.hostnames = ["127.0.0.1"]
-    params.cpuparams.n_threads = threads
+    for cpu in (params.cpuparams, params.cpuparams_batch):  # generation, and prompt processing
+        cpu.n_threads = threads
+        cpu.poll = 0
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -207,8 +232,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8089)
     parser.add_argument("--context", type=int, default=4096)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--nice", type=int, default=0, help="nice level to serve at (0: as started)")
     args = parser.parse_args()
-    serve(name=args.model, port=args.port, context=args.context, threads=args.threads)
+    serve(name=args.model, port=args.port, context=args.context, threads=args.threads, nice=args.nice)
 
 
 if __name__ == "__main__":

@@ -103,7 +103,9 @@ def analysis_backlog(*, now: datetime | None = None) -> AnalysisBacklog:
 def training_examples(*, limit: int = 200_000) -> list[Example]:
     """What this install teaches the fast tier: tickets the LLM tiers labelled (never the
     fast tier's own answers, which would only teach it itself) and agents' corrections
-    (weighed highest), read one indexed day at a time up to `limit`."""
+    (weighed highest), read one indexed day at a time up to `limit`. Only the correction in
+    force teaches: a withdrawn one sits in the ticket's history, which the LABELS projection
+    does not read, and the ticket teaches as any other (what an LLM tier said, if one did)."""
     llm_tiers = set(settings.DALLOSH_ANALYSIS["PROVIDERS"]) - {TIER}
     examples: list[Example] = []
     for ticket in store.scan_by_created_day(projection=store.Projection.LABELS):

@@ -36,7 +36,7 @@ from analysis.chain import ChainResult, Outcome, ProviderChain, default_chain, r
 from analysis.models import RefineCursor
 from analysis.prompts import Item
 from dallosh.bulk import slices
-from dallosh.vocabulary import URGENCIES
+from dallosh.vocabulary import URGENCIES, unsure_in_force
 from ingestion.selectors import customer_words, tweets_by_ids
 from tickets import routing, store
 from tickets.models import EPOCH, TicketStatus
@@ -359,7 +359,9 @@ def record_analysis(*, ticket: dict, claim: str, outcome: Outcome, text: str,
 
 def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list | None,
                       now: datetime) -> tuple[dict, str, dict]:
-    """What an answer changes on the ticket as it stands, the audit action and its details."""
+    """What an answer changes on the ticket as it stands, the audit action and its details;
+    whether the machine is unsure of the labels in force (Ticket.unsure) is decided here, in
+    the same write, so the queue's "unsure" view never shows an answer the ticket no longer has."""
     analysis = outcome.analysis
     done = {"needs_analysis": False, **RELEASED, "analysis_queued_until": EPOCH, "analysis_solo": False,
             "analysis_failures": 0, "analysis_error": None, "needs_refinement": None, "refine_rank": None,
@@ -370,7 +372,8 @@ def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list
     if fast_before and not _routable(current):
         differs = {f: v for f, v in labels.items() if previous.get(f) != v}
         suggestion = {**differs, "provider": outcome.provider, "model": outcome.model, "at": now} if differs else {}
-        return ({**done, "analysis.suggestion": suggestion}, "refined",
+        unsure = unsure_in_force({**previous, "suggestion": suggestion}, current.get("correction"), refining=False)
+        return ({**done, "analysis.suggestion": suggestion, "unsure": unsure}, "refined",
                 {"provider": outcome.provider, "suggestion": bool(differs)})
     route = routing.decide_route(analysis=analysis, text=text, language=current.get("language"),
                                  author=current.get("customer"), rules=rules)
@@ -383,7 +386,8 @@ def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list
         answer["fast_labels"] = {f: previous.get(f) for f in classifier.FIELDS}
     if not answer["summary"] and previous.get("input_text") == text:
         answer["summary"] = previous.get("summary") or ""  # written apart meanwhile: still true
-    changes = {**done, "analysis": answer}
+    changes = {**done, "analysis": answer,
+               "unsure": unsure_in_force(answer, current.get("correction"), refining=bool(outcome.unsure))}
     if outcome.unsure:
         changes |= {"needs_refinement": True, "refine_rank": URGENCIES.index(route.urgency),
                     "refine_queued_until": EPOCH}

@@ -135,12 +135,15 @@ def _running_pid(pidfile: Path) -> int | None:
         return None
 
 
-def start_local_model(*, name: str, port: int, log: Path, threads: int | None = None) -> ServerProcess:
-    """The llama.cpp server of the local analysis tier, once its model has loaded."""
+def start_local_model(*, name: str, port: int, log: Path, threads: int | None = None,
+                      nice: int | None = None) -> ServerProcess:
+    """The llama.cpp server of the local analysis tier, once its model has loaded; on the
+    settings' thread count and nice level (DALLOSH_LOCAL_MODEL_THREADS, DALLOSH_REFINE_NICE)
+    unless given, so that refining never slows labelling or the pages."""
     from analysis import local_model
 
     local_model.model_path(name)  # verified (and joined, the first time) before anything starts
-    process = local_model.start_server(name=name, port=port, log=log, threads=threads)
+    process = local_model.start_server(name=name, port=port, log=log, threads=threads, nice=nice)
     wait_for_port(port, process=process, name=f"local model {name}", log=log, timeout=120)
     local_model.wait_until_ready(port=port, timeout=300)
     return ServerProcess("local-model", port, process, f"http://127.0.0.1:{port}/v1")
@@ -190,6 +193,10 @@ def main() -> None:
     parser.add_argument("--var", type=Path, default=DEFAULT_VAR)
     args = parser.parse_args()
     if args.action == "start":
+        # The local model's thread count and nice level are settings: read them as
+        # manage.py would, on the embedded default (scripts/demo.sh exports both anyway).
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dallosh.settings")
+        os.environ.setdefault("DJANGO_DEBUG", "1")
         start_all(args.var)
     elif args.action == "stop":
         stop_all(args.var)

@@ -4,7 +4,7 @@ Roles are Django groups:
 - `agent`: works the queues of the teams they belong to. Team membership is a group per
   team (`team:tech`, `team:billing`, `team:commercial`), so admins manage it in the admin.
 - `manager`: reads every queue and the KPI pages, and may act on any ticket (reassign,
-  re-route) as a supervisor does.
+  re-route, withdraw an agent's label correction) as a supervisor does.
 - `admin`: Django admin, routing rules, users (superusers count as admins).
 Ingestion (upload page, stream API) is for staff and the `ingest` group.
 """
@@ -93,6 +93,15 @@ def can_release_ticket(user: User, ticket: dict) -> bool:
 def can_assign_ticket(user: User, ticket: dict) -> bool:
     """Handing a ticket to someone is a manager's action; an agent claims for themselves."""
     return is_manager(user) and can_work_ticket(user, ticket)
+
+
+def can_withdraw_correction(user: User, ticket: dict) -> bool:
+    """A correction is withdrawn by the agent who made it (a mistake of their own) or by a
+    manager (a supervisor's review); a colleague who disagrees corrects it again instead,
+    which keeps who said what in the activity log."""
+    correction = ticket.get("correction")
+    return bool(correction) and can_work_ticket(user, ticket) and (
+        correction.get("by") == user.get_username() or is_manager(user))
 
 
 def can_hold_tickets_of(user: User, team: str) -> bool:

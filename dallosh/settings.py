@@ -244,6 +244,8 @@ DALLOSH_QUEUE = {"PAGE_SIZE": 50, "SCAN_BUDGET_MS": float(os.environ.get("DALLOS
 # Ollama by its host; the built-in local model is on unless DALLOSH_LOCAL_MODEL=off.
 _LOCAL_MODEL = os.environ.get("DALLOSH_LOCAL_MODEL", "qwen2.5-coder-1.5b")
 _LOCAL_PORT = int(os.environ.get("DALLOSH_LOCAL_MODEL_PORT", "8089"))
+# The cores this process may run on (a container's or taskset's share, not the host's).
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 DALLOSH_ANALYSIS = {
     "TIERS": [t.strip() for t in os.environ.get("DALLOSH_ANALYSIS_TIERS", "openai,ollama,local").split(",") if t],
     "PROVIDERS": {
@@ -283,6 +285,14 @@ DALLOSH_ANALYSIS = {
     },
     # Start the local model server when the local tier finds nothing listening.
     "LOCAL_AUTOSTART": os.environ.get("DALLOSH_LOCAL_MODEL_AUTOSTART", "1") == "1",
+    # Refinement never slows routing or the pages: the local model's server and the refine
+    # cluster's workers run at this nice level (19: the lowest priority; 0: as started), the
+    # model decodes on this many threads (a core is left to labelling, ingestion and the web:
+    # 1 on a machine of 2 cores or fewer, else all cores but one), and a refinement task waits
+    # up to REFINE_PAUSE_S while labelling has work waiting (analysis/tasks.py).
+    "REFINE_NICE": int(os.environ.get("DALLOSH_REFINE_NICE", "19")),
+    "LOCAL_MODEL_THREADS": int(os.environ.get("DALLOSH_LOCAL_MODEL_THREADS", "0")) or max(1, _CORES - 1),
+    "REFINE_PAUSE_S": float(os.environ.get("DALLOSH_REFINE_PAUSE_S", "30")),
     "BREAKER_FAILURES": int(os.environ.get("DALLOSH_BREAKER_FAILURES", "3")),
     "BREAKER_COOLDOWN_S": float(os.environ.get("DALLOSH_BREAKER_COOLDOWN_S", "30")),
     "BREAKER_MAX_COOLDOWN_S": 600.0,

@@ -185,3 +185,15 @@ def labels_in_force(analysis: dict | None, correction: dict | None) -> dict[str,
         labels |= {field: correction[field] for field in CORRECTED_FIELDS if field in correction}
         labels["team"] = TOPIC_TEAM.get(correction.get("topic")) or labels["team"]
     return labels
+
+
+def unsure_in_force(analysis: dict | None, correction: dict | None, *, refining: bool) -> bool:
+    """Whether the labels that stand for a ticket are ones the machine doubts: its answer
+    names fields below the fast tier's thresholds (`unsure`), no correction stands over it,
+    and nobody settled the doubt yet: the LLM is still to refine it (`refining`), or it
+    answered otherwise while an agent held the ticket (its answer waits as a `suggestion`).
+    An LLM that re-labels the ticket leaves no unsure field, and one that agrees leaves no
+    suggestion: either way the doubt is settled. The one definition the analysis, the
+    corrections and the queues' "unsure" view share (stored as Ticket.unsure)."""
+    analysis = analysis or {}
+    return bool(analysis.get("unsure")) and not correction and (refining or bool(analysis.get("suggestion")))

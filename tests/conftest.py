@@ -239,6 +239,32 @@ def analysed(use_tiers, fault_server):
     return analyse
 
 
+@pytest.fixture
+def fast_labelled(use_tiers, fault_server):
+    """fast_labelled("no signal", ..., doubts={"no signal": {"topic": 0.41}}, said={...}) → ticket
+    ids, ingested then labelled and routed by the real fast-tier write (analysis.services
+    .label_tickets) with scripted heads (tests/helpers.ScriptedHeads): the keyword labels of
+    the scripted model, or `said`'s, sure of every field but those `doubts` names. The LLM
+    tier behind it is the scripted model (analyse_tickets refines the unsure ones)."""
+    from analysis import services
+    from ingestion.services import ingest_records
+    from tests.helpers import ScriptedHeads
+
+    use_tiers(("openai", fault_server.url), fast=True)
+    counter = iter(range(1, 10**6))
+
+    def label(*texts: str, doubts: dict | None = None, said: dict | None = None, minute: int = 0) -> list[str]:
+        first = 500_000 + next(counter) * 1000  # apart from `analysed`'s tweet ids
+        ingest_records(records=[twcs_record(first + n, text, minute=minute + n) for n, text in enumerate(texts)],
+                       source="twcs")
+        ids = [f"twcs:{first + n}" for n in range(len(texts))]
+        run = services.label_tickets(ticket_ids=ids, heads=ScriptedHeads(doubts=doubts or {}, said=said or {}))
+        assert sorted(run.analysed) == sorted(ids), run
+        return ids
+
+    return label
+
+
 @pytest.fixture(scope="session")
 def daphne_server(servers, django_db_setup, tmp_path_factory):
     """The project's ASGI server (Daphne) in its own process, on the test databases: its URL.

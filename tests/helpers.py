@@ -1,8 +1,12 @@
 """The tests' factories: tweets as the stream API takes them, rows of test CSVs in the two
-shared formats, and a live-writes harness."""
+shared formats, a live-writes harness, and a scripted fast tier."""
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+
+from bench.llm_servers import expected_labels
+from dallosh.vocabulary import LABEL_FIELDS, Analysis
 
 TWITTER_TIME = "%a %b %d %H:%M:%S +0000 %Y"
 
@@ -53,3 +57,42 @@ def repeat_while(work: Callable[[], None], *, repeat: Callable[[], object], time
     if failures:
         raise failures[0]
     return runs
+
+
+SURE = 0.97  # how sure the scripted fast tier is of a field it does not doubt
+THRESHOLD = 0.8  # each field's threshold, for the scripted fast tier
+
+
+@dataclass(frozen=True)
+class ScriptedPrediction:
+    """What analysis.services.label_tickets reads of a fast-tier prediction."""
+
+    labels: dict
+    confidence: dict[str, float]
+
+    @property
+    def unsure_fields(self) -> list[str]:
+        return [field for field, sure in self.confidence.items() if sure < THRESHOLD]
+
+    def analysis(self) -> Analysis:
+        return Analysis(**self.labels)
+
+
+class ScriptedHeads:
+    """The fast tier as a script, as the LLM is (bench.llm_servers): each text gets the
+    scripted model's keyword labels (expected_labels) unless `said` gives others for it, sure
+    of every field at SURE unless `doubts` gives a field a probability below THRESHOLD. So a
+    test knows which tickets the machine doubts, and where the tiers disagree, without
+    asking either (and without loading the embedding model)."""
+
+    name = "scripted-heads-v1"
+
+    def __init__(self, *, doubts: dict[str, dict[str, float]], said: dict[str, dict]) -> None:
+        self.doubts, self.said = doubts, said
+
+    def predict(self, texts: list[str]) -> list[ScriptedPrediction]:
+        def sure(text: str) -> dict[str, float]:
+            return {field: SURE for field in LABEL_FIELDS} | self.doubts.get(text, {})
+
+        return [ScriptedPrediction(labels={**expected_labels(text), **self.said.get(text, {})}, confidence=sure(text))
+                for text in texts]

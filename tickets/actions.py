@@ -10,7 +10,13 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from dallosh.permissions import can_assign_ticket, can_hold_tickets_of, can_release_ticket, can_work_ticket
+from dallosh.permissions import (
+    can_assign_ticket,
+    can_hold_tickets_of,
+    can_release_ticket,
+    can_withdraw_correction,
+    can_work_ticket,
+)
 from tickets import services
 from tickets.forms import CorrectionForm
 from tickets.models import TicketStatus
@@ -52,6 +58,7 @@ ACTIONS: dict[str, Action] = {action.name: action for action in (
     Action("note", services.add_note, ("text",)),
     Action("reply", services.record_reply, ("text",)),
     Action("correct", _correct, ("sentiment", "topic", "urgency", "actionable")),
+    Action("withdraw_correction", services.withdraw_correction),
 )}
 BULK_ACTIONS = tuple(name for name, action in ACTIONS.items() if action.bulk)
 
@@ -76,6 +83,8 @@ def offered(*, ticket: dict, user) -> frozenset[str]:
         names.add("status")
     if ticket.get("analysis"):
         names.add("correct")
+    if can_withdraw_correction(user, ticket):
+        names.add("withdraw_correction")
     return frozenset(names)
 
 

@@ -37,14 +37,23 @@ class QueueRowSerializer(serializers.Serializer):
     sla_state = serializers.CharField(allow_null=True, default=None)
     assignee = serializers.CharField(allow_null=True, default=None)
     version = serializers.IntegerField(default=0)
+    unsure = serializers.SerializerMethodField(
+        help_text="the labels in force are the fast tier's, with a field below its threshold, and neither the LLM "
+                  "nor an agent has settled them yet (`?unsure=1` lists these)")
 
     def get_key(self, row: dict) -> str:
         return row_key(row)
+
+    def get_unsure(self, row: dict) -> bool:
+        return bool(row.get("unsure"))
 
 
 class TicketDetailSerializer(QueueRowSerializer):
     analysis = serializers.DictField(allow_null=True)
     correction = serializers.DictField(allow_null=True)
+    withdrawn_corrections = serializers.ListField(
+        child=serializers.DictField(), help_text="corrections withdrawn by their author or a manager (with "
+        "withdrawn_by and withdrawn_at): kept for audit, no longer the ticket's labels, never learned from")
     routing_rule = serializers.CharField(allow_null=True)
     notes = serializers.ListField(child=serializers.DictField())
     audit = serializers.ListField(child=serializers.DictField())
@@ -76,6 +85,9 @@ class QueueView(APIView):
         *[OpenApiParameter(name, OpenApiTypes.STR, description="a value outside the vocabulary is ignored, "
                            "as an old link still opens the queue") for name in (
             "status", "topic", "sentiment", "language", "holder")],
+        OpenApiParameter("unsure", OpenApiTypes.STR, description="`1`: only the tickets whose labels the machine "
+                         "is unsure of (in the queue's order: breached, most urgent, oldest first); any other value "
+                         "is ignored, as an old link still opens the queue"),
         OpenApiParameter("q", OpenApiTypes.STR, description="words searched in the tickets"),
         OpenApiParameter("after", OpenApiTypes.STR, description="the previous page's `next`, as it was given; any "
                          "other value is refused (400)")],
@@ -100,6 +112,7 @@ class TicketView(APIView):
         ticket = selectors.visible_ticket_or_404(user=request.user, ticket_id=ticket_id)
         data = QueueRowSerializer(ticket).data
         data |= {"analysis": _plain(ticket.get("analysis")), "correction": _plain(ticket.get("correction")),
+                 "withdrawn_corrections": _plain(ticket.get("withdrawn_corrections", [])),
                  "routing_rule": ticket.get("routing_rule"), "notes": _plain(ticket.get("notes", [])),
                  "audit": _plain(ticket.get("audit", [])), "tweet_ids": ticket.get("tweet_ids", [])}
         return Response(data)
@@ -143,7 +156,8 @@ class ActionBodySerializer(serializers.Serializer):
 
 class TicketActionView(APIView):
     """POST /tickets/<id>/<action>: claim, release, assign {assignee}, status {status},
-    reroute {team, reason}, note {text}, reply {text}, correct {sentiment, topic, urgency, actionable}."""
+    reroute {team, reason}, note {text}, reply {text}, correct {sentiment, topic, urgency, actionable},
+    withdraw_correction (its author or a manager: the model's labels stand again)."""
 
     permission_classes = [permissions.CanUseQueues]
 

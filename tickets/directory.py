@@ -1,6 +1,7 @@
 """The queue directory (tickets/models.QueueDay): how many tickets each queue segment
-(team, status, priority) holds per day of age, kept by every ticket write before and after
-it lands, so the queue pager jumps straight to the days that hold tickets."""
+(team, status, priority, unsure or not) holds per day of age, kept by every ticket write
+before and after it lands, so the queue pager jumps straight to the days that hold tickets
+(and the "unsure" view to the days that hold unsure ones)."""
 
 from __future__ import annotations
 
@@ -14,23 +15,25 @@ from tickets import store
 from tickets.models import QueueDay
 from tickets.store import TicketRow
 
-Segment = tuple[str, str, int, datetime]  # team, status, priority, day
+Segment = tuple[str, str, int, datetime, bool]  # team, status, priority, day, unsure
 
 
 def queue_segment(ticket: TicketRow) -> Segment | None:
-    """The queue segment a ticket sits in, None while it is not routed."""
+    """The queue segment a ticket sits in, None while it is not routed. Whether the machine
+    is unsure of it is part of it: a correction moves the ticket out of the unsure segment."""
     if not ticket.get("team") or ticket.get("queue_priority") is None:
         return None
     created = ticket["created_at"]
     day = datetime(created.year, created.month, created.day, tzinfo=UTC)
-    return ticket["team"], ticket["status"], ticket["queue_priority"], day
+    return ticket["team"], ticket["status"], ticket["queue_priority"], day, bool(ticket.get("unsure"))
 
 
 def count_in_segment(segment: Segment, delta: int) -> None:
-    team, status, priority, day = segment
+    team, status, priority, day, unsure = segment
     QueueDay._get_collection().update_one(
         {"_id": _segment_id(segment)},
-        {"$inc": {"count": delta}, "$setOnInsert": {"team": team, "status": status, "priority": priority, "day": day}},
+        {"$inc": {"count": delta}, "$setOnInsert": {"team": team, "status": status, "priority": priority, "day": day,
+                                                    "unsure": unsure}},
         upsert=True,
     )
 
@@ -70,10 +73,13 @@ def _recount_queue_day(window: dict) -> int:
 
 def _queue_counts(window: dict, day: datetime) -> dict[str, int]:
     pipeline = [{"$match": {**window, "team": {"$ne": None}, "queue_priority": {"$ne": None}}},
-                {"$group": {"_id": {"team": "$team", "status": "$status", "priority": "$queue_priority"},
-                            "count": {"$sum": 1}}}]
-    return {_segment_id((g["_id"]["team"], g["_id"]["status"], g["_id"]["priority"], day)): g["count"]
-            for g in store.group(pipeline)}
+                {"$group": {"_id": {"team": "$team", "status": "$status", "priority": "$queue_priority",
+                                    "unsure": "$unsure"}, "count": {"$sum": 1}}}]
+    counts: Counter = Counter()  # unsure None (sure, or written before the flag) and False are one segment
+    for g in store.group(pipeline):
+        key = g["_id"]
+        counts[_segment_id((key["team"], key["status"], key["priority"], day, bool(key.get("unsure"))))] += g["count"]
+    return dict(counts)
 
 
 def _compare_and_set_counts(day: datetime, held: dict[str, int], counted: dict[str, int]) -> bool:
@@ -83,10 +89,10 @@ def _compare_and_set_counts(day: datetime, held: dict[str, int], counted: dict[s
     for segment_id in held.keys() | counted.keys():
         wanted = counted.get(segment_id, 0)
         if segment_id not in held:
-            team, status, priority, _ = segment_id.split("|")
+            team, status, priority, *_ = segment_id.split("|")
             try:
                 directory.insert_one({"_id": segment_id, "team": team, "status": status, "priority": int(priority),
-                                      "day": day, "count": wanted})
+                                      "day": day, "unsure": segment_id.endswith(UNSURE_SUFFIX), "count": wanted})
             except DuplicateKeyError:
                 return False
         elif held[segment_id] != wanted and directory.update_one(
@@ -96,8 +102,12 @@ def _compare_and_set_counts(day: datetime, held: dict[str, int], counted: dict[s
 
 
 def _segment_id(segment: Segment) -> str:
-    team, status, priority, day = segment
-    return f"{team}|{status}|{priority}|{day:%Y-%m-%d}"
+    """Sure segments keep the ids they had before unsure tickets were counted apart."""
+    team, status, priority, day, unsure = segment
+    return f"{team}|{status}|{priority}|{day:%Y-%m-%d}" + (UNSURE_SUFFIX if unsure else "")
+
+
+UNSURE_SUFFIX = "|unsure"
 
 
 def count_in_segments(deltas: Counter) -> None:

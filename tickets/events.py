@@ -31,6 +31,9 @@ KPI_GROUP = "kpis"  # managers' KPI pages: any ticket change may move a figure
 tickets_written = Signal()
 # An agent corrected a ticket's labels (ticket: the ticket as written).
 labels_corrected = Signal()
+# A correction was withdrawn: the model's labels stand again and nothing learns from it
+# (ticket: the ticket as written; withdrawn: the correction as it was, with who withdrew it).
+correction_withdrawn = Signal()
 
 
 def written(*, pairs: list[tuple[dict | None, dict | None]]) -> None:

@@ -14,6 +14,7 @@ from tickets.selectors import HOLDERS, InvalidCursor, Position, QueueFilters
 
 SEARCH_MAX_CHARS = 200
 LANGUAGE_MAX_CHARS = 8
+UNSURE_ONLY = "1"  # ?unsure=1: the tickets the machine is unsure of
 BAD_CURSOR = _("This page link is not one Dallosh gave (or is out of date): showing the first page.")
 
 
@@ -44,6 +45,7 @@ class QueueFilterForm(forms.Form):
     sentiment = forms.ChoiceField(choices=_choices(vocabulary.SENTIMENTS), required=False)
     language = forms.CharField(required=False)
     holder = forms.ChoiceField(choices=_choices(HOLDERS), required=False)
+    unsure = forms.ChoiceField(choices=_choices((UNSURE_ONLY,)), required=False)
     q = forms.CharField(required=False)
     after = CursorField(required=False, strip=False)
 
@@ -68,7 +70,8 @@ def queue_request(query: QueryDict) -> QueueRequest:
     form.is_valid()
     data = form.cleaned_data  # the fields that parsed
     filters = QueueFilters(**{name: data.get(name) or "" for name in ("status", "topic", "sentiment", "language",
-                                                                       "holder")}, search=data.get("q") or "")
+                                                                       "holder")}, search=data.get("q") or "",
+                           unsure=data.get("unsure") == UNSURE_ONLY)
     return QueueRequest(filters=filters, cursor=data.get("after") or "",
                         error=" ".join(form.errors.get("after", [])))
 

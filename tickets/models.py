@@ -69,6 +69,24 @@ class LabelCorrection(me.EmbeddedDocument):
     actionable = me.BooleanField()
     by = me.StringField(required=True)
     at = me.DateTimeField(required=True)
+    # The urgency routing gave the ticket, which the corrected urgency overrides (kept up to
+    # date by routing while the correction stands): what withdrawing the correction restores.
+    routed_urgency = me.StringField(choices=vocabulary.URGENCIES)
+
+
+class WithdrawnCorrection(me.EmbeddedDocument):
+    """A correction its author or a manager withdrew: kept for audit (who corrected what,
+    when, and who withdrew it), never learned from again. The labels are the withdrawn ones."""
+
+    sentiment = me.StringField(choices=vocabulary.SENTIMENTS)
+    topic = me.StringField(choices=vocabulary.TOPICS)
+    urgency = me.StringField(choices=vocabulary.URGENCIES)
+    actionable = me.BooleanField()
+    by = me.StringField(required=True)
+    at = me.DateTimeField(required=True)
+    routed_urgency = me.StringField(choices=vocabulary.URGENCIES)
+    withdrawn_by = me.StringField(required=True)
+    withdrawn_at = me.DateTimeField(required=True)
 
 
 class TicketNote(me.EmbeddedDocument):
@@ -131,7 +149,14 @@ class Ticket(me.Document):
     # The labels the queue shows and filters on: the model's, or an agent's correction.
     topic = me.StringField(choices=vocabulary.TOPICS)
     sentiment = me.StringField(choices=vocabulary.SENTIMENTS)
-    correction = me.EmbeddedDocumentField(LabelCorrection)
+    correction = me.EmbeddedDocumentField(LabelCorrection)  # the one in force (None once withdrawn)
+    withdrawn_corrections = me.EmbeddedDocumentListField(WithdrawnCorrection)  # history: audit only
+    # True while the labels in force are the fast tier's with a field below its threshold and
+    # nobody has settled them yet: not the LLM (by re-labelling, or by agreeing with them on a
+    # held ticket) nor an agent (by correcting them); dallosh.vocabulary.unsure_in_force
+    # decides it, in the same update as the analysis or the correction (analysis/services.py,
+    # tickets/services.py). The queue's "unsure" view reads it on the partial index below.
+    unsure = me.BooleanField()
     # Queue order: tickets/sla.py's priority (breach and urgency), then age. See tickets/queue.py.
     queue_priority = me.IntField()
     sla_due_at = me.DateTimeField()
@@ -164,6 +189,9 @@ class Ticket(me.Document):
             {"fields": ["analysis_claim"], "sparse": True},  # claim, renew and release: one point lookup
             {"fields": ["needs_refinement", "refine_rank", "created_at"]},
             {"fields": ["team", "status", "queue_priority", "created_at"]},
+            # The "unsure" view: only unsure tickets are in it, so its windows read those alone.
+            {"fields": ["team", "unsure", "status", "queue_priority", "created_at"],
+             "partialFilterExpression": {"unsure": True}},
             {"fields": ["assignee", "status"]},
             {"fields": ["sla_state", "sla_due_at"]},
             {"fields": ["-analysis.analysed_at"]},
@@ -175,20 +203,23 @@ class Ticket(me.Document):
 
 
 class QueueDay(me.Document):
-    """How many tickets one queue segment (team, status, priority) holds per day of age.
+    """How many tickets one queue segment (team, status, priority, unsure or not) holds per
+    day of age.
 
     The queue pager reads it to jump straight to the days that hold tickets and to size its
     windows, so a page costs about its own rows whatever the store's size. A day's document
     is created before any ticket enters that segment and is never deleted, which is what
     the pager relies on; the counts only size windows, so a drifted count costs time, never
-    a ticket.
+    a ticket. Unsure tickets (Ticket.unsure) are counted apart, so the "unsure" view jumps
+    to the days that hold them and says how many there are without reading a ticket.
     """
 
-    id = me.StringField(primary_key=True)  # "team|status|priority|YYYY-MM-DD"
+    id = me.StringField(primary_key=True)  # "team|status|priority|YYYY-MM-DD", then "|unsure" for those
     team = me.StringField(required=True)
     status = me.StringField(required=True)
     priority = me.IntField(required=True)
     day = me.DateTimeField(required=True)
+    unsure = me.BooleanField(default=False)  # absent on documents written before unsure tickets were apart
     count = me.IntField(default=0)
 
     meta = {"collection": "queue_days", "indexes": [{"fields": ["team", "status", "priority", "day"]},

@@ -75,11 +75,19 @@ def rule_keywords(keywords: str) -> list[str]:
 def routed_fields(*, ticket: TicketRow, route: Route, now: datetime) -> dict:
     """What routing writes on a ticket: the route's team and rule, the urgency in force (an
     agent's corrected urgency outlives any re-routing), and the SLA target it sets. The one
-    step the analysis and the re-routing after a rule change share."""
+    step the analysis and the re-routing after a rule change share.
+
+    Under a correction, the route's own urgency is recorded on it: withdrawing the
+    correction (tickets.services.withdraw_correction) gives the ticket the urgency routing
+    gave it last, as if it had never been corrected."""
+    corrected = bool(ticket.get("correction"))
     urgency = labels_in_force(ticket.get("analysis"), ticket.get("correction"))["urgency"] \
-        if ticket.get("correction") else route.urgency
-    return {"team": route.team, "urgency": urgency, "routing_rule": route.rule, "routed_at": now,
-            **sla.fields_for_urgency(ticket, urgency, now)}
+        if corrected else route.urgency
+    fields = {"team": route.team, "urgency": urgency, "routing_rule": route.rule, "routed_at": now,
+              **sla.fields_for_urgency(ticket, urgency, now)}
+    if corrected:
+        fields["correction.routed_urgency"] = route.urgency
+    return fields
 
 
 # --- re-routing after rules change ------------------------------------------------------------

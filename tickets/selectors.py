@@ -62,13 +62,21 @@ class QueueFilters:
     language: str = ""
     holder: str = ""  # "me", "unassigned" or empty
     search: str = ""
+    unsure: bool = False  # only the tickets whose labels the machine doubts (Ticket.unsure)
 
     def statuses(self) -> tuple[str, ...]:
         return (self.status,) if self.status else TicketStatus.OPEN
 
+    def indexed(self) -> dict:
+        """The filters an index serves, added to each window's query: the unsure view reads
+        its own partial index (and its own directory days), never the sure tickets."""
+        return {"unsure": True} if self.unsure else {}
+
     def keeps(self, ticket: dict, username: str) -> bool:
         """The filters other than team and status, checked on a fetched row: the one test the
         pager and the live row check share."""
+        if self.unsure and not ticket.get("unsure"):
+            return False
         if self.topic and ticket.get("topic") != self.topic:
             return False
         if self.sentiment and ticket.get("sentiment") != self.sentiment:
@@ -152,9 +160,11 @@ def queue_page(*, team: str, filters: QueueFilters, username: str, cursor: str =
 
     Keyset pagination over the (team, status, priority, created_at) index: the queue
     directory says which days hold tickets of each priority, so each query reads a window
-    holding about the rows still wanted, whatever the store's size. Filters other than team
-    and status are checked on the rows read; when they are selective the page stops after
-    SCAN_BUDGET_MS of reading and says how far it searched ("search further" goes on).
+    holding about the rows still wanted, whatever the store's size. The unsure view has its
+    own directory days and partial index, so it reads unsure tickets only, in the same
+    order (breached, then most urgent, then oldest: the doubts that matter most first).
+    The other filters are checked on the rows read; when they are selective the page stops
+    after SCAN_BUDGET_MS of reading and says how far it searched ("search further" goes on).
     `cursor` is a page's `next_cursor` (InvalidCursor otherwise; the forms refuse it first).
     """
     size = size or settings.DALLOSH_QUEUE["PAGE_SIZE"]
@@ -177,9 +187,10 @@ def queue_page(*, team: str, filters: QueueFilters, username: str, cursor: str =
         if priority > start.priority:
             continue
         after = (start.created_at, start.ticket_id) if priority == start.priority and start.created_at else None
-        days = _directory(team, filters.statuses(), priority, since=after[0] if after else None)
+        days = _directory(team, filters.statuses(), priority, since=after[0] if after else None,
+                          unsure_only=filters.unsure)
         for low, high in _windows(days, after, wanted):
-            fetched = _window_rows(team, filters.statuses(), priority, low, high)
+            fetched = _window_rows(team, filters.statuses(), priority, low, high, indexed=filters.indexed())
             page.examined += len(fetched)
             for row in fetched:
                 if after and (row["created_at"], row["_id"]) <= after:
@@ -197,17 +208,19 @@ def queue_page(*, team: str, filters: QueueFilters, username: str, cursor: str =
     return page
 
 
-def _directory(team: str, statuses: tuple[str, ...], priority: int, since: datetime | None
-               ) -> list[tuple[datetime, int]]:
-    """Days holding tickets of this priority, with how many, over the statuses shown."""
+def _directory(team: str, statuses: tuple[str, ...], priority: int, since: datetime | None,
+               unsure_only: bool = False) -> list[tuple[datetime, int]]:
+    """Days holding tickets of this priority, with how many, over the statuses shown (the
+    unsure ones alone for the unsure view: a day's unsure tickets have a document of their
+    own, read with the others on the same index and kept or left here)."""
     days: dict[datetime, int] = defaultdict(int)
     first_day = datetime(since.year, since.month, since.day, tzinfo=UTC) if since else None
     for status in statuses:
         query = {"team": team, "status": status, "priority": priority}
         if first_day:
             query["day"] = {"$gte": first_day}
-        for day in QueueDay._get_collection().find(query, {"day": 1, "count": 1}):
-            if day["count"] > 0:
+        for day in QueueDay._get_collection().find(query, {"day": 1, "count": 1, "unsure": 1}):
+            if day["count"] > 0 and (day.get("unsure") or not unsure_only):
                 days[_utc(day["day"])] += day["count"]
     return sorted(days.items())
 
@@ -239,13 +252,15 @@ def _windows(days: list[tuple[datetime, int]], after: tuple | None, wanted):
         index = last
 
 
-def _window_rows(team: str, statuses: tuple[str, ...], priority: int, low: datetime, high: datetime
-                 ) -> list[QueueRow]:
-    """Each status is read on its own: an index walks one (team, status, priority) prefix."""
+def _window_rows(team: str, statuses: tuple[str, ...], priority: int, low: datetime, high: datetime, *,
+                 indexed: dict) -> list[QueueRow]:
+    """Each status is read on its own: an index walks one (team, status, priority) prefix
+    (with `indexed`, the filters' own index: the unsure tickets' partial one)."""
     rows: list[QueueRow] = []
     for status in statuses:
         rows.extend(store.select(
-            {"team": team, "status": status, "queue_priority": priority, "created_at": {"$gte": low, "$lt": high}},
+            {"team": team, **indexed, "status": status, "queue_priority": priority,
+             "created_at": {"$gte": low, "$lt": high}},
             projection=Projection.QUEUE_ROW))
     for row in rows:
         row["created_at"] = _utc(row["created_at"])
@@ -340,6 +355,18 @@ def held_by(*, username: str, team: str) -> int:
     return store.count({"assignee": username, "status": {"$in": list(TicketStatus.OPEN)}, "team": team})
 
 
+def unsure_open(*, team: str) -> int:
+    """Open tickets of this team whose labels the machine doubts (the "unsure" view's count
+    and the queue's invitation to review them), from the queue directory: the team's open
+    segment-days, read on its index, never a ticket."""
+    total = 0
+    for day in QueueDay._get_collection().find({"team": team, "status": {"$in": list(TicketStatus.OPEN)}},
+                                               {"count": 1, "unsure": 1}):
+        if day.get("unsure"):
+            total += max(day["count"], 0)
+    return total
+
+
 def awaiting_analysis(*, cap: int = AWAITING_CAP) -> int:
     """Tickets not labelled yet (on the needs_analysis index; a merged one never is), counted
     up to `cap`: what an empty queue tells the agent is on its way."""
@@ -371,7 +398,9 @@ def breached_open(*, team: str | None = None) -> int:
 
 def corrected_tickets(*, since: datetime, until: datetime | None = None) -> list[TicketRow]:
     """Tickets an agent corrected in the range (an indexed range on the correction's time:
-    corrections are a person's work, thousands, never millions)."""
+    corrections are a person's work, thousands, never millions). Only corrections in force:
+    a withdrawn one is no longer the ticket's `correction` (it sits in its history), so the
+    few-shot examples and the agreement figures never read it."""
     query: dict = {"$gte": since}
     if until is not None:
         query["$lt"] = until

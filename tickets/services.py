@@ -1,9 +1,10 @@
 """Agent actions: every agent-visible change to a ticket goes through apply_change (one
 version-pinned update with its audit entry, then its announcements), and the actions
-people take (claim, release, assign, status, labels, reply, re-route, note) with their
-transitions. Routing and re-routing live in tickets/routing.py, the SLA watch in
-tickets/sla_watch.py, tickets derived from conversations in tickets/conversations.py, the
-queue directory in tickets/directory.py; the tickets collection itself in tickets/store.py."""
+people take (claim, release, assign, status, labels and their withdrawal, reply, re-route,
+note) with their transitions. Routing and re-routing live in tickets/routing.py, the SLA
+watch in tickets/sla_watch.py, tickets derived from conversations in
+tickets/conversations.py, the queue directory in tickets/directory.py; the tickets
+collection itself in tickets/store.py."""
 
 from __future__ import annotations
 
@@ -16,8 +17,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext, gettext_lazy
 
-from dallosh.permissions import can_assign_ticket, can_hold_tickets_of, can_release_ticket, can_work_ticket
-from dallosh.vocabulary import TEAMS, VOCABULARY
+from dallosh.permissions import (
+    can_assign_ticket,
+    can_hold_tickets_of,
+    can_release_ticket,
+    can_withdraw_correction,
+    can_work_ticket,
+)
+from dallosh.vocabulary import TEAMS, VOCABULARY, unsure_in_force
 from ingestion import services as ingestion_services
 from tickets import events, sla, store
 from tickets.directory import count_in_segment, count_in_segments, queue_segment
@@ -222,8 +229,9 @@ def correct_labels(*, ticket_id: str, user, sentiment: str, topic: str, urgency:
             raise ActionRefused(gettext("The ticket has not been analysed yet."))
         now = datetime.now(UTC)
         correction = {"sentiment": sentiment, "topic": topic, "urgency": urgency, "actionable": bool(actionable),
-                      "by": user.get_username(), "at": now}
-        changes = {"correction": correction, "sentiment": sentiment, "topic": topic}
+                      "by": user.get_username(), "at": now, "routed_urgency": routed_urgency(ticket)}
+        changes = {"correction": correction, "sentiment": sentiment, "topic": topic,
+                   "unsure": False}  # a person decided: out of the "unsure" view, in the same write
         if urgency != ticket.get("urgency"):
             changes |= {"urgency": urgency, **sla.fields_for_urgency(ticket, urgency, now)}
         model = ticket["analysis"]
@@ -234,6 +242,57 @@ def correct_labels(*, ticket_id: str, user, sentiment: str, topic: str, urgency:
     corrected = _mutate(ticket_id=ticket_id, user=user, action="labels_corrected", decide=decide)
     events.labels_corrected.send(sender=Ticket, ticket=corrected)
     return corrected
+
+
+def routed_urgency(ticket: TicketRow) -> str | None:
+    """The urgency routing gave the ticket, which a correction overrides: without a
+    correction, the ticket's own; under one, what the correction recorded (routing keeps it
+    up to date, tickets/routing.py); under a correction recorded before that was kept, the
+    model's urgency, routing's usual answer."""
+    correction = ticket.get("correction")
+    if not correction:
+        return ticket.get("urgency")
+    return correction.get("routed_urgency") or (ticket.get("analysis") or {}).get("urgency")
+
+
+def withdraw_correction(*, ticket_id: str, user) -> TicketRow:
+    """Take back the label correction in force, as its author (a mistake of their own) or a
+    manager (a supervisor's review) may: the exact inverse of correct_labels. The model's
+    topic and sentiment show in the queue again (and in its "unsure" view, if the machine's
+    doubt is still unsettled), and the urgency routing gave comes back with its SLA target;
+    the team stays, as correcting never moved it.
+
+    The correction is kept in the ticket's history (`withdrawn_corrections`: the labels,
+    who and when, who withdrew it and when) and in the audit entry, but it is no longer
+    the ticket's correction, so nothing learns from it any more: the prompts' examples,
+    the fast tier's training and the agreement figures read only the correction in force
+    (the ticket still teaches what an LLM tier said of it, as any other ticket)."""
+    decided: dict = {}
+
+    def decide(ticket: TicketRow):
+        correction = ticket.get("correction")
+        if not correction:
+            raise ActionRefused(gettext("This ticket's labels are the model's: there is no correction to withdraw."))
+        if not can_withdraw_correction(user, ticket):
+            raise ActionForbidden(gettext("Only %(author)s, who made the correction, or a manager can withdraw it.")
+                                  % {"author": correction.get("by")})
+        now = datetime.now(UTC)
+        model = ticket.get("analysis") or {}
+        urgency = routed_urgency(ticket) or ticket.get("urgency")
+        changes = {"correction": None, "sentiment": model.get("sentiment"), "topic": model.get("topic"),
+                   # the machine's doubts stand again too, unless the LLM settled them meanwhile
+                   "unsure": unsure_in_force(model, None, refining=bool(ticket.get("needs_refinement")))}
+        if urgency != ticket.get("urgency"):
+            changes |= {"urgency": urgency, **sla.fields_for_urgency(ticket, urgency, now)}
+        decided["withdrawn"] = {**correction, "withdrawn_by": user.get_username(), "withdrawn_at": now}
+        details = {field: [correction.get(field), model.get(field)] for field in ("sentiment", "topic", "actionable")}
+        details |= {"urgency": [correction.get("urgency"), urgency], "corrected_by": correction.get("by"),
+                    "corrected_at": correction.get("at")}
+        return changes, details, {"withdrawn_corrections": decided["withdrawn"]}
+
+    written = _mutate(ticket_id=ticket_id, user=user, action="correction_withdrawn", decide=decide)
+    events.correction_withdrawn.send(sender=Ticket, ticket=written, withdrawn=decided["withdrawn"])
+    return written
 
 
 REPLY_MAX_CHARS = 280

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dallosh.vocabulary import labels_in_force
+from dallosh.vocabulary import labels_in_force, unsure_in_force
 from tickets import sla, store
 from tickets.models import SlaState
 from tickets.services import apply_change
@@ -39,4 +39,20 @@ def backfill_queue_fields(*, now: datetime | None = None) -> int:
         changes = {"topic": labels["topic"], "sentiment": labels["sentiment"],
                    **sla.fields_for_urgency(ticket, ticket["urgency"], now)}
         done += apply_change(ticket=ticket, changes=changes, by="system:upgrade", action="queued", now=now) is not None
+    return done
+
+
+def backfill_unsure(*, now: datetime | None = None) -> int:
+    """Mark the tickets analysed before the unsure flag existed whose labels the machine still
+    doubts (Ticket.unsure, as dallosh.vocabulary.unsure_in_force decides it), through
+    apply_change so the queue directory counts them apart and the "unsure" view finds them;
+    read one indexed day of tickets at a time. A ticket written since has its flag already."""
+    now = now or datetime.now(UTC)
+    done = 0
+    for ticket in store.scan_by_created_day(projection=store.Projection.STATE):
+        if "unsure" in ticket or not unsure_in_force(ticket.get("analysis"), ticket.get("correction"),
+                                                     refining=bool(ticket.get("needs_refinement"))):
+            continue
+        done += apply_change(ticket=ticket, changes={"unsure": True}, by="system:upgrade", action="marked_unsure",
+                             condition={"unsure": {"$exists": False}}, now=now) is not None
     return done

@@ -55,6 +55,14 @@ class CorrectionRow(TypedDict, total=False):
     actionable: bool
     by: str
     at: datetime
+    routed_urgency: str  # what routing gave, which the correction overrides (absent on older ones)
+
+
+class WithdrawnCorrectionRow(CorrectionRow, total=False):
+    """A correction withdrawn (tickets.models.WithdrawnCorrection): audit only, never learned from."""
+
+    withdrawn_by: str
+    withdrawn_at: datetime
 
 
 class TicketRow(TypedDict, total=False):
@@ -86,7 +94,9 @@ class TicketRow(TypedDict, total=False):
     assignee: str | None
     topic: str | None
     sentiment: str | None
-    correction: CorrectionRow | None
+    correction: CorrectionRow | None  # the correction in force
+    withdrawn_corrections: list[WithdrawnCorrectionRow]
+    unsure: bool | None  # the labels in force are the fast tier's doubts, unsettled (Ticket.unsure)
     queue_priority: int | None
     sla_due_at: datetime | None
     sla_state: str | None
@@ -129,6 +139,7 @@ class QueueRow(TypedDict, total=False):
     version: int
     correction: CorrectionRow | None  # by
     ingested_at: datetime  # with created_at: whether the row is replayed history
+    unsure: bool | None
 
 
 def _projection(fields: Mapping[str, int]) -> Mapping[str, int]:
@@ -139,13 +150,16 @@ class Projection:
     """The named shapes a ticket is read in."""
 
     WHOLE = None  # the ticket page: history included
-    STATE = _projection({"audit": 0, "notes": 0, "tweet_ids": 0})  # its state, without its history
-    WORKING = _projection({"audit": 0, "notes": 0})  # what an action reads (a reply needs the tweet ids)
+    # its state, without its history (audit, notes, withdrawn corrections)
+    STATE = _projection({"audit": 0, "notes": 0, "tweet_ids": 0, "withdrawn_corrections": 0})
+    # what an action reads (a reply needs the tweet ids)
+    WORKING = _projection({"audit": 0, "notes": 0, "withdrawn_corrections": 0})
     QUEUE_ROW = _projection({"subject": 1, "language": 1, "customer": 1, "created_at": 1, "team": 1, "status": 1,
                              "urgency": 1, "topic": 1, "sentiment": 1, "analysis.summary": 1,
                              "analysis.review_flag": 1, "analysis.provider": 1, "analysis.confidence": 1,
                              "needs_refinement": 1, "assignee": 1, "queue_priority": 1, "sla_due_at": 1,
-                             "sla_state": 1, "version": 1, "correction.by": 1, "ingested_at": 1})  # QueueRow
+                             "sla_state": 1, "version": 1, "correction.by": 1, "ingested_at": 1,
+                             "unsure": 1})  # QueueRow
     RULE_PREVIEW = _projection({"subject": 1, "language": 1, "customer": 1, "team": 1, "urgency": 1, "analysis": 1})
     ANALYSIS_WORK = _projection({"_id": 1, "analysis_solo": 1, "analysis_lease_until": 1})
     LABELS = _projection({"analysis": 1, "correction": 1})  # what the fast tier learns from

@@ -49,7 +49,8 @@ def queue(request: HttpRequest, team: str) -> HttpResponse:
                 "statuses": TicketStatus.LISTED, "other_teams": [t for t in vocabulary.TEAMS if t != team],
                 "awaiting": selectors.awaiting_analysis() if not page.rows else None,
                 "awaiting_cap": selectors.AWAITING_CAP, "queue_shortcuts": QUEUE_SHORTCUTS,
-                "mine_count": selectors.held_by(username=request.user.get_username(), team=team)}
+                "mine_count": selectors.held_by(username=request.user.get_username(), team=team),
+                "unsure_count": selectors.unsure_open(team=team)}
     return render(request, "tickets/queue.html", context)
 
 

@@ -44,6 +44,36 @@ def test_a_similar_correction_is_shown_to_the_model_and_an_unrelated_one_is_not(
     assert example_turns(fault_server.requests[0]) == []
 
 
+def test_a_withdrawn_correction_is_not_learned_from(analysed, make_user, fault_server):
+    """Withdrawn, a correction teaches nothing: the fast tier's training takes the ticket as
+    the LLM labelled it (as any refined ticket), the prompts stop showing it at once (this
+    process's examples are forgotten on the announcement) and the agreement figures drop it."""
+    from datetime import UTC, datetime, timedelta
+
+    from analysis import selectors as analysis_selectors
+    from tickets import selectors as ticket_selectors
+
+    agent = make_user("max", role="manager")
+    wifi, bill = analysed("the wifi box keeps rebooting every night", "my invoice shows a double charge")
+    correct(wifi, agent, sentiment="negative", topic="technical", urgency="medium")
+    correct(bill, agent, sentiment="negative", topic="billing", urgency="low")
+    fault_server.play()
+    analysed("my wifi box is rebooting again tonight")  # the correction is shown: the examples are cached
+    assert len(example_turns(fault_server.requests[0])) == 1
+    services.withdraw_correction(ticket_id=wifi, user=agent)
+
+    examples = {example.id: example for example in analysis_selectors.training_examples()}
+    assert (examples[bill].source, examples[bill].labels["topic"]) == ("correction", "billing")  # kept: taught
+    assert examples[wifi].source == "refined", "the withdrawn correction is not among what the heads learn"
+    assert [e for e in examples.values() if e.source == "correction"] == [examples[bill]]
+    assert (examples[wifi].labels["topic"], examples[wifi].labels["sentiment"]) == ("other", "neutral")  # the LLM's
+    since = datetime.now(UTC) - timedelta(days=1)
+    assert [t["_id"] for t in ticket_selectors.corrected_tickets(since=since)] == [bill]
+    fault_server.play()
+    analysed("the wifi box is rebooting once more")
+    assert example_turns(fault_server.requests[0]) == [], "the prompts no longer show the withdrawn correction"
+
+
 def test_evaluate_from_corrections_scores_the_stored_answers_and_the_chain(analysed, make_user, fault_server):
     agent = make_user("max", role="manager")
     down, bill, thanks = analysed("internet down since noon", "my bill is wrong", "thanks for the quick fix")

@@ -65,3 +65,22 @@ def test_a_worker_starts_the_local_model_when_nothing_listens(use_tiers, setting
     assert pidfile.exists() and answering, "no server was started"
     # SmolLM2 is for plumbing: its answer may be unusable, but it must come from the server
     assert "t" in result.analysed or result.failed["t"] == ["local: bad_answer"], result.failed
+
+
+def test_the_launcher_starts_the_local_model_at_the_refine_nice_level_on_its_thread_count(settings, tmp_path):
+    """xllamacpp serves in the process the launcher starts: every thread of it (HTTP and
+    decoding) runs at DALLOSH_REFINE_NICE, and llama.cpp decodes on DALLOSH_LOCAL_MODEL_THREADS."""
+    from dallosh import embedded
+    from dallosh.processes import thread_nice_levels
+
+    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "REFINE_NICE": 11, "LOCAL_MODEL_THREADS": 2}
+    log = tmp_path / "llm.log"
+    server = embedded.start_local_model(name="smollm2-135m", port=embedded.free_port(), log=log)
+    try:
+        OpenAI(base_url=server.url, api_key="local", timeout=120, max_retries=0).chat.completions.create(
+            model="smollm2-135m", max_tokens=8, messages=[{"role": "user", "content": "no signal since monday"}])
+        levels = thread_nice_levels(server.process.pid)  # the decoding threads have worked by now
+    finally:
+        server.stop()
+    assert len(levels) > 2 and set(levels.values()) == {11}, levels
+    assert "llama threadpool init, n_threads = 2" in log.read_text(errors="replace")

@@ -10,6 +10,8 @@ from bench import llm_servers as faults
 from bench.llm_servers import expected_labels
 from ingestion.services import ingest_records
 from tests.helpers import twcs_record
+from tests.steps import queue_ids
+from tickets import services as ticket_services
 from tickets.models import EPOCH, RoutingRule, Ticket
 
 TEXTS = {
@@ -149,3 +151,27 @@ def test_the_overview_shows_queues_provider_state_and_cost(admin_client, use_tie
     assert "<td>openai</td><td>openai-model</td>" in page and "answering" in page
     prompt_tokens = sum(len(m["content"]) for m in fault_server.requests[0]["messages"]) // 4
     assert f"<td>{prompt_tokens} / " in page
+
+
+def test_the_llm_settles_the_fast_tiers_doubt_unless_it_disagrees_on_a_held_ticket(fast_labelled, make_user):
+    """Ticket.unsure, written with each answer: the fast tier's doubts put a ticket in the
+    queue's "unsure" view; the LLM re-labelling it, or agreeing with it on a ticket an agent
+    holds, takes it out; disagreeing on a held one keeps it there, its answer a suggestion."""
+    refined, agreed, disputed, sure = fast_labelled(
+        "fibre down in Lyon", "no signal in Paris", "where is my bill, charged twice", "internet down at home",
+        doubts={"fibre down in Lyon": {"urgency": 0.5}, "no signal in Paris": {"topic": 0.4},
+                "where is my bill, charged twice": {"topic": 0.45}},
+        said={"where is my bill, charged twice": {"topic": "network", "team": "tech"}})  # the scripted LLM: billing
+    assert {t.id: t.unsure for t in Ticket.objects(id__in=[refined, agreed, disputed, sure])} == {
+        refined: True, agreed: True, disputed: True, sure: False}
+    agent = make_user("ana", "tech")
+    for held in (agreed, disputed):
+        ticket_services.claim_ticket(ticket_id=held, user=agent)
+    run = services.analyse_tickets(ticket_ids=[refined, agreed, disputed])
+    assert sorted(run.analysed) == sorted([refined, agreed, disputed])
+    after = {t.id: t for t in Ticket.objects(id__in=[refined, agreed, disputed])}
+    assert after[refined].analysis.provider == "openai" and not after[refined].unsure
+    assert after[agreed].analysis.provider == "fast" and not after[agreed].analysis.suggestion
+    assert not after[agreed].unsure
+    assert after[disputed].analysis.suggestion["topic"] == "billing" and after[disputed].unsure
+    assert queue_ids("tech", unsure=True) == [disputed]

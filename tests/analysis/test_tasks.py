@@ -123,3 +123,45 @@ def test_the_fast_tier_workers_route_every_ingested_ticket_with_no_llm_at_all(db
                       until=lambda n: n == CUSTOMERS, timeout=90)
     assert routed == CUSTOMERS
     assert {t.analysis.provider for t in Ticket.objects.all()} == {"fast"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_refine_clusters_workers_run_at_the_refine_nice_level_and_the_label_clusters_do_not(start_qcluster):
+    from django_q.brokers import get_broker
+    from django_q.tasks import async_task, fetch
+
+    from dallosh.processes import thread_nice_levels
+
+    for cluster in (services.REFINE_CLUSTER, services.LABEL_CLUSTER):
+        get_broker(cluster).purge_queue()  # tasks earlier tests left (500 in one): not this test's
+    env = {"DALLOSH_REFINE_NICE": "13", "DALLOSH_LOCAL_MODEL": "off"}
+    start_qcluster(services.REFINE_CLUSTER, **env)
+    start_qcluster(services.LABEL_CLUSTER, **env)
+    # the process that runs each cluster's tasks says who it is
+    refine = async_task("os.getpid", cluster=services.REFINE_CLUSTER)
+    label = async_task("os.getpid", cluster=services.LABEL_CLUSTER)
+    refine_pid, label_pid = (wait_for(lambda t=task: fetch(t), until=lambda done: done is not None, timeout=90).result
+                             for task in (refine, label))
+    assert set(thread_nice_levels(refine_pid).values()) == {13}
+    assert set(thread_nice_levels(label_pid).values()) == {os.getpriority(os.PRIO_PROCESS, 0)}
+
+
+def test_refinement_yields_to_labelling_only_while_labelling_has_work(settings, servers, monkeypatch):
+    from django_q.brokers import get_broker
+    from django_q.conf import Conf
+    from django_q.tasks import async_task
+
+    from analysis import tasks
+
+    monkeypatch.setattr(Conf, "REDIS", servers["redis"])
+    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FAST_TIER": True}
+    label_queue = get_broker(services.LABEL_CLUSTER)
+    label_queue.purge_queue()  # what earlier tests of this session left there
+    assert not tasks.labelling_waits()
+    async_task(services.LABEL_TASK, [], cluster=services.LABEL_CLUSTER)
+    assert tasks.labelling_waits(), "a labelling task waits in the broker"
+    label_queue.purge_queue()
+    ingest_records(records=records(2), source="twcs")
+    assert tasks.labelling_waits(), "tickets wait to be labelled"
+    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FAST_TIER": False}
+    assert not tasks.labelling_waits(), "with the fast tier off, the LLM chain is the labelling"

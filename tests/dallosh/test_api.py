@@ -107,3 +107,25 @@ def test_an_analysis_shows_the_model_answer_beside_the_agent_correction(client, 
     assert answer["labels"] == {"sentiment": "neutral", "topic": "technical", "urgency": "medium", "team": "tech",
                                 "actionable": True}  # the labels in force: the correction wins
     assert client.get(f"/api/v1/analyses/{ticket_id}", **token_for(make_user("bea", "billing"))).status_code == 404
+
+
+def test_the_queue_api_lists_the_tickets_the_machine_is_unsure_of(client, make_user, fast_labelled):
+    sure, low_doubt, high_doubt = fast_labelled(
+        "internet down at home", "no signal in Paris", "fibre down in Lyon",
+        doubts={"no signal in Paris": {"topic": 0.41}, "fibre down in Lyon": {"urgency": 0.55}})
+    headers = token_for(make_user("ana", "tech"))
+    every = client.get("/api/v1/queues/tech/tickets", **headers).json()["results"]
+    assert [(row["id"], row["unsure"]) for row in every] == [(sure, False), (high_doubt, True), (low_doubt, True)]
+    unsure = client.get("/api/v1/queues/tech/tickets?unsure=1", **headers).json()["results"]
+    assert [row["id"] for row in unsure] == [high_doubt, low_doubt]
+    ignored = client.get("/api/v1/queues/tech/tickets?unsure=maybe", **headers).json()["results"]
+    assert [row["id"] for row in ignored] == [sure, high_doubt, low_doubt]
+    corrected = client.post(f"/api/v1/tickets/{low_doubt}/correct", {"sentiment": "negative", "topic": "network",
+                                                                     "urgency": "low", "actionable": True},
+                            content_type="application/json", **headers)
+    assert corrected.status_code == 200 and corrected.json()["unsure"] is False
+    assert [row["id"] for row in client.get("/api/v1/queues/tech/tickets?unsure=1", **headers).json()["results"]] \
+        == [high_doubt]
+    spec = yaml.safe_load(client.get("/api/v1/schema", **headers).content)
+    queue = spec["paths"]["/api/v1/queues/{team}/tickets"]["get"]
+    assert "unsure" in [parameter["name"] for parameter in queue["parameters"]]

@@ -210,9 +210,11 @@ def _socket_headers(user) -> list[tuple[bytes, bytes]]:
 
 
 # Every ticket action × who tries it, on a tech ticket. "holder" holds it where the action
-# needs a holder; "colleague" is another tech agent. From the roles: agents work their team's
-# tickets and claim for themselves; only the holder (or a manager) releases; handing a
-# ticket to someone is a manager's action; managers supervise but hold no ticket.
+# needs a holder, and made the correction where one is withdrawn; "colleague" is another
+# tech agent. From the roles: agents work their team's tickets and claim for themselves;
+# only the holder (or a manager) releases; handing a ticket to someone is a manager's
+# action; only a correction's author (or a manager) withdraws it; managers supervise but
+# hold no ticket.
 ACTORS = ("holder", "colleague", "billing_agent", "manager", "admin")
 TEAM_AND_MANAGERS = {"holder", "colleague", "manager", "admin"}
 ACTIONS: dict[str, tuple[dict, bool, set[str]]] = {  # action → (body, held by the holder first, allowed)
@@ -226,7 +228,9 @@ ACTIONS: dict[str, tuple[dict, bool, set[str]]] = {  # action → (body, held by
     "reply": ({"text": "Hello, could you DM us your account number?"}, True, TEAM_AND_MANAGERS),
     "correct": ({"sentiment": "negative", "topic": "network", "urgency": "high", "actionable": True}, False,
                 TEAM_AND_MANAGERS),
+    "withdraw_correction": ({}, False, {"holder", "manager", "admin"}),
 }
+CORRECTED_BY_THE_HOLDER_FIRST = {"withdraw_correction"}
 
 
 def test_the_matrix_covers_every_action_of_the_one_registry():
@@ -251,6 +255,9 @@ def test_every_ticket_action_allows_exactly_the_expected_roles(analysed, make_us
             ticket_id = analysed(f"my fibre is down ({action} {ACTORS.index(actor)})")[0]
             if held:
                 services.claim_ticket(ticket_id=ticket_id, user=actors["holder"])
+            if action in CORRECTED_BY_THE_HOLDER_FIRST:
+                services.correct_labels(ticket_id=ticket_id, user=actors["holder"], sentiment="negative",
+                                        topic="network", urgency="high", actionable=True)
             client = client_for(actors[actor])
             if surface == "api":
                 response = client.post(f"/api/v1/tickets/{ticket_id}/{action}", body, content_type="application/json")

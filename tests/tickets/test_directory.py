@@ -60,3 +60,18 @@ def test_a_merged_ticket_leaves_its_queue_and_the_directory(analysed):
     assert queue_ids("tech") == [survivor]
     assert sum(d.count for d in QueueDay.objects(team="tech")) == 1
     assert selectors.backlog() == {"tech": {"new": 1}}
+
+
+def test_unsure_tickets_are_counted_apart_and_a_rebuild_keeps_them_so(fast_labelled, make_user):
+    _sure, doubted, other = fast_labelled("no signal at home", "no signal in Paris", "no signal in Brest",
+                                          doubts={"no signal in Paris": {"topic": 0.4},
+                                                  "no signal in Brest": {"topic": 0.4}})
+    counted = {(d.team, d.status, d.priority, bool(d.unsure)): d.count for d in QueueDay.objects if d.count}
+    assert counted == {("tech", "new", 1, False): 1, ("tech", "new", 1, True): 2}
+    services.correct_labels(ticket_id=doubted, user=make_user("ana", "tech"), sentiment="neutral", topic="network",
+                            urgency="low", actionable=True)
+    after = {(d.team, d.status, d.priority, bool(d.unsure)): d.count for d in QueueDay.objects if d.count}
+    assert after == {("tech", "new", 1, False): 2, ("tech", "new", 1, True): 1}
+    directory.rebuild_queue_directory()
+    assert {(d.team, d.status, d.priority, bool(d.unsure)): d.count for d in QueueDay.objects if d.count} == after
+    assert queue_ids("tech", unsure=True) == [other] and selectors.unsure_open(team="tech") == 1

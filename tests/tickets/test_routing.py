@@ -115,3 +115,21 @@ def test_keywords_are_split_on_lines_and_on_commas(db):
     for text in ("un avoir svp", "je veux un REMBOURSEMENT", "refund me", "I was charged twice"):
         assert decide_route(analysis=analysis("commercial"), text=text, language="fr").rule == "money back", text
     assert decide_route(analysis=analysis("commercial"), text="charged once", language="fr").rule is None
+
+
+def test_rerouting_a_corrected_ticket_keeps_what_its_withdrawal_gives_back(analysed_tickets, make_user):
+    """The agent's urgency outlives re-routing; the route's own urgency is kept on the
+    correction, so withdrawing it later gives the ticket what routing now says."""
+    from tickets import services
+
+    refund = analysed_tickets["c2"]
+    services.correct_labels(ticket_id=refund, user=make_user("bea", "billing"), sentiment="negative",
+                            topic="billing", urgency="medium", actionable=True)
+    assert Ticket.objects.get(id=refund).correction.routed_urgency == "low"  # the model's, by default routing
+    RoutingRule.objects.create(name="refunds are urgent", keywords="refund", route_to_team="commercial",
+                               set_urgency="high")
+    routing.reroute_open_tickets()
+    ticket = Ticket.objects.get(id=refund)
+    assert (ticket.team, ticket.urgency, ticket.correction.routed_urgency) == ("commercial", "medium", "high")
+    services.withdraw_correction(ticket_id=refund, user=make_user("max", role="manager"))
+    assert Ticket.objects.get(id=refund).urgency == "high"

@@ -2,11 +2,13 @@
 services and MongoDB-protocol server; tickets are ingested and analysed by the real
 pipeline (scripted model)."""
 
+from datetime import UTC, datetime
 
 import pytest
 
 from tests.steps import queue_ids
 from tickets import selectors, services
+from tickets.models import QueueDay, Ticket
 from tickets.selectors import QueueFilters
 
 pytestmark = pytest.mark.django_db
@@ -58,3 +60,50 @@ def test_a_selective_search_stops_at_its_budget_and_searches_further_on(analysed
         found += [row["_id"] for row in page.rows]
         cursor, pages = page.next_cursor, pages + 1
     assert found == [ids[-1]] and pages > 2
+
+
+def test_the_unsure_view_lists_the_tickets_the_machine_doubts_most_urgent_first(fast_labelled, make_user):
+    # expected_labels: "down" → network/tech/high; "signal" → network/tech/low.
+    sure, low_doubt, high_doubt, other_low = fast_labelled(
+        "internet down at home", "no signal in Paris", "fibre down in Lyon", "no signal in Brest",
+        doubts={"no signal in Paris": {"topic": 0.41}, "fibre down in Lyon": {"urgency": 0.55, "team": 0.6},
+                "no signal in Brest": {"sentiment": 0.7}})
+    assert queue_ids("tech", unsure=True) == [high_doubt, low_doubt, other_low]  # the queue's own order
+    assert queue_ids("tech") == [sure, high_doubt, low_doubt, other_low]  # the other views are unchanged
+    assert selectors.unsure_open(team="tech") == 3 and selectors.unsure_open(team="billing") == 0
+    ana = make_user("ana", "tech")
+    services.claim_ticket(ticket_id=low_doubt, user=ana)
+    assert queue_ids("tech", username="ana", holder="me", unsure=True) == [low_doubt]
+    assert queue_ids("tech", unsure=True, status="new") == [high_doubt, other_low]
+    # A person's answer settles the doubt, even one that keeps the labels as they were.
+    services.correct_labels(ticket_id=high_doubt, user=ana, sentiment="negative", topic="network", urgency="high",
+                            actionable=True)
+    assert queue_ids("tech", unsure=True) == [low_doubt, other_low]
+    assert selectors.unsure_open(team="tech") == 2
+    assert selectors.queue_row(ticket_id=high_doubt, team="tech", filters=QueueFilters(unsure=True),
+                               username="ana") is None  # the live row check: it leaves the view
+    assert queue_ids("tech") == [sure, high_doubt, low_doubt, other_low]
+
+
+def test_the_unsure_view_pages_through_its_own_index_and_directory_days(fast_labelled, settings):
+    settings.DALLOSH_QUEUE = {**settings.DALLOSH_QUEUE, "PAGE_SIZE": 2}
+    texts = [f"no signal in street {n}" for n in range(7)]
+    doubted = texts[1::2]  # every other one: 3 of 7
+    ids = dict(zip(texts, fast_labelled(*texts, doubts={text: {"topic": 0.5} for text in doubted}), strict=True))
+    seen, cursor, pages = [], "", 0
+    while True:
+        page = selectors.queue_page(team="tech", filters=QueueFilters(unsure=True), username="x", cursor=cursor)
+        seen += [row["_id"] for row in page.rows]
+        pages += 1
+        assert page.examined <= len(doubted)  # unsure tickets alone were read, never a sure one
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    assert seen == [ids[text] for text in doubted] and pages == 2
+    plan = repr(Ticket._get_collection().find(
+        {"team": "tech", "unsure": True, "status": "new", "queue_priority": 1,
+         "created_at": {"$gte": datetime(2017, 10, 31, tzinfo=UTC)}}).explain()["queryPlanner"]["winningPlan"])
+    assert "IXSCAN" in plan and "team_1_unsure_1_status_1_queue_priority_1_created_at_1" in plan
+    counted = repr(QueueDay._get_collection().find(
+        {"team": "tech", "status": {"$in": ["new", "in_progress"]}}).explain()["queryPlanner"]["winningPlan"])
+    assert "IXSCAN" in counted  # unsure_open reads the team's directory days on their index

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from tests.steps import queue_ids
-from tickets import actions, services
+from tickets import actions, selectors, services
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +88,80 @@ def test_correction_is_kept_beside_the_models_answer_and_reorders_the_queue(anal
     with pytest.raises(services.ActionRefused, match="not a topic"):
         services.correct_labels(ticket_id=low, user=ana, sentiment="negative", topic="weather", urgency="high",
                                 actionable=True)
+
+
+def test_a_withdrawn_correction_gives_back_the_models_labels_and_stays_for_audit(analysed, make_user):
+    from tickets.templatetags.tickets_extras import audit_line
+
+    ana = make_user("ana", "tech")
+    high, low = analysed("internet down", "no signal at home")
+    routed = Ticket.objects.get(id=low)
+    services.correct_labels(ticket_id=low, user=ana, sentiment="negative", topic="billing", urgency="high",
+                            actionable=False)
+    withdrawn = services.withdraw_correction(ticket_id=low, user=ana)
+    assert withdrawn["correction"] is None
+    ticket = Ticket.objects.get(id=low)
+    assert ticket.correction is None
+    assert (ticket.sentiment, ticket.topic, ticket.urgency, ticket.team) == ("neutral", "network", "low", "tech")
+    assert (ticket.sla_due_at, ticket.queue_priority) == (routed.sla_due_at, routed.queue_priority)  # low's target
+    [kept] = ticket.withdrawn_corrections
+    assert (kept.by, kept.sentiment, kept.topic, kept.urgency, kept.actionable, kept.withdrawn_by) == (
+        "ana", "negative", "billing", "high", False, "ana")
+    assert kept.at < kept.withdrawn_at
+    entry = ticket.audit[-1]
+    assert (entry.by, entry.action, entry.details["urgency"], entry.details["corrected_by"]) == (
+        "ana", "correction_withdrawn", ["high", "low"], "ana")
+    assert audit_line(entry.to_mongo().to_dict()) == (
+        "ana withdrew ana's correction: the model's labels stand again "
+        "(sentiment: negative → neutral; topic: billing → network; actionable: no → yes; urgency: high → low)")
+    assert queue_ids("tech", sentiment="neutral") == [low] and queue_ids("tech") == [high, low]
+    with pytest.raises(services.ActionRefused, match="there is no correction to withdraw"):
+        services.withdraw_correction(ticket_id=low, user=ana)
+    services.correct_labels(ticket_id=low, user=ana, sentiment="negative", topic="network", urgency="medium",
+                            actionable=True)  # correcting again after a withdrawal: a correction like any
+    assert Ticket.objects.get(id=low).correction.urgency == "medium"
+
+
+def test_only_its_author_or_a_manager_withdraws_a_correction(analysed, make_user):
+    ana, tom, bea = make_user("ana", "tech"), make_user("tom", "tech"), make_user("bea", "billing")
+    boss, root = make_user("max", role="manager"), make_user("root", role="admin")
+    first, second = analysed("no signal at home", "no signal at work")
+    for ticket_id in (first, second):
+        services.correct_labels(ticket_id=ticket_id, user=ana, sentiment="negative", topic="network",
+                                urgency="high", actionable=True)
+    ticket = selectors.ticket_for(ticket_id=first)  # as the ticket page reads it, to offer its buttons
+    assert {user.username: "withdraw_correction" in actions.offered(ticket=ticket, user=user)
+            for user in (ana, tom, bea, boss, root)} == {"ana": True, "tom": False, "bea": False, "max": True,
+                                                         "root": True}
+    with pytest.raises(services.ActionForbidden,
+                       match=r"^Only ana, who made the correction, or a manager can withdraw it\.$"):
+        services.withdraw_correction(ticket_id=first, user=tom)
+    with pytest.raises(services.TicketNotFound):  # another team's ticket: not even seen
+        services.withdraw_correction(ticket_id=first, user=bea)
+    assert Ticket.objects.get(id=first).correction.by == "ana"  # the refusals changed nothing
+    services.withdraw_correction(ticket_id=first, user=boss)
+    actions.run(name="withdraw_correction", ticket_id=second, user=root, data={})
+    assert [(t.correction, t.withdrawn_corrections[0].withdrawn_by) for t in Ticket.objects(id__in=[first, second])
+            .order_by("id")] == [(None, "max"), (None, "root")]
+
+
+def test_withdrawing_gives_back_the_urgency_routing_gave_not_only_the_models(analysed, make_user):
+    """A rule made the ticket urgent although the model said low: withdrawing an agent's
+    "low" gives it back its rule's urgency, as if it had never been corrected."""
+    from tickets.models import RoutingRule
+
+    RoutingRule.objects.create(name="press", keywords="journalist", set_urgency="high")
+    ana = make_user("ana", "tech")
+    ticket_id = analysed("no signal at home, I am a journalist")[0]
+    routed = Ticket.objects.get(id=ticket_id)
+    assert (routed.analysis.urgency, routed.urgency, routed.routing_rule) == ("low", "high", "press")
+    services.correct_labels(ticket_id=ticket_id, user=ana, sentiment="negative", topic="network", urgency="low",
+                            actionable=True)
+    assert Ticket.objects.get(id=ticket_id).urgency == "low"
+    services.withdraw_correction(ticket_id=ticket_id, user=ana)
+    ticket = Ticket.objects.get(id=ticket_id)
+    assert (ticket.urgency, ticket.sla_due_at, ticket.queue_priority) == ("high", routed.sla_due_at,
+                                                                          routed.queue_priority)
 
 
 def test_reroute_moves_the_ticket_unheld_to_the_other_team(analysed, make_user):

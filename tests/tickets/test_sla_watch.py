@@ -39,3 +39,16 @@ def test_rebuild_queues_gives_older_routed_tickets_their_queue_place(analysed):
     ticket = Ticket.objects.get(id=older)
     assert (ticket.topic, ticket.sla_state, ticket.queue_priority, ticket.audit[-1].action) == (
         "network", "running", 3, "queued")
+
+
+def test_rebuild_queues_lists_the_tickets_an_older_version_left_unsure(fast_labelled):
+    doubted, sure = fast_labelled("no signal in Paris", "no signal at home",
+                                  doubts={"no signal in Paris": {"topic": 0.4}})
+    # As an older version wrote them: no unsure flag, and a directory that does not count them apart.
+    Ticket._get_collection().update_many({}, {"$unset": {"unsure": ""}})
+    QueueDay._get_collection().delete_many({})
+    call_command("rebuild_queues", stdout=io.StringIO())
+    assert queue_ids("tech", unsure=True) == [doubted]
+    assert queue_ids("tech") == [doubted, sure]
+    assert Ticket.objects.get(id=doubted).audit[-1].action == "marked_unsure"
+    assert Ticket.objects.get(id=sure).unsure is None  # left as it was: sure

@@ -93,6 +93,40 @@ def test_actions_from_the_page_and_the_api(client, make_user, analysed):
     assert detail["urgency"] == "medium"
 
 
+def test_a_correction_is_withdrawn_from_the_page_and_the_api(client, make_user, analysed):
+    first, second = analysed("no signal at home", "no signal at work")
+    ana, tom = make_user("ana", "tech"), make_user("tom", "tech")
+    for ticket_id in (first, second):
+        services.correct_labels(ticket_id=ticket_id, user=ana, sentiment="negative", topic="network",
+                                urgency="high", actionable=True)
+    client.force_login(tom)  # a colleague sees the correction, not the button
+    page = client.get(f"/tickets/{first}/").content.decode()
+    assert "Corrected by ana" in page and 'id="withdraw-correction"' not in page
+    client.force_login(ana)
+    page = client.get(f"/tickets/{first}/").content.decode()
+    assert '<summary id="withdraw-correction">Withdraw correction</summary>' in page
+    assert f'action="/tickets/{first}/withdraw_correction/"' in page and 'id="confirm-withdraw-correction"' in page
+    after = client.post(f"/tickets/{first}/withdraw_correction/", follow=True).content.decode()
+    assert "ana withdrew ana&#x27;s correction: the model&#x27;s labels stand again" in after
+    assert "Corrected by ana" not in after and 'id="withdraw-correction"' not in after
+    assert Ticket.objects.get(id=first).urgency == "low"
+    refused = client.post(f"/tickets/{first}/withdraw_correction/", HTTP_ACCEPT="application/json")
+    assert refused.status_code == 409 and "no correction to withdraw" in refused.json()["error"]
+    api = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=tom).key}"}
+    forbidden = client.post(f"/api/v1/tickets/{second}/withdraw_correction", **api)
+    assert forbidden.status_code == 403 and forbidden.json() == {
+        "error": "Only ana, who made the correction, or a manager can withdraw it."}
+    api = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=ana).key}"}
+    done = client.post(f"/api/v1/tickets/{second}/withdraw_correction", **api)
+    assert done.status_code == 200 and done.json()["urgency"] == "low"
+    detail = client.get(f"/api/v1/tickets/{second}", **api).json()
+    assert detail["correction"] is None and detail["audit"][-1]["action"] == "correction_withdrawn"
+    assert [(c["by"], c["urgency"], c["withdrawn_by"]) for c in detail["withdrawn_corrections"]] == [
+        ("ana", "high", "ana")]
+    labels = client.get(f"/api/v1/analyses/{second}", **api).json()
+    assert labels["correction"] is None and labels["labels"]["urgency"] == "low"  # the model's stand again
+
+
 def test_bulk_reroute_from_the_queue_page(client, make_user, analysed):
     first, second = analysed("internet down", "fibre down")
     client.force_login(make_user("ana", "tech"))
@@ -171,3 +205,31 @@ def test_the_queue_page_counts_its_views_finds_a_customer_and_says_what_awaits(c
     ingest_records(records=[twcs_record(n, "still waiting") for n in (81, 82, 83)], source="twcs")
     empty = client.get("/queues/tech/?status=resolved").content.decode()
     assert "3 tickets awaiting analysis" in empty
+
+
+def test_the_queue_invites_review_of_the_tickets_the_machine_is_unsure_of(client, make_user, fast_labelled):
+    sure, low_doubt, high_doubt = fast_labelled(
+        "internet down at home", "no signal in Paris", "fibre down in Lyon",
+        doubts={"no signal in Paris": {"topic": 0.41}, "fibre down in Lyon": {"urgency": 0.55}})
+    client.force_login(make_user("ana", "tech"))
+    page = client.get("/queues/tech/").content.decode()
+    assert row_ids(page) == [sure, high_doubt, low_doubt]
+    assert ('2 tickets the machine is unsure of: <a href="/queues/tech/?unsure=1">review them first</a>' in page)
+    assert ">the machine is unsure · 2<" in page
+    french = client.get("/queues/tech/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert '2 tickets dont la machine doute : <a href="/queues/tech/?unsure=1">revoyez-les d\'abord</a>' in french
+    unsure = client.get("/queues/tech/?unsure=1").content.decode()
+    assert row_ids(unsure) == [high_doubt, low_doubt]  # overdue and most urgent first, as the queue
+    assert 'id="unsure-view"' in unsure and 'id="unsure-invite"' not in unsure
+    assert client.get("/queues/tech/?unsure=yes").status_code == 200  # not one of ours: ignored
+    assert row_ids(client.get("/queues/tech/?unsure=yes").content.decode()) == [sure, high_doubt, low_doubt]
+    # The ticket page asks first for the labels the machine doubts; saving them as they are confirms them.
+    ticket_page = client.get(f"/tickets/{high_doubt}/").content.decode()
+    assert "The machine is unsure of: urgency." in ticket_page and '<details class="card" open>' in ticket_page
+    assert "The machine is unsure of" not in client.get(f"/tickets/{sure}/").content.decode()
+    client.post(f"/tickets/{high_doubt}/correct/", {"sentiment": "negative", "topic": "network", "urgency": "high",
+                                                    "actionable": "on"})
+    assert client.get(f"/queues/tech/rows/{high_doubt}/?unsure=1").status_code == 204  # the live row leaves
+    assert row_ids(client.get("/queues/tech/?unsure=1").content.decode()) == [low_doubt]
+    assert "1 ticket the machine is unsure of" in client.get("/queues/tech/").content.decode()
+    assert "The machine is unsure of" not in client.get(f"/tickets/{high_doubt}/").content.decode()

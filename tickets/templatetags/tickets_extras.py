@@ -45,6 +45,12 @@ def label(value: str | bool | None) -> str:
 
 
 @register.filter
+def labels(values) -> str:
+    """Several label fields or values as people read them, in a sentence: "topic, urgency"."""
+    return ", ".join(label(value) for value in values or ())
+
+
+@register.filter
 def change(value) -> str:
     """An audit value: [before, after] pairs read "before → after"."""
     if isinstance(value, list | tuple) and len(value) == 2:
@@ -113,6 +119,10 @@ AUDIT_SENTENCES = {
                                                                                    "changes": _changes(d)},
     "labels_corrected": lambda by, d: _("%(by)s corrected the labels (%(changes)s)") % {"by": by,
                                                                                        "changes": _changes(d)},
+    "correction_withdrawn": lambda by, d: _("%(by)s withdrew %(author)s's correction: the model's labels stand "
+                                            "again (%(changes)s)") % {"by": by,
+                                                                      "author": d.get("corrected_by") or "—",
+                                                                      "changes": _changes(d)},
     "replied": lambda by, d: _("%(by)s recorded a reply: “%(text)s”") % {"by": by, "text": d.get("reply", "")},
     "rerouted": lambda by, d: _("%(by)s re-routed the ticket (%(changes)s)") % {"by": by, "changes": _changes(d)},
     "note_added": lambda by, d: _("%(by)s added a note") % {"by": by},
@@ -124,6 +134,7 @@ AUDIT_SENTENCES = {
     "customer_replied": lambda by, d: _("The customer wrote again: the ticket is open again"),
     "brand_replied": lambda by, d: _("We replied (in the feed): the ticket waits on the customer"),
     "queued": lambda by, d: _("Placed in its queue"),
+    "marked_unsure": lambda by, d: _("Listed among the tickets the machine is unsure of"),
 }
 
 
