@@ -47,11 +47,10 @@ TIER = "fast"  # its name as a provider: on analyses, in the ledger, for `--prov
 FIELDS = vocabulary.LABEL_FIELDS
 BOOLEAN_CLASSES = ("true", "false")
 TARGET_PRECISION = 0.9
-SOURCE_WEIGHTS = {"dev": 1.0, "teacher": 1.0, "refined": 1.0, "correction": 3.0}
+SOURCE_WEIGHTS = {"labelled": 1.0, "team": 1.0, "dev": 1.0, "teacher": 1.0, "refined": 1.0, "correction": 3.0}
 HELD_OUT_SHARE = 0.2
 MIN_HELD_OUT_FOR_THRESHOLD = 20
 NEVER = 1.01  # a threshold no probability reaches: the field is never final alone
-RELOAD_EVERY_S = 60
 STARTER_FILE = Path(__file__).with_name("heads") / "starter.npz"
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 41))
 
@@ -67,6 +66,8 @@ class Example:
     labels: dict[str, str]  # field -> value ("true"/"false" for actionable); a source may give only some
     weight: float = 1.0
     source: str = "teacher"  # a key of SOURCE_WEIGHTS
+    language: str | None = None  # en | fr where known
+    author: str | None = None  # the agent, for a correction (their weight together is capped)
 
 
 @dataclass(frozen=True)
@@ -135,12 +136,32 @@ class Classifier:
     def predict(self, texts: list[str]) -> list[Prediction]:
         return self.predict_vectors(self.embed(texts)) if texts else []
 
+    def probabilities(self, vectors: np.ndarray) -> dict[str, np.ndarray]:
+        """Each field's calibrated class probabilities (columns in `heads[field].classes`
+        order). The team follows the topic as LABELS.md's default routing does: P(team) is
+        the mass of the topics routed to it, plus, for the topics that leave the team to the
+        content (customer_service, other), their mass shared by the team head."""
+        found = {f: head.probabilities(vectors) for f, head in self.heads.items()}
+        return found | {"team": self._team_from_topic(found)}
+
+    def _team_from_topic(self, found: dict[str, np.ndarray]) -> np.ndarray:
+        teams = [str(c) for c in self.heads["team"].classes]
+        topic, team_head = found["topic"], found["team"]
+        team = np.zeros_like(team_head)
+        open_mass = np.zeros(len(topic))
+        for column, topic_name in enumerate(str(c) for c in self.heads["topic"].classes):
+            routed = vocabulary.TOPIC_TEAM.get(topic_name)
+            if routed in teams:
+                team[:, teams.index(routed)] += topic[:, column]
+            else:
+                open_mass += topic[:, column]
+        return team + open_mass[:, None] * team_head
+
     def predict_vectors(self, vectors: np.ndarray) -> list[Prediction]:
         per_field = {}
-        for field_name, head in self.heads.items():
-            probabilities = head.probabilities(vectors)
+        for field_name, probabilities in self.probabilities(vectors).items():
             best = probabilities.argmax(axis=1)
-            per_field[field_name] = (head.classes[best], probabilities[np.arange(len(vectors)), best])
+            per_field[field_name] = (self.heads[field_name].classes[best], probabilities[np.arange(len(vectors)), best])
         predictions = []
         for row in range(len(vectors)):
             labels = {f: str(values[row]) for f, (values, _) in per_field.items()}
@@ -230,13 +251,14 @@ def evaluate(classifier: Classifier, examples: list[Example], *, calibrate: bool
     carry it); with `calibrate`, each head's temperature and threshold are fitted here first."""
     vectors = vectors if vectors is not None else classifier.embed([e.text for e in examples])
     agreement, macro, coverage = {}, {}, {}
-    for field_name in FIELDS:
+    for field_name in FIELDS:  # topic before team: the team's probabilities follow the topic's
         rows = [i for i, e in enumerate(examples) if field_name in e.labels]
         gold = [examples[i].labels[field_name] for i in rows]
         head = classifier.heads[field_name]
         if calibrate and rows:
             head.temperature = _temperature(head, vectors[rows], gold)
-        probabilities = head.probabilities(vectors[rows]) if rows else np.zeros((0, len(head.classes)))
+        probabilities = (classifier.probabilities(vectors[rows])[field_name] if rows
+                         else np.zeros((0, len(head.classes))))
         guessed = [str(head.classes[i]) for i in probabilities.argmax(axis=1)]
         confidence = probabilities.max(axis=1).tolist()
         scores = score(gold, guessed, labels=classes_of(field_name))
@@ -299,19 +321,25 @@ def threshold_for(confidence: list[float], correct: list[bool]) -> float:
 
 
 def save(classifier: Classifier, evaluation: Evaluation, *, trained_on: int, corrections: int,
-         activate: bool) -> ClassifierVersion:
+         activate: bool, judged: Evaluation | None = None, slice_name: str | None = None) -> ClassifierVersion:
+    """Store a version (its arrays in GridFS, its figures beside them); with `activate`, it
+    becomes the only active one. `judged`: its figures on the evaluation slice `slice_name`."""
     latest = ClassifierVersion.objects.order_by("-version").first()
     classifier.version = max(latest.version if latest else 0, starter_version()) + 1
     blob_id = gridfs.GridFS(database(), collection="classifier_blobs").put(classifier.to_bytes())
+    now = datetime.now(UTC)
     if activate:
         ClassifierVersion.objects(active=True).update(set__active=False)
     return ClassifierVersion(
-        version=classifier.version, created_at=datetime.now(UTC), blob_id=blob_id, active=activate,
+        version=classifier.version, created_at=now, blob_id=blob_id, active=activate,
+        activated_at=now if activate else None,
         encoder=classifier.encoder, sources=classifier.provenance.get("sources", {}),
         trained_on=trained_on, corrections=corrections, held_out=evaluation.held_out,
         agreement=evaluation.agreement, macro_f1=evaluation.macro_f1, thresholds=evaluation.thresholds,
         coverage=evaluation.coverage, accepted_share=evaluation.accepted_share,
-        accepted_precision=evaluation.accepted_precision, score=evaluation.score).save()
+        accepted_precision=evaluation.accepted_precision, score=evaluation.score,
+        slice_name=slice_name, slice_score=judged.score if judged else None,
+        slice_agreement=judged.agreement if judged else {}).save()
 
 
 def starter() -> Classifier | None:
@@ -331,10 +359,11 @@ _cache: dict = {"checked": 0.0, "version": None, "classifier": None, "starter": 
 
 def active() -> Classifier | None:
     """The active version (the shipped starter until a training activates another), loaded
-    once per process and re-checked every RELOAD_EVERY_S; None when the fast tier is off."""
+    once per process and re-checked every HEADS_RELOAD_S (60 s: a rollback reaches every
+    worker within a minute); None when the fast tier is off."""
     if not settings.DALLOSH_ANALYSIS.get("FAST_TIER", True):
         return None
-    if time.monotonic() - _cache["checked"] < RELOAD_EVERY_S:
+    if time.monotonic() - _cache["checked"] < settings.DALLOSH_ANALYSIS.get("HEADS_RELOAD_S", 60):
         return _cache["classifier"]
     _cache["checked"] = time.monotonic()
     record = ClassifierVersion.objects(active=True).only("version", "blob_id").first()

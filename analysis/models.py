@@ -1,5 +1,5 @@
 """Analysis bookkeeping in MongoDB (thin data): provider health for the circuit breaker,
-and the cost ledger. The analyses themselves live on their tickets (tickets/models.py),
+the cost ledger, and each tier's scorecard. The analyses themselves live on their tickets (tickets/models.py),
 written in the same single-document update as the routing, so neither exists without the
 other."""
 
@@ -69,8 +69,35 @@ class ClassifierVersion(me.Document):
     accepted_share = me.FloatField(default=0)
     accepted_precision = me.FloatField(default=0)
     score = me.FloatField(default=0)
+    activated_at = me.DateTimeField()  # last made active (by a training or a rollback)
+    # Judged on the fixed slice of the labelled set no training sees (its name and version):
+    # a version replaces the active one only when it is not worse there.
+    slice_name = me.StringField()
+    slice_score = me.FloatField()
+    slice_agreement = me.DictField()
 
     meta = {"collection": "classifier_versions", "indexes": [{"fields": ["active"]}, {"fields": ["-version"]}]}
+
+
+class TierScorecard(me.Document):
+    """How often one tier (its model, at one prompt version) answers each field as people
+    labelled it, on a fixed sample of the labelled set (analysis/scorecards.py): what the
+    refinement queue compares with the heads' confidence. A new model or prompt is a new
+    scorecard, unmeasured until measured."""
+
+    id = me.StringField(primary_key=True)  # "<tier>:<model>:<prompt version>"; "fast:<heads name>:-"
+    tier = me.StringField(required=True)  # fast | openai | ollama | local
+    model = me.StringField(required=True)  # as configured (the heads' name for the fast tier)
+    prompt_version = me.StringField(required=True)  # analysis/prompts.prompt_version(); "-" for the fast tier
+    sample = me.StringField(required=True)  # "<evaluation slice>:<tweets>", e.g. "labelled-v1:300"
+    measured_at = me.DateTimeField(required=True)
+    tweets = me.IntField(default=0)
+    seconds = me.FloatField(default=0)
+    accuracy = me.DictField()  # field -> share answered as labelled (no answer counts wrong)
+    per_language = me.DictField()  # en | fr -> field -> share
+    errors = me.IntField(default=0)  # tweets the tier gave no answer for
+
+    meta = {"collection": "tier_scorecards"}
 
 
 class RefineCursor(me.Document):

@@ -76,6 +76,30 @@ def fast_tier_status() -> FastTierStatus | None:
                           facts["agreement"])
 
 
+@dataclass(frozen=True)
+class VersionRow:
+    version: int
+    created_at: datetime | None
+    active: bool
+    sources: dict[str, int]
+    corrections: int
+    slice_score: float | None  # mean agreement on the evaluation slice of the labelled set
+
+
+def classifier_versions() -> list[VersionRow]:
+    """Every stored version, newest first, then the shipped starter (active when no stored
+    version is)."""
+    stored = list(ClassifierVersion.objects.exclude("blob_id").order_by("-version"))
+    rows = [VersionRow(v.version, v.created_at, bool(v.active), v.sources or {}, v.corrections, v.slice_score)
+            for v in stored]
+    shipped = STARTER_FILE.with_suffix(".json")
+    if shipped.is_file():
+        facts = json.loads(shipped.read_text(encoding="utf-8"))
+        rows.append(VersionRow(facts["version"], None, not any(v.active for v in stored), facts["sources"], 0,
+                               facts.get("evaluation_slice", {}).get("score")))
+    return rows
+
+
 COUNT_CAP = 100_000  # beyond this the overview says "100,000+": a count is not worth a long scan
 
 
@@ -85,19 +109,23 @@ class AnalysisBacklog:
     awaiting_refinement: int
     labelled_last_minute: int  # by the fast tier
     refined_last_minute: int  # by an LLM tier
+    # unsure, queued for no LLM tier: none is expected to beat the heads on their doubted fields
+    unsure_not_queued: int = 0
     cap: int = COUNT_CAP
 
 
 def analysis_backlog(*, now: datetime | None = None) -> AnalysisBacklog:
-    """How many tickets wait for the fast tier and for the LLM, and the rate of each (on
-    indexes: the waiting flags and the analysis time)."""
+    """How many tickets wait for the fast tier and for the LLM, the rate of each, and how
+    many unsure ones wait for no tier, none being expected to do better than the heads (on
+    indexes: the waiting flags, the analysis time, Ticket.no_better_tier's partial one)."""
     now = now or datetime.now(UTC)
     recent = {"analysis.analysed_at": {"$gte": now - timedelta(minutes=1)}}
     return AnalysisBacklog(
         awaiting_labelling=store.count({"needs_analysis": True}, cap=COUNT_CAP),
         awaiting_refinement=store.count({"needs_refinement": True}, cap=COUNT_CAP),
         labelled_last_minute=store.count({**recent, "analysis.provider": TIER}, cap=COUNT_CAP),
-        refined_last_minute=store.count({**recent, "analysis.provider": {"$ne": TIER}}, cap=COUNT_CAP))
+        refined_last_minute=store.count({**recent, "analysis.provider": {"$ne": TIER}}, cap=COUNT_CAP),
+        unsure_not_queued=store.count({"no_better_tier": True, "unsure": True}, cap=COUNT_CAP))
 
 
 def training_examples(*, limit: int = 200_000) -> list[Example]:
@@ -113,9 +141,14 @@ def training_examples(*, limit: int = 200_000) -> list[Example]:
         if not analysis.get("input_text") or (analysis.get("provider") not in llm_tiers and not correction):
             continue
         source = "correction" if correction else "refined"
-        examples.append(Example(id=ticket["_id"], text=analysis["input_text"],
-                                labels=learned_labels(analysis, correction), weight=SOURCE_WEIGHTS[source],
-                                source=source))
+        labels = learned_labels(analysis, correction)
+        if not correction and analysis.get("refine_fields") is not None:
+            # the LLM answered only the fields it was asked to refine; the rest are the heads' own
+            labels = {f: v for f, v in labels.items() if f in analysis["refine_fields"]}
+        if labels:
+            examples.append(Example(id=ticket["_id"], text=analysis["input_text"], labels=labels,
+                                    weight=SOURCE_WEIGHTS[source], source=source,
+                                    author=(correction or {}).get("by")))
         if len(examples) >= limit:
             break
     return examples

@@ -4,10 +4,13 @@ refines, in the background, the tickets the fast tier is unsure of.
 Two work queues, on two django-q2 clusters apart from the housekeeping one:
 - labelling (`label`): tickets awaiting analysis (`needs_analysis`) are labelled by the
   fast tier (analysis/classifier.py) and routed in the same write, hundreds a second;
-- refinement (`refine`): tickets with a field below its threshold (`needs_refinement`), most
-  urgent and oldest first, go down the provider chain; when the LLM disagrees the ticket is
-  re-labelled and re-routed, unless an agent holds it: then its answer is left as a
-  suggestion. With no fast tier (DALLOSH_FAST_TIER=off) the chain labels tickets itself.
+- refinement (`refine`): tickets with a field below its threshold that some LLM tier is
+  expected to answer better than the heads (`needs_refinement`; analysis/scorecards.py
+  decides which fields), most urgent and oldest first, go down the provider chain; when the
+  LLM disagrees on those fields the ticket is re-labelled and re-routed, unless an agent
+  holds it: then its answer is left as a suggestion. A doubt no tier is expected to settle
+  is queued nowhere: it waits for a person. With no fast tier (DALLOSH_FAST_TIER=off) the
+  chain labels tickets itself.
 
 A worker takes tickets with a claim and a lease (`analysis_claim`, `analysis_lease_until`),
 renewed while it works; one that dies loses nothing: its leases run out and the sweeper
@@ -18,25 +21,24 @@ or not at all, never by two workers, and never with an answer about text that ha
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
 from django.conf import settings
 
-from analysis import classifier, embeddings, guard, prompts, selectors, summaries, training_data
+from analysis import classifier, guard, prompts, scorecards, summaries
 from analysis.chain import ChainResult, Outcome, ProviderChain, default_chain, record_saving, tier_configs
 from analysis.models import RefineCursor
 from analysis.prompts import Item
 from dallosh.bulk import slices
-from dallosh.vocabulary import URGENCIES, unsure_in_force
+from dallosh.vocabulary import URGENCIES, doubts_left_to_people, unsure_in_force
 from ingestion.selectors import customer_words, tweets_by_ids
 from tickets import routing, store
 from tickets.models import EPOCH, TicketStatus
@@ -65,7 +67,7 @@ class AnalysisRun:
     failed: list[str] = field(default_factory=list)  # every tier failed: retried later
     superseded: list[str] = field(default_factory=list)  # text changed or claim lost meanwhile
     skipped: int = 0  # not claimable: already analysed, or held by another worker
-    unsure: int = 0  # labelled by the fast tier, queued for refinement
+    unsure: int = 0  # labelled by the fast tier, queued for refinement (some doubted field an LLM does better)
 
 
 def _config() -> dict:
@@ -224,8 +226,9 @@ def _renewing(claim: str) -> Iterator[None]:
 
 def label_tickets(*, ticket_ids: list[str], heads: classifier.Classifier | None = None) -> AnalysisRun:
     """Label these tickets with the fast tier and route them in one bulk write; the unsure
-    ones are queued for refinement. Without heads (the fast tier off), the tickets go to
-    the LLM chain."""
+    ones are queued for refinement on the fields some LLM tier is expected to answer better
+    (analysis/scorecards.fields_to_refine). Without heads (the fast tier off), the tickets
+    go to the LLM chain."""
     heads = heads or classifier.active()
     if heads is None:
         return analyse_tickets(ticket_ids=ticket_ids)
@@ -275,8 +278,8 @@ def _note_refinement_due(tickets: list[dict]) -> None:
 
 def _enqueue_summaries(tickets: list[dict], texts: dict[str, str]) -> None:
     """Summaries for the sure tickets worth one, on the refinement cluster (in the
-    background); an unsure ticket gets its summary when the LLM refines it, so summaries
-    never hold refinement up."""
+    background), and for the unsure ones no LLM tier is queued for; a ticket queued for
+    refinement gets its summary when the LLM refines it, so summaries never hold refinement up."""
     from django_q.tasks import async_task
 
     wanted = [t["_id"] for t in tickets if not t.get("needs_refinement") and _worth_a_summary(t, texts)]
@@ -359,36 +362,52 @@ def record_analysis(*, ticket: dict, claim: str, outcome: Outcome, text: str,
 
 def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list | None,
                       now: datetime) -> tuple[dict, str, dict]:
-    """What an answer changes on the ticket as it stands, the audit action and its details;
-    whether the machine is unsure of the labels in force (Ticket.unsure) is decided here, in
-    the same write, so the queue's "unsure" view never shows an answer the ticket no longer has."""
+    """What an answer changes on the ticket as it stands, the audit action and its details.
+    Decided here, in the same write: which doubted fields go on to the LLM (those some tier
+    is expected to answer better than the heads, analysis/scorecards.py), which fields of an
+    LLM's answer are taken (those it was handed and answers better: the fast labels stand
+    for the others), and whether the machine is unsure of the labels in force
+    (Ticket.unsure), so the queue's "unsure" view never shows an answer the ticket no longer has."""
     analysis = outcome.analysis
     done = {"needs_analysis": False, **RELEASED, "analysis_queued_until": EPOCH, "analysis_solo": False,
             "analysis_failures": 0, "analysis_error": None, "needs_refinement": None, "refine_rank": None,
             "refine_queued_until": None}
     previous = current.get("analysis") or {}
     fast_before = previous.get("provider") == classifier.TIER and outcome.provider != classifier.TIER
-    labels = {f: getattr(analysis, f) for f in classifier.FIELDS}
+    taken = _settled_by(current, outcome) if fast_before else list(classifier.FIELDS)
     if fast_before and not _routable(current):
-        differs = {f: v for f, v in labels.items() if previous.get(f) != v}
+        differs = {f: getattr(analysis, f) for f in taken if previous.get(f) != getattr(analysis, f)}
         suggestion = {**differs, "provider": outcome.provider, "model": outcome.model, "at": now} if differs else {}
-        unsure = unsure_in_force({**previous, "suggestion": suggestion}, current.get("correction"), refining=False)
-        return ({**done, "analysis.suggestion": suggestion, "unsure": unsure}, "refined",
-                {"provider": outcome.provider, "suggestion": bool(differs)})
+        kept = {**previous, "suggestion": suggestion, "refine_fields": taken}
+        unsure = unsure_in_force(kept, current.get("correction"), refining=False)
+        return ({**done, "analysis.suggestion": suggestion, "analysis.refine_fields": taken, "unsure": unsure,
+                 "no_better_tier": unsure and bool(doubts_left_to_people(kept))}, "refined",
+                {"provider": outcome.provider, "suggestion": bool(differs), "refine_fields": taken})
+    confidence, doubts, queued, basis = outcome.confidence, outcome.unsure, [], {}
+    if fast_before:  # the fast labels stand where the LLM was not asked, or is not expected to do better
+        analysis = dataclasses.replace(analysis, **{f: previous[f] for f in classifier.FIELDS
+                                                    if f not in taken and f in previous})
+        confidence = {**{f: p for f, p in (previous.get("confidence") or {}).items() if f not in taken},
+                      **{f: p for f, p in outcome.confidence.items() if f in taken}}
+        doubts = [f for f in previous.get("unsure") or [] if f not in taken]
+    elif outcome.provider == classifier.TIER:
+        queued, basis = scorecards.fields_to_refine(unsure=doubts, confidence=confidence)
     route = routing.decide_route(analysis=analysis, text=text, language=current.get("language"),
                                  author=current.get("customer"), rules=rules)
     answer = {**analysis.to_dict(), "input_text": text, "provider": outcome.provider, "model": outcome.model,
               "tokens_in": outcome.tokens_in, "tokens_out": outcome.tokens_out, "latency_ms": outcome.latency_ms,
               "attempts": outcome.attempts, "batch_size": outcome.batch_size, "fallbacks": outcome.fallbacks,
-              "prompt_version": prompts.prompt_version(), "analysed_at": now, "confidence": outcome.confidence,
-              "unsure": outcome.unsure, "review_flag": guard.review_flag(text=text, analysis=analysis)}
+              "prompt_version": prompts.prompt_version(), "analysed_at": now, "confidence": confidence,
+              "unsure": doubts, "refine_fields": taken if fast_before else queued, "refine_basis": basis,
+              "review_flag": guard.review_flag(text=text, analysis=analysis)}
     if fast_before:
         answer["fast_labels"] = {f: previous.get(f) for f in classifier.FIELDS}
     if not answer["summary"] and previous.get("input_text") == text:
         answer["summary"] = previous.get("summary") or ""  # written apart meanwhile: still true
-    changes = {**done, "analysis": answer,
-               "unsure": unsure_in_force(answer, current.get("correction"), refining=bool(outcome.unsure))}
-    if outcome.unsure:
+    unsure = unsure_in_force(answer, current.get("correction"), refining=bool(queued))
+    changes = {**done, "analysis": answer, "unsure": unsure,
+               "no_better_tier": unsure and not queued and bool(doubts_left_to_people(answer))}
+    if queued:
         changes |= {"needs_refinement": True, "refine_rank": URGENCIES.index(route.urgency),
                     "refine_queued_until": EPOCH}
     if not current.get("correction"):
@@ -397,7 +416,19 @@ def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list
         changes |= routed_fields(ticket=current, route=route, now=now)
     return changes, "refined" if fast_before else "analysed", {
         "provider": outcome.provider, "model": outcome.model, "team": changes.get("team"),
-        "urgency": changes.get("urgency"), "rule": route.rule}
+        "urgency": changes.get("urgency"), "rule": route.rule, "refine_fields": answer["refine_fields"]}
+
+
+def _settled_by(current: dict, outcome: Outcome) -> list[str]:
+    """The fields an LLM answer settles on a fast-labelled ticket: on a refinement, those it
+    was handed where the tier that answered is expected to beat the heads (the chain may
+    have fallen back to one that is not); every field on new words (the fast labels are of
+    an older text) or on an analysis queued before scorecards (every doubt was handed on)."""
+    previous = current.get("analysis") or {}
+    handed = previous.get("refine_fields")
+    if current.get("needs_analysis") or handed is None:
+        return list(classifier.FIELDS)
+    return scorecards.better_fields(tier=outcome.provider, fields=handed, confidence=previous.get("confidence") or {})
 
 
 def _routable(ticket: dict) -> bool:
@@ -439,73 +470,3 @@ def _as_utc(value: datetime | None) -> datetime:
     if value is None:
         return EPOCH
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-# --- the fast tier's training -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrainingOutcome:
-    evaluation: classifier.Evaluation
-    version: int | None  # the version stored, None when nothing was stored
-    activated: bool
-    previous: classifier.Evaluation | None  # the active version, scored on the same held-out split
-    trained_on: int
-    sources: dict[str, int]  # source -> examples (training and held out)
-    message: str
-
-    @property
-    def corrections(self) -> int:
-        return self.sources.get("correction", 0)
-
-
-MIN_TRAINING_EXAMPLES = 50
-
-
-_last_training: dict[str, np.ndarray] = {}  # text → vector, of the last training in this process
-
-
-def _embedded(texts: list[str]) -> np.ndarray:
-    """The texts' vectors with the default encoder, reusing those of the last training: a
-    retraining after a correction embeds only what is new (the dev sets and the teacher's
-    tweets, most of the work, are the same). Holds one training set's vectors."""
-    known = {text: _last_training[text] for text in dict.fromkeys(texts) if text in _last_training}
-    missing = [text for text in dict.fromkeys(texts) if text not in known]
-    if missing:
-        known |= dict(zip(missing, embeddings.encoder().encode(missing), strict=True))
-    _last_training.clear()
-    _last_training.update(known)
-    return np.vstack([known[text] for text in texts])
-
-
-def train_classifier(*, limit: int = 200_000, force: bool = False) -> TrainingOutcome:
-    """Train the heads on every source (dev sets, the shipped teacher labels, this install's
-    refined and corrected tickets), score on the held-out split, store the version, and make
-    it the active one unless the active version (the starter at first) agrees better on
-    this same split (or `force`)."""
-    examples = [*training_data.dev_examples(), *training_data.teacher_examples(),
-                *selectors.training_examples(limit=limit)]
-    train, test = classifier.split(examples)
-    if len(train) < MIN_TRAINING_EXAMPLES or not test:
-        raise ValueError(f"{len(examples)} labelled examples to learn from: at least "
-                         f"{MIN_TRAINING_EXAMPLES} are needed, with some held out")
-    every = _embedded([e.text for e in [*train, *test]])
-    model = classifier.fit(train, vectors=every[:len(train)])
-    vectors = every[len(train):]
-    evaluation = classifier.evaluate(model, test, calibrate=True, vectors=vectors)
-    current = classifier.active()
-    previous = (classifier.evaluate(current, test, vectors=vectors if current.encoder == model.encoder else None)
-                if current else None)
-    better = previous is None or evaluation.score >= previous.score
-    sources = dict(Counter(e.source for e in examples))
-    stored = classifier.save(model, evaluation, trained_on=len(train), corrections=sources.get("correction", 0),
-                             activate=better or force)
-    classifier.forget_cache()
-    if better or force:
-        message = f"version {stored.version} is now active"
-    else:
-        message = (f"version {stored.version} is stored but NOT active: the active version {current.version} agrees "
-                   f"better on this held-out split ({previous.score:.3f} against {evaluation.score:.3f}); "
-                   "--force to activate it anyway")
-    return TrainingOutcome(evaluation=evaluation, version=stored.version, activated=better or force,
-                           previous=previous, trained_on=len(train), sources=sources, message=message)

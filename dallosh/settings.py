@@ -308,6 +308,9 @@ DALLOSH_ANALYSIS = {
     # with the project; manage.py train_classifier improves them); off: the LLM labels all.
     "FAST_TIER": os.environ.get("DALLOSH_FAST_TIER", "on") != "off",
     "ENCODER_THREADS": int(os.environ.get("DALLOSH_ENCODER_THREADS", "1")),
+    # How often each process looks for a newly active version of the heads (a training or a
+    # rollback reaches every worker within this time).
+    "HEADS_RELOAD_S": float(os.environ.get("DALLOSH_HEADS_RELOAD_S", "60")),
     # Tasks allowed to wait in the broker per analysis cluster: the backlog waits in MongoDB.
     "MAX_WAITING_TASKS": int(os.environ.get("DALLOSH_ANALYSIS_MAX_WAITING_TASKS", "4")),
     # Prompt tokens given to agents' corrections of similar tweets (analysis/corrections.py).

@@ -190,10 +190,24 @@ def labels_in_force(analysis: dict | None, correction: dict | None) -> dict[str,
 def unsure_in_force(analysis: dict | None, correction: dict | None, *, refining: bool) -> bool:
     """Whether the labels that stand for a ticket are ones the machine doubts: its answer
     names fields below the fast tier's thresholds (`unsure`), no correction stands over it,
-    and nobody settled the doubt yet: the LLM is still to refine it (`refining`), or it
-    answered otherwise while an agent held the ticket (its answer waits as a `suggestion`).
-    An LLM that re-labels the ticket leaves no unsure field, and one that agrees leaves no
-    suggestion: either way the doubt is settled. The one definition the analysis, the
-    corrections and the queues' "unsure" view share (stored as Ticket.unsure)."""
+    and nobody settled the doubt yet: the LLM is still to refine it (`refining`), it
+    answered otherwise while an agent held the ticket (its answer waits as a `suggestion`),
+    or some doubted field was handed to no LLM tier, none being expected to answer it better
+    than the heads (`doubts_left_to_people`). An LLM that re-labels the fields it was handed
+    leaves no doubt on them, and one that agrees leaves no suggestion: either way those
+    doubts are settled. The one definition the analysis, the corrections and the queues'
+    "unsure" view share (stored as Ticket.unsure)."""
     analysis = analysis or {}
-    return bool(analysis.get("unsure")) and not correction and (refining or bool(analysis.get("suggestion")))
+    return (bool(analysis.get("unsure")) and not correction
+            and (refining or bool(analysis.get("suggestion")) or bool(doubts_left_to_people(analysis))))
+
+
+def doubts_left_to_people(analysis: dict | None) -> list[str]:
+    """The doubted fields of an answer that no LLM tier was handed (`refine_fields`), none
+    being expected to beat the heads there: a person settles them, or nobody. An answer
+    written before scorecards has no `refine_fields`: every doubt was handed on then."""
+    analysis = analysis or {}
+    handed = analysis.get("refine_fields")
+    if handed is None:
+        return []
+    return [f for f in analysis.get("unsure") or [] if f not in handed]

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from analysis import scorecards
 from analysis import selectors as analysis_selectors
 from analysis.models import CostLedgerDay
 from dallosh import permissions, vocabulary
@@ -63,6 +64,8 @@ def overview() -> dict:
         "open_statuses": TicketStatus.OPEN,
         "providers": health["providers"],  # read once, for the health line and the providers table
         "fast_tier": analysis_selectors.fast_tier_status(),
+        "scorecards": scorecards.tier_scores(),
+        "label_fields": vocabulary.LABEL_FIELDS,
         "ledger": analysis_selectors.ledger(days=3),
         "jobs_running": health["jobs_running"],
         "recent_jobs": list(IngestJob.objects.order_by("-created_at").limit(5)),

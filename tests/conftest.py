@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import classifier, corrections
+from analysis import classifier, corrections, scorecards
 from dallosh import embedded, mongo
 from dallosh.embedded import stop_group
 from tests.helpers import twcs_record
@@ -93,6 +93,7 @@ def clean_mongo(mongo_connection, settings, tmp_path):
         mongo.database()[name].delete_many({})
     classifier.forget_cache()  # a version another test trained must not answer in the next
     corrections.forget_cache()
+    scorecards.forget_cache()  # nor a scorecard another test stored
 
 
 @pytest.fixture
@@ -115,12 +116,17 @@ def write_csv(tmp_path):
 
 
 @pytest.fixture
-def start_qcluster(servers, settings, monkeypatch):
-    """Start real `manage.py qcluster` processes on the test Redis broker, MongoDB and SQL
-    database, with extra environment; each is stopped at the end of the test."""
+def broker(servers, monkeypatch):
+    """django-q2's broker is the test Redis: what a test enqueues waits there."""
     from django_q.conf import Conf
 
     monkeypatch.setattr(Conf, "REDIS", servers["redis"])
+
+
+@pytest.fixture
+def start_qcluster(servers, settings, broker):
+    """Start real `manage.py qcluster` processes on the test Redis broker, MongoDB and SQL
+    database, with extra environment; each is stopped at the end of the test."""
     started = []
 
     def start(cluster: str | None = None, **extra_env: str) -> subprocess.Popen:

@@ -10,3 +10,4 @@ import os
 os.environ.setdefault("DJANGO_DEBUG", "1")
 os.environ.setdefault("DALLOSH_TEST_FAST_PASSWORD_HASHER", "1")  # inherited by the servers tests start
 os.environ.setdefault("DALLOSH_REFINE_NICE", "0")
+os.environ.setdefault("DALLOSH_HEADS_RELOAD_S", "2")  # a rollback reaches the tests' workers in seconds

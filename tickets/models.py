@@ -55,6 +55,15 @@ class TicketAnalysis(me.EmbeddedDocument):
     # labels left as a suggestion when an agent already held the ticket.
     confidence = me.DictField()
     unsure = me.ListField(me.StringField())
+    # The fields handed to an LLM tier (analysis/scorecards.py): on the fast tier's answer,
+    # the doubted ones some tier is expected to answer better than the heads (the others
+    # wait for a person); once an LLM answered (re-labelling, or suggesting on a held
+    # ticket), the ones its answer settled. Absent on analyses written before scorecards,
+    # when every doubted field was handed on.
+    refine_fields = me.ListField(me.StringField())
+    # doubted field -> {tier expected best, its expected accuracy (or "assumed": not measured
+    # yet), the head's confidence, whether it was handed on}
+    refine_basis = me.DictField()
     suggestion = me.DictField()
     fast_labels = me.DictField()  # what the fast tier said before the LLM refined it
 
@@ -157,6 +166,11 @@ class Ticket(me.Document):
     # decides it, in the same update as the analysis or the correction (analysis/services.py,
     # tickets/services.py). The queue's "unsure" view reads it on the partial index below.
     unsure = me.BooleanField()
+    # True while, of those doubts, some were handed to no LLM tier because none is expected to
+    # answer them better than the heads (analysis/scorecards.py), and nothing is queued: only
+    # a person settles them. Written with `unsure`; the overview counts {no_better_tier,
+    # unsure} on the partial index below (a correction clears `unsure`, so it leaves the count).
+    no_better_tier = me.BooleanField()
     # Queue order: tickets/sla.py's priority (breach and urgency), then age. See tickets/queue.py.
     queue_priority = me.IntField()
     sla_due_at = me.DateTimeField()
@@ -192,6 +206,7 @@ class Ticket(me.Document):
             # The "unsure" view: only unsure tickets are in it, so its windows read those alone.
             {"fields": ["team", "unsure", "status", "queue_priority", "created_at"],
              "partialFilterExpression": {"unsure": True}},
+            {"fields": ["no_better_tier", "unsure"], "partialFilterExpression": {"no_better_tier": True}},
             {"fields": ["assignee", "status"]},
             {"fields": ["sla_state", "sla_due_at"]},
             {"fields": ["-analysis.analysed_at"]},

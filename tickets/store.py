@@ -44,6 +44,8 @@ class AnalysisRow(TypedDict, total=False):
     review_flag: str | None
     confidence: dict[str, float]
     unsure: list[str]
+    refine_fields: list[str]
+    refine_basis: dict[str, Any]
     suggestion: dict[str, Any]
     fast_labels: dict[str, Any]
 
@@ -97,6 +99,7 @@ class TicketRow(TypedDict, total=False):
     correction: CorrectionRow | None  # the correction in force
     withdrawn_corrections: list[WithdrawnCorrectionRow]
     unsure: bool | None  # the labels in force are the fast tier's doubts, unsettled (Ticket.unsure)
+    no_better_tier: bool | None  # of those doubts, some no LLM tier is expected to settle (Ticket.no_better_tier)
     queue_priority: int | None
     sla_due_at: datetime | None
     sla_state: str | None

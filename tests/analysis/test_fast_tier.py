@@ -6,16 +6,14 @@ queries on indexes."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from analysis import classifier, embeddings, services, training_data
+from analysis import classifier, embeddings, services
 from analysis.classifier import NEVER, Example
-from analysis.models import ClassifierVersion
 from bench.llm_servers import expected_labels
 from ingestion.services import ingest_records
 from tickets import services as ticket_services
@@ -67,7 +65,9 @@ def test_the_starter_heads_label_and_route_every_ticket_with_no_llm_running(sett
         assert ticket.analysis.provider == "fast" and ticket.analysis.model.startswith("use-m-heads-v")
         assert set(ticket.analysis.confidence) == set(FIELDS)
         assert all(0 < p <= 1 for p in ticket.analysis.confidence.values())
-        assert bool(ticket.needs_refinement) == bool(ticket.analysis.unsure)
+        # No LLM tier to beat the heads: nothing is queued, and the doubts wait for a person.
+        assert not ticket.needs_refinement and ticket.analysis.refine_fields == []
+        assert bool(ticket.unsure) == bool(ticket.no_better_tier) == bool(ticket.analysis.unsure)
     outage = Ticket.objects.get(id=ids[0])
     assert outage.team == "tech" and outage.analysis.sentiment == "negative"
 
@@ -105,31 +105,6 @@ def test_an_agent_holding_the_ticket_sees_the_llm_suggestion_instead(use_tiers, 
     page.force_login(agent)
     html = page.get(f"/tickets/{ticket_id}/").content.decode()
     assert "Suggested by openai" in html and "billing" in html
-
-
-def test_a_correction_retrains_and_only_a_better_version_is_kept(settings, capsys, make_user, monkeypatch,
-                                                                 shared_data):  # the dev sets and teacher tweets
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FAST_TIER": True}
-    classifier.forget_cache()
-    [ticket_id] = ingest("my invoice doubled this month, I was charged twice")
-    services.label_tickets(ticket_ids=[ticket_id])
-    team = Ticket.objects.get(id=ticket_id).team
-    ticket_services.correct_labels(ticket_id=ticket_id, user=make_user("fixer", team), sentiment="negative",
-                                   topic="billing", urgency="medium", actionable=True)
-    call_command("train_classifier")
-    first = ClassifierVersion.objects.get(active=True)
-    assert first.version > classifier.starter().version and first.sources["correction"] == 1
-    assert first.sources["dev"] > 1000 and "is now active" in capsys.readouterr().out
-    # The teacher's topics shuffled on the training side only: the new version learns noise,
-    # agrees less on the same (clean) held-out split, and is stored without replacing the active one.
-    real = training_data.teacher_examples()
-    spoiled = [e if classifier.held_out(e.id) else
-               dataclasses.replace(e, labels={**e.labels, "topic": real[(n + 1) % len(real)].labels["topic"]})
-               for n, e in enumerate(real)]
-    monkeypatch.setattr(training_data, "teacher_examples", lambda: spoiled)
-    call_command("train_classifier")
-    assert f"version {first.version + 1} is stored but NOT active" in capsys.readouterr().out
-    assert ClassifierVersion.objects.get(active=True).version == first.version
 
 
 def test_a_weight_file_with_the_wrong_hash_is_refused_with_a_clear_message(monkeypatch, settings):

@@ -4,6 +4,7 @@ scripted server, one atomic write per ticket with its routing, claims, leases, r
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.test import Client
 
 from analysis import services
 from bench import llm_servers as faults
@@ -175,3 +176,84 @@ def test_the_llm_settles_the_fast_tiers_doubt_unless_it_disagrees_on_a_held_tick
     assert not after[agreed].unsure
     assert after[disputed].analysis.suggestion["topic"] == "billing" and after[disputed].unsure
     assert queue_ids("tech", unsure=True) == [disputed]
+
+
+# --- which doubted fields go to the LLM: the tiers' scorecards (analysis/scorecards.py) ----------
+
+
+def store_scorecard(tier: str, accuracy: dict[str, float]) -> None:
+    """The LLM tier's scorecard for the model the fixtures configure ("<tier>-model") at the
+    current prompt version, as `manage.py score_tiers` stores it."""
+    from analysis import prompts, scorecards
+    from analysis.models import TierScorecard
+
+    version = prompts.prompt_version()
+    TierScorecard(id=f"{tier}:{tier}-model:{version}", tier=tier, model=f"{tier}-model", prompt_version=version,
+                  sample="labelled-v1:300", measured_at=datetime.now(UTC), tweets=300, accuracy=accuracy).save()
+    scorecards.forget_cache()
+
+
+def test_a_tier_with_a_worse_scorecard_gets_nothing_queued(fast_labelled, fault_server, make_user, admin_client):
+    """The heads' probability is their expected accuracy at that confidence: a tier measured
+    below it on every doubted field is asked nothing, and the doubt waits for a person."""
+    from analysis.selectors import analysis_backlog
+
+    store_scorecard("openai", {"sentiment": 0.55, "topic": 0.55, "urgency": 0.55, "team": 0.55, "actionable": 0.55})
+    [ticket_id] = fast_labelled("no signal in Paris", doubts={"no signal in Paris": {"topic": 0.6, "urgency": 0.7}})
+    ticket = Ticket.objects.get(id=ticket_id)
+    assert not ticket.needs_refinement and ticket.refine_rank is None
+    assert ticket.analysis.unsure == ["topic", "urgency"] and ticket.analysis.refine_fields == []
+    assert ticket.analysis.refine_basis["topic"] == {"tier": "openai", "expected": 0.55, "head": 0.6,
+                                                     "better": False}
+    assert ticket.unsure and ticket.no_better_tier, "still unsure for people: no tier settles it"
+    assert queue_ids("tech", unsure=True) == [ticket_id]
+    assert services.refinement_due(limit=10, now=datetime.now(UTC)) == []
+    assert services.analyse_tickets(ticket_ids=[ticket_id]).skipped == 1 and fault_server.requests == []
+    assert analysis_backlog().unsure_not_queued == 1 and analysis_backlog().awaiting_refinement == 0
+    overview = " ".join(admin_client.get("/").content.decode().split())
+    assert ("<strong>1</strong> unsure tickets queued for no LLM: no tier is expected to beat the heads on their "
+            "doubted fields") in overview
+    agent = make_user("ana", "tech")
+    page = Client()
+    page.force_login(agent)
+    html = " ".join(page.get(f"/tickets/{ticket_id}/").content.decode().split())
+    assert ("for an agent to check</strong> (unsure of topic, urgency: no LLM tier is expected to answer better "
+            "than the heads)") in html
+    ticket_services.correct_labels(ticket_id=ticket_id, user=agent, sentiment="neutral",
+                                   topic="network", urgency="medium", actionable=True)
+    assert analysis_backlog().unsure_not_queued == 0, "an agent settled it"
+    assert queue_ids("tech", unsure=True) == []
+
+
+def test_a_better_scorecard_queues_the_doubted_fields_and_the_llm_replaces_only_those(fast_labelled, db):
+    store_scorecard("openai", {"sentiment": 0.5, "topic": 0.9, "urgency": 0.5, "team": 0.5, "actionable": 0.5})
+    text = "where is my bill, charged twice"  # the scripted LLM: neutral, billing, low, billing, actionable
+    heads = {"sentiment": "negative", "topic": "network", "urgency": "high", "team": "tech", "actionable": True}
+    [ticket_id] = fast_labelled(text, doubts={text: {"sentiment": 0.7, "topic": 0.6, "urgency": 0.6}},
+                                said={text: heads})
+    fast = Ticket.objects.get(id=ticket_id)
+    assert fast.needs_refinement and fast.analysis.refine_fields == ["topic"]
+    assert fast.analysis.unsure == ["sentiment", "topic", "urgency"], "every doubt is still shown to people"
+    assert fast.analysis.refine_basis["topic"] == {"tier": "openai", "expected": 0.9, "head": 0.6, "better": True}
+    assert fast.unsure and not fast.no_better_tier and fast.team == "tech"
+    assert services.analyse_tickets(ticket_ids=[ticket_id]).analysed == [ticket_id]
+    refined = Ticket.objects.get(id=ticket_id)
+    answer = refined.analysis
+    assert answer.provider == "openai" and answer.topic == "billing", "the LLM's topic"
+    assert (answer.sentiment, answer.urgency, answer.actionable) == ("negative", "high", True), "the heads' labels"
+    assert (answer.confidence["sentiment"], answer.confidence["urgency"]) == (0.7, 0.6)
+    assert answer.fast_labels["topic"] == "network" and answer.refine_fields == ["topic"]
+    assert (refined.team, refined.urgency, refined.topic, refined.sentiment) == ("billing", "high", "billing",
+                                                                                 "negative")
+    # The doubts on sentiment and urgency stand: no tier is expected to settle them.
+    assert answer.unsure == ["sentiment", "urgency"] and refined.unsure and refined.no_better_tier
+    assert not refined.needs_refinement and queue_ids("billing", unsure=True) == [ticket_id]
+
+
+def test_an_unmeasured_tier_is_assumed_better_and_that_is_recorded(fast_labelled, db):
+    [ticket_id] = fast_labelled("no signal in Paris", doubts={"no signal in Paris": {"topic": 0.6}})
+    ticket = Ticket.objects.get(id=ticket_id)
+    assert ticket.needs_refinement and ticket.analysis.refine_fields == ["topic"] and ticket.unsure
+    assert ticket.analysis.refine_basis["topic"] == {"tier": "openai", "expected": "assumed", "head": 0.6,
+                                                     "better": True}
+    assert not ticket.no_better_tier

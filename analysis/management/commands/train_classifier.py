@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis import services
-from analysis.classifier import report_lines
+from analysis import training
+from analysis.classifier import FIELDS, report_lines
 
 
 class Command(BaseCommand):
-    help = ("Train the fast tier's heads on the dev sets, the shipped teacher labels and the tickets the LLM "
-            "refined and agents corrected; score them on a held-out split, store them, and activate them "
-            "unless the active version agrees better.")
+    help = ("Train a new version of the fast tier's heads on the labelled tweets, the team's examples, the dev "
+            "sets and the tickets the LLM refined and agents corrected; calibrate it on a held-out split, judge it "
+            "on the evaluation slice of the labelled set beside the active version, store it, and activate it only "
+            "if it is not worse there.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--limit", type=int, default=200_000, help="at most this many tickets")
@@ -19,16 +20,24 @@ class Command(BaseCommand):
 
     def handle(self, *args, limit: int, force: bool, **options) -> None:
         try:
-            outcome = services.train_classifier(limit=limit, force=force)
+            outcome = training.train_classifier(limit=limit, force=force)
         except ValueError as refusal:
             raise CommandError(str(refusal)) from refusal
         evaluation = outcome.evaluation
         sources = ", ".join(f"{name} {count:,}" for name, count in sorted(outcome.sources.items()))
-        self.stdout.write(f"trained on {outcome.trained_on:,} examples, held out {evaluation.held_out:,} "
-                          f"(sources: {sources}; agents' corrections weigh most)")
+        self.stdout.write(f"trained on {outcome.trained_on:,} examples, calibrated on {evaluation.held_out:,} "
+                          f"(sources: {sources}; agents' corrections weigh most, each agent at most "
+                          f"{training.AUTHOR_WEIGHT_CAP:.0%} of the whole)")
         for line in report_lines(evaluation):
             self.stdout.write(line)
-        if outcome.previous:
-            self.stdout.write(f"the active version scored {outcome.previous.score:.3f} on this split; "
-                              f"the new one {evaluation.score:.3f}")
+        self._compare("evaluation slice", outcome.judged, outcome.previous)
+        self._compare("corrections held out", outcome.corrections_new, outcome.corrections_previous)
         self.stdout.write(outcome.message)
+
+    def _compare(self, where: str, new, previous) -> None:
+        if new is None:
+            return
+        line = f"{where} ({new.held_out:,} tweets): new " + " ".join(f"{f} {new.agreement[f]:.3f}" for f in FIELDS)
+        if previous is not None:
+            line += " | active " + " ".join(f"{f} {previous.agreement[f]:.3f}" for f in FIELDS)
+        self.stdout.write(line)
