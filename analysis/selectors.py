@@ -142,8 +142,8 @@ def training_examples(*, limit: int = 200_000) -> list[Example]:
             continue
         source = "correction" if correction else "refined"
         labels = learned_labels(analysis, correction)
-        if not correction and analysis.get("refine_fields") is not None:
-            # the LLM answered only the fields it was asked to refine; the rest are the heads' own
+        if not correction and analysis.get("fast_labels") is not None:
+            # a refinement: the LLM settled only refine_fields; the rest are the heads' own
             labels = {f: v for f, v in labels.items() if f in analysis["refine_fields"]}
         if labels:
             examples.append(Example(id=ticket["_id"], text=analysis["input_text"], labels=labels,
