@@ -53,8 +53,15 @@ def test_the_shipped_heads_beat_the_majority_class_on_tweets_they_never_trained_
             assert found >= baseline + MARGIN, (language, field, found, baseline)
 
 
-def test_a_retraining_is_kept_when_not_worse_and_a_poisoned_batch_of_corrections_never_is(
-        fast_tier, shared_data, make_user, capsys, broker):
+def model_of(ticket_id: str) -> str | None:
+    analysis = Ticket.objects(id=ticket_id).only("analysis").first().analysis
+    return analysis.model if analysis else None
+
+
+def test_a_retraining_is_kept_when_not_worse_a_poisoned_batch_never_is_and_a_rollback_reaches_the_workers(
+        fast_tier, shared_data, make_user, capsys, start_qcluster, settings):
+    """One manager's week with the model versions (one test: each training embeds the
+    labelled set, which is most of its time)."""
     # Trained on what the starter learned from, the new version is no worse on the slice.
     call_command("train_classifier")
     assert "is now active" in capsys.readouterr().out
@@ -72,20 +79,11 @@ def test_a_retraining_is_kept_when_not_worse_and_a_poisoned_batch_of_corrections
     assert outcome.sources["correction"] == 300 and not outcome.activated
     assert ClassifierVersion.objects.get(active=True).version == first.version
     assert f"version {outcome.version} is stored but NOT active" in outcome.message
-
-
-def model_of(ticket_id: str) -> str | None:
-    analysis = Ticket.objects(id=ticket_id).only("analysis").first().analysis
-    return analysis.model if analysis else None
-
-
-def test_a_rollback_reaches_the_label_workers(fast_tier, shared_data, start_qcluster, settings):
-    call_command("train_classifier", "--force")
-    trained = ClassifierVersion.objects.get(active=True).version
+    # The label workers use the active version; rolled back to the starter heads, they follow.
     start_qcluster(services.LABEL_CLUSTER, DALLOSH_LOCAL_MODEL="off", DALLOSH_ANALYSIS_TIERS="local")
     settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True}
     [before] = ingest(["my internet is down since this morning"], first=80_000)
-    assert wait_for(lambda: model_of(before), until=bool, timeout=90) == f"use-m-heads-v{trained}"
+    assert wait_for(lambda: model_of(before), until=bool, timeout=90) == f"use-m-heads-v{first.version}"
     starter = classifier.starter().version
     call_command("classifier_versions", "--activate", str(starter))
     assert not ClassifierVersion.objects(active=True).count()
