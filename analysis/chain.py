@@ -93,11 +93,14 @@ class ProviderChain:
         self.classifier = classifier
 
     def analyse(self, items: list[Item], *, solo: bool = False,
-                on_analysed: Callable[[str, Outcome], None] | None = None) -> ChainResult:
+                on_analysed: Callable[[str, Outcome], None] | None = None,
+                before_call: Callable[[], object] | None = None) -> ChainResult:
         """Analyse `items` down the chain; `solo` forces one tweet per call (re-queued tweets).
 
         `on_analysed` is called for each tweet as soon as its answer is valid, so a caller
-        can write it at once rather than after the whole list.
+        can write it at once rather than after the whole list. `before_call` runs before
+        each LLM call: a refinement task of 20 tickets on the local model lasts minutes, and
+        it waits there for labelling (analysis/tasks.py) rather than only when it starts.
         """
         result = ChainResult(on_analysed=on_analysed)
         tracker = _Tracker()
@@ -112,6 +115,8 @@ class ProviderChain:
                 continue
             leftover: list[Item] = []
             for batch in self._batches(provider.config, pending, solo=solo):
+                if before_call is not None:
+                    before_call()
                 leftover += self._on_tier(provider, batch, result, tracker)
             pending = leftover
         if pending and self.classifier:

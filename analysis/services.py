@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -312,9 +312,11 @@ def summarise_tickets(*, ticket_ids: list[str]) -> int:
 # --- the LLM chain: refinement (and labelling when the fast tier is off) -------------------
 
 
-def analyse_tickets(*, ticket_ids: list[str], solo: bool = False, chain: ProviderChain | None = None) -> AnalysisRun:
+def analyse_tickets(*, ticket_ids: list[str], solo: bool = False, chain: ProviderChain | None = None,
+                    before_call: Callable[[], object] | None = None) -> AnalysisRun:
     """Claim, analyse down the provider chain and write these tickets (awaiting analysis or
-    refinement); the unit of work of one refinement task."""
+    refinement); the unit of work of one refinement task. `before_call` runs before each
+    LLM call, the claim's lease renewed meanwhile."""
     claim, held = claim_tickets(ticket_ids=ticket_ids, refine=True)
     run = AnalysisRun(skipped=len(ticket_ids) - len(held))
     if not held:
@@ -331,7 +333,8 @@ def analyse_tickets(*, ticket_ids: list[str], solo: bool = False, chain: Provide
         (run.analysed if written else run.superseded).append(ticket_id)
 
     with _renewing(claim):
-        result = (chain or default_chain(llm_only=True)).analyse(items, solo=solo, on_analysed=write)
+        result = (chain or default_chain(llm_only=True)).analyse(items, solo=solo, on_analysed=write,
+                                                                 before_call=before_call)
     _release(result, by_id, claim, run)
     summarise_tickets(ticket_ids=[i for i in run.analysed if _worth_a_summary(by_id[i], texts)])
     return run

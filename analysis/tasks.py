@@ -72,8 +72,9 @@ def label_tickets(ticket_ids: list[str]) -> dict:
 
 
 def analyse_tickets(ticket_ids: list[str], solo: bool = False) -> dict:
-    yield_to_labelling()  # before claiming: the tickets' leases do not run while it waits
-    run = services.analyse_tickets(ticket_ids=ticket_ids, solo=solo)
+    # before claiming, and before each LLM call of the task (its claim renewed meanwhile)
+    yield_to_labelling()
+    run = services.analyse_tickets(ticket_ids=ticket_ids, solo=solo, before_call=yield_to_labelling)
     services.enqueue_pending()  # re-queued tickets and anything new
     services.enqueue_refinement()  # keep the LLM busy without waiting for the sweeper
     logger.info("refined %d tickets, %d re-queued, %d failed (retried later), %d skipped", len(run.analysed),

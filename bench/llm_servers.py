@@ -89,6 +89,7 @@ class FaultServer:
         self.name = name
         self.default = default
         self.timeout_s = timeout_s  # how long a TIMEOUT step stalls
+        self.latency_s = 0.0  # how long every answer takes (a slow model): play(latency_s=...)
         self.script: deque[str] = deque()
         self.requests: list[dict] = []
         self._lock = threading.Lock()
@@ -97,10 +98,11 @@ class FaultServer:
         self.url = f"http://127.0.0.1:{self.port}/v1"
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
 
-    def play(self, *steps: str, default: str | None = None) -> FaultServer:
+    def play(self, *steps: str, default: str | None = None, latency_s: float = 0.0) -> FaultServer:
         with self._lock:
             self.script = deque(steps)
             self.requests = []
+            self.latency_s = latency_s
             if default is not None:
                 self.default = default
         return self
@@ -121,6 +123,7 @@ class FaultServer:
             def do_POST(self) -> None:
                 body = self._body()
                 step = server._next_step(body)
+                time.sleep(server.latency_s)
                 if step == TIMEOUT:
                     time.sleep(server.timeout_s)
                     return self._send(200, _completion(body, _answer(body, OK, server.name)))

@@ -165,3 +165,39 @@ def test_refinement_yields_to_labelling_only_while_labelling_has_work(settings, 
     assert tasks.labelling_waits(), "tickets wait to be labelled"
     settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FAST_TIER": False}
     assert not tasks.labelling_waits(), "with the fast tier off, the LLM chain is the labelling"
+
+
+def test_refinement_running_while_2000_tickets_are_labelled_waits_for_them(
+        db, settings, start_qcluster, fault_server, shared_data):
+    """Compared in one run, by order rather than time: with a backlog refining on a slow
+    model, 2,000 new tickets are all routed before the model is asked anything beyond the
+    call under way when they arrived, and refinement goes on once they are."""
+    from analysis import training_data
+
+    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True, "FAST_TIER": True}
+    env = {"DALLOSH_ANALYSIS_TIERS": "openai", "OPENAI_BASE_URL": fault_server.url, "OPENAI_API_KEY": "test",
+           "OPENAI_MODEL": "scripted", "DALLOSH_OPENAI_BATCH_SIZE": "1", "DALLOSH_ANALYSIS_TASK_TICKETS": "20",
+           "DALLOSH_LOCAL_MODEL": "off", "DALLOSH_REFINE_PAUSE_S": "300"}
+    start_qcluster(services.LABEL_CLUSTER, **env)
+    backlog = [e.text for e in training_data.scorecard_sample()]  # real tweets: the heads doubt many
+    ingest_records(records=[twcs_record(n, text, author=f"cust{n}") for n, text in enumerate(backlog, 1)],
+                   source="twcs")
+    wait_for(lambda: Ticket.objects(needs_analysis=False).count(), until=lambda n: n == len(backlog), timeout=90)
+    queued = Ticket.objects(needs_refinement=True).count()
+    assert queued >= 50, f"a backlog to refine ({queued} queued)"
+    fault_server.play(latency_s=0.3)  # ~3 refinements a second: the backlog outlasts the labelling
+    start_qcluster(services.REFINE_CLUSTER, **env)
+    wait_for(lambda: len(fault_server.requests), until=lambda n: n >= 3, timeout=90)
+
+    first = 100_000
+    ingest_records(records=[twcs_record(first + n, f"my fibre box {n} shows a red light since this morning",
+                                        author=f"new{n}") for n in range(2000)], source="twcs")
+    asked_when_they_arrived = len(fault_server.requests)
+    routed = wait_for(lambda: Ticket.objects(needs_analysis=False, team__ne=None).count() - len(backlog),
+                      until=lambda n: n == 2000, timeout=120)
+    asked_while_labelling = len(fault_server.requests) - asked_when_they_arrived
+    assert routed == 2000
+    assert asked_while_labelling <= 1, "only the call under way went on (a task holds 20, one call each)"
+    assert Ticket.objects(needs_refinement=True).count(), "the backlog was still there to refine"
+    asked_after = len(fault_server.requests)
+    wait_for(lambda: len(fault_server.requests), until=lambda n: n > asked_after + 2, timeout=60)
