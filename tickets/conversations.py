@@ -84,9 +84,7 @@ def sync_tickets(*, chunk_tweets: list[dict], rebuild: set[str], now: datetime) 
                               **_answered_defaults(fields)})
     already = store.insert_new(documents)
     result.created = len(documents) - len(already)
-    touched_customers = {c for c, tweets in by_conversation.items() if any(not t["is_brand"] for t in tweets)}
-    created, updated = rebuild_tickets(conversation_ids=sorted(set(rebuild) | already), now=now,
-                                       new_customer_tweets=touched_customers)
+    created, updated = rebuild_tickets(conversation_ids=sorted(set(rebuild) | already), now=now)
     result.created += created
     result.updated += updated
     return result
@@ -101,15 +99,19 @@ def derive_from_conversations(*, chunk_tweets: list[dict], rebuild: set[str], me
     return synced.created, synced.updated
 
 
-def rebuild_tickets(*, conversation_ids: list[str], now: datetime, new_customer_tweets: set[str] = frozenset()
-                    ) -> tuple[int, int]:
-    """Rebuild tickets from all their stored tweets; returns (created, updated)."""
+def rebuild_tickets(*, conversation_ids: list[str], now: datetime) -> tuple[int, int]:
+    """Rebuild tickets from all their stored tweets; returns (created, updated).
+
+    A ticket has new customer words (a fresh analysis; reopened if we had answered it) only
+    when a customer tweet of its conversation is not among the tweets it held: a replayed
+    chunk, an overlapping export or a stream client sending a tweet again changes nothing."""
     if not conversation_ids:
         return 0, 0
     stored: dict[str, list[dict]] = defaultdict(list)
     for tweet in tweets_of_conversations(conversation_ids, projection=TWEET_FIELDS):
         stored[tweet["conversation_id"]].append(tweet)
-    previous = {t["_id"]: t for t in store.get_many(conversation_ids, projection=Projection.STATE)}
+    previous = {t["_id"]: t for t in store.get_many(conversation_ids, projection=Projection.WORKING)}
+    new_customer_tweets = {c for c in conversation_ids if _has_new_customer_words(previous.get(c), stored[c])}
     created = updated = 0
     answered: dict[str, datetime] = {}
     for conversation_id in conversation_ids:
@@ -135,6 +137,11 @@ def rebuild_tickets(*, conversation_ids: list[str], now: datetime, new_customer_
                                          and c not in answered], now=now)
     await_customer_after_brand_reply(answered=answered, now=now)
     return created, updated
+
+
+def _has_new_customer_words(ticket: TicketRow | None, tweets: list[dict]) -> bool:
+    held = set((ticket or {}).get("tweet_ids") or [])
+    return any(speaks_for_the_customer(t) and t["_id"] not in held for t in tweets)
 
 
 def reopen_on_customer_reply(*, ticket_ids: list[str], now: datetime) -> int:

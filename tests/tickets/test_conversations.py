@@ -76,3 +76,22 @@ def test_text_is_shown_as_written_and_titles_come_from_the_cleaned_text():
     assert tweet.text == raw  # kept for audit
     assert tweet.display_text == "@FreeSupport AT&T > Free? no: my box is down https://t.co/x1"
     assert Ticket.objects.get(id="twcs:7001").subject == "AT&T > Free? no: my box is down"
+
+
+def test_tweets_sent_again_in_another_batch_leave_a_resolved_ticket_as_it_was(analysed, make_user):
+    """A stream client re-sends a tweet, an export overlaps the last one, a chunk is
+    replayed: the tweet's resolved ticket is not reopened, re-queued or audited again."""
+    ana = make_user("ana", "tech")
+    [ticket_id] = analysed("internet down since noon")
+    tweet = Tweet.objects.get(id=ticket_id)
+    services.claim_ticket(ticket_id=ticket_id, user=ana)
+    services.change_status(ticket_id=ticket_id, user=ana, status="resolved")
+    before = Ticket.objects.get(id=ticket_id)
+    again = twcs_record(ticket_id.split(":")[1], tweet.text, author=tweet.author)
+    again["created_at"] = tweet.created_at.strftime("%a %b %d %H:%M:%S +0000 %Y")
+    ingest_records(records=[again, twcs_record(990_001, "my bill is wrong")], source="twcs")
+    after = Ticket.objects.get(id=ticket_id)
+    assert (after.status, after.assignee, after.needs_analysis) == ("resolved", "ana", False)
+    assert (after.resolved_at, after.sla_due_at) == (before.resolved_at, before.sla_due_at)
+    assert [a.action for a in after.audit] == [a.action for a in before.audit]
+    assert Ticket.objects(id="twcs:990001").count() == 1
