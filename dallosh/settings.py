@@ -136,6 +136,8 @@ Q_CLUSTER = {
 }
 
 REST_FRAMEWORK = {
+    "DEFAULT_PARSER_CLASSES": ["dallosh.json_input.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -11,10 +9,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dallosh import json_input
+from dallosh.json_input import JSONParser
 from dallosh.permissions import CanIngest
 from dallosh.serializers import refusals
 from ingestion import selectors, services
@@ -29,7 +29,7 @@ class NDJSONParser(BaseParser):
         for number, line in enumerate(stream.read().decode("utf-8", errors="replace").splitlines(), start=1):
             if line.strip():
                 try:
-                    records.append(json.loads(line))
+                    records.append(json_input.loads(line))
                 except ValueError as exc:
                     raise ParseError(_("NDJSON line %(number)d is not JSON: %(error)s")
                                      % {"number": number, "error": exc}) from exc

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -11,6 +9,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from dallosh import json_input
 from dallosh.permissions import can_ingest
 from ingestion import selectors, services
 from ingestion.forms import UploadStartForm
@@ -42,8 +41,8 @@ def upload_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 def upload_start(request: HttpRequest) -> JsonResponse:
     try:
-        body = json.loads(request.body)
-    except ValueError:  # not JSON, or not UTF-8
+        body = json_input.loads(request.body)
+    except ValueError:  # not JSON, not UTF-8, or nested too deeply
         body = None
     form = UploadStartForm(body if isinstance(body, dict) else None)
     if not form.is_valid():

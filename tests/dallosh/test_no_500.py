@@ -225,7 +225,8 @@ class Values:
 EVERY_NAME = ["", "x", "-1", "9" * 30, "1e309", "9999-12-31", "0001-01-01", "\x00", "x" * 5000, ["a", "b"],
               *(cursor(priority, "2000-01-01T00:00:00", "") for priority in range(1, 7))]
 SHORT_CIRCUIT = {"format"}  # DRF answers 404 to an unknown format before the view reads anything else
-JSON_BODIES = ["null", "[]", "1", '"x"', "{}", '{"text": null}', "[{}]", "NaN"]
+JSON_BODIES = ["null", "[]", "1", '"x"', "{}", '{"text": null}', "[{}]", "NaN",
+               "[" * 100_000 + "]" * 100_000, '{"a":' * 100_000]  # deeper than the parser recurses
 
 JUNK_IDS = ["0", "-1", "000000000000000000000000", "ffffffffffffffffffffffff", "x" * 300, "é🙂", "\x00",
             "twcs:0", "..", "%", "9" * 40, "null"]
@@ -610,3 +611,19 @@ def _alert() -> str:
     now = datetime.now(UTC)
     return str(Alert(rule_id=1, rule_name="backlog", kind="team_backlog", team="tech", message="tech backlog",
                      raised_at=now, updated_at=now).save().id)
+
+
+def test_json_nested_too_deeply_is_a_clear_400_on_every_parser(admin_client, make_user):
+    """The API's JSON and NDJSON parsers and the upload start recursed into "[" * 5000 and
+    answered 500."""
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=make_user("feeder", role="admin"))
+    api = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Token {token.key}")
+    deep = "[" * 100_000 + "]" * 100_000  # "[" * 5000 is only unterminated on Python 3.13
+    for content_type in ("application/json", "application/x-ndjson"):
+        answer = api.post("/api/v1/ingest/stream", data=deep, content_type=content_type)
+        assert answer.status_code == 400, (content_type, answer.status_code)
+        assert "JSON" in answer.json()["detail"]
+    answer = admin_client.post("/ingest/uploads/", data=deep, content_type="application/json")
+    assert answer.status_code == 400 and "filename" in answer.json()["error"]
