@@ -72,7 +72,9 @@ def offered(*, ticket: dict, user) -> frozenset[str]:
     held_by = ticket.get("assignee")
     names = {"note"}
     if is_open:
-        names |= {"reply", "reroute"}
+        names.add("reply")
+        if not held_by or can_release_ticket(user, ticket):  # re-routing takes it from its holder
+            names.add("reroute")
         if not held_by and ticket.get("team") and can_hold_tickets_of(user, ticket["team"]):
             names.add("claim")
         if can_assign_ticket(user, ticket) and ticket.get("team"):

@@ -163,15 +163,21 @@ def release_ticket(*, ticket_id: str, user) -> TicketRow:
     def decide(ticket: TicketRow):
         if not ticket.get("assignee"):
             raise ActionRefused(gettext("Nobody holds this ticket."))
-        if not can_release_ticket(user, ticket):
-            raise ActionForbidden(gettext("Only %(holder)s or a manager can release this ticket.")
-                                  % {"holder": ticket["assignee"]})
+        _require_release(ticket, user)
         changes = {"assignee": None}
         if ticket["status"] == TicketStatus.IN_PROGRESS:
             changes["status"] = TicketStatus.NEW
         return changes, {"assignee": [ticket["assignee"], None]}, None
 
     return _mutate(ticket_id=ticket_id, user=user, action="released", decide=decide)
+
+
+def _require_release(ticket: TicketRow, user) -> None:
+    """Every action that takes a held ticket out of its holder's hands (releasing it, moving
+    it back to new, re-routing it) is the holder's or a manager's."""
+    if ticket.get("assignee") and not can_release_ticket(user, ticket):
+        raise ActionForbidden(gettext("Only %(holder)s or a manager can release this ticket.")
+                              % {"holder": ticket["assignee"]})
 
 
 def assign_ticket(*, ticket_id: str, user, assignee: str) -> TicketRow:
@@ -210,6 +216,7 @@ def change_status(*, ticket_id: str, user, status: str) -> TicketRow:
         if starts_work and can_hold_tickets_of(user, ticket["team"]):  # starting work on it is claiming it
             changes |= {"assignee": user.get_username(), "claimed_at": now}
         if status == TicketStatus.NEW:
+            _require_release(ticket, user)
             changes["assignee"] = None
         return changes, {"status": [ticket["status"], status]}, None
 
@@ -345,6 +352,7 @@ def reroute_ticket(*, ticket_id: str, user, team: str, reason: str = "") -> Tick
         _require_open(ticket)
         if ticket.get("team") == team:
             raise ActionRefused(gettext("The ticket is already in the %(team)s queue.") % {"team": team})
+        _require_release(ticket, user)
         changes = {"team": team, "assignee": None, "status": TicketStatus.NEW, "routed_at": datetime.now(UTC),
                    "routing_rule": f"re-routed by {user.get_username()}"}
         return changes, {"team": [ticket.get("team"), team], "reason": reason[:500]}, None

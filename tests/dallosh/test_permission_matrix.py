@@ -23,6 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from dallosh import ws_urls
 from dallosh.asgi import application
 from dallosh.permissions import INGEST_GROUP
+from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)  # websocket consumers read users from other threads
 
@@ -231,6 +232,14 @@ ACTIONS: dict[str, tuple[dict, bool, set[str]]] = {  # action → (body, held by
     "withdraw_correction": ({}, False, {"holder", "manager", "admin"}),
 }
 CORRECTED_BY_THE_HOLDER_FIRST = {"withdraw_correction"}
+HOLDER_AND_MANAGERS = {"holder", "manager", "admin"}
+# The same actions where who holds the ticket matters: every status move of a held ticket
+# (back to new takes it from its holder), and a re-route of a held one.
+HELD_CASES: list[tuple[str, dict, set[str]]] = [
+    *(("status", {"status": status}, HOLDER_AND_MANAGERS if status == "new" else TEAM_AND_MANAGERS)
+      for status in ("new", "waiting_customer", "resolved")),
+    ("reroute", {"team": "billing", "reason": "about the bill"}, HOLDER_AND_MANAGERS),
+]
 
 
 def test_the_matrix_covers_every_action_of_the_one_registry():
@@ -250,9 +259,11 @@ def test_every_ticket_action_allows_exactly_the_expected_roles(analysed, make_us
               "admin": make_user("root", role="admin")}
     cache.clear()
     wrong = []
-    for action, (body, held, expected) in ACTIONS.items():
+    cases = [*((action, body, held, expected) for action, (body, held, expected) in ACTIONS.items()),
+             *((action, body, True, expected) for action, body, expected in HELD_CASES)]
+    for case, (action, body, held, expected) in enumerate(cases):
         for actor in ACTORS:
-            ticket_id = analysed(f"my fibre is down ({action} {ACTORS.index(actor)})")[0]
+            ticket_id = analysed(f"my fibre is down ({action} {case} {ACTORS.index(actor)})")[0]
             if held:
                 services.claim_ticket(ticket_id=ticket_id, user=actors["holder"])
             if action in CORRECTED_BY_THE_HOLDER_FIRST:
@@ -265,5 +276,7 @@ def test_every_ticket_action_allows_exactly_the_expected_roles(analysed, make_us
                 response = client.post(f"/tickets/{ticket_id}/{action}/", body, HTTP_ACCEPT="application/json")
             outcome = {200: True, 403: False, 404: False}.get(response.status_code)
             if outcome is None or outcome != (actor in expected):
-                wrong.append((action, actor, response.status_code, response.content[:120]))
+                wrong.append((action, body, actor, response.status_code, response.content[:120]))
+            if held and outcome is False:
+                assert Ticket.objects.get(id=ticket_id).assignee == "ana", (action, body, actor, "holder lost")
     assert not wrong, "\n".join(map(str, wrong))
