@@ -113,6 +113,12 @@ def can_read_kpis(user: User) -> bool:
     return is_manager(user)
 
 
+def can_read_health(user: User) -> bool:
+    """The system's health (provider errors and costs, workers, ingest file names) is a
+    manager's: the overview page and /api/v1/health answer by this one rule."""
+    return is_manager(user)
+
+
 def can_ingest(user: User) -> bool:
     return _active(user) and (user.is_staff or INGEST_GROUP in _groups(user))
 
@@ -129,6 +135,13 @@ class CanReadKpis(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return can_read_kpis(request.user)
+
+
+class CanReadHealth(BasePermission):
+    message = "The system's health is for managers."
+
+    def has_permission(self, request, view) -> bool:
+        return can_read_health(request.user)
 
 
 class CanUseQueues(BasePermission):

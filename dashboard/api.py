@@ -101,7 +101,7 @@ class AlertListView(APIView):
 class HealthView(APIView):
     """Tasks waiting for a worker, worker clusters alive, provider tiers, ingest jobs running (managers)."""
 
-    permission_classes = [permissions.CanReadKpis]
+    permission_classes = [permissions.CanReadHealth]
 
     @extend_schema(responses={200: HealthSerializer})
     def get(self, request: Request) -> Response:

@@ -24,9 +24,14 @@ SENTIMENT_COLOURS = {"negative": "#b42318", "neutral": "#98a2b3", "positive": "#
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Managers and admins land on the overview; agents on their queue."""
+    """Managers and admins land on the overview; agents on their queue; anyone else (an
+    account with no team yet, an ingest-only account) on a page that says what it may do,
+    never the system's health (permissions.can_read_health, as /api/v1/health)."""
     if not permissions.is_manager(request.user) and permissions.agent_teams(request.user):
         return redirect("tickets:my_queue")
+    if not permissions.can_read_health(request.user):
+        return render(request, "dashboard/no_overview.html",
+                      {"can_ingest": permissions.can_ingest(request.user)})
     return render(request, "dashboard/home.html", {"overview": selectors.overview()})
 
 
