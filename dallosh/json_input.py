@@ -1,8 +1,9 @@
 """JSON from people's requests, parsed so that no input can crash the request.
 
-The standard library's parser recurses once per nesting level: `"[" * 5000` raises
-RecursionError, which no caller expects from bad input (it answered 500). Here it is the
-ValueError every caller already turns into a clear 400.
+The standard library's parser recurses once per nesting level: on Python 3.13 a document
+nested ~100,000 deep (`"[" * 100_000`) raises RecursionError, which no caller expects from
+bad input (it answered 500). Here it is the ValueError every caller already turns into a
+clear 400.
 """
 
 from __future__ import annotations
