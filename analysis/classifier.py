@@ -34,6 +34,7 @@ from pathlib import Path
 import gridfs
 import numpy as np
 from django.conf import settings
+from mongoengine.errors import NotUniqueError
 
 from analysis import embeddings
 from analysis.evaluation import score
@@ -320,26 +321,55 @@ def threshold_for(confidence: list[float], correct: list[bool]) -> float:
 # --- storage: the shipped starter, versions in MongoDB, the active one cached per process -----------
 
 
+class VersionCorrupt(ValueError):
+    """A stored version whose arrays no longer hash to what was recorded when it was saved."""
+
+
 def save(classifier: Classifier, evaluation: Evaluation, *, trained_on: int, corrections: int,
          activate: bool, judged: Evaluation | None = None, slice_name: str | None = None) -> ClassifierVersion:
-    """Store a version (its arrays in GridFS, its figures beside them); with `activate`, it
-    becomes the only active one. `judged`: its figures on the evaluation slice `slice_name`."""
-    latest = ClassifierVersion.objects.order_by("-version").first()
-    classifier.version = max(latest.version if latest else 0, starter_version()) + 1
-    blob_id = gridfs.GridFS(database(), collection="classifier_blobs").put(classifier.to_bytes())
-    now = datetime.now(UTC)
+    """Store a version (its arrays in GridFS with their sha256, its figures beside them),
+    inactive, under the next free number; with `activate`, then make it the active one."""
+    while True:
+        latest = ClassifierVersion.objects.order_by("-version").only("version").first()
+        classifier.version = max(latest.version if latest else 0, starter_version()) + 1
+        data = classifier.to_bytes()
+        blob_id = _blobs().put(data)
+        try:
+            record = _record(classifier, evaluation, blob_id=blob_id, sha256=hashlib.sha256(data).hexdigest(),
+                             trained_on=trained_on, corrections=corrections, judged=judged,
+                             slice_name=slice_name).save(force_insert=True)
+        except NotUniqueError:  # another process took that number between the read and the insert
+            _blobs().delete(blob_id)
+            continue
+        break
     if activate:
-        ClassifierVersion.objects(active=True).update(set__active=False)
+        make_active(version=record.version)
+        record.reload()
+    return record
+
+
+def _record(classifier: Classifier, evaluation: Evaluation, *, blob_id, sha256: str, trained_on: int,
+            corrections: int, judged: Evaluation | None, slice_name: str | None) -> ClassifierVersion:
     return ClassifierVersion(
-        version=classifier.version, created_at=now, blob_id=blob_id, active=activate,
-        activated_at=now if activate else None,
+        version=classifier.version, created_at=datetime.now(UTC), blob_id=blob_id, sha256=sha256, active=False,
         encoder=classifier.encoder, sources=classifier.provenance.get("sources", {}),
         trained_on=trained_on, corrections=corrections, held_out=evaluation.held_out,
         agreement=evaluation.agreement, macro_f1=evaluation.macro_f1, thresholds=evaluation.thresholds,
         coverage=evaluation.coverage, accepted_share=evaluation.accepted_share,
         accepted_precision=evaluation.accepted_precision, score=evaluation.score,
         slice_name=slice_name, slice_score=judged.score if judged else None,
-        slice_agreement=judged.agreement if judged else {}).save()
+        slice_agreement=judged.agreement if judged else {})
+
+
+def make_active(*, version: int | None) -> None:
+    """Make `version` the active one (None: the shipped starter) without a moment where a
+    reader finds another: the new one is marked first, with the latest activation time
+    (readers take the latest activated), and only then are the others unmarked."""
+    if version is not None:
+        load(ClassifierVersion.objects.get(version=version))  # refuses a version whose hash does not match
+        ClassifierVersion.objects(version=version).update(set__active=True, set__activated_at=datetime.now(UTC))
+    ClassifierVersion.objects(active=True, version__ne=version).update(set__active=False)
+    forget_cache()
 
 
 def starter() -> Classifier | None:
@@ -366,18 +396,37 @@ def active() -> Classifier | None:
     if time.monotonic() - _cache["checked"] < settings.DALLOSH_ANALYSIS.get("HEADS_RELOAD_S", 60):
         return _cache["classifier"]
     _cache["checked"] = time.monotonic()
-    record = ClassifierVersion.objects(active=True).only("version", "blob_id").first()
-    if record is None:
-        if _cache["starter"] is None:
-            _cache["starter"] = starter()
-        _cache.update(version=None, classifier=_cache["starter"])
-    elif record.version != _cache["version"]:
-        _cache.update(version=record.version, classifier=load(record))
+    record = ClassifierVersion.objects(active=True).order_by("-activated_at").only(
+        "version", "blob_id", "sha256").first()
+    if record is None or record.version != _cache["version"]:
+        try:
+            loaded = load(record) if record else _starter_cached()
+        except VersionCorrupt:
+            logger.exception("classifier version %s refused; the workers keep version %s",
+                             record.version, _cache["version"] or "starter")
+            return _cache["classifier"] or _starter_cached()
+        _cache.update(version=record.version if record else None, classifier=loaded)
     return _cache["classifier"]
 
 
+def _starter_cached() -> Classifier | None:
+    if _cache["starter"] is None:
+        _cache["starter"] = starter()
+    return _cache["starter"]
+
+
+def _blobs() -> gridfs.GridFS:
+    return gridfs.GridFS(database(), collection="classifier_blobs")
+
+
 def load(record: ClassifierVersion) -> Classifier:
-    return Classifier.from_bytes(gridfs.GridFS(database(), collection="classifier_blobs").get(record.blob_id).read())
+    """The stored version, refused (VersionCorrupt) when its arrays do not hash to the sha256
+    recorded at saving; versions saved before hashes were kept load unchecked."""
+    data = _blobs().get(record.blob_id).read()
+    if record.sha256 and hashlib.sha256(data).hexdigest() != record.sha256:
+        raise VersionCorrupt(f"version {record.version}: its stored arrays do not match their sha256; "
+                             "retrain, or activate another version")
+    return Classifier.from_bytes(data)
 
 
 def forget_cache() -> None:

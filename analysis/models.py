@@ -51,11 +51,13 @@ class CostLedgerDay(me.Document):
 class ClassifierVersion(me.Document):
     """One trained version of the fast tier's heads (analysis/classifier.py): where its
     arrays lie (GridFS), what it learned from and how it scored on its held-out split. At
-    most one is active; with none, the starter heads shipped with the project are."""
+    most one is active (for the instant of a switch, two: readers take the latest activated);
+    with none, the starter heads shipped with the project are."""
 
     version = me.IntField(required=True, unique=True)
     created_at = me.DateTimeField(required=True)
     blob_id = me.ObjectIdField(required=True)
+    sha256 = me.StringField()  # of the blob: a version that no longer matches is refused
     active = me.BooleanField(default=False)
     encoder = me.StringField()
     sources = me.DictField()  # source (dev | teacher | refined | correction) -> examples
@@ -76,7 +78,8 @@ class ClassifierVersion(me.Document):
     slice_score = me.FloatField()
     slice_agreement = me.DictField()
 
-    meta = {"collection": "classifier_versions", "indexes": [{"fields": ["active"]}, {"fields": ["-version"]}]}
+    meta = {"collection": "classifier_versions",
+            "indexes": [{"fields": ["active", "-activated_at"]}, {"fields": ["-version"]}]}
 
 
 class TierScorecard(me.Document):

@@ -64,7 +64,7 @@ def fast_tier_status() -> FastTierStatus | None:
     figures; None when the fast tier is off."""
     if not settings.DALLOSH_ANALYSIS.get("FAST_TIER", True):
         return None
-    record = ClassifierVersion.objects(active=True).exclude("blob_id").first()
+    record = ClassifierVersion.objects(active=True).order_by("-activated_at").exclude("blob_id").first()
     if record is not None:
         return FastTierStatus(record.version, record.encoder or "", False, record.sources or {},
                               record.accepted_share, record.agreement)

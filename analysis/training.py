@@ -24,13 +24,14 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import timedelta
 
 import numpy as np
 
 from analysis import classifier, embeddings, selectors, training_data
 from analysis.classifier import Evaluation, Example
 from analysis.models import ClassifierVersion
+from dallosh import leases
 
 MIN_TRAINING_EXAMPLES = 50
 FIELD_TOLERANCE = 0.005  # half a point of one field's agreement on the slice (4 tweets of 803)
@@ -40,6 +41,14 @@ NOT_WORD = re.compile(r"\W+")
 
 class VersionUnknown(ValueError):
     """No stored version has that number."""
+
+
+class TrainingRunning(ValueError):
+    """Another training holds the training lease."""
+
+
+TRAINING_LEASE = "training of the fast tier"
+TRAINING_LEASE_TTL = timedelta(hours=2)  # a training takes minutes; a dead one frees it after this
 
 
 @dataclass(frozen=True)
@@ -106,7 +115,17 @@ def _embedded(texts: list[str]) -> np.ndarray:
 def train_classifier(*, limit: int = 200_000, force: bool = False) -> TrainingOutcome:
     """Train a new version on every source, calibrate it on a held-out split, judge it on the
     evaluation slice beside the active version, store it, and activate it only if it is not
-    worse there (or `force`). Without ../shared (no slice), the calibration split judges."""
+    worse there (or `force`). Without ../shared (no slice), the calibration split judges.
+    One training at a time (TrainingRunning otherwise): two would judge against the same
+    active version and the later would replace the earlier unjudged."""
+    try:
+        with leases.held(name=TRAINING_LEASE, ttl=TRAINING_LEASE_TTL):
+            return _train(limit=limit, force=force)
+    except leases.LeaseTaken as taken:
+        raise TrainingRunning(f"{taken}; try again when it ends") from taken
+
+
+def _train(*, limit: int, force: bool) -> TrainingOutcome:
     base = base_examples()
     install = curated(selectors.training_examples(limit=limit), base_weight=sum(e.weight for e in base))
     examples = [*base, *install]
@@ -138,7 +157,6 @@ def train_classifier(*, limit: int = 200_000, force: bool = False) -> TrainingOu
     stored = classifier.save(model, evaluation, trained_on=len(train), corrections=sources.get("correction", 0),
                              activate=not_worse or force, judged=judged,
                              slice_name=training_data.EVALUATION_SLICE[0] if judged_on is not calibration else None)
-    classifier.forget_cache()
     if not_worse or force:
         message = f"version {stored.version} is now active"
     else:
@@ -159,14 +177,11 @@ def _not_worse(new: Evaluation, active: Evaluation) -> bool:
 
 def activate_version(*, version: int) -> int:
     """Make `version` the active one (the starter's number: the shipped heads); every worker
-    follows within HEADS_RELOAD_S. Returns the version now active."""
+    follows within HEADS_RELOAD_S. Refuses (VersionCorrupt) a version whose arrays no longer
+    match their hash. Returns the version now active."""
     starter = classifier.starter_version()
     if version != starter and not ClassifierVersion.objects(version=version).count():
         known = ", ".join(str(v.version) for v in ClassifierVersion.objects.only("version").order_by("version"))
         raise VersionUnknown(f"no version {version}; stored: {known or 'none'} ({starter}: the shipped starter heads)")
-    now = datetime.now(UTC)
-    ClassifierVersion.objects(active=True, version__ne=version).update(set__active=False)
-    if version != starter:
-        ClassifierVersion.objects(version=version).update(set__active=True, set__activated_at=now)
-    classifier.forget_cache()
+    classifier.make_active(version=None if version == starter else version)
     return version

@@ -5,7 +5,9 @@ replaces the active version, and a rollback reaches the workers."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
@@ -13,6 +15,7 @@ from sklearn.metrics import f1_score
 
 from analysis import classifier, services, training, training_data
 from analysis.models import ClassifierVersion
+from dallosh import leases
 from ingestion.services import ingest_records
 from tests.steps import wait_for
 from tickets import services as ticket_services
@@ -87,7 +90,9 @@ def test_a_retraining_is_kept_when_not_worse_a_poisoned_batch_never_is_and_a_rol
     starter = classifier.starter().version
     call_command("classifier_versions", "--activate", str(starter))
     assert not ClassifierVersion.objects(active=True).count()
-    # within HEADS_RELOAD_S (2 s in the tests, a minute by default) every worker labels with it
+    # within HEADS_RELOAD_S (2 s in the tests, a minute by default) every worker labels with it;
+    # a label given sooner may still use the version the worker checked just before.
+    time.sleep(settings.DALLOSH_ANALYSIS["HEADS_RELOAD_S"] + 0.5)
     [after] = ingest(["la fibre ne marche plus depuis hier"], first=80_001)
     assert wait_for(lambda: model_of(after), until=bool, timeout=90) == f"use-m-heads-v{starter}"
 
@@ -95,3 +100,10 @@ def test_a_retraining_is_kept_when_not_worse_a_poisoned_batch_never_is_and_a_rol
 def test_an_unknown_version_is_refused_with_the_versions_there_are(db):
     with pytest.raises(training.VersionUnknown, match="no version 999"):
         training.activate_version(version=999)
+
+
+def test_a_training_while_another_runs_is_refused_and_stores_nothing(db):
+    assert leases.take(name=training.TRAINING_LEASE, ttl=timedelta(minutes=5), holder="worker-2:4711")
+    with pytest.raises(training.TrainingRunning, match=r"already running \(worker-2:4711 since"):
+        training.train_classifier()
+    assert not ClassifierVersion.objects.count()

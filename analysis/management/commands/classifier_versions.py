@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis import selectors, training
+from analysis import classifier, selectors, training
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
         if activate is not None:
             try:
                 training.activate_version(version=activate)
-            except training.VersionUnknown as refusal:
+            except (training.VersionUnknown, classifier.VersionCorrupt) as refusal:
                 raise CommandError(str(refusal)) from refusal
             self.stdout.write(f"version {activate} is now active; every worker follows within a minute")
         self.stdout.write(f"{'':2}{'version':>8}  {'created (UTC)':<17} {'slice score':>11}  "
