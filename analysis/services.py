@@ -378,7 +378,7 @@ def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list
     previous = current.get("analysis") or {}
     fast_before = previous.get("provider") == classifier.TIER and outcome.provider != classifier.TIER
     taken = _settled_by(current, outcome) if fast_before else list(classifier.FIELDS)
-    if fast_before and not _routable(current):
+    if fast_before and not routing.machine_may_route(current):
         differs = {f: getattr(analysis, f) for f in taken if previous.get(f) != getattr(analysis, f)}
         suggestion = {**differs, "provider": outcome.provider, "model": outcome.model, "at": now} if differs else {}
         kept = {**previous, "suggestion": suggestion, "refine_fields": taken}
@@ -395,7 +395,8 @@ def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list
         doubts = [f for f in previous.get("unsure") or [] if f not in taken]
     elif outcome.provider == classifier.TIER:
         queued, basis = scorecards.fields_to_refine(unsure=doubts, confidence=confidence)
-    route = routing.decide_route(analysis=analysis, text=text, language=current.get("language"),
+    route = routing.decide_route(analysis=routing.in_force(analysis, current.get("correction")), text=text,
+                                 language=current.get("language"),
                                  author=current.get("customer"), rules=rules)
     answer = {**analysis.to_dict(), "input_text": text, "provider": outcome.provider, "model": outcome.model,
               "tokens_in": outcome.tokens_in, "tokens_out": outcome.tokens_out, "latency_ms": outcome.latency_ms,
@@ -415,7 +416,7 @@ def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list
                     "refine_queued_until": EPOCH}
     if not current.get("correction"):
         changes |= {"topic": analysis.topic, "sentiment": analysis.sentiment}
-    if _routable(current):
+    if routing.machine_may_route(current):
         changes |= routed_fields(ticket=current, route=route, now=now)
     return changes, "refined" if fast_before else "analysed", {
         "provider": outcome.provider, "model": outcome.model, "team": changes.get("team"),
@@ -432,10 +433,6 @@ def _settled_by(current: dict, outcome: Outcome) -> list[str]:
     if current.get("needs_analysis") or handed is None:
         return list(classifier.FIELDS)
     return scorecards.better_fields(tier=outcome.provider, fields=handed, confidence=previous.get("confidence") or {})
-
-
-def _routable(ticket: dict) -> bool:
-    return ticket.get("team") is None or (ticket.get("status") == TicketStatus.NEW and not ticket.get("assignee"))
 
 
 def _release(result: ChainResult, by_id: dict[str, dict], claim: str, run: AnalysisRun) -> None:

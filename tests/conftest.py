@@ -14,7 +14,7 @@ from analysis import classifier, corrections, scorecards
 from dallosh import embedded, mongo
 from dallosh.embedded import stop_group
 from tests.helpers import twcs_record
-from tests.steps import wait_for
+from tests.steps import empty_collections, wait_for
 
 pytest_plugins = ["tests.alert_data"]
 
@@ -87,10 +87,7 @@ def clean_mongo(mongo_connection, settings, tmp_path):
 
     channel_layers.backends.clear()
     yield
-    for document in mongo.document_classes():
-        document._get_collection().delete_many({})
-    for name in ("classifier_blobs.files", "classifier_blobs.chunks"):
-        mongo.database()[name].delete_many({})
+    empty_collections()
     classifier.forget_cache()  # a version another test trained must not answer in the next
     corrections.forget_cache()
     scorecards.forget_cache()  # nor a scorecard another test stored

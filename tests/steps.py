@@ -1,5 +1,5 @@
 """Steps the tests share: waiting for an outcome, logging in (browser and websocket),
-uploading a file in slices, reading a queue. Factories for records are in tests/helpers.py."""
+uploading a file in slices, reading a queue, emptying the stores. Factories for records are in tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -9,8 +9,17 @@ from django.test import Client
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
+from dallosh import mongo
 from tickets import selectors
 from tickets.selectors import QueueFilters
+
+
+def empty_collections() -> None:
+    """Every collection emptied, indexes kept (between tests, or a property test's examples)."""
+    for document in mongo.document_classes():
+        document._get_collection().delete_many({})
+    for name in ("classifier_blobs.files", "classifier_blobs.chunks"):
+        mongo.database()[name].delete_many({})
 
 
 def wait_for(read, *, until, timeout: float, every: float = 0.3):

@@ -17,6 +17,7 @@ from tickets.services import apply_change
 from tickets.store import Projection, TicketRow
 
 SUBJECT_CHARS = 280
+INGESTION = "system:ingestion"  # who the feed's own status moves are written by
 TWEET_FIELDS = {"author": 1, "is_brand": 1, "is_retweet": 1, "is_duplicate": 1, "created_at": 1, "text": 1,
                 "clean_text": 1, "display_text": 1,
                 "language": 1, "source": 1, "conversation_id": 1}
@@ -157,8 +158,9 @@ def reopen_on_customer_reply(*, ticket_ids: list[str], now: datetime) -> int:
         status = TicketStatus.IN_PROGRESS if ticket.get("assignee") else TicketStatus.NEW
         clock = sla.fields_on_customer_reply(ticket, now) if ticket.get("urgency") else {"responded_at": None}
         changes = {"status": status, "resolved_at": None, **clock}
-        written = apply_change(ticket=ticket, changes=changes, by="system:ingestion", action="customer_replied",
-                               details={"status": [ticket["status"], status]}, now=now)
+        written = apply_change(ticket=ticket, changes=changes, by=INGESTION, action="customer_replied",
+                               details={"status": [ticket["status"], status]}, now=now,
+                               audit=not _status_is_derived(ticket))
         reopened += written is not None
     return reopened
 
@@ -173,10 +175,20 @@ def await_customer_after_brand_reply(*, answered: dict[str, datetime], now: date
             continue
         replied_at = answered[ticket["_id"]]
         changes = {"status": TicketStatus.WAITING_CUSTOMER, **sla.fields_on_response(ticket, replied_at)}
-        written = apply_change(ticket=ticket, changes=changes, by="system:ingestion", action="brand_replied",
-                               details={"status": [ticket["status"], TicketStatus.WAITING_CUSTOMER]}, now=now)
+        written = apply_change(ticket=ticket, changes=changes, by=INGESTION, action="brand_replied",
+                               details={"status": [ticket["status"], TicketStatus.WAITING_CUSTOMER]}, now=now,
+                               audit=not _status_is_derived(ticket))
         moved += written is not None
     return moved
+
+
+def _status_is_derived(ticket: TicketRow) -> bool:
+    """New or waiting on the customer as its conversation implied, not as a person set it.
+    Moving between those states as the feed brings tweets is no event of its own (the tweets
+    are in the conversation), so it writes no audit entry: a file ingested in pieces, in any
+    order, leaves the same history as ingested once. Undoing a person's decision is audited."""
+    return (ticket.get("status") in (TicketStatus.NEW, TicketStatus.WAITING_CUSTOMER)
+            and ticket.get("status_by") in (None, INGESTION))
 
 
 def _answered_defaults(fields: dict) -> dict:
@@ -196,23 +208,64 @@ def _enter_new_day(before: TicketRow | None, created_at: datetime) -> None:
 
 
 def merge_tickets(*, merges: list[tuple[str, str]], now: datetime) -> None:
-    """Mark the tickets of absorbed conversations as merged into the surviving one.
+    """Mark the tickets of absorbed conversations as merged into the surviving one, and
+    carry the people's work on them there (merge_work): nothing an agent did is orphaned.
 
-    They are kept (an agent may already have worked them), out of every queue; the queue
-    directory forgets them when the write applied to the version read.
+    The absorbed ticket is kept (its history), out of every queue; its page and queue are
+    told (the event names the survivor). A replay finds it merged and carries nothing twice.
     """
     for absorbed, into in merges:
-        before = store.get(absorbed, projection=Projection.STATE)
-        if before is None:
-            continue
-        update = {"$set": {"status": TicketStatus.MERGED, "merged_into": into, "needs_analysis": False,
-                           "updated_at": now}, "$inc": {"version": 1}}
-        if store.update_where({"_id": absorbed, "version": before.get("version")}, update):
-            if queue_segment(before):
-                count_in_segment(queue_segment(before), -1)
-            events.written(pairs=[(before, None)])
-        else:  # changed meanwhile: merge it all the same; its directory count only runs high
-            store.update_where({"_id": absorbed}, update)
+        for _attempt in range(MERGE_ATTEMPTS):  # each write is pinned to the version read
+            before = store.get(absorbed, projection=Projection.WHOLE)
+            if before is None or (before.get("status") == TicketStatus.MERGED and before.get("merged_into") == into):
+                break
+            survivor = store.get(into, projection=Projection.WORKING)
+            carried = merge_work(absorbed=before, survivor=survivor, now=now) if survivor else None
+            if carried and not apply_change(ticket=survivor, changes=carried.changes, by=INGESTION,
+                                            action="merged", details=carried.details, now=now,
+                                            push={"notes": {"$each": carried.notes}} if carried.notes else None):
+                continue  # the survivor changed meanwhile: read both again
+            changes = {"status": TicketStatus.MERGED, "merged_into": into, "needs_analysis": False,
+                       "assignee": None}
+            if apply_change(ticket=before, changes=changes, by=INGESTION, action="merged_into",
+                            details={"into": into}, now=now):
+                break
+
+
+MERGE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class CarriedWork:
+    changes: dict
+    notes: list[dict]
+    details: dict  # for the audit entry: what came from which ticket
+
+
+def merge_work(*, absorbed: TicketRow, survivor: TicketRow, now: datetime) -> CarriedWork | None:
+    """What of the absorbed ticket's people's work the survivor takes: every note; its holder,
+    and the status a person gave it, unless the survivor has its own (with its team, urgency
+    and queue place: the holder's ticket stays in the holder's queue); its agent's correction
+    unless the survivor has one. None when there is nothing to carry."""
+    changes: dict = {}
+    if absorbed.get("assignee") and not survivor.get("assignee"):
+        changes |= {"assignee": absorbed["assignee"], "claimed_at": absorbed.get("claimed_at")}
+    if not _status_is_derived(absorbed) and _status_is_derived(survivor):
+        changes |= {key: absorbed.get(key) for key in ("status", "resolved_at", "responded_at")}
+    if absorbed.get("correction") and not survivor.get("correction"):
+        changes |= {key: absorbed.get(key) for key in ("correction", "sentiment", "topic", "urgency")}
+        changes["unsure"] = False
+    if changes and absorbed.get("team") and absorbed.get("urgency"):
+        changes |= {"team": absorbed["team"], "urgency": absorbed["urgency"],
+                    "routing_rule": absorbed.get("routing_rule")}
+        changes |= sla.fields_for_urgency({**survivor, **changes}, absorbed["urgency"], now)
+    notes = list(absorbed.get("notes") or [])
+    if not changes and not notes:
+        return None
+    details = {"absorbed": absorbed["_id"], "notes": len(notes),
+               **{key: [survivor.get(key), value] for key, value in changes.items()
+                  if key in ("assignee", "status", "team")}}
+    return CarriedWork(changes=changes, notes=notes, details=details)
 
 
 def _workflow_defaults(now: datetime, *, with_analysis: bool = True) -> dict:

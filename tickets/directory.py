@@ -12,16 +12,17 @@ from pymongo.errors import DuplicateKeyError
 
 from dallosh.bulk import day_ranges, earliest, recount_until_settled
 from tickets import store
-from tickets.models import QueueDay
+from tickets.models import QueueDay, TicketStatus
 from tickets.store import TicketRow
 
 Segment = tuple[str, str, int, datetime, bool]  # team, status, priority, day, unsure
 
 
 def queue_segment(ticket: TicketRow) -> Segment | None:
-    """The queue segment a ticket sits in, None while it is not routed. Whether the machine
-    is unsure of it is part of it: a correction moves the ticket out of the unsure segment."""
-    if not ticket.get("team") or ticket.get("queue_priority") is None:
+    """The queue segment a ticket sits in, None while it is not routed and once merged (it is
+    in no queue). Whether the machine is unsure of it is part of it: a correction moves the
+    ticket out of the unsure segment."""
+    if not ticket.get("team") or ticket.get("queue_priority") is None or ticket.get("status") == TicketStatus.MERGED:
         return None
     created = ticket["created_at"]
     day = datetime(created.year, created.month, created.day, tzinfo=UTC)
@@ -72,7 +73,8 @@ def _recount_queue_day(window: dict) -> int:
 
 
 def _queue_counts(window: dict, day: datetime) -> dict[str, int]:
-    pipeline = [{"$match": {**window, "team": {"$ne": None}, "queue_priority": {"$ne": None}}},
+    pipeline = [{"$match": {**window, "team": {"$ne": None}, "queue_priority": {"$ne": None},
+                            "status": {"$ne": TicketStatus.MERGED}}},
                 {"$group": {"_id": {"team": "$team", "status": "$status", "priority": "$queue_priority",
                                     "unsure": "$unsure"}, "count": {"$sum": 1}}}]
     counts: Counter = Counter()  # unsure None (sure, or written before the flag) and False are one segment

@@ -144,6 +144,9 @@ class Ticket(me.Document):
     first_brand_reply_at = me.DateTimeField()
     brand_answered_at = me.DateTimeField()  # the brand had the last word, since then (None: the customer)
     status = me.StringField(choices=TicketStatus.CHOICES, default=TicketStatus.NEW)
+    # who set the status: a username, "system:<part>", or None (as the conversation implied at creation)
+    status_by = me.StringField()
+    routed_by = me.StringField()  # the person who re-routed it; machine routing then only suggests
     needs_analysis = me.BooleanField(default=True)
     merged_into = me.StringField()
     ingested_at = me.DateTimeField()

@@ -5,11 +5,12 @@ change."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from dallosh.vocabulary import FALLBACK_TEAM, FIELDS, TOPIC_TEAM, Analysis, labels_in_force
+from dallosh.vocabulary import FALLBACK_TEAM, FIELDS, LABEL_FIELDS, TOPIC_TEAM, Analysis, labels_in_force
 from tickets import sla, store
 from tickets.models import RoutingRule, TicketStatus
 from tickets.services import apply_change
@@ -41,8 +42,31 @@ def decide_route(*, analysis: Analysis, text: str, language: str | None, author:
 
 
 def stored_analysis(ticket: TicketRow) -> Analysis:
-    """The model's labels stored on a ticket, as an Analysis."""
-    return Analysis(**{name: ticket["analysis"][name] for name in FIELDS})
+    """The labels routing reads on a ticket, as an Analysis: the model's, under the agent's
+    correction where one stands (a corrected topic routes as corrected)."""
+    return in_force(Analysis(**{name: ticket["analysis"][name] for name in FIELDS}), ticket.get("correction"))
+
+
+def in_force(analysis: Analysis, correction: dict | None) -> Analysis:
+    """The model's answer under an agent's correction: what routing decides on."""
+    if not correction:
+        return analysis
+    labels = labels_in_force(analysis.to_dict(), correction)
+    return dataclasses.replace(analysis, **{name: labels[name] for name in LABEL_FIELDS})
+
+
+def machine_may_route(ticket: TicketRow) -> bool:
+    """Whether a machine decision (an analysis, a refinement, a re-route after a rule change)
+    may set the ticket's team: never routed yet, or new, unheld and routed by the machine.
+    A person's routing (a re-route) stands until a person changes it; the machine may only
+    suggest (analysis.suggestion)."""
+    if ticket.get("team") is None:
+        return True
+    return ticket.get("status") == TicketStatus.NEW and not ticket.get("assignee") and not ticket.get("routed_by")
+
+
+# Written with a machine's routing: the ticket still is as machine_may_route read it.
+MACHINE_ROUTABLE = {"status": TicketStatus.NEW, "assignee": None, "routed_by": None}
 
 
 def routing_text(ticket: TicketRow) -> str:
@@ -109,16 +133,15 @@ def enqueue_reroute(*, requested_by: str) -> None:
 def reroute_open_tickets(*, now: datetime | None = None) -> Rerouted:
     """Apply the current routing rules to every open, unassigned, analysed ticket.
 
-    Tickets an agent holds are left alone. Each update re-checks that the ticket is still
-    new and unassigned, so a claim made meanwhile wins.
+    Tickets an agent holds or a person re-routed are left alone (machine_may_route). Each
+    update re-checks that, so a claim or re-route made meanwhile wins.
     """
     now = now or datetime.now(UTC)
     rules = active_rules()
     result = Rerouted()
     # One indexed day at a time: millions of open tickets are never asked for in one query.
     for ticket in store.scan_by_created_day(projection=store.Projection.STATE):
-        if (ticket.get("status") != TicketStatus.NEW or ticket.get("assignee") or ticket.get("needs_analysis")
-                or not ticket.get("analysis")):
+        if not machine_may_route(ticket) or ticket.get("needs_analysis") or not ticket.get("analysis"):
             continue
         result.scanned += 1
         route = decide_route(analysis=stored_analysis(ticket),
@@ -130,6 +153,6 @@ def reroute_open_tickets(*, now: datetime | None = None) -> Rerouted:
             continue
         written = apply_change(ticket=ticket, changes=changes, by="system:routing", action="rerouted",
                                details={"team": [ticket.get("team"), route.team], "rule": route.rule},
-                               condition={"status": TicketStatus.NEW, "assignee": None}, now=now)
+                               condition=MACHINE_ROUTABLE, now=now)
         result.changed += written is not None
     return result

@@ -55,9 +55,9 @@ class AlreadyClaimed(ActionRefused):
 
 def apply_change(*, ticket: TicketRow, changes: dict, by: str, action: str, details: dict | None = None,
                  condition: dict | None = None, push: dict | None = None,
-                 now: datetime | None = None) -> TicketRow | None:
+                 now: datetime | None = None, audit: bool = True) -> TicketRow | None:
     """Write `changes` to the ticket exactly as it was read (its version), with the audit
-    entry, in one update; then publish the event. Returns the ticket as written, or None
+    entry (none with `audit` False), in one update; then publish the event. Returns the ticket as written, or None
     when it changed meanwhile (or `condition` no longer holds): nothing was written.
 
     The queue directory learns of the segment the ticket enters before the write, and of
@@ -71,13 +71,13 @@ def apply_change(*, ticket: TicketRow, changes: dict, by: str, action: str, deta
         count_in_segment(entering, +1)
     version = ticket.get("version", 0)
     if not store.write_pinned(ticket=ticket, changes=changes, by=by, action=action, details=details,
-                              condition=condition, push=push, now=now):
+                              condition=condition, push=push, now=now, audit=audit):
         if moved and entering:
             count_in_segment(entering, -1)
         return None
     if moved and leaving:
         count_in_segment(leaving, -1)
-    after.update(version=version + 1, updated_at=now)
+    after.update(version=version + 1, updated_at=now, **({"status_by": by} if "status" in changes else {}))
     events.written(pairs=[(ticket, after)])
     events.ticket_changed(after=after, before=ticket, action=action, by=by)
     return after
@@ -343,7 +343,8 @@ def record_reply(*, ticket_id: str, user, text: str) -> TicketRow:
 
 
 def reroute_ticket(*, ticket_id: str, user, team: str, reason: str = "") -> TicketRow:
-    """Send the ticket to another team's queue, unheld, for that team to pick up."""
+    """Send the ticket to another team's queue, unheld, for that team to pick up. A person's
+    routing: no later machine decision moves it (routing.machine_may_route)."""
     if team not in TEAMS:
         raise ActionRefused(gettext("'%(team)s' is not a team; the teams are: %(teams)s.")
                             % {"team": team, "teams": ", ".join(TEAMS)})
@@ -354,7 +355,7 @@ def reroute_ticket(*, ticket_id: str, user, team: str, reason: str = "") -> Tick
             raise ActionRefused(gettext("The ticket is already in the %(team)s queue.") % {"team": team})
         _require_release(ticket, user)
         changes = {"team": team, "assignee": None, "status": TicketStatus.NEW, "routed_at": datetime.now(UTC),
-                   "routing_rule": f"re-routed by {user.get_username()}"}
+                   "routing_rule": f"re-routed by {user.get_username()}", "routed_by": user.get_username()}
         return changes, {"team": [ticket.get("team"), team], "reason": reason[:500]}, None
 
     return _mutate(ticket_id=ticket_id, user=user, action="rerouted", decide=decide)

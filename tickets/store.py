@@ -238,14 +238,18 @@ def insert_new(documents: list[TicketRow]) -> set[str]:
 
 def pinned_update(*, ticket: TicketRow, changes: dict, by: str, action: str, details: dict | None,
                   condition: dict | None, now: datetime, push: dict | None = None,
-                  mark: dict | None = None) -> tuple[dict, dict]:
+                  mark: dict | None = None, audit: bool = True) -> tuple[dict, dict]:
     """The filter and update that write `changes` to the ticket exactly as it was read (its
-    version, and `condition`), with its audit entry, bumping the version."""
-    entry = {"at": now, "by": by, "action": action, "details": details or {}}
+    version, and `condition`), with its audit entry (unless `audit` is False: a state the
+    conversation itself implies), bumping the version. A new status records who set it
+    (`status_by`), so the pipeline can tell a person's decision from what it derived."""
     pinned = {"version": ticket["version"]} if "version" in ticket else {"version": {"$exists": False}}
-    return ({"_id": ticket["_id"], **pinned, **(condition or {})},
-            {"$set": {**changes, "updated_at": now, **(mark or {})}, "$inc": {"version": 1},
-             "$push": {"audit": entry, **(push or {})}})
+    fields = {**changes, "status_by": by} if "status" in changes else changes
+    pushed = {"audit": {"at": now, "by": by, "action": action, "details": details or {}}} if audit else {}
+    update = {"$set": {**fields, "updated_at": now, **(mark or {})}, "$inc": {"version": 1}}
+    if pushed or push:
+        update["$push"] = {**pushed, **(push or {})}
+    return {"_id": ticket["_id"], **pinned, **(condition or {})}, update
 
 
 def write_pinned(**change: Any) -> bool:

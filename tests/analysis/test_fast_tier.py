@@ -184,3 +184,23 @@ def test_a_ticket_the_heads_are_sure_of_is_final_and_its_llm_call_is_counted_as_
     saved = CostLedgerDay.objects.get(provider="fast")
     assert saved.items == 1 and saved.llm_calls_saved == 1 and saved.tokens_saved > 0
     assert fault_server.requests == []
+
+
+def test_a_ticket_a_person_re_routed_stays_there_through_refinement_and_new_words(use_tiers, fault_server,
+                                                                                 unsure_heads, make_user):
+    """The machine may only suggest: neither the pending refinement nor the fast labels of
+    the customer's next tweet move a ticket a person sent to a team."""
+    use_tiers(("openai", fault_server.url), fast=True)
+    [ticket_id] = ingest("where is my bill for march, charged twice")
+    services.label_tickets(ticket_ids=[ticket_id], heads=unsure_heads)
+    assert Ticket.objects.get(id=ticket_id).needs_refinement
+    ticket_services.reroute_ticket(ticket_id=ticket_id, user=make_user("ana", "tech"), team="commercial")
+    services.analyse_tickets(ticket_ids=[ticket_id])
+    refined = Ticket.objects.get(id=ticket_id)
+    assert (refined.team, refined.status, refined.assignee) == ("commercial", "new", None)
+    assert refined.analysis.suggestion["team"] == "billing" and not refined.needs_refinement
+    ingest_records(records=[{"tweet_id": "2", "author_id": "customer1", "inbound": True, "text": "and my bill again",
+                             "created_at": "Tue Oct 31 11:00:00 +0000 2017", "response_tweet_id": "",
+                             "in_response_to_tweet_id": "1"}], source="twcs")
+    services.label_tickets(ticket_ids=[ticket_id], heads=unsure_heads)
+    assert Ticket.objects.get(id=ticket_id).team == "commercial"

@@ -6,7 +6,10 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from analysis import services as analysis_services
 from dallosh.asgi import application
+from ingestion.services import ingest_records
+from tests.helpers import twcs_record
 from tests.steps import logged_in
 from tickets import services
 
@@ -184,3 +187,30 @@ def test_an_idle_socket_outlives_the_read_timeouts(analysed, make_user, caplog):
     assert idle and not crashed
     assert event["action"] == "claimed"
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+def test_a_late_parent_tells_the_agents_page_and_queue_where_the_ticket_went(use_tiers, fault_server, make_user):
+    ana = make_user("ana", "tech")
+    headers = logged_in(ana)
+    use_tiers(("openai", fault_server.url))
+    ingest_records(records=[twcs_record(8102, "internet down again at home", author="dan", minute=5,
+                                        reply_to="8101")], source="twcs")
+    analysis_services.analyse_tickets(ticket_ids=["twcs:8102"])
+    services.claim_ticket(ticket_id="twcs:8102", user=ana)
+
+    async def scenario():
+        queue, page = socket(headers, "/ws/queues/tech/"), socket(headers, "/ws/tickets/twcs:8102/")
+        for communicator in (queue, page):
+            assert (await connect(communicator))[0]
+        await sync_to_async(ingest_records)(records=[twcs_record(8101, "internet down since this morning",
+                                                                 author="dan")], source="twcs")
+        told = [await queue.receive_json_from(timeout=5), await queue.receive_json_from(timeout=5)]
+        seen = await page.receive_json_from(timeout=5)
+        for communicator in (queue, page):
+            await communicator.disconnect()
+        return told, seen
+
+    told, seen = run(scenario)
+    assert sorted((event["id"], event["action"], event["assignee"]) for event in told) == [
+        ("twcs:8101", "merged", "ana"), ("twcs:8102", "merged_into", None)]
+    assert (seen["id"], seen["status"]) == ("twcs:8102", "merged")

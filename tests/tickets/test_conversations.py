@@ -59,14 +59,27 @@ def test_a_conversation_the_brand_answered_last_waits_on_the_customer(use_tiers,
 
 
 def test_a_brand_reply_arriving_later_moves_an_open_ticket_to_waiting_on_the_customer(analysed):
+    """As the conversation implies, with no audit entry of its own (the tweets are the
+    record): the history is the same whether the feed brought the reply later or at once."""
     ticket_id = analysed("internet down")[0]
     ingest_records(records=[brand_reply(6002, ticket_id.split(":")[1], minute=40)], source="twcs")
     ticket = Ticket.objects.get(id=ticket_id)
-    assert (ticket.status, ticket.sla_state, ticket.audit[-1].action) == ("waiting_customer", "met", "brand_replied")
+    assert (ticket.status, ticket.sla_state, ticket.audit[-1].action) == ("waiting_customer", "met", "analysed")
     # and the customer writing again reopens it
     ingest_records(records=[twcs_record(6003, "still down", author=ticket.customer, minute=50, reply_to="6002")],
                    source="twcs")
-    assert Ticket.objects.get(id=ticket_id).status == "new"
+    ticket.reload()
+    assert (ticket.status, ticket.audit[-1].action) == ("new", "analysed")
+
+
+def test_the_feed_moving_a_ticket_a_person_set_is_audited(analysed, make_user):
+    ana = make_user("ana", "tech")
+    ticket_id = analysed("internet down")[0]
+    services.claim_ticket(ticket_id=ticket_id, user=ana)
+    ingest_records(records=[brand_reply(6102, ticket_id.split(":")[1], minute=40)], source="twcs")
+    ticket = Ticket.objects.get(id=ticket_id)
+    assert (ticket.status, ticket.audit[-1].action, ticket.audit[-1].by) == (
+        "waiting_customer", "brand_replied", "system:ingestion")
 
 
 def test_text_is_shown_as_written_and_titles_come_from_the_cleaned_text():
@@ -95,3 +108,32 @@ def test_tweets_sent_again_in_another_batch_leave_a_resolved_ticket_as_it_was(an
     assert (after.resolved_at, after.sla_due_at) == (before.resolved_at, before.sla_due_at)
     assert [a.action for a in after.audit] == [a.action for a in before.audit]
     assert Ticket.objects(id="twcs:990001").count() == 1
+
+
+def test_a_late_parent_carries_the_agents_work_on_the_reply_to_the_whole_conversation(use_tiers, fault_server,
+                                                                                     make_user):
+    """A reply arrives before the tweet it answers: an agent works its ticket; then the parent
+    arrives and the conversation becomes the parent's ticket, with that work on it."""
+    ana = make_user("ana", "tech")
+    use_tiers(("openai", fault_server.url))
+    ingest_records(records=[twcs_record(8002, "internet down again at home", author="dan", minute=5,
+                                        reply_to="8001")], source="twcs")
+    analysis_services.analyse_tickets(ticket_ids=["twcs:8002"])
+    services.claim_ticket(ticket_id="twcs:8002", user=ana)
+    services.add_note(ticket_id="twcs:8002", user=ana, text="Called him: line test booked for Friday")
+    services.correct_labels(ticket_id="twcs:8002", user=ana, sentiment="negative", topic="network",
+                            urgency="high", actionable=True)
+    ingest_records(records=[twcs_record(8001, "internet down since this morning", author="dan", minute=0)],
+                   source="twcs")
+    survivor, absorbed = Ticket.objects.get(id="twcs:8001"), Ticket.objects.get(id="twcs:8002")
+    assert (absorbed.status, absorbed.merged_into, absorbed.assignee) == ("merged", "twcs:8001", None)
+    assert survivor.tweet_ids == ["twcs:8001", "twcs:8002"]
+    assert (survivor.assignee, survivor.status, survivor.team) == ("ana", "in_progress", "tech")
+    assert [(n.by, n.text) for n in survivor.notes] == [("ana", "Called him: line test booked for Friday")]
+    assert (survivor.correction.by, survivor.topic, survivor.urgency) == ("ana", "network", "high")
+    assert survivor.audit[-1].action == "merged" and survivor.audit[-1].details["absorbed"] == "twcs:8002"
+    assert queue_ids("tech", status="in_progress") == ["twcs:8001"]
+    # the same reply sent again carries nothing twice
+    ingest_records(records=[twcs_record(8002, "internet down again at home", author="dan", minute=5,
+                                        reply_to="8001")], source="twcs")
+    assert len(Ticket.objects.get(id="twcs:8001").notes) == 1

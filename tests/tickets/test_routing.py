@@ -133,3 +133,26 @@ def test_rerouting_a_corrected_ticket_keeps_what_its_withdrawal_gives_back(analy
     assert (ticket.team, ticket.urgency, ticket.correction.routed_urgency) == ("commercial", "medium", "high")
     services.withdraw_correction(ticket_id=refund, user=make_user("max", role="manager"))
     assert Ticket.objects.get(id=refund).urgency == "high"
+
+
+def test_a_person_s_re_route_stands_against_every_later_rule_re_route(analysed_tickets, make_user):
+    from tickets import services
+
+    fibre = analysed_tickets["c1"]
+    services.reroute_ticket(ticket_id=fibre, user=make_user("ana", "tech"), team="commercial", reason="a sales call")
+    RoutingRule.objects.create(name="everything to billing", route_to_team="billing")
+    routing.reroute_open_tickets()
+    ticket = Ticket.objects.get(id=fibre)
+    assert (ticket.team, ticket.routed_by, ticket.routing_rule) == ("commercial", "ana", "re-routed by ana")
+    assert Ticket.objects.get(id=analysed_tickets["c3"]).team == "billing"  # the machine's routing moves
+
+
+def test_routing_reads_the_agent_s_corrected_topic(analysed_tickets, make_user):
+    from tickets import services
+
+    fibre = analysed_tickets["c1"]
+    assert Ticket.objects.get(id=fibre).team == "tech"
+    services.correct_labels(ticket_id=fibre, user=make_user("ana", "tech"), sentiment="negative", topic="billing",
+                            urgency="medium", actionable=True)
+    routing.reroute_open_tickets()  # no rule: the default routing, on the labels in force
+    assert Ticket.objects.get(id=fibre).team == "billing"

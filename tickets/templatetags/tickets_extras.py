@@ -134,6 +134,11 @@ AUDIT_SENTENCES = {
     "customer_replied": lambda by, d: _("The customer wrote again: the ticket is open again"),
     "brand_replied": lambda by, d: _("We replied (in the feed): the ticket waits on the customer"),
     "queued": lambda by, d: _("Placed in its queue"),
+    "merged": lambda by, d: _("An earlier tweet joined this conversation: ticket %(absorbed)s was merged here, with "
+                              "its notes (%(notes)s) and its people's work (%(changes)s)") % {
+        "absorbed": d.get("absorbed", "—"), "notes": d.get("notes", 0), "changes": _changes(d) or "—"},
+    "merged_into": lambda by, d: _("Merged into ticket %(into)s, which holds the whole conversation") % {
+        "into": d.get("into", "—")},
     "marked_unsure": lambda by, d: _("Listed among the tickets the machine is unsure of"),
 }
 
