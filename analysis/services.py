@@ -303,9 +303,10 @@ def summarise_tickets(*, ticket_ids: list[str]) -> int:
         if found is None:
             continue
         summary, provider = found
-        written += apply_change(ticket=ticket, changes={"analysis.summary": summary}, by="system:analysis",
-                                action="summarised", details={"provider": provider},
-                                condition={"analysis.input_text": analysis["input_text"]}) is not None
+        with store.skipping_unwritable("summaries"):
+            written += apply_change(ticket=ticket, changes={"analysis.summary": summary}, by="system:analysis",
+                                    action="summarised", details={"provider": provider},
+                                    condition={"analysis.input_text": analysis["input_text"]}) is not None
     return written
 
 
@@ -355,8 +356,10 @@ def record_analysis(*, ticket: dict, claim: str, outcome: Outcome, text: str,
         if current is None:
             return False  # the claim was lost: new tweets arrived, or the lease ran out
         changes, action, details = _analysis_changes(current, outcome, text=text, rules=rules, now=now)
-        written = apply_change(ticket=current, changes=changes, by="system:analysis", action=action,
-                               details=details, condition={"analysis_claim": claim}, now=now)
+        written = None
+        with store.skipping_unwritable("analysis"):
+            written = apply_change(ticket=current, changes=changes, by="system:analysis", action=action,
+                                   details=details, condition={"analysis_claim": claim}, now=now)
         if written is not None:
             _note_refinement_due([written])
             return True

@@ -177,6 +177,8 @@ class TicketActionView(APIView):
             raise Http404(_("No such ticket in your queues.")) from missing
         except services.ActionForbidden as refusal:
             return Response({"error": str(refusal)}, status=status.HTTP_403_FORBIDDEN)
+        except services.ActionThrottled as refusal:
+            return Response({"error": str(refusal)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
         except services.ActionRefused as refusal:
             return Response({"error": str(refusal)}, status=status.HTTP_409_CONFLICT)
         return Response(QueueRowSerializer(ticket).data)

@@ -5,6 +5,7 @@ again. Derived fields are rebuilt; the workflow fields are never overwritten."""
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ from tickets.models import AWAIT_ANALYSIS, TicketStatus
 from tickets.services import apply_change
 from tickets.store import Projection, TicketRow
 
+logger = logging.getLogger(__name__)
 SUBJECT_CHARS = 280
 INGESTION = "system:ingestion"  # who the feed's own status moves are written by
 TWEET_FIELDS = {"author": 1, "is_brand": 1, "is_retweet": 1, "is_duplicate": 1, "created_at": 1, "text": 1,
@@ -129,7 +131,12 @@ def rebuild_tickets(*, conversation_ids: list[str], now: datetime) -> tuple[int,
         # loses its claim, so its answer is discarded rather than written over them.
         target = update["$set"] if conversation_id in new_customer_tweets else update["$setOnInsert"]
         target.update(AWAIT_ANALYSIS)
-        inserted = store.upsert_derived(ticket_id=conversation_id, update=update)
+        try:
+            inserted = store.upsert_derived(ticket_id=conversation_id, update=update)
+        except store.TicketUnwritable as unwritable:  # its tweets are stored; the rest of the chunk goes on
+            logger.error("ingestion: %s; its new tweets are stored but not on the ticket", unwritable)
+            new_customer_tweets.discard(conversation_id)
+            continue
         if conversation_id in previous:  # its figures move with it (a new first reply, an earlier start)
             events.written(pairs=[(previous[conversation_id], {**previous[conversation_id], **fields})])
         created += inserted
@@ -158,10 +165,11 @@ def reopen_on_customer_reply(*, ticket_ids: list[str], now: datetime) -> int:
         status = TicketStatus.IN_PROGRESS if ticket.get("assignee") else TicketStatus.NEW
         clock = sla.fields_on_customer_reply(ticket, now) if ticket.get("urgency") else {"responded_at": None}
         changes = {"status": status, "resolved_at": None, **clock}
-        written = apply_change(ticket=ticket, changes=changes, by=INGESTION, action="customer_replied",
-                               details={"status": [ticket["status"], status]}, now=now,
-                               audit=not _status_is_derived(ticket))
-        reopened += written is not None
+        with store.skipping_unwritable("ingestion (customer replied)"):
+            written = apply_change(ticket=ticket, changes=changes, by=INGESTION, action="customer_replied",
+                                   details={"status": [ticket["status"], status]}, now=now,
+                                   audit=not _status_is_derived(ticket))
+            reopened += written is not None
     return reopened
 
 
@@ -175,10 +183,11 @@ def await_customer_after_brand_reply(*, answered: dict[str, datetime], now: date
             continue
         replied_at = answered[ticket["_id"]]
         changes = {"status": TicketStatus.WAITING_CUSTOMER, **sla.fields_on_response(ticket, replied_at)}
-        written = apply_change(ticket=ticket, changes=changes, by=INGESTION, action="brand_replied",
-                               details={"status": [ticket["status"], TicketStatus.WAITING_CUSTOMER]}, now=now,
-                               audit=not _status_is_derived(ticket))
-        moved += written is not None
+        with store.skipping_unwritable("ingestion (brand replied)"):
+            written = apply_change(ticket=ticket, changes=changes, by=INGESTION, action="brand_replied",
+                                   details={"status": [ticket["status"], TicketStatus.WAITING_CUSTOMER]}, now=now,
+                                   audit=not _status_is_derived(ticket))
+            moved += written is not None
     return moved
 
 
@@ -215,21 +224,27 @@ def merge_tickets(*, merges: list[tuple[str, str]], now: datetime) -> None:
     told (the event names the survivor). A replay finds it merged and carries nothing twice.
     """
     for absorbed, into in merges:
-        for _attempt in range(MERGE_ATTEMPTS):  # each write is pinned to the version read
-            before = store.get(absorbed, projection=Projection.WHOLE)
-            if before is None or (before.get("status") == TicketStatus.MERGED and before.get("merged_into") == into):
-                break
-            survivor = store.get(into, projection=Projection.WORKING)
-            carried = merge_work(absorbed=before, survivor=survivor, now=now) if survivor else None
-            if carried and not apply_change(ticket=survivor, changes=carried.changes, by=INGESTION,
-                                            action="merged", details=carried.details, now=now,
-                                            push={"notes": {"$each": carried.notes}} if carried.notes else None):
-                continue  # the survivor changed meanwhile: read both again
-            changes = {"status": TicketStatus.MERGED, "merged_into": into, "needs_analysis": False,
-                       "assignee": None}
-            if apply_change(ticket=before, changes=changes, by=INGESTION, action="merged_into",
-                            details={"into": into}, now=now):
-                break
+        with store.skipping_unwritable("ingestion (merge)"):
+            _merge(absorbed, into, now=now)
+
+
+def _merge(absorbed: str, into: str, *, now: datetime) -> None:
+    """One absorbed ticket merged into its survivor, its people's work carried (merge_work)."""
+    for _attempt in range(MERGE_ATTEMPTS):  # each write is pinned to the version read
+        before = store.get(absorbed, projection=Projection.WHOLE)
+        if before is None or (before.get("status") == TicketStatus.MERGED and before.get("merged_into") == into):
+            break
+        survivor = store.get(into, projection=Projection.WORKING)
+        carried = merge_work(absorbed=before, survivor=survivor, now=now) if survivor else None
+        if carried and not apply_change(ticket=survivor, changes=carried.changes, by=INGESTION,
+                                        action="merged", details=carried.details, now=now,
+                                        push={"notes": {"$each": carried.notes}} if carried.notes else None):
+            continue  # the survivor changed meanwhile: read both again
+        changes = {"status": TicketStatus.MERGED, "merged_into": into, "needs_analysis": False,
+                   "assignee": None}
+        if apply_change(ticket=before, changes=changes, by=INGESTION, action="merged_into",
+                        details={"into": into}, now=now):
+            break
 
 
 MERGE_ATTEMPTS = 5
@@ -265,6 +280,8 @@ def merge_work(*, absorbed: TicketRow, survivor: TicketRow, now: datetime) -> Ca
     details = {"absorbed": absorbed["_id"], "notes": len(notes),
                **{key: [survivor.get(key), value] for key, value in changes.items()
                   if key in ("assignee", "status", "team")}}
+    if notes:
+        changes["note_count"] = (survivor.get("note_count") or 0) + len(notes)
     return CarriedWork(changes=changes, notes=notes, details=details)
 
 

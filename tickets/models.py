@@ -182,6 +182,7 @@ class Ticket(me.Document):
     responded_at = me.DateTimeField()
     resolved_at = me.DateTimeField()
     notes = me.EmbeddedDocumentListField(TicketNote)
+    note_count = me.IntField()  # len(notes), read without the notes (the bound of services.add_note)
     audit = me.EmbeddedDocumentListField(AuditEntry)
     version = me.IntField(default=0)  # bumped by every agent-visible change: orders live events
     # Analysis work queue: a worker's claim, and when the ticket may be handed out again

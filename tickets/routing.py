@@ -151,8 +151,9 @@ def reroute_open_tickets(*, now: datetime | None = None) -> Rerouted:
         if (changes["team"], changes["urgency"], changes["routing_rule"]) == (
                 ticket.get("team"), ticket.get("urgency"), ticket.get("routing_rule")):
             continue
-        written = apply_change(ticket=ticket, changes=changes, by="system:routing", action="rerouted",
-                               details={"team": [ticket.get("team"), route.team], "rule": route.rule},
-                               condition=MACHINE_ROUTABLE, now=now)
-        result.changed += written is not None
+        with store.skipping_unwritable("re-routing"):
+            written = apply_change(ticket=ticket, changes=changes, by="system:routing", action="rerouted",
+                                   details={"team": [ticket.get("team"), route.team], "rule": route.rule},
+                                   condition=MACHINE_ROUTABLE, now=now)
+            result.changed += written is not None
     return result

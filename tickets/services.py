@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext, gettext_lazy
 
+from dallosh import rates
 from dallosh.permissions import (
     can_assign_ticket,
     can_hold_tickets_of,
@@ -117,8 +118,13 @@ def _mutate(*, ticket_id: str, user, action: str, decide, attempts: int = 5) -> 
         if ticket is None or not can_work_ticket(user, ticket):
             raise TicketNotFound(ticket_id)  # the same answer whether it exists or not
         changes, details, push = decide(ticket)
-        written = apply_change(ticket=ticket, changes=changes, by=user.get_username(), action=action,
-                               details=details, push=push)
+        try:
+            written = apply_change(ticket=ticket, changes=changes, by=user.get_username(), action=action,
+                                   details=details, push=push)
+        except store.TicketUnwritable as unwritable:
+            logger.error("%s by %s: %s", action, user.get_username(), unwritable)
+            raise ActionRefused(gettext("This ticket has grown too large to be changed; ask an administrator "
+                                        "to archive part of its history.")) from unwritable
         if written is not None:
             return written
     raise ActionRefused(gettext("The ticket is changing too fast; try again."))
@@ -362,18 +368,35 @@ def reroute_ticket(*, ticket_id: str, user, team: str, reason: str = "") -> Tick
 
 
 NOTE_MAX_CHARS = 5000
+NOTES_PER_TICKET = 200  # 200 × 5,000 characters: 1 MB of the 16 MB a ticket document may hold
+NOTES_PER_MINUTE = 10  # per person, across tickets: a script gone wrong, not a person typing
+
+
+class ActionThrottled(ActionRefused):
+    """Refused for now: the person did this too often this minute (429)."""
 
 
 def add_note(*, ticket_id: str, user, text: str) -> TicketRow:
+    """An internal note, within bounds (NOTE_MAX_CHARS each, NOTES_PER_TICKET per ticket,
+    NOTES_PER_MINUTE per person) so no ticket grows past what MongoDB can store."""
     text = text.strip()
     if not text:
         raise ActionRefused(gettext("A note cannot be empty."))
     if len(text) > NOTE_MAX_CHARS:
         raise ActionRefused(gettext("A note holds at most %(limit)d characters.") % {"limit": NOTE_MAX_CHARS})
+    if rates.count_this_minute(what="notes", who=user.get_username()) > NOTES_PER_MINUTE:
+        raise ActionThrottled(gettext("You added %(limit)d notes within a minute; wait a moment, then try again.")
+                              % {"limit": NOTES_PER_MINUTE})
 
     def decide(ticket: TicketRow):
+        if ticket["status"] == TicketStatus.MERGED:
+            raise ActionRefused(gettext("This ticket was merged into %(into)s; add the note there.")
+                                % {"into": ticket.get("merged_into")})
+        if (ticket.get("note_count") or 0) >= NOTES_PER_TICKET:
+            raise ActionRefused(gettext("This ticket already holds %(limit)d notes, the most one ticket may hold.")
+                                % {"limit": NOTES_PER_TICKET})
         note = {"by": user.get_username(), "at": datetime.now(UTC), "text": text}
-        return {}, {"chars": len(text)}, {"notes": note}
+        return {"note_count": (ticket.get("note_count") or 0) + 1}, {"chars": len(text)}, {"notes": note}
 
     return _mutate(ticket_id=ticket_id, user=user, action="note_added", decide=decide)
 

@@ -22,9 +22,10 @@ def flag_breaches(*, now: datetime | None = None, limit: int = 2000) -> int:
     for ticket in overdue:
         if ticket.get("responded_at") or not ticket.get("urgency"):
             continue
-        written = apply_change(ticket=ticket, changes=sla.fields_on_breach(ticket), by="system:sla",
-                               action="sla_breached", details={"due": ticket["sla_due_at"].isoformat()}, now=now)
-        flagged += written is not None
+        with store.skipping_unwritable("SLA watch"):
+            written = apply_change(ticket=ticket, changes=sla.fields_on_breach(ticket), by="system:sla",
+                                   action="sla_breached", details={"due": ticket["sla_due_at"].isoformat()}, now=now)
+            flagged += written is not None
     return flagged
 
 
@@ -38,7 +39,9 @@ def backfill_queue_fields(*, now: datetime | None = None) -> int:
         labels = labels_in_force(ticket["analysis"], ticket.get("correction"))
         changes = {"topic": labels["topic"], "sentiment": labels["sentiment"],
                    **sla.fields_for_urgency(ticket, ticket["urgency"], now)}
-        done += apply_change(ticket=ticket, changes=changes, by="system:upgrade", action="queued", now=now) is not None
+        with store.skipping_unwritable("queue backfill"):
+            done += apply_change(ticket=ticket, changes=changes, by="system:upgrade", action="queued",
+                                 now=now) is not None
     return done
 
 
@@ -53,6 +56,7 @@ def backfill_unsure(*, now: datetime | None = None) -> int:
         if "unsure" in ticket or not unsure_in_force(ticket.get("analysis"), ticket.get("correction"),
                                                      refining=bool(ticket.get("needs_refinement"))):
             continue
-        done += apply_change(ticket=ticket, changes={"unsure": True}, by="system:upgrade", action="marked_unsure",
-                             condition={"unsure": {"$exists": False}}, now=now) is not None
+        with store.skipping_unwritable("unsure backfill"):
+            done += apply_change(ticket=ticket, changes={"unsure": True}, by="system:upgrade",
+                                 action="marked_unsure", condition={"unsure": {"$exists": False}}, now=now) is not None
     return done

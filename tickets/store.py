@@ -14,6 +14,8 @@ which landed; tickets are inserted only where new.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,9 +25,43 @@ from typing import Any, TypedDict
 
 from pymongo import UpdateOne
 from pymongo.collection import Collection
+from pymongo.errors import BulkWriteError, WriteError
 
 from dallosh import bulk
 from tickets.models import Ticket
+
+logger = logging.getLogger(__name__)
+# MongoDB's answers when a write would take a document past its 16 MB limit.
+TOO_LARGE = {10334, 17419, 17420}
+
+
+class TicketUnwritable(RuntimeError):
+    """MongoDB refused the write: the ticket would pass the 16 MB document limit."""
+
+    def __init__(self, ticket_id: str) -> None:
+        super().__init__(f"ticket {ticket_id} would pass MongoDB's 16 MB document limit")
+        self.ticket_id = ticket_id
+
+
+@contextlib.contextmanager
+def refused_as_unwritable(ticket_id: str) -> Iterator[None]:
+    """A write MongoDB refuses for size, raised as TicketUnwritable (others pass through)."""
+    try:
+        yield
+    except WriteError as error:
+        if error.code in TOO_LARGE:
+            raise TicketUnwritable(ticket_id) from error
+        raise
+
+
+@contextlib.contextmanager
+def skipping_unwritable(what: str) -> Iterator[None]:
+    """The one policy for batches, watch loops and ingest chunks: one ticket that cannot be
+    written is logged with its id and skipped, and the rest of the work goes on."""
+    try:
+        yield
+    except TicketUnwritable as unwritable:
+        logger.error("%s: %s; skipped", what, unwritable)
 
 
 class AnalysisRow(TypedDict, total=False):
@@ -253,8 +289,10 @@ def pinned_update(*, ticket: TicketRow, changes: dict, by: str, action: str, det
 
 
 def write_pinned(**change: Any) -> bool:
-    """pinned_update's write (same arguments); False when the ticket changed meanwhile."""
-    return _tickets().update_one(*pinned_update(**change)).modified_count == 1
+    """pinned_update's write (same arguments); False when the ticket changed meanwhile,
+    TicketUnwritable when MongoDB refuses it for size."""
+    with refused_as_unwritable(change["ticket"]["_id"]):
+        return _tickets().update_one(*pinned_update(**change)).modified_count == 1
 
 
 @dataclass(frozen=True)
@@ -271,10 +309,15 @@ def write_pinned_many(writes: list[PinnedWrite], *, by: str, action: str, condit
     """Many pinned writes in one unordered bulk write; returns the ids whose write landed
     (each is marked with this call's token, read back to tell)."""
     token = uuid.uuid4().hex
-    _tickets().bulk_write([UpdateOne(*pinned_update(ticket=w.ticket, changes=w.fields, by=by, action=action,
-                                                    details=w.details, condition=condition, now=now,
-                                                    mark={"write_token": token})) for w in writes],
-                          ordered=False)
+    try:
+        _tickets().bulk_write([UpdateOne(*pinned_update(ticket=w.ticket, changes=w.fields, by=by, action=action,
+                                                        details=w.details, condition=condition, now=now,
+                                                        mark={"write_token": token})) for w in writes],
+                              ordered=False)
+    except BulkWriteError as error:  # unordered: every other write was tried; those refused did not land
+        for refused in error.details.get("writeErrors", []):
+            logger.error("%s of ticket %s refused: %s", action, writes[refused["index"]].ticket["_id"],
+                         refused.get("errmsg"))
     return {t["_id"] for t in get_many([w.ticket["_id"] for w in writes], projection={"write_token": 1})
             if t.get("write_token") == token}
 
@@ -282,12 +325,14 @@ def write_pinned_many(writes: list[PinnedWrite], *, by: str, action: str, condit
 def upsert_derived(*, ticket_id: str, update: dict) -> bool:
     """Write a ticket's fields derived from its conversation (creating it if need be);
     returns True when it was created."""
-    return _tickets().update_one({"_id": ticket_id}, update, upsert=True).upserted_id is not None
+    with refused_as_unwritable(ticket_id):
+        return _tickets().update_one({"_id": ticket_id}, update, upsert=True).upserted_id is not None
 
 
 def update_where(where: Mapping, update: dict) -> bool:
     """One conditioned update (a claim or version that must still hold); False if it no longer did."""
-    return _tickets().update_one(dict(where), update).modified_count == 1
+    with refused_as_unwritable(str(where.get("_id", "?"))):
+        return _tickets().update_one(dict(where), update).modified_count == 1
 
 
 def set_fields(ticket_ids: list[str], fields: dict, *, where: Mapping | None = None) -> None:

@@ -121,8 +121,9 @@ def ticket_action(request: HttpRequest, ticket_id: str, action: str) -> HttpResp
         raise Http404(_("No such ticket in your queues.")) from missing
     except services.ActionRefused as refusal:
         if wants_json:
-            forbidden = isinstance(refusal, services.ActionForbidden)
-            return JsonResponse({"ok": False, "error": str(refusal)}, status=403 if forbidden else 409)
+            answer = 403 if isinstance(refusal, services.ActionForbidden) else (
+                429 if isinstance(refusal, services.ActionThrottled) else 409)
+            return JsonResponse({"ok": False, "error": str(refusal)}, status=answer)
         messages.error(request, str(refusal))
         return redirect("tickets:ticket", ticket_id=ticket_id)
     if wants_json:

@@ -225,3 +225,33 @@ def brand_tweet_of(ticket_id):
     from ingestion.models import Tweet
 
     return Tweet._get_collection().find_one({"conversation_id": ticket_id, "is_brand": True})
+
+
+def test_notes_are_bounded_per_ticket_and_per_person_and_minute(analysed, make_user, client):
+    """200 notes a ticket, 10 a minute a person (the README's bounds): past them, a clear
+    refusal, and the ticket stays writable."""
+    import time
+    from datetime import UTC, datetime
+
+    if datetime.now(UTC).second >= 50:  # the ten notes below fall in one minute's window
+        time.sleep(61 - datetime.now(UTC).second)
+    ana, bea = make_user("ana", "tech"), make_user("bea", "tech")
+    ticket_id = analysed("internet down")[0]
+    earlier = [{"by": "tom", "at": datetime.now(UTC), "text": f"note {n}"} for n in range(199)]
+    Ticket._get_collection().update_one({"_id": ticket_id}, {"$push": {"notes": {"$each": earlier}},
+                                                             "$set": {"note_count": 199}})
+    services.add_note(ticket_id=ticket_id, user=ana, text="the 200th")
+    client.force_login(ana)
+    answer = client.post(f"/tickets/{ticket_id}/note/", {"text": "the 201st"}, HTTP_ACCEPT="application/json")
+    assert answer.status_code == 409
+    assert answer.json()["error"] == "This ticket already holds 200 notes, the most one ticket may hold."
+    assert len(Ticket.objects.get(id=ticket_id).notes) == 200
+    services.claim_ticket(ticket_id=ticket_id, user=ana)  # still writable
+    other = analysed("no signal at home")[0]
+    for n in range(10):
+        services.add_note(ticket_id=other, user=bea, text=f"step {n}")
+    client.force_login(bea)
+    answer = client.post(f"/tickets/{other}/note/", {"text": "one more"}, HTTP_ACCEPT="application/json")
+    assert answer.status_code == 429
+    assert answer.json()["error"] == "You added 10 notes within a minute; wait a moment, then try again."
+    assert len(Ticket.objects.get(id=other).notes) == 10
