@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from analysis import scorecards
 from analysis import selectors as analysis_selectors
@@ -131,6 +131,18 @@ def kpi_report(*, filters: KpiFilters) -> KpiReport:
     report.agreement = analysis_selectors.agreement_with_agents(since=filters.start or EARLIEST, until=end,
                                                                 weekly=False)
     return report
+
+
+def figures_span() -> tuple[date, date] | None:
+    """The first and last day that hold figures (when customers wrote), or None: offered
+    when a period comes out empty, as the demo's historical data does on "last 30 days".
+    Two reads of the day buckets' (grain, start) index, one from each end."""
+    held = {"grain": "d", "$or": [{"cells": {"$ne": {}}}, {"tweets": {"$ne": {}}}]}
+    ends = [next(iter(KpiBucket._get_collection().find(held, {"start": 1}).sort("start", order).limit(1)), None)
+            for order in (1, -1)]
+    if ends[0] is None:
+        return None
+    return ends[0]["start"].date(), ends[1]["start"].date()
 
 
 def _add_bucket(report: KpiReport, bucket: dict, filters: KpiFilters) -> dict:

@@ -48,11 +48,27 @@ def kpis(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("export", None)
     return render(request, "dashboard/kpis.html", {
+        "elsewhere": _figures_elsewhere(report, view, request.GET),
         "view": view, "report": report, "tables": tables, "query": query.urlencode(),
         "vocabulary": vocabulary.VOCABULARY, "languages": vocabulary.LANGUAGES,
         "periods": [*selectors.PERIODS, "all", "custom"],
         "charts": _charts(report), "open_statuses": TicketStatus.OPEN, "headline": _headline(report),
         "sentiment_colours": SENTIMENT_COLOURS})
+
+
+def _figures_elsewhere(report: selectors.KpiReport, view, query) -> dict | None:
+    """When the period holds no ticket but figures exist (historical data on "last 30
+    days"), the days that hold them and the link that shows them, the labels kept."""
+    if report.totals["tickets"] or view.period == "all":
+        return None
+    span = selectors.figures_span()
+    if span is None:
+        return None
+    shown = query.copy()
+    for name in ("export", "period", "from", "to"):
+        shown.pop(name, None)
+    shown.update({"period": "custom", "from": span[0].isoformat(), "to": span[1].isoformat()})
+    return {"first": span[0], "last": span[1], "query": shown.urlencode()}
 
 
 def _headline(report: selectors.KpiReport) -> list[tuple[str, str, float | None, str]]:

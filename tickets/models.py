@@ -25,7 +25,10 @@ class TicketStatus:
     RESOLVED = "resolved"
     MERGED = "merged"  # its conversation turned out to belong to another ticket
     CHOICES = (NEW, IN_PROGRESS, WAITING_CUSTOMER, RESOLVED, MERGED)
-    OPEN = (NEW, IN_PROGRESS, WAITING_CUSTOMER)  # what a queue shows unless asked otherwise
+    OPEN = (NEW, IN_PROGRESS, WAITING_CUSTOMER)  # not closed: the backlog, the KPIs' "open"
+    # What a queue shows unless asked otherwise: work for us. Waiting on the customer has a
+    # tab of its own (Zendesk's "pending"): it must not sit above new work by its urgency.
+    TO_DO = (NEW, IN_PROGRESS)
     LISTED = (*OPEN, RESOLVED)  # the statuses a queue can be filtered on (merged ones are gone)
 
 

@@ -56,7 +56,7 @@ HOLDERS = ("me", "unassigned")
 
 @dataclass(frozen=True)
 class QueueFilters:
-    status: str = ""  # empty: every open status
+    status: str = ""  # empty: the work to do (new and in progress)
     topic: str = ""
     sentiment: str = ""
     language: str = ""
@@ -65,7 +65,7 @@ class QueueFilters:
     unsure: bool = False  # only the tickets whose labels the machine doubts (Ticket.unsure)
 
     def statuses(self) -> tuple[str, ...]:
-        return (self.status,) if self.status else TicketStatus.OPEN
+        return (self.status,) if self.status else TicketStatus.TO_DO
 
     def indexed(self) -> dict:
         """The filters an index serves, added to each window's query: the unsure view reads

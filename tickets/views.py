@@ -30,6 +30,10 @@ def my_queue(request: HttpRequest) -> HttpResponse:
     return redirect("tickets:queue", team=(permissions.agent_teams(request.user) or teams)[0])
 
 
+def _to_do(counts: dict[str, int]) -> int:
+    return sum(counts.get(status, 0) for status in TicketStatus.TO_DO)
+
+
 @login_required
 @require_GET
 def queue(request: HttpRequest, team: str) -> HttpResponse:
@@ -43,8 +47,9 @@ def queue(request: HttpRequest, team: str) -> HttpResponse:
     if request.GET.get("partial") == "rows":
         return render(request, "tickets/_queue_rows.html", context)
     backlog = selectors.backlog()
-    context |= {"teams": [(t, sum(backlog.get(t, {}).values())) for t in permissions.visible_teams(request.user)],
-                "status_counts": backlog.get(team, {}), "open_count": sum(backlog.get(team, {}).values()),
+    context |= {"teams": [(t, _to_do(backlog.get(t, {}))) for t in permissions.visible_teams(request.user)],
+                "status_counts": backlog.get(team, {}), "open_count": _to_do(backlog.get(team, {})),
+                "waiting_count": backlog.get(team, {}).get(TicketStatus.WAITING_CUSTOMER, 0),
                 "vocabulary": vocabulary.VOCABULARY, "languages": vocabulary.LANGUAGES,
                 "statuses": TicketStatus.LISTED, "other_teams": [t for t in vocabulary.TEAMS if t != team],
                 "awaiting": selectors.awaiting_analysis() if not page.rows else None,

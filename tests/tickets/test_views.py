@@ -194,7 +194,7 @@ def test_the_queue_page_counts_its_views_finds_a_customer_and_says_what_awaits(c
     client.force_login(ana)
     page = client.get("/queues/tech/").content.decode()
     assert 'aria-current="page">Tech<span class="count">2</span>' in page  # the tech queue holds two
-    assert ">open (all) · 2<" in page and ">new · 1<" in page and ">in progress · 1<" in page
+    assert ">to do (new and in progress) · 2<" in page and ">new · 1<" in page and ">in progress · 1<" in page
     assert ">assigned to me · 1<" in page
     customer = Ticket.objects.get(id=other).customer
     assert row_ids(client.get(f"/queues/tech/?q=%40{customer}").content.decode()) == [other]
@@ -233,3 +233,18 @@ def test_the_queue_invites_review_of_the_tickets_the_machine_is_unsure_of(client
     assert row_ids(client.get("/queues/tech/?unsure=1").content.decode()) == [low_doubt]
     assert "1 ticket the machine is unsure of" in client.get("/queues/tech/").content.decode()
     assert "The machine is unsure of" not in client.get(f"/tickets/{high_doubt}/").content.decode()
+
+
+def test_tickets_waiting_on_the_customer_have_their_own_tab_and_leave_the_work_to_do(client, make_user, analysed):
+    ana = make_user("ana", "tech")
+    urgent, calm = analysed("internet down since this morning", "fibre down")  # both high, tech
+    services.claim_ticket(ticket_id=urgent, user=ana)
+    services.change_status(ticket_id=urgent, user=ana, status="waiting_customer")
+    client.force_login(ana)
+    to_do = client.get("/queues/tech/").content.decode()
+    assert row_ids(to_do) == [calm]
+    tabs = re.search(r'<nav class="tabs views"[^>]*>(.*?)</nav>', to_do, re.S).group(1)
+    assert re.search(r'aria-current="page">To do<span class="count">1</span>', tabs)
+    assert re.search(r'Waiting on the customer<span class="count">1</span>', tabs)
+    waiting = client.get("/queues/tech/?status=waiting_customer").content.decode()
+    assert row_ids(waiting) == [urgent]
