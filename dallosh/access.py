@@ -4,13 +4,16 @@ A websocket is authorised when it connects; an admin who then removes an agent f
 changes their role or deactivates them must also end the live feed the agent already holds.
 Every consumer joins its user's group; a change to a user's groups or account is announced
 there once it commits, and each of the user's sockets re-reads the user and re-checks what
-it serves (dallosh.permissions decides, as everywhere). Checking on every ticket event
-instead would cost a database read per event per socket.
+it serves (dallosh.permissions decides, as everywhere); the socket then judges every later
+event with that fresh user. Should an announcement be lost, the user is read again at the
+first event after ACCESS_TTL_S. Reading the user on every ticket event would cost a
+database read per event per socket.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
@@ -24,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 FORBIDDEN = 4403  # close code the pages show as "not allowed" (and do not retry)
 ACCESS_CHANGED = "access.changed"
+ACCESS_TTL_S = 30.0  # the longest a socket judges events with a user read before
 
 
 def user_group(user_id: int) -> str:
@@ -57,6 +61,7 @@ class AccessCheckedConsumer(AsyncJsonWebsocketConsumer):
         return False
 
     async def join(self, groups: list[str]) -> None:
+        self.user_read_at = time.monotonic()
         self.groups = [*groups, user_group(self.scope["user"].pk)]
         for group in self.groups:
             await self.channel_layer.group_add(group, self.channel_name)
@@ -66,13 +71,30 @@ class AccessCheckedConsumer(AsyncJsonWebsocketConsumer):
         if not await database_sync_to_async(self._fresh_check)():
             await self.close(code=FORBIDDEN)
 
+    async def current_user(self):
+        """The user to judge an event with: the one read at connect or at the last access
+        change, read again once it is older than ACCESS_TTL_S (None: the account is gone)."""
+        if time.monotonic() - getattr(self, "user_read_at", 0.0) > ACCESS_TTL_S:
+            fresh = await database_sync_to_async(self.fresh_user)()
+            if fresh is None:
+                return None
+            self._remember(fresh)
+        return self.scope["user"]
+
+    def _remember(self, user) -> None:
+        self.scope["user"] = user
+        self.user_read_at = time.monotonic()
+
     def fresh_user(self):
         """The user as stored now (the scope's user caches its groups)."""
         return get_user_model().objects.filter(pk=self.scope["user"].pk).first()
 
     def _fresh_check(self) -> bool:
         user = self.fresh_user()
-        return user is not None and self.still_allowed(user)
+        if user is None or not self.still_allowed(user):
+            return False
+        self._remember(user)  # later events are judged with the groups as they are now
+        return True
 
 
 def connect_signals() -> None:

@@ -44,7 +44,8 @@ class TicketConsumer(AccessCheckedConsumer):
         return selectors.ticket_visible_to(user=user, ticket_id=self.ticket_id) is not None
 
     async def ticket_changed(self, event: dict) -> None:
-        allowed = await database_sync_to_async(permissions.can_view_ticket)(self.scope["user"], event)
+        user = await self.current_user()
+        allowed = user is not None and await database_sync_to_async(permissions.can_view_ticket)(user, event)
         if not allowed:
             await self.send_json({"id": event["id"], "version": event["version"], "gone": True})
             await self.close(code=FORBIDDEN)

@@ -214,3 +214,25 @@ def test_a_late_parent_tells_the_agents_page_and_queue_where_the_ticket_went(use
     assert sorted((event["id"], event["action"], event["assignee"]) for event in told) == [
         ("twcs:8101", "merged", "ana"), ("twcs:8102", "merged_into", None)]
     assert (seen["id"], seen["status"]) == ("twcs:8102", "merged")
+
+
+def test_a_ticket_moved_into_a_team_the_viewer_just_left_is_not_shown_to_them(analysed, make_user):
+    """Ana, of tech and billing, watches a tech ticket; an admin takes her out of billing
+    (her page stays: tech is still hers); the ticket is then re-routed to billing: her page
+    is told it is gone, with no detail of it."""
+    from django.contrib.auth.models import Group
+
+    ana, tom = make_user("ana", "tech", "billing"), make_user("tom", "tech")
+    headers, ticket_id = logged_in(ana), analysed("internet down")[0]
+
+    async def scenario():
+        page = socket(headers, f"/ws/tickets/{ticket_id}/")
+        assert (await connect(page))[0]
+        await sync_to_async(ana.groups.remove)(await sync_to_async(Group.objects.get)(name="team:billing"))
+        assert await page.receive_nothing(timeout=1)  # the access change left the page open
+        await sync_to_async(services.reroute_ticket)(ticket_id=ticket_id, user=tom, team="billing")
+        return await page.receive_json_from(timeout=5), await page.receive_output(timeout=5)
+
+    told, closed = run(scenario)
+    assert told == {"id": ticket_id, "version": 2, "gone": True}
+    assert closed == {"type": "websocket.close", "code": 4403}
