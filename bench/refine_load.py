@@ -268,13 +268,13 @@ def report(args, off: Phase, on: Phase, *, refine_nice: list[int], model_nice: s
 def _agent_token() -> str:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
-    from rest_framework.authtoken.models import Token
 
+    from dallosh import tokens
     from dallosh.permissions import AGENT_GROUP, team_group
 
     user, _ = get_user_model().objects.get_or_create(username="bench-refine-load")
     user.groups.set([Group.objects.get_or_create(name=name)[0] for name in (AGENT_GROUP, team_group(TEAM))])
-    return Token.objects.get_or_create(user=user)[0].key
+    return tokens.replace_token(user)
 
 
 def _texts(count: int) -> list[tuple[str, str]]:

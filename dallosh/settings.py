@@ -35,7 +35,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
@@ -139,7 +138,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["dallosh.json_input.JSONParser", "rest_framework.parsers.FormParser",
                                "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "dallosh.tokens.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -228,6 +227,12 @@ DALLOSH = {
 }
 
 # --- Dallosh back-office -------------------------------------------------------------------
+# API tokens expire after this many days (a new one is made on the person's token page).
+DALLOSH_TOKEN_DAYS = int(os.environ.get("DALLOSH_TOKEN_DAYS", "90"))
+# Failed logins: this many for one account (or 4 times as many from one address) within the
+# window lock it until the window ends.
+DALLOSH_LOGIN_LOCKOUT = {"FAILURES": int(os.environ.get("DALLOSH_LOGIN_FAILURES", "5")),
+                         "WINDOW_MINUTES": int(os.environ.get("DALLOSH_LOGIN_WINDOW_MINUTES", "15"))}
 # Response-time targets per urgency, in hours ("high=1,medium=8,low=48"): the clock starts
 # when the customer wrote, or when we received it if later (bulk imports of old tweets).
 DALLOSH_SLA_HOURS = {

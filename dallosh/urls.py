@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
 
 from dallosh import views as account_views
+from dallosh.login import ThrottledLoginView
 from dashboard import views as dashboard_views
 
 urlpatterns = [
@@ -14,7 +15,7 @@ urlpatterns = [
     path("kpis/", dashboard_views.kpis, name="kpis"),
     path("alerts/panel/", dashboard_views.alerts_panel, name="alerts_panel"),
     path("alerts/<str:alert_id>/acknowledge/", dashboard_views.acknowledge, name="alert_acknowledge"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", ThrottledLoginView.as_view(), name="login"),
     # Browsers ask for /favicon.ico on pages that name no icon (the Django admin's).
     # (resolved on first request: the manifest of collected static files exists by then)
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("dallosh/favicon.svg"), permanent=True),

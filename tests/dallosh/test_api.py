@@ -8,17 +8,16 @@ import yaml
 from django.core.cache import cache
 from django.urls import URLPattern, URLResolver
 from openapi_spec_validator import validate
-from rest_framework.authtoken.models import Token
 from rest_framework.throttling import UserRateThrottle
 
-from dallosh import api_urls
+from dallosh import api_urls, tokens
 from tickets.models import RoutingRule
 
 pytestmark = pytest.mark.django_db
 
 
 def token_for(user):
-    return {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=user).key}"}
+    return {"HTTP_AUTHORIZATION": f"Token {tokens.create_token(user)}"}
 
 
 def api_paths(patterns, prefix="/api/v1/"):

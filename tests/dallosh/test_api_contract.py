@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 
+from dallosh import tokens
 from dashboard.models import Alert
 from ingestion.services import ingest_records
 from tests.helpers import twcs_record
@@ -39,7 +39,7 @@ def api_schema(request, daphne_server, make_user, analysed):
     request.node._nodeid = request.node.nodeid
     user = make_user(f"contract-{role}", "tech", role=role) if role == "agent" else make_user(
         f"contract-{role}", role=role)
-    token = Token.objects.create(user=user).key
+    token = tokens.create_token(user)
     tech_ticket, _billing_ticket = analysed("internet down since this morning", "my bill is wrong")
     rule = RoutingRule.objects.create(name="vip", priority=5, keywords="vip", route_to_team="commercial")
     now = datetime.now(UTC)

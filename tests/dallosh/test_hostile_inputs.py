@@ -13,11 +13,10 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from bench.hostile_inputs import corpus
-from dallosh import vocabulary
+from dallosh import tokens, vocabulary
 from ingestion import cleaning
 from ingestion.models import IngestJob, QuarantinedRow, RawRow, Tweet
 from ingestion.reader import UnreadableFile, iter_chunks, read_header
@@ -125,7 +124,7 @@ def stream(django_user_model):
     feed = django_user_model.objects.create_user(username="feed", password="x")
     feed.groups.set([Group.objects.get_or_create(name="ingest")[0]])
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=feed).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {tokens.create_token(feed)}")
     return client
 
 
@@ -152,7 +151,7 @@ def test_stream_refuses_missing_bad_and_unentitled_tokens(make_user):
     forged.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
     assert forged.post("/api/v1/ingest/stream", [fibre_down(1)], format="json").status_code == 401
     agent = APIClient()
-    agent.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=make_user('ana', 'tech')).key}")
+    agent.credentials(HTTP_AUTHORIZATION=f"Token {tokens.create_token(make_user('ana', 'tech'))}")
     assert agent.post("/api/v1/ingest/stream", [fibre_down(1)], format="json").status_code == 403
     assert Tweet.objects.count() == 0
 

@@ -78,3 +78,54 @@ def test_the_token_pages_are_for_logged_in_people():
     for path in (PAGE, REVOKE):
         answer = Client().get(path)
         assert answer.status_code == 302 and answer.headers["Location"].startswith("/login/?next="), path
+
+
+def test_only_the_tokens_hash_is_stored_and_the_page_showing_it_is_never_cached(make_user, admin_client):
+    import hashlib
+
+    from dallosh.models import ApiToken
+
+    client = logged_in_client(make_user("ana", "tech"))
+    made = client.post(PAGE)
+    assert "no-store" in made.headers["Cache-Control"]
+    key = re.search(r'id="api-token-key">([0-9a-f]{40})<', made.content.decode())[1]
+    stored = ApiToken.objects.get(user__username="ana")
+    assert stored.key_hash == hashlib.sha256(key.encode()).hexdigest()
+    assert key not in str(list(ApiToken.objects.values_list()))
+    listed = admin_client.get("/admin/dallosh/apitoken/").content.decode()
+    assert "ana" in listed and key not in listed and stored.key_hash not in listed
+
+
+def test_a_token_expires_and_its_last_use_is_shown(make_user):
+    from datetime import UTC, datetime, timedelta
+
+    from dallosh.models import ApiToken
+
+    client = logged_in_client(make_user("ana", "tech"))
+    key = create_token(client)
+    assert 'id="api-token-used">never<' in client.get(PAGE).content.decode()
+    assert api_status(key) == 200
+    stored = ApiToken.objects.get(user__username="ana")
+    assert stored.last_used_at is not None
+    assert timedelta(days=89) < stored.expires_at - stored.created <= timedelta(days=90)  # the README's 90 days
+    ApiToken.objects.filter(pk=stored.pk).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    answer = Client().get(API, HTTP_AUTHORIZATION=f"Token {key}")
+    assert answer.status_code == 401 and "This token expired on" in answer.json()["detail"]
+    assert "expired: revoke it and make a new one" in client.get(PAGE).content.decode()
+
+
+def test_repeated_failed_logins_lock_the_account_with_a_clear_message(make_user):
+    import time
+
+    if time.time() % 900 > 890:  # the failures below fall in one 15-minute window
+        time.sleep(900 - time.time() % 900 + 1)
+    make_user("ana", "tech")
+    make_user("bob", "tech")  # both with the password "password"
+    browser = Client()
+    for _ in range(5):
+        wrong = browser.post("/login/", {"username": "ana", "password": "guess"})
+        assert "Wrong username or password." in wrong.content.decode()
+    locked = browser.post("/login/", {"username": "ana", "password": "password"})
+    assert locked.status_code == 200
+    assert "Too many failed logins: logging in is locked for up to 15 minutes." in locked.content.decode()
+    assert Client().post("/login/", {"username": "bob", "password": "password"}).status_code == 302

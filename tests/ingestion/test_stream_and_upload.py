@@ -4,9 +4,9 @@ import json
 
 import pytest
 from django.contrib.auth.models import Group, User
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from dallosh import tokens
 from dallosh.permissions import INGEST_GROUP
 from ingestion.models import IngestJob, RawRow, Tweet
 from tests.steps import upload, wait_for
@@ -26,14 +26,14 @@ def stream_client(db):
     user = User.objects.create_user("stream-bot")
     user.groups.add(Group.objects.create(name=INGEST_GROUP))
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {tokens.create_token(user)}")
     return client
 
 
 def test_stream_requires_a_token_of_an_ingest_account(db):
     assert APIClient().post(STREAM, TWEETS, format="json").status_code == 401
     outsider = APIClient()
-    outsider.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=User.objects.create_user('x')).key}")
+    outsider.credentials(HTTP_AUTHORIZATION=f"Token {tokens.create_token(User.objects.create_user('x'))}")
     assert outsider.post(STREAM, TWEETS, format="json").status_code == 403
     assert Tweet.objects.count() == 0
 

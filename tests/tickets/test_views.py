@@ -8,8 +8,8 @@ import urllib.error
 import urllib.request
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from dallosh import tokens
 from ingestion.services import ingest_records
 from tests.helpers import twcs_record
 from tickets import services
@@ -41,7 +41,7 @@ def test_an_agent_never_reaches_another_teams_ticket(client, make_user, analysed
     assert client.post(f"/tickets/{ticket_id}/claim/").status_code == 404
     assert client.get(f"/queues/tech/rows/{ticket_id}/").status_code == 403
     assert client.get(f"/queues/billing/rows/{ticket_id}/").status_code == 204
-    token = Token.objects.create(user=bea).key
+    token = tokens.create_token(bea)
     api = {"HTTP_AUTHORIZATION": f"Token {token}"}
     assert client.get(f"/api/v1/tickets/{ticket_id}", **api).status_code == 404
     assert client.get("/api/v1/queues/tech/tickets", **api).status_code == 404
@@ -81,7 +81,7 @@ def test_actions_from_the_page_and_the_api(client, make_user, analysed):
     refused = client.post(f"/tickets/{ticket_id}/correct/", {"sentiment": "furious", "topic": "network",
                                                               "urgency": "medium"}, HTTP_ACCEPT="application/json")
     assert refused.status_code == 409 and "furious" in refused.json()["error"]
-    api = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=bob).key}"}
+    api = {"HTTP_AUTHORIZATION": f"Token {tokens.create_token(bob)}"}
     conflict = client.post(f"/api/v1/tickets/{ticket_id}/claim", **api)
     assert conflict.status_code == 409 and conflict.json() == {"error": "Already held by ana."}
     done = client.post(f"/api/v1/tickets/{ticket_id}/status", {"status": "resolved"}, **api)
@@ -112,11 +112,11 @@ def test_a_correction_is_withdrawn_from_the_page_and_the_api(client, make_user, 
     assert Ticket.objects.get(id=first).urgency == "low"
     refused = client.post(f"/tickets/{first}/withdraw_correction/", HTTP_ACCEPT="application/json")
     assert refused.status_code == 409 and "no correction to withdraw" in refused.json()["error"]
-    api = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=tom).key}"}
+    api = {"HTTP_AUTHORIZATION": f"Token {tokens.create_token(tom)}"}
     forbidden = client.post(f"/api/v1/tickets/{second}/withdraw_correction", **api)
     assert forbidden.status_code == 403 and forbidden.json() == {
         "error": "Only ana, who made the correction, or a manager can withdraw it."}
-    api = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=ana).key}"}
+    api = {"HTTP_AUTHORIZATION": f"Token {tokens.create_token(ana)}"}
     done = client.post(f"/api/v1/tickets/{second}/withdraw_correction", **api)
     assert done.status_code == 200 and done.json()["urgency"] == "low"
     detail = client.get(f"/api/v1/tickets/{second}", **api).json()
@@ -140,12 +140,12 @@ def test_bulk_reroute_from_the_queue_page(client, make_user, analysed):
 def test_concurrent_claims_over_http_one_wins(daphne_server, make_user, analysed):
     """Two agents' API clients claim the same ticket at the same moment through the ASGI server."""
     ticket_id = analysed("internet down")[0]
-    tokens = {name: Token.objects.create(user=make_user(name, "tech")).key for name in ("ana", "bob")}
+    keys = {name: tokens.create_token(make_user(name, "tech")) for name in ("ana", "bob")}
     start, answers = threading.Barrier(2), {}
 
     def claim(name):
         request = urllib.request.Request(f"{daphne_server}/api/v1/tickets/{ticket_id}/claim", method="POST",
-                                         headers={"Authorization": f"Token {tokens[name]}"})
+                                         headers={"Authorization": f"Token {keys[name]}"})
         start.wait()
         try:
             with urllib.request.urlopen(request, timeout=20) as response:
@@ -153,7 +153,7 @@ def test_concurrent_claims_over_http_one_wins(daphne_server, make_user, analysed
         except urllib.error.HTTPError as refusal:
             answers[name] = (refusal.code, json.load(refusal))
 
-    threads = [threading.Thread(target=claim, args=(name,)) for name in tokens]
+    threads = [threading.Thread(target=claim, args=(name,)) for name in keys]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -173,7 +173,7 @@ def test_a_refused_status_reads_as_a_sentence_on_the_page_and_the_api(client, ma
     client.post(f"/tickets/{ticket_id}/claim/")
     page = client.post(f"/tickets/{ticket_id}/status/", {"status": "bogus"}, HTTP_ACCEPT="application/json")
     assert page.status_code == 409 and page.json() == {"ok": False, "error": "'bogus' is not a status."}
-    api = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=ana).key}"}
+    api = {"HTTP_AUTHORIZATION": f"Token {tokens.create_token(ana)}"}
     merged = client.post(f"/api/v1/tickets/{ticket_id}/status", {"status": "merged"}, **api)
     assert merged.status_code == 409
     assert merged.json() == {"error": "This ticket is in progress; it can become: new, waiting on customer, resolved."}
