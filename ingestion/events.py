@@ -9,6 +9,8 @@ checkpoint may move) only when every stage has taken its part of it.
 
 from django.dispatch import Signal
 
+from dallosh.announce import announce
+
 # tweets: the tweet documents newly stored (a chunk's, or a brand reply an agent recorded).
 tweets_stored = Signal()
 # chunk_tweets, rebuild (conversation ids whose tickets must be derived again), merges
@@ -19,8 +21,10 @@ chunk_checkpointed = Signal()
 
 
 def stored(*, sender, tweets: list[dict]) -> None:
+    """A follow-up (the dashboard's tweet counts): under the one failure policy (dallosh.announce)."""
     if tweets:
-        tweets_stored.send(sender=sender, tweets=tweets)
+        announce(tweets_stored, about=f"{len(tweets)} tweet(s) from {tweets[0].get('_id')}", sender=sender,
+                 tweets=tweets)
 
 
 def touched(*, sender, chunk_tweets: list[dict], rebuild: set[str], merges: list[tuple[str, str]],

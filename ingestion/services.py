@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from dallosh.announce import announce
 from dallosh.bulk import insert_new
 from dallosh.files import sha256_of
 from ingestion import events, pipeline, threads
@@ -236,7 +237,7 @@ def _checkpoint(job: IngestJob, outcome: pipeline.ChunkOutcome, *, next_row: int
 
 def _hand_to_analysis() -> None:
     """The tickets this chunk created or changed may be analysed now (analysis subscribes)."""
-    events.chunk_checkpointed.send(sender=IngestJob)
+    announce(events.chunk_checkpointed, about="a checkpointed chunk", sender=IngestJob)
 
 
 def _finish(job: IngestJob, status: str, *, error: str | None = None) -> IngestJob:

@@ -17,6 +17,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.dispatch import Signal
 
+from dallosh.announce import announce
+
 logger = logging.getLogger(__name__)
 PUBLISH_CONCURRENCY = 32
 
@@ -38,7 +40,12 @@ correction_withdrawn = Signal()
 
 def written(*, pairs: list[tuple[dict | None, dict | None]]) -> None:
     if pairs:
-        tickets_written.send(sender=Signal, pairs=pairs)
+        announce(tickets_written, about=_tickets_named(pairs), pairs=pairs)
+
+
+def _tickets_named(pairs: list[tuple[dict | None, dict | None]]) -> str:
+    ids = [(after or before or {}).get("_id", "?") for before, after in pairs]
+    return "ticket(s) " + ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
 
 
 def queue_group(team: str) -> str:

@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext, gettext_lazy
 
 from dallosh import rates
+from dallosh.announce import announce
 from dallosh.permissions import (
     can_assign_ticket,
     can_hold_tickets_of,
@@ -253,7 +254,7 @@ def correct_labels(*, ticket_id: str, user, sentiment: str, topic: str, urgency:
         return changes, details, None
 
     corrected = _mutate(ticket_id=ticket_id, user=user, action="labels_corrected", decide=decide)
-    events.labels_corrected.send(sender=Ticket, ticket=corrected)
+    announce(events.labels_corrected, about=f"ticket {ticket_id}", sender=Ticket, ticket=corrected)
     return corrected
 
 
@@ -304,7 +305,8 @@ def withdraw_correction(*, ticket_id: str, user) -> TicketRow:
         return changes, details, {"withdrawn_corrections": decided["withdrawn"]}
 
     written = _mutate(ticket_id=ticket_id, user=user, action="correction_withdrawn", decide=decide)
-    events.correction_withdrawn.send(sender=Ticket, ticket=written, withdrawn=decided["withdrawn"])
+    announce(events.correction_withdrawn, about=f"ticket {ticket_id}", sender=Ticket, ticket=written,
+             withdrawn=decided["withdrawn"])
     return written
 
 
