@@ -185,4 +185,5 @@ class UploadSession(me.Document):
     job = me.ObjectIdField()
     created_at = me.DateTimeField(required=True)
 
-    meta = {"collection": "upload_sessions", "indexes": [{"fields": ["user", "-created_at"]}]}
+    meta = {"collection": "upload_sessions",
+            "indexes": [{"fields": ["user", "-created_at"]}, {"fields": ["job", "created_at"]}]}

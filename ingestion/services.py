@@ -77,8 +77,11 @@ def create_file_job(*, path: Path, source: str | None = None, format_name: str |
         "size_bytes": path.stat().st_size, "columns": header.columns, "encoding": header.encoding,
         "created_by": user})
     if job.path != str(path.resolve()) and job.status != JobStatus.COMPLETED:
+        previous = Path(job.path)
         job.update(set__path=str(path.resolve()))
         job.reload()
+        if job.status != JobStatus.RUNNING and job.kind == "upload":
+            previous.unlink(missing_ok=True)  # an earlier upload of the same content: this copy replaces it
     return job
 
 
@@ -128,7 +131,10 @@ def run_job(*, job_id: ObjectId, on_progress: ProgressCallback | None = None, ta
         _finish(job, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
     _settle_late_replies(job)
-    return _finish(job, JobStatus.COMPLETED)
+    finished = _finish(job, JobStatus.COMPLETED)
+    if finished.kind == "upload":  # its rows are stored, raw, for audit: the uploaded file is not needed
+        Path(finished.path).unlink(missing_ok=True)
+    return finished
 
 
 def _settle_late_replies(job: IngestJob) -> None:
@@ -328,9 +334,27 @@ def finish_upload(*, upload_id: str, user: str) -> IngestJob:
         final.unlink(missing_ok=True)
         raise
     upload.update(set__job=job.id)
+    if Path(job.path) != final.resolve():
+        final.unlink(missing_ok=True)  # identical content, already ingested: the job keeps what it had
     if job.status != JobStatus.COMPLETED:
         enqueue_job(job_id=job.id)
     return job
+
+
+ABANDONED_AFTER = timedelta(hours=24)
+
+
+def expire_abandoned_uploads(*, now: datetime | None = None) -> int:
+    """Delete the uploads left unfinished for ABANDONED_AFTER (a closed tab, a lost network):
+    their partial file and their session. Run by the housekeeping schedule; returns how many."""
+    now = now or datetime.now(UTC)
+    expired = 0
+    for upload in UploadSession.objects(job=None, created_at__lt=now - ABANDONED_AFTER).limit(1000):
+        _upload_path(upload).unlink(missing_ok=True)
+        upload.delete()
+        expired += 1
+    return expired
+
 
 
 def _own_upload(upload_id: str, user: str) -> UploadSession | None:

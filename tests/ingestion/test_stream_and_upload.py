@@ -3,12 +3,14 @@
 import json
 
 import pytest
+from bson import ObjectId
 from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
 
 from dallosh import tokens
 from dallosh.permissions import INGEST_GROUP
 from ingestion.models import IngestJob, RawRow, Tweet
+from tests.helpers import twcs_csv, twcs_row
 from tests.steps import upload, wait_for
 from tickets.models import Ticket
 
@@ -145,3 +147,27 @@ def test_two_identical_stream_requests_at_once_get_the_same_job(stream_client):
     assert 201 in {a.status_code for a in answers}
     assert len({a.json()["id"] for a in answers}) == 1
     assert IngestJob.objects.count() == 1 and Tweet.objects.count() == 2 and RawRow.objects.count() == 2
+
+
+def test_uploaded_files_are_deleted_once_ingested_and_abandoned_ones_expire(admin_client, settings, qcluster_worker):
+    """The raw rows are kept in MongoDB for audit; the uploaded file is not needed after."""
+    from datetime import UTC, datetime, timedelta
+
+    from ingestion.models import UploadSession
+    from ingestion.services import expire_abandoned_uploads
+
+    uploads = settings.DALLOSH["UPLOAD_DIR"]
+    content = twcs_csv(twcs_row(0, 1, "cust", "True", "my internet is down")).encode()
+    job = admin_client.post(f"/ingest/uploads/{upload(admin_client, content)}/finish").json()
+    wait_for(lambda: IngestJob.objects.get(id=ObjectId(job["id"])).status, until=lambda s: s == "completed",
+             timeout=60)
+    assert sorted(p.name for p in uploads.iterdir()) == []
+    again = admin_client.post(f"/ingest/uploads/{upload(admin_client, content)}/finish").json()
+    assert again["id"] == job["id"] and sorted(p.name for p in uploads.iterdir()) == []  # no orphan copy
+    abandoned = upload(admin_client, content[:-5] + b"     ")
+    fresh = upload(admin_client, content + b"\n")
+    assert len(list(uploads.iterdir())) == 2
+    UploadSession.objects(id=abandoned).update(set__created_at=datetime.now(UTC) - timedelta(hours=25))
+    assert expire_abandoned_uploads() == 1
+    assert [p.name for p in uploads.iterdir()] == [f"{fresh}.part"]
+    assert UploadSession.objects(id=abandoned).count() == 0
