@@ -41,7 +41,3 @@ def current(*, what: str, who: str, window: timedelta = MINUTE, now: datetime | 
     key, _expires = _window(what, who, window, now)
     found = RateWindow._get_collection().find_one({"_id": key}, {"count": 1})
     return found["count"] if found else 0
-
-
-def count_this_minute(*, what: str, who: str, now: datetime | None = None) -> int:
-    return count(what=what, who=who, window=MINUTE, now=now)

@@ -231,7 +231,7 @@ def merge_tickets(*, merges: list[tuple[str, str]], now: datetime) -> None:
 def _merge(absorbed: str, into: str, *, now: datetime) -> None:
     """One absorbed ticket merged into its survivor, its people's work carried (merge_work)."""
     for _attempt in range(MERGE_ATTEMPTS):  # each write is pinned to the version read
-        before = store.get(absorbed, projection=Projection.WHOLE)
+        before = store.get(absorbed, projection=Projection.WITH_NOTES)
         if before is None or (before.get("status") == TicketStatus.MERGED and before.get("merged_into") == into):
             break
         survivor = store.get(into, projection=Projection.WORKING)

@@ -66,7 +66,7 @@ def apply_change(*, ticket: TicketRow, changes: dict, by: str, action: str, deta
     the one it leaves after it, so the pager never misses a ticket.
     """
     now = now or datetime.now(UTC)
-    after = {**ticket, **changes}
+    after = {**ticket, **store.recorded(changes, by=by)}
     entering, leaving = queue_segment(after), queue_segment(ticket)
     moved = entering != leaving
     if moved and entering:
@@ -79,7 +79,7 @@ def apply_change(*, ticket: TicketRow, changes: dict, by: str, action: str, deta
         return None
     if moved and leaving:
         count_in_segment(leaving, -1)
-    after.update(version=version + 1, updated_at=now, **({"status_by": by} if "status" in changes else {}))
+    after.update(version=version + 1, updated_at=now)
     events.written(pairs=[(ticket, after)])
     events.ticket_changed(after=after, before=ticket, action=action, by=by)
     return after
@@ -100,7 +100,7 @@ def apply_changes(*, changes: list[Change], by: str, action: str, condition: dic
     undo, pairs = Counter(), []  # the segment each written ticket left; each refused one did not enter
     for change, (leaving, entering) in zip(changes, moves, strict=True):
         if change.ticket["_id"] in landed:
-            pairs.append((change.ticket, {**change.ticket, **change.fields,
+            pairs.append((change.ticket, {**change.ticket, **store.recorded(change.fields, by=by),
                                           "version": change.ticket.get("version", 0) + 1, "updated_at": now}))
             undo[leaving] += leaving != entering
         else:
@@ -386,7 +386,7 @@ def add_note(*, ticket_id: str, user, text: str) -> TicketRow:
         raise ActionRefused(gettext("A note cannot be empty."))
     if len(text) > NOTE_MAX_CHARS:
         raise ActionRefused(gettext("A note holds at most %(limit)d characters.") % {"limit": NOTE_MAX_CHARS})
-    if rates.count_this_minute(what="notes", who=user.get_username()) > NOTES_PER_MINUTE:
+    if rates.count(what="notes", who=user.get_username(), window=rates.MINUTE) > NOTES_PER_MINUTE:
         raise ActionThrottled(gettext("You added %(limit)d notes within a minute; wait a moment, then try again.")
                               % {"limit": NOTES_PER_MINUTE})
 

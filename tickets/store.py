@@ -193,6 +193,8 @@ class Projection:
     STATE = _projection({"audit": 0, "notes": 0, "tweet_ids": 0, "withdrawn_corrections": 0})
     # what an action reads (a reply needs the tweet ids)
     WORKING = _projection({"audit": 0, "notes": 0, "withdrawn_corrections": 0})
+    # what a merge carries: the working fields and the notes (not the history)
+    WITH_NOTES = _projection({"audit": 0, "withdrawn_corrections": 0})
     QUEUE_ROW = _projection({"subject": 1, "language": 1, "customer": 1, "created_at": 1, "team": 1, "status": 1,
                              "urgency": 1, "topic": 1, "sentiment": 1, "analysis.summary": 1,
                              "analysis.review_flag": 1, "analysis.provider": 1, "analysis.confidence": 1,
@@ -272,6 +274,11 @@ def insert_new(documents: list[TicketRow]) -> set[str]:
     return bulk.insert_new(_tickets(), documents)
 
 
+def recorded(changes: dict, *, by: str) -> dict:
+    """The changes as written: a new status records who set it (`status_by`)."""
+    return {**changes, "status_by": by} if "status" in changes else changes
+
+
 def pinned_update(*, ticket: TicketRow, changes: dict, by: str, action: str, details: dict | None,
                   condition: dict | None, now: datetime, push: dict | None = None,
                   mark: dict | None = None, audit: bool = True) -> tuple[dict, dict]:
@@ -280,7 +287,7 @@ def pinned_update(*, ticket: TicketRow, changes: dict, by: str, action: str, det
     conversation itself implies), bumping the version. A new status records who set it
     (`status_by`), so the pipeline can tell a person's decision from what it derived."""
     pinned = {"version": ticket["version"]} if "version" in ticket else {"version": {"$exists": False}}
-    fields = {**changes, "status_by": by} if "status" in changes else changes
+    fields = recorded(changes, by=by)
     pushed = {"audit": {"at": now, "by": by, "action": action, "details": details or {}}} if audit else {}
     update = {"$set": {**fields, "updated_at": now, **(mark or {})}, "$inc": {"version": 1}}
     if pushed or push:
