@@ -207,6 +207,9 @@ DALLOSH = {
     "INGEST_CHUNK_BYTES": int(os.environ.get("DALLOSH_INGEST_CHUNK_BYTES", str(32 * 1024**2))),
     # A running job whose heartbeat is older than this is considered dead and can be resumed.
     "INGEST_STALE_AFTER_S": float(os.environ.get("DALLOSH_INGEST_STALE_AFTER_S", "120")),
+    # A worker ingests a job for this long, then queues it again: no task nears the cluster's
+    # timeout whatever the file's size (2.8 M rows is over an hour at 650 rows/s).
+    "INGEST_SLICE_S": float(os.environ.get("DALLOSH_INGEST_SLICE_S", "300")),
     "UPLOAD_DIR": VAR_DIR / "uploads",
     "UPLOAD_CHUNK_BYTES": 8 * 1024 * 1024,
     "UPLOAD_MAX_BYTES": int(os.environ.get("DALLOSH_UPLOAD_MAX_BYTES", str(4 * 1024**3))),

@@ -56,6 +56,7 @@ class IngestJob(me.Document):
     bytes_done = me.IntField(default=0)
     lease = me.StringField()
     heartbeat_at = me.DateTimeField()
+    queued_at = me.DateTimeField()  # last handed to a worker: the sweeper does not queue it twice
     created_at = me.DateTimeField(required=True)
     started_at = me.DateTimeField()
     finished_at = me.DateTimeField()
@@ -67,6 +68,7 @@ class IngestJob(me.Document):
             {"fields": ["content_hash", "source"], "unique": True},
             {"fields": ["-created_at"]},
             {"fields": ["status", "-created_at"]},
+            {"fields": ["status", "heartbeat_at"]},  # the stalled running jobs
         ],
     }
 

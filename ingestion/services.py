@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import shutil
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
@@ -24,6 +25,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
+from redis.exceptions import RedisError
 
 from dallosh.announce import announce
 from dallosh.bulk import insert_new
@@ -97,31 +99,22 @@ def _job_for(*, content_hash: str, source: str, fields: dict) -> IngestJob:
     return IngestJob.objects.get(content_hash=content_hash, source=source)
 
 
-def run_job(*, job_id: ObjectId, on_progress: ProgressCallback | None = None, take_over: bool = False) -> IngestJob:
-    """Ingest a file job from its checkpoint to the end.
+def run_job(*, job_id: ObjectId, on_progress: ProgressCallback | None = None, take_over: bool = False,
+            max_seconds: float | None = None) -> IngestJob:
+    """Ingest a file job from its checkpoint: to the end, or for about `max_seconds`.
 
+    A job run in slices (`max_seconds`, the workers' way) is left running with no lease after
+    a slice, for the next slice to claim at once: no task needs an hour, and a worker killed
+    mid-slice loses only its chunk in flight (`resume_stalled_jobs` re-queues the job).
     `take_over` resumes a job marked running whose heartbeat is still fresh: for an operator
     who knows its runner died (killed, machine lost) and will not wait for it to go stale.
     """
     job = _claim(job_id, take_over=take_over)
     if job.status == JobStatus.COMPLETED:
         return job
-    fmt = format_by_name(job.format)
-    ctx = pipeline.JobContext(job.id, job.content_hash, job.source, fmt, job.columns,
-                              threads.ConversationResolver.for_large_job())
-    chunk_rows = settings.DALLOSH["INGEST_CHUNK_ROWS"]
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
     try:
-        with open(job.path, "rb") as stream:
-            header = read_header(stream)
-            for chunk in iter_chunks(stream, header, chunk_rows=chunk_rows,
-                                     chunk_bytes=settings.DALLOSH["INGEST_CHUNK_BYTES"], start_row=job.next_row,
-                                     start_offset=job.bytes_done or None):
-                started = datetime.now(UTC)
-                outcome = pipeline.process_chunk(ctx, chunk.records)
-                job = _checkpoint(job, outcome, next_row=chunk.records[-1].row + 1, bytes_done=chunk.end_offset,
-                                  seconds=(datetime.now(UTC) - started).total_seconds())
-                if on_progress:
-                    on_progress(job, outcome)
+        job, at_end = _ingest_chunks(job, on_progress=on_progress, deadline=deadline)
     except KeyboardInterrupt:
         _finish(job, JobStatus.INTERRUPTED, error="interrupted; run the same command again to resume")
         raise
@@ -130,11 +123,92 @@ def run_job(*, job_id: ObjectId, on_progress: ProgressCallback | None = None, ta
     except Exception as exc:
         _finish(job, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
+    if not at_end:
+        return _release_for_next_slice(job)
     _settle_late_replies(job)
     finished = _finish(job, JobStatus.COMPLETED)
     if finished.kind == "upload":  # its rows are stored, raw, for audit: the uploaded file is not needed
         Path(finished.path).unlink(missing_ok=True)
     return finished
+
+
+def _ingest_chunks(job: IngestJob, *, on_progress: ProgressCallback | None,
+                   deadline: float | None) -> tuple[IngestJob, bool]:
+    """Process chunks from the job's checkpoint until the file ends (True) or the deadline
+    passes after a checkpoint (False)."""
+    fmt = format_by_name(job.format)
+    ctx = pipeline.JobContext(job.id, job.content_hash, job.source, fmt, job.columns,
+                              threads.ConversationResolver.for_large_job())
+    with open(job.path, "rb") as stream:
+        header = read_header(stream)
+        for chunk in iter_chunks(stream, header, chunk_rows=settings.DALLOSH["INGEST_CHUNK_ROWS"],
+                                 chunk_bytes=settings.DALLOSH["INGEST_CHUNK_BYTES"], start_row=job.next_row,
+                                 start_offset=job.bytes_done or None):
+            started = datetime.now(UTC)
+            outcome = pipeline.process_chunk(ctx, chunk.records)
+            job = _checkpoint(job, outcome, next_row=chunk.records[-1].row + 1, bytes_done=chunk.end_offset,
+                              seconds=(datetime.now(UTC) - started).total_seconds())
+            if on_progress:
+                on_progress(job, outcome)
+            if deadline is not None and time.monotonic() >= deadline and chunk.end_offset < job.size_bytes:
+                return job, False
+    return job, True
+
+
+def _release_for_next_slice(job: IngestJob) -> IngestJob:
+    """Give the lease up, the job still running: the next slice's claim takes it at once."""
+    IngestJob._get_collection().update_one({"_id": job.id, "lease": job.lease},
+                                           {"$set": {"lease": None, "heartbeat_at": datetime.now(UTC)}})
+    return IngestJob.objects.get(id=job.id)
+
+
+def run_job_slice(*, job_id: ObjectId) -> IngestJob:
+    """A worker's turn on a job: one slice of INGEST_SLICE_S, then the job queued again until
+    it is done. A job another runner holds is theirs: nothing to do."""
+    try:
+        job = run_job(job_id=job_id, max_seconds=settings.DALLOSH["INGEST_SLICE_S"])
+    except JobBusy as exc:
+        logger.info("%s: leaving it to its runner", exc)
+        return IngestJob.objects.get(id=job_id)
+    if job.status == JobStatus.RUNNING:
+        enqueue_job(job_id=job.id)
+    return job
+
+
+def resume_stalled_jobs(*, now: datetime | None = None) -> int:
+    """Queue again every file or upload job no runner is working on: running with a stale
+    heartbeat (its worker was killed, its machine lost, its task never delivered) or pending
+    and never handed to a worker (the broker was down). Run by the housekeeping schedule;
+    returns how many were queued. A stream job has no file to resume from: it is marked
+    interrupted, for the client's retry of the same request to resume it."""
+    now = now or datetime.now(UTC)
+    stale = now - timedelta(seconds=settings.DALLOSH["INGEST_STALE_AFTER_S"])
+    not_queued_since = {"$or": [{"queued_at": None}, {"queued_at": {"$lte": stale}}]}
+    collection = IngestJob._get_collection()
+    candidates = [*collection.find({"status": JobStatus.RUNNING, "heartbeat_at": {"$lte": stale}, **not_queued_since},
+                                   {"kind": 1}).limit(100),
+                  *collection.find({"status": JobStatus.PENDING, "created_at": {"$lte": stale}, **not_queued_since,
+                                    "kind": {"$ne": "stream"}}, {"kind": 1}).limit(100)]
+    queued = 0
+    for candidate in candidates:
+        if candidate["kind"] == "stream":
+            collection.update_one({"_id": candidate["_id"], "status": JobStatus.RUNNING,
+                                   "heartbeat_at": {"$lte": stale}},
+                                  {"$set": {"status": JobStatus.INTERRUPTED, "lease": None, "error": _(
+                                      "its request ended before it was ingested; the client's retry of the same "
+                                      "request resumes it")}})
+        elif _mark_queued(candidate["_id"], now=now, stale=stale):  # another sweeper did not take it first
+            enqueue_job(job_id=candidate["_id"])
+            queued += 1
+    if queued:
+        logger.warning("resumed %d stalled ingest jobs", queued)
+    return queued
+
+
+def _mark_queued(job_id: ObjectId, *, now: datetime, stale: datetime) -> bool:
+    return IngestJob._get_collection().update_one(
+        {"_id": job_id, "$or": [{"queued_at": None}, {"queued_at": {"$lte": stale}}]},
+        {"$set": {"queued_at": now}}).modified_count == 1
 
 
 def _settle_late_replies(job: IngestJob) -> None:
@@ -209,11 +283,13 @@ def _as_text(value: object) -> str:
 
 
 def _claim(job_id: ObjectId, *, take_over: bool = False) -> IngestJob:
-    """Take the job's lease: it must be resumable, or running with a stale heartbeat."""
+    """Take the job's lease: it must be resumable, between two slices, or running with a stale
+    heartbeat."""
     now = datetime.now(UTC)
     stale = now if take_over else now - timedelta(seconds=settings.DALLOSH["INGEST_STALE_AFTER_S"])
     claimed = IngestJob._get_collection().find_one_and_update(
         {"_id": job_id, "$or": [{"status": {"$in": list(JobStatus.RESUMABLE)}},
+                                {"status": JobStatus.RUNNING, "lease": None},  # between two slices
                                 {"status": JobStatus.RUNNING, "heartbeat_at": {"$lte": stale}}]},
         {"$set": {"status": JobStatus.RUNNING, "lease": uuid.uuid4().hex, "heartbeat_at": now, "error": None},
          "$min": {"started_at": now}},
@@ -374,9 +450,15 @@ def _upload_job(upload: UploadSession) -> IngestJob:
 
 
 def enqueue_job(*, job_id: ObjectId) -> None:
+    """Hand the job's next slice to a housekeeping worker. A broker that is down loses
+    nothing: the job stays as it is and `resume_stalled_jobs` queues it once it is stale."""
     from django_q.tasks import async_task
 
-    async_task("ingestion.tasks.run_ingest_job", str(job_id), task_name=f"ingest-{job_id}")
+    IngestJob._get_collection().update_one({"_id": job_id}, {"$set": {"queued_at": datetime.now(UTC)}})
+    try:
+        async_task("ingestion.tasks.run_ingest_job", str(job_id), task_name=f"ingest-{job_id}")
+    except RedisError:
+        logger.exception("ingest job %s could not be queued; the housekeeping schedule will queue it", job_id)
 
 
 def _upload_path(upload: UploadSession) -> Path:

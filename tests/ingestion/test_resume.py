@@ -135,3 +135,102 @@ def test_a_kill_between_adopting_replies_and_merging_tickets_leaves_no_duplicate
     assert Ticket.objects.get(id="twcs:20").tweet_ids == ["twcs:20", "twcs:21"]
     assert [t.id for t in Ticket.objects(status__ne="merged")] == ["twcs:20"]
     assert PendingReply.objects.count() == 0
+
+
+def test_a_job_run_in_slices_is_left_to_the_next_slice_and_ends_with_every_row_once(shared_data, settings, tmp_path):
+    """A worker runs a job for INGEST_SLICE_S, then gives its lease up with the job still
+    running: the next slice claims it at once, and no slice needs the cluster's hour."""
+    from ingestion import services
+
+    settings.DALLOSH = {**settings.DALLOSH, "INGEST_CHUNK_ROWS": 500}
+    job = services.create_file_job(path=shared_data / "free_tweets_fr.csv")
+    job = services.run_job(job_id=job.id, max_seconds=0)  # one chunk, then the deadline has passed
+    assert (job.status, job.lease, job.next_row) == (JobStatus.RUNNING, None, 500)
+    slices = 1
+    while job.status == JobStatus.RUNNING:
+        job = services.run_job(job_id=job.id, max_seconds=0)
+        slices += 1
+    assert job.status == JobStatus.COMPLETED and slices == 8  # 3,764 rows in chunks of 500
+    assert job.counters.rows_read == 3764 == job.counters.tweets_created
+    assert Tweet.objects.count() == 3764 == RawRow.objects.count()
+
+
+@pytest.mark.django_db
+def test_the_housekeeping_schedule_queues_stalled_jobs_once(broker, settings):
+    """Every minute, jobs running with a stale heartbeat, or pending and never queued (the
+    broker was down), are queued again, once; a stale stream request cannot be resumed here
+    (no file), so it is marked interrupted for the client's retry; a live job is left alone."""
+    from datetime import UTC, datetime, timedelta
+    from importlib import import_module
+
+    from django.apps import apps
+    from django_q.brokers import get_broker
+    from django_q.models import Schedule
+
+    from ingestion import services
+
+    import_module("ingestion.migrations.0002_resume_stalled_jobs_schedule").create(apps, None)
+    schedule = Schedule.objects.get(func="ingestion.tasks.resume_stalled_jobs")
+    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == ("I", 1, -1)
+
+    now = datetime.now(UTC)
+    long_ago = now - timedelta(seconds=settings.DALLOSH["INGEST_STALE_AFTER_S"] + 60)
+
+    def job(name: str, **fields) -> IngestJob:
+        return IngestJob(**{"kind": "upload", **fields}, source="twcs", format="twcs", content_hash=name,
+                         path=f"/uploads/{name}.csv", created_at=long_ago).save()
+
+    dead = job("dead", status=JobStatus.RUNNING, lease="a", heartbeat_at=long_ago, queued_at=long_ago)
+    never_queued = job("never-queued")
+    alive = job("alive", status=JobStatus.RUNNING, lease="b", heartbeat_at=now)
+    stream = job("stream", kind="stream", status=JobStatus.RUNNING, lease="c", heartbeat_at=long_ago)
+    queue = get_broker()
+    queue.purge_queue()
+
+    assert services.resume_stalled_jobs(now=now) == 2
+    assert services.resume_stalled_jobs(now=now) == 0  # already queued: not twice
+    assert queue.queue_size() == 2
+    for queued in (dead, never_queued):
+        queued.reload()
+        assert queued.queued_at is not None
+    alive.reload()
+    stream.reload()
+    assert (alive.status, alive.lease, alive.queued_at) == (JobStatus.RUNNING, "b", None)
+    assert stream.status == JobStatus.INTERRUPTED and "retry" in stream.error
+    queue.purge_queue()
+
+
+@pytest.mark.django_db(transaction=True)  # the workers write their task results to the SQL database
+def test_a_worker_killed_after_its_first_checkpoint_is_resumed_with_every_row_once(shared_data, settings, tmp_path,
+                                                                                  start_qcluster):
+    """SIGKILL the whole cluster mid-upload: Redis never redelivers its task, the job stays
+    "running" with a heartbeat that goes stale, and the schedule hands it to another worker,
+    which resumes it at its checkpoint."""
+    import shutil
+
+    from ingestion import services
+    from tests.steps import wait_for
+
+    fast = {"DALLOSH_INGEST_CHUNK_ROWS": "250", "DALLOSH_INGEST_STALE_AFTER_S": "1", "DALLOSH_INGEST_SLICE_S": "1"}
+    settings.DALLOSH = {**settings.DALLOSH, "INGEST_STALE_AFTER_S": 1}
+    uploaded = tmp_path / "upload.csv"  # an upload's file is deleted once ingested: a copy
+    shutil.copy(shared_data / "free_tweets_fr.csv", uploaded)
+    job = services.create_file_job(path=uploaded, kind="upload")
+    first = start_qcluster(**fast)
+    services.enqueue_job(job_id=job.id)
+    wait_for(lambda: IngestJob.objects.get(id=job.id).next_row, until=lambda row: row >= 250, timeout=120,
+             every=0.02)
+    os.killpg(first.pid, signal.SIGKILL)  # the cluster and its workers: no goodbye
+    first.wait()
+    job.reload()
+    assert job.status == JobStatus.RUNNING and 0 < job.next_row < 3764, "kill the worker mid-file"
+
+    start_qcluster(**fast)
+    time.sleep(1.1)  # its heartbeat and its last queuing are stale now
+    services.resume_stalled_jobs()
+    job = wait_for(lambda: IngestJob.objects.get(id=job.id), until=lambda j: j.status == JobStatus.COMPLETED,
+                   timeout=120)
+    counters = job.counters
+    assert counters.rows_read == 3764 == counters.tweets_created + counters.tweets_already_known
+    assert RawRow.objects.count() == 3764 == Tweet.objects.count()
+    assert not uploaded.exists()
