@@ -15,6 +15,7 @@ from pymongo import ReturnDocument
 
 from analysis.models import CostLedgerDay, ProviderHealth
 from analysis.providers import TierConfig
+from dallosh.mongo import as_utc
 
 PROBE_LEASE_S = 60
 
@@ -31,7 +32,7 @@ def breaker_allows(tier: str, *, now: datetime | None = None) -> bool:
     open_until = state.get("open_until")
     if open_until is None:
         return True
-    if open_until.replace(tzinfo=UTC) > now:
+    if as_utc(open_until) > now:
         return False
     return _win_probe(tier, now)
 

@@ -105,10 +105,12 @@ class TierScorecard(me.Document):
 
 class RefineCursor(me.Document):
     """Per urgency rank, a time before which no ticket awaits refinement: the refinement
-    queue is read in narrow created_at windows from here, never over the whole backlog."""
+    queue is read in narrow created_at windows from here, never over the whole backlog
+    (analysis/refine_queue.py keeps it exact)."""
 
     id = me.IntField(primary_key=True)  # the urgency's rank: 0 high, 1 medium, 2 low
     oldest = me.DateTimeField(required=True)
+    epoch = me.IntField(default=0)  # bumped by each write that makes a ticket due (analysis/refine_queue.py)
 
     meta = {"collection": "refine_cursors"}
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from analysis.chain import tier_configs
 from analysis.classifier import FIELDS, SOURCE_WEIGHTS, STARTER_FILE, TIER, Example
 from analysis.models import ClassifierVersion, CostLedgerDay, ProviderHealth
+from dallosh.mongo import as_utc
 from dallosh.vocabulary import CORRECTED_FIELDS, labels_in_force
 from tickets import selectors as ticket_selectors
 from tickets import store
@@ -35,7 +36,7 @@ def provider_status() -> list[ProviderStatus]:
     statuses = []
     for config in tier_configs():
         h = health.get(config.name)
-        open_until = h.open_until.replace(tzinfo=UTC) if h and h.open_until else None
+        open_until = as_utc(h.open_until) if h and h.open_until else None
         state = "unknown" if h is None else "open" if open_until and open_until > now else "closed"
         statuses.append(ProviderStatus(config.name, config.model, state, open_until,
                                        h.consecutive_failures if h else 0, h.last_failure if h else None,

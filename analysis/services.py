@@ -33,12 +33,12 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
-from analysis import classifier, guard, prompts, scorecards, summaries
+from analysis import classifier, guard, prompts, refine_queue, scorecards, summaries
 from analysis.chain import ChainResult, Outcome, ProviderChain, default_chain, record_saving, tier_configs
-from analysis.models import RefineCursor
 from analysis.prompts import Item
 from dallosh.bulk import slices
-from dallosh.vocabulary import URGENCIES, doubts_left_to_people, unsure_in_force
+from dallosh.mongo import as_utc
+from dallosh.vocabulary import doubts_left_to_people, unsure_in_force
 from ingestion.selectors import customer_words, tweets_by_ids
 from tickets import routing, store
 from tickets.models import EPOCH, TicketStatus
@@ -57,7 +57,6 @@ LABEL_TASK_TICKETS = 500  # the fast tier's unit of work: about a second
 CLAIMED_FIELDS = {"tweet_ids": 1, "language": 1, "customer": 1, "status": 1, "assignee": 1, "team": 1,
                   "analysis_failures": 1, "created_at": 1, "customer_tweet_count": 1}
 RELEASED = {"analysis_claim": None, "analysis_lease_until": EPOCH}
-FIRST_WINDOW = timedelta(days=1)
 
 
 @dataclass
@@ -103,7 +102,7 @@ def enqueue_pending(*, limit: int = 20_000, now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     due = store.select({"needs_analysis": True, "analysis_queued_until": {"$lte": now}},
                        projection=store.Projection.ANALYSIS_WORK, limit=limit)
-    due = [t for t in due if _as_utc(t.get("analysis_lease_until")) <= now]
+    due = [t for t in due if as_utc(t.get("analysis_lease_until") or EPOCH) <= now]
     if fast:
         return _hand_out([t["_id"] for t in due], task=LABEL_TASK, cluster=cluster, size=LABEL_TASK_TICKETS,
                          now=now)
@@ -113,11 +112,12 @@ def enqueue_pending(*, limit: int = 20_000, now: datetime | None = None) -> int:
 def enqueue_refinement(*, now: datetime | None = None) -> int:
     """Hand the most urgent, oldest unsure tickets to the LLM chain, a few tasks at a time:
     the LLM is far slower than the flow, so the backlog waits in MongoDB, not in Redis."""
+    refine_queue.note_unnoted()  # a writer that died before noting its due tickets
     room = _config()["MAX_WAITING_TASKS"] - _waiting_tasks(REFINE_CLUSTER)
     if room <= 0:
         return 0
     now = now or datetime.now(UTC)
-    return _hand_to_llm(refinement_due(limit=room * _config()["TASK_TICKETS"], now=now), now=now)
+    return _hand_to_llm(refine_queue.due(limit=room * _config()["TASK_TICKETS"], now=now), now=now)
 
 
 def _hand_to_llm(due: list[dict], *, now: datetime) -> int:
@@ -127,28 +127,6 @@ def _hand_to_llm(due: list[dict], *, now: datetime) -> int:
     batched = [t["_id"] for t in due if not t.get("analysis_solo")]
     return (_hand_out(batched, task=ANALYSE_TASK, cluster=REFINE_CLUSTER, size=_config()["TASK_TICKETS"], now=now)
             + _hand_out(solo, task=ANALYSE_TASK, cluster=REFINE_CLUSTER, size=1, now=now, solo=True))
-
-
-def refinement_due(*, limit: int, now: datetime) -> list[dict]:
-    """Unsure tickets not queued or held, most urgent first, oldest first within an
-    urgency, read in created_at windows from each urgency's cursor (widening fourfold
-    while they hold too few), so no read spans the whole backlog."""
-    found: list[TicketRow] = []
-    cursors = {c.id: _as_utc(c.oldest) for c in RefineCursor.objects.all()}
-    for rank in range(len(URGENCIES)):
-        start = cursors.get(rank)
-        window = FIRST_WINDOW
-        while start is not None and len(found) < limit and start <= now:
-            bounds = {"needs_refinement": True, "refine_rank": rank,
-                      "created_at": {"$gte": start, "$lt": start + window}}
-            rows = store.select({**bounds, "refine_queued_until": {"$lte": now}},
-                                projection=store.Projection.ANALYSIS_WORK, limit=limit - len(found))
-            found += [r for r in rows if _as_utc(r.get("analysis_lease_until")) <= now]
-            if start == cursors[rank] and not store.exists(bounds):
-                cursors[rank] = start + window  # nothing awaits refinement before here any more
-                RefineCursor._get_collection().update_one({"_id": rank}, {"$max": {"oldest": cursors[rank]}})
-            start, window = start + window, window * 4
-    return found
 
 
 def _hand_out(ids: list[str], *, task: str, cluster: str, size: int, now: datetime, solo: bool = False) -> int:
@@ -235,7 +213,7 @@ def label_tickets(*, ticket_ids: list[str], heads: classifier.Classifier | None 
     now = datetime.now(UTC)
     held = [t for t in store.get_many(ticket_ids, projection=store.Projection.WORKING)
             if t.get("needs_analysis") and t.get("status") != TicketStatus.MERGED
-            and _as_utc(t.get("analysis_lease_until")) <= now]
+            and as_utc(t.get("analysis_lease_until") or EPOCH) <= now]
     run = AnalysisRun(skipped=len(ticket_ids) - len(held))
     if not held:
         return run
@@ -254,7 +232,7 @@ def label_tickets(*, ticket_ids: list[str], heads: classifier.Classifier | None 
     # No claim: a batch takes about a second, and each write is conditioned on the version
     # read above, so a ticket that changed meanwhile (new words, an LLM worker) is left as is.
     written = apply_changes(changes=changes, by="system:analysis", action="analysed", now=now)
-    _note_refinement_due(written)
+    refine_queue.note_due(written)
     sure = [Item(id=t["_id"], text=texts.get(t["_id"], "")) for t in written if not t.get("needs_refinement")]
     configs = tier_configs()
     record_saving(sure, model=heads.name, first_tier=configs[0] if configs else None)
@@ -263,17 +241,6 @@ def label_tickets(*, ticket_ids: list[str], heads: classifier.Classifier | None 
     run.unsure = sum(bool(t.get("needs_refinement")) for t in written)
     _enqueue_summaries(written, texts)
     return run
-
-
-def _note_refinement_due(tickets: list[dict]) -> None:
-    """Move each urgency's refinement cursor back to its oldest newly unsure ticket."""
-    oldest: dict[int, datetime] = {}
-    for ticket in tickets:
-        if ticket.get("needs_refinement"):
-            rank = ticket["refine_rank"]
-            oldest[rank] = min(oldest.get(rank, ticket["created_at"]), ticket["created_at"])
-    for rank, created_at in oldest.items():
-        RefineCursor._get_collection().update_one({"_id": rank}, {"$min": {"oldest": created_at}}, upsert=True)
 
 
 def _enqueue_summaries(tickets: list[dict], texts: dict[str, str]) -> None:
@@ -361,7 +328,7 @@ def record_analysis(*, ticket: dict, claim: str, outcome: Outcome, text: str,
             written = apply_change(ticket=current, changes=changes, by="system:analysis", action=action,
                                    details=details, condition={"analysis_claim": claim}, now=now)
         if written is not None:
-            _note_refinement_due([written])
+            refine_queue.note_due([written])
             return True
     return False
 
@@ -377,7 +344,7 @@ def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list
     analysis = outcome.analysis
     done = {"needs_analysis": False, **RELEASED, "analysis_queued_until": EPOCH, "analysis_solo": False,
             "analysis_failures": 0, "analysis_error": None, "needs_refinement": None, "refine_rank": None,
-            "refine_queued_until": None}
+            "refine_queued_until": None, **refine_queue.NOTED}
     previous = current.get("analysis") or {}
     fast_before = previous.get("provider") == classifier.TIER and outcome.provider != classifier.TIER
     taken = _settled_by(current, outcome) if fast_before else list(classifier.FIELDS)
@@ -415,8 +382,7 @@ def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list
     changes = {**done, "analysis": answer, "unsure": unsure,
                "no_better_tier": unsure and not queued and bool(doubts_left_to_people(answer))}
     if queued:
-        changes |= {"needs_refinement": True, "refine_rank": URGENCIES.index(route.urgency),
-                    "refine_queued_until": EPOCH}
+        changes |= refine_queue.due_fields(urgency=route.urgency)
     if not current.get("correction"):
         changes |= {"topic": analysis.topic, "sentiment": analysis.sentiment}
     if routing.machine_may_route(current):
@@ -469,7 +435,3 @@ def _customer_texts(tickets: list[TicketRow]) -> dict[str, str]:
     return {t["_id"]: customer_words(by_conversation.get(t["_id"], [])) for t in tickets}
 
 
-def _as_utc(value: datetime | None) -> datetime:
-    if value is None:
-        return EPOCH
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

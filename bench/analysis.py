@@ -199,7 +199,7 @@ def refine_sample(args, unsure: int) -> None:
     do), then the same tweets asking for labels and a summary (the former full pass)."""
     from django.conf import settings
 
-    from analysis import prompts, schema, services
+    from analysis import prompts, refine_queue, schema, services
     from analysis.providers import OpenAIProvider, TierConfig
     from dallosh import embedded
 
@@ -210,7 +210,7 @@ def refine_sample(args, unsure: int) -> None:
                                      "PROVIDERS": {"local": {"kind": "openai", "model": args.model,
                                                              "base_url": server.url, "timeout_s": 300,
                                                              "batch_size": 1}}}
-        due = services.refinement_due(limit=args.refine_sample, now=datetime.now(UTC))
+        due = refine_queue.due(limit=args.refine_sample, now=datetime.now(UTC))
         ids = [t["_id"] for t in due]
         started = time.perf_counter()
         run = services.analyse_tickets(ticket_ids=ids)

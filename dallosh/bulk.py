@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError
 
+from dallosh.mongo import as_utc
+
 logger = logging.getLogger(__name__)
 
 LOOKUP_SLICE = 100
@@ -84,7 +86,7 @@ def earliest(collections: list[Collection], *, field: str) -> datetime | None:
              for doc in collection.find({field: {"$ne": None}}, {field: 1}).sort(field, 1).limit(1)]
     if not found:
         return None
-    first = min(moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in found)
+    first = min(as_utc(moment) for moment in found)
     return max(first, EARLIEST)
 
 

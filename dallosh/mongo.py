@@ -6,6 +6,8 @@ it. `connect(uri)` may be called again (the test session does, once its server i
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import mongoengine
 from django.conf import settings
 from pymongo.database import Database
@@ -19,6 +21,12 @@ def connect(uri: str | None = None) -> None:
     mongoengine.disconnect(alias=ALIAS)
     mongoengine.connect(host=uri, alias=ALIAS, connect=False, tz_aware=True, uuidRepresentation="standard")
     _forget_cached_collections()
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A datetime read back from MongoDB, as aware UTC: BSON dates carry no zone, and a
+    connection or a driver that is not tz-aware hands them back naive (they are UTC)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def database() -> Database:

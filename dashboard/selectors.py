@@ -12,6 +12,7 @@ from analysis import selectors as analysis_selectors
 from analysis.models import CostLedgerDay
 from dallosh import permissions, vocabulary
 from dallosh.bulk import EARLIEST
+from dallosh.mongo import as_utc
 from dashboard.alert_texts import alert_sentence
 from dashboard.models import Alert, KpiBucket
 from dashboard.services import bucket_start
@@ -169,7 +170,7 @@ def _add_bucket(report: KpiReport, bucket: dict, filters: KpiFilters) -> dict:
         language, kind = key.split("|")
         if not filters.language or language == filters.language:
             point[kind] += count
-    start = bucket["start"] if bucket["start"].tzinfo else bucket["start"].replace(tzinfo=UTC)
+    start = as_utc(bucket["start"])
     return {"start": start, "tickets": point["tickets"], "customer": point["customer"], "brand": point["brand"],
             "negative_share": point["negative"] / point["tickets"] if point["tickets"] else None}
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pymongo.errors import DuplicateKeyError
 
 from dallosh.bulk import day_ranges, find_by_values, recount_until_settled
+from dallosh.mongo import as_utc
 from dallosh.vocabulary import UNKNOWN_LANGUAGE
 from dashboard.alert_texts import stored_message
 from dashboard.models import Alert, AlertKind, AlertRule, KpiBucket
@@ -37,7 +38,7 @@ OUTAGE_WATCH_FIELDS = {"team": 1, "topic": 1, "sentiment": 1, "urgency": 1, "lan
 
 
 def bucket_start(moment: datetime, grain: str) -> datetime:
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = as_utc(moment)
     if grain == "d":
         return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
     return datetime(moment.year, moment.month, moment.day, moment.hour, tzinfo=UTC)

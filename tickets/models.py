@@ -201,6 +201,7 @@ class Ticket(me.Document):
     needs_refinement = me.BooleanField()
     refine_rank = me.IntField()
     refine_queued_until = me.DateTimeField()
+    refine_unnoted = me.StringField()  # made due, its cursor not yet moved back to it (analysis/refine_queue.py)
 
     meta = {
         "collection": "tickets",
@@ -209,6 +210,7 @@ class Ticket(me.Document):
             {"fields": ["needs_analysis", "analysis_queued_until"]},
             {"fields": ["analysis_claim"], "sparse": True},  # claim, renew and release: one point lookup
             {"fields": ["needs_refinement", "refine_rank", "created_at"]},
+            {"fields": ["refine_unnoted"], "sparse": True},  # the few due tickets whose writer died unnoted
             {"fields": ["team", "status", "queue_priority", "created_at"]},
             # The "unsure" view: only unsure tickets are in it, so its windows read those alone.
             {"fields": ["team", "unsure", "status", "queue_priority", "created_at"],

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from dallosh.mongo import as_utc
 from dallosh.permissions import AGENT_GROUP, can_view_ticket, team_group
 from dallosh.vocabulary import TEAMS
 from ingestion.selectors import tweets_by_ids
@@ -221,7 +222,7 @@ def _directory(team: str, statuses: tuple[str, ...], priority: int, since: datet
             query["day"] = {"$gte": first_day}
         for day in QueueDay._get_collection().find(query, {"day": 1, "count": 1, "unsure": 1}):
             if day["count"] > 0 and (day.get("unsure") or not unsure_only):
-                days[_utc(day["day"])] += day["count"]
+                days[as_utc(day["day"])] += day["count"]
     return sorted(days.items())
 
 
@@ -263,7 +264,7 @@ def _window_rows(team: str, statuses: tuple[str, ...], priority: int, low: datet
              "created_at": {"$gte": low, "$lt": high}},
             projection=Projection.QUEUE_ROW))
     for row in rows:
-        row["created_at"] = _utc(row["created_at"])
+        row["created_at"] = as_utc(row["created_at"])
     rows.sort(key=lambda row: (row["created_at"], row["_id"]))
     return rows
 
@@ -274,7 +275,7 @@ def _held_page(*, team: str, filters: QueueFilters, username: str, start: Positi
             for row in store.select({"assignee": username, "status": status}, projection=Projection.QUEUE_ROW)
             if row.get("team") == team and row.get("queue_priority") is not None]
     for row in rows:
-        row["created_at"] = _utc(row["created_at"])
+        row["created_at"] = as_utc(row["created_at"])
     rows = sorted((row for row in rows if filters.keeps(row, username)), key=_queue_order)
     if start.created_at:
         boundary = (-start.priority, start.created_at, start.ticket_id)
@@ -292,7 +293,7 @@ def queue_row(*, ticket_id: str, team: str, filters: QueueFilters, username: str
     if (row is None or row.get("team") != team or row.get("status") not in filters.statuses()
             or row.get("queue_priority") is None or not filters.keeps(row, username)):
         return None
-    row["created_at"] = _utc(row["created_at"])
+    row["created_at"] = as_utc(row["created_at"])
     return row
 
 
@@ -300,8 +301,6 @@ def _queue_order(row: dict) -> tuple:
     return -row["queue_priority"], row["created_at"], row["_id"]
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 ONE_DAY = timedelta(days=1)

@@ -154,6 +154,7 @@ class TicketRow(TypedDict, total=False):
     needs_refinement: bool | None
     refine_rank: int | None
     refine_queued_until: datetime | None
+    refine_unnoted: str | None
 
 
 class QueueRow(TypedDict, total=False):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from analysis.drafts import STALE_AFTER
 from analysis.models import DraftStatus, ReplyDraft
+from dallosh.mongo import as_utc
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def latest_draft(*, ticket_id: str, username: str, replied_at: datetime | None =
     if document is None:
         return None
     draft = _view(document)
-    if replied_at is not None and draft.created_at <= _utc(replied_at):
+    if replied_at is not None and draft.created_at <= as_utc(replied_at):
         return None
     if draft.in_flight and draft.updated_at < datetime.now(UTC) - STALE_AFTER:
         minutes = int(STALE_AFTER.total_seconds() // 60)
@@ -74,9 +75,7 @@ def _view(document: dict) -> DraftView:
     return DraftView(id=str(document["_id"]), ticket_id=document["ticket_id"], status=document["status"],
                      text=document.get("text") or "", provider=document.get("provider") or "",
                      model=document.get("model") or "", problems=tuple(document.get("problems") or ()),
-                     error=document.get("error") or "", created_at=_utc(document["created_at"]),
-                     updated_at=_utc(document["updated_at"]))
+                     error=document.get("error") or "", created_at=as_utc(document["created_at"]),
+                     updated_at=as_utc(document["updated_at"]))
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

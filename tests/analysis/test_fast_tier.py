@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from analysis import classifier, embeddings, services
+from analysis import classifier, embeddings, refine_queue, services
 from analysis.classifier import NEVER, Example
 from bench.llm_servers import expected_labels
 from ingestion.services import ingest_records
@@ -79,7 +79,7 @@ def test_an_unsure_ticket_is_refined_by_the_llm_and_re_routed(use_tiers, fault_s
     fast = Ticket.objects.get(id=ticket_id)
     assert fast.team == "tech" and fast.analysis.topic == "network"  # what the heads were taught
     assert fast.needs_refinement and set(fast.analysis.unsure) == set(FIELDS) and fast.refine_rank == 0
-    assert [t["_id"] for t in services.refinement_due(limit=10, now=datetime.now(UTC))] == [ticket_id]
+    assert [t["_id"] for t in refine_queue.due(limit=10, now=datetime.now(UTC))] == [ticket_id]
     run = services.analyse_tickets(ticket_ids=[ticket_id])
     assert run.analysed == [ticket_id]
     refined = Ticket.objects.get(id=ticket_id)
@@ -180,7 +180,7 @@ def test_a_ticket_the_heads_are_sure_of_is_final_and_its_llm_call_is_counted_as_
     services.label_tickets(ticket_ids=[ticket_id], heads=unsure_heads)
     ticket = Ticket.objects.get(id=ticket_id)
     assert not ticket.needs_refinement and ticket.analysis.unsure == [] and ticket.team == "tech"
-    assert services.refinement_due(limit=10, now=datetime.now(UTC)) == []
+    assert refine_queue.due(limit=10, now=datetime.now(UTC)) == []
     saved = CostLedgerDay.objects.get(provider="fast")
     assert saved.items == 1 and saved.llm_calls_saved == 1 and saved.tokens_saved > 0
     assert fault_server.requests == []

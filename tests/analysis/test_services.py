@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
-from analysis import services
+from analysis import refine_queue, services
 from bench import llm_servers as faults
 from bench.llm_servers import expected_labels
 from ingestion.services import ingest_records
@@ -207,7 +207,7 @@ def test_a_tier_with_a_worse_scorecard_gets_nothing_queued(fast_labelled, fault_
                                                      "better": False}
     assert ticket.unsure and ticket.no_better_tier, "still unsure for people: no tier settles it"
     assert queue_ids("tech", unsure=True) == [ticket_id]
-    assert services.refinement_due(limit=10, now=datetime.now(UTC)) == []
+    assert refine_queue.due(limit=10, now=datetime.now(UTC)) == []
     assert services.analyse_tickets(ticket_ids=[ticket_id]).skipped == 1 and fault_server.requests == []
     assert analysis_backlog().unsure_not_queued == 1 and analysis_backlog().awaiting_refinement == 0
     overview = " ".join(admin_client.get("/").content.decode().split())
