@@ -135,6 +135,8 @@ def test_the_work_queue_reads_by_index_not_by_scan(use_tiers, fault_server):
     pending_plan = winning_stages(tickets.find({"needs_analysis": True,
                                                 "analysis_queued_until": {"$lte": services.EPOCH}}))
     assert "IXSCAN" in pending_plan and "needs_analysis" in pending_plan
+    unnoted_plan = winning_stages(tickets.find({"refine_unnoted": {"$gt": ""}}))
+    assert "IXSCAN" in unnoted_plan and "refine_unnoted" in unnoted_plan
 
 
 def test_a_conversation_of_several_tweets_gets_a_summary_in_the_background(use_tiers, fault_server, monkeypatch):
