@@ -49,6 +49,10 @@ class UploadConflict(IngestError):
     its file was refused and is gone. Answered 409: the client should ask again or re-upload."""
 
 
+# Stored on the job, like its other errors (read by staff in the admin and the API).
+STREAM_LOST = "its request ended before it was ingested; the client's retry of the same request resumes it"
+
+
 class JobBusy(RuntimeError):
     """Another runner holds this job's lease and is alive."""
 
@@ -194,9 +198,7 @@ def resume_stalled_jobs(*, now: datetime | None = None) -> int:
         if candidate["kind"] == "stream":
             collection.update_one({"_id": candidate["_id"], "status": JobStatus.RUNNING,
                                    "heartbeat_at": {"$lte": stale}},
-                                  {"$set": {"status": JobStatus.INTERRUPTED, "lease": None, "error": _(
-                                      "its request ended before it was ingested; the client's retry of the same "
-                                      "request resumes it")}})
+                                  {"$set": {"status": JobStatus.INTERRUPTED, "lease": None, "error": STREAM_LOST}})
         elif _mark_queued(candidate["_id"], now=now, stale=stale):  # another sweeper did not take it first
             enqueue_job(job_id=candidate["_id"])
             queued += 1
