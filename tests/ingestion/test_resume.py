@@ -59,23 +59,30 @@ def test_killed_ingest_resumes_to_the_same_result(shared_data, servers):
     assert Ticket.objects.get(id="twcs:8").tweet_ids == chain
 
 
-def test_interrupted_job_is_marked_and_resumed_in_process(shared_data, settings):
+def sixty_tweets(write_csv) -> Path:
+    from tests.helpers import twcs_csv, twcs_row
+
+    return write_csv("sixty.csv", twcs_csv(*(twcs_row(n, 100 + n, f"cust{n}", "True", f"no signal, day {n}",
+                                                      minute=n % 60) for n in range(60))))
+
+
+def test_interrupted_job_is_marked_and_resumed_in_process(settings, write_csv):
     from ingestion import services
 
-    settings.DALLOSH = {**settings.DALLOSH, "INGEST_CHUNK_ROWS": 500}
-    job = services.create_file_job(path=shared_data / "free_tweets_fr.csv")
+    settings.DALLOSH = {**settings.DALLOSH, "INGEST_CHUNK_ROWS": 20}
+    job = services.create_file_job(path=sixty_tweets(write_csv))
 
     def stop_after_two_chunks(current, _outcome):
-        if current.next_row >= 1000:
+        if current.next_row >= 40:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         services.run_job(job_id=job.id, on_progress=stop_after_two_chunks)
     job.reload()
-    assert job.status == JobStatus.INTERRUPTED and job.next_row == 1000
+    assert job.status == JobStatus.INTERRUPTED and job.next_row == 40
     job = services.run_job(job_id=job.id)
-    assert job.status == JobStatus.COMPLETED and job.counters.rows_read == 3764
-    assert Tweet.objects.count() == 3764
+    assert job.status == JobStatus.COMPLETED and job.counters.rows_read == 60
+    assert Tweet.objects.count() == 60
 
 
 def test_a_runner_that_lost_its_lease_leaves_the_job_to_the_new_runner(shared_data, settings):
@@ -137,22 +144,22 @@ def test_a_kill_between_adopting_replies_and_merging_tickets_leaves_no_duplicate
     assert PendingReply.objects.count() == 0
 
 
-def test_a_job_run_in_slices_is_left_to_the_next_slice_and_ends_with_every_row_once(shared_data, settings, tmp_path):
+def test_a_job_run_in_slices_is_left_to_the_next_slice_and_ends_with_every_row_once(settings, write_csv):
     """A worker runs a job for INGEST_SLICE_S, then gives its lease up with the job still
     running: the next slice claims it at once, and no slice needs the cluster's hour."""
     from ingestion import services
 
-    settings.DALLOSH = {**settings.DALLOSH, "INGEST_CHUNK_ROWS": 500}
-    job = services.create_file_job(path=shared_data / "free_tweets_fr.csv")
+    settings.DALLOSH = {**settings.DALLOSH, "INGEST_CHUNK_ROWS": 20}
+    job = services.create_file_job(path=sixty_tweets(write_csv))
     job = services.run_job(job_id=job.id, max_seconds=0)  # one chunk, then the deadline has passed
-    assert (job.status, job.lease, job.next_row) == (JobStatus.RUNNING, None, 500)
+    assert (job.status, job.lease, job.next_row) == (JobStatus.RUNNING, None, 20)
     slices = 1
     while job.status == JobStatus.RUNNING:
         job = services.run_job(job_id=job.id, max_seconds=0)
         slices += 1
-    assert job.status == JobStatus.COMPLETED and slices == 8  # 3,764 rows in chunks of 500
-    assert job.counters.rows_read == 3764 == job.counters.tweets_created
-    assert Tweet.objects.count() == 3764 == RawRow.objects.count()
+    assert job.status == JobStatus.COMPLETED and slices == 3
+    assert job.counters.rows_read == 60 == job.counters.tweets_created
+    assert Tweet.objects.count() == 60 == RawRow.objects.count()
 
 
 @pytest.mark.django_db
