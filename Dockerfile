@@ -10,4 +10,4 @@ RUN DJANGO_DEBUG=1 python manage.py compilemessages -v 0
 RUN useradd --system dallosh && mkdir -p /data && chown dallosh /data
 USER dallosh
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "dallosh.asgi:application"]
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]

@@ -1,5 +1,5 @@
 """Reply drafts, asked for from the ticket page: the analysis stage's own routes (mounted by
-dallosh/urls.py beside the ticket pages), so the ticket pages need not import it."""
+config/urls.py beside the ticket pages), so the ticket pages need not import it."""
 
 from __future__ import annotations
 

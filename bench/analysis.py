@@ -115,7 +115,7 @@ def end_to_end(args) -> None:
 
     from bench.common import embedded_stack
     from bench.ingest import build_scaled_csv
-    from dallosh.embedded import stop_group
+    from config.embedded import stop_group
 
     with embedded_stack(args.workdir, prefix="bench-e2e-") as stack:
         from django.conf import settings
@@ -201,7 +201,7 @@ def refine_sample(args, unsure: int) -> None:
 
     from analysis import prompts, refine_queue, schema, services
     from analysis.providers import OpenAIProvider, TierConfig
-    from dallosh import embedded
+    from config import embedded
 
     server = embedded.start_local_model(name=args.model, port=embedded.free_port(),
                                         log=Path(tempfile.mkdtemp()) / "llm.log", threads=args.threads)
@@ -254,7 +254,7 @@ def main() -> None:
     if args.end_to_end:
         end_to_end(args)
         return
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dallosh.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DJANGO_DEBUG", "1")  # benchmarks run on the embedded default
     import django
 
@@ -262,7 +262,8 @@ def main() -> None:
     from django.conf import settings
 
     from bench.llm_servers import OllamaShim
-    from dallosh import embedded, mongo
+    from config import embedded
+    from dallosh import mongo
 
     texts = sample_tweets(args.tweets)
     project_batch = settings.DALLOSH_ANALYSIS["PROVIDERS"]["openai"]["batch_size"]

@@ -32,7 +32,7 @@ class Stack:
     def restart_mongo(self, *, hard: bool = False, down_s: float = 2.0) -> None:
         """Stop SecantusDB (SIGTERM, or SIGKILL with `hard`), wait, start it again on the same
         port and storage."""
-        from dallosh import embedded
+        from config import embedded
 
         _stop(self.mongo, hard=hard)
         time.sleep(down_s)
@@ -40,7 +40,7 @@ class Stack:
                                              log=self.workdir / "mongodb.log", cache_size="4G")
 
     def restart_redis(self, *, hard: bool = False, down_s: float = 2.0) -> None:
-        from dallosh import embedded
+        from config import embedded
 
         _stop(self.redis, hard=hard)
         time.sleep(down_s)
@@ -60,7 +60,7 @@ def _stop(server, *, hard: bool) -> None:
 def embedded_stack(workdir: Path | None, *, prefix: str) -> Iterator[Stack]:
     """SecantusDB and Redis on free ports, Django set up on them with production settings
     (DEBUG off), migrated; everything stopped on exit. Yields the Stack."""
-    from dallosh import embedded
+    from config import embedded
 
     (ROOT / "var").mkdir(exist_ok=True)
     workdir = (workdir or Path(tempfile.mkdtemp(prefix=prefix, dir=ROOT / "var"))).resolve()
@@ -78,7 +78,7 @@ def embedded_stack(workdir: Path | None, *, prefix: str) -> Iterator[Stack]:
     os.environ.update({
         "MONGODB_URI": embedded.mongo_uri(mongo_server.port, "bench"), "REDIS_URL": redis_server.url,
         "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}", "DALLOSH_VAR": str(workdir),
-        "DALLOSH_ANALYSIS_AUTO_ENQUEUE": "0", "DJANGO_SETTINGS_MODULE": "dallosh.settings", "DJANGO_DEBUG": "0",
+        "DALLOSH_ANALYSIS_AUTO_ENQUEUE": "0", "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "bench-only", "DJANGO_SSL_REDIRECT": "0",
     })
     try:

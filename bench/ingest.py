@@ -72,7 +72,7 @@ def main() -> None:
     if not SAMPLE.exists():
         sys.exit(f"{SAMPLE} not found: the benchmark needs ../shared/data beside the project")
 
-    from dallosh import embedded
+    from config import embedded
 
     (ROOT / "var").mkdir(exist_ok=True)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-", dir=ROOT / "var"))
@@ -89,7 +89,7 @@ def main() -> None:
     os.environ["DALLOSH_INGEST_CHUNK_ROWS"] = str(args.chunk_rows)
     # The ingest stage alone: no broker here, analysis is measured by bench/analysis.py
     os.environ["DALLOSH_ANALYSIS_AUTO_ENQUEUE"] = "0"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dallosh.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DJANGO_DEBUG", "1")  # benchmarks run on the embedded default
     try:
         run(scaled, args, port)
@@ -104,7 +104,8 @@ def run(scaled: Path, args, port: int) -> None:
     import psutil
     from pymongo import MongoClient
 
-    from dallosh import embedded, mongo
+    from config import embedded
+    from dallosh import mongo
     from ingestion import services
 
     mongo.ensure_indexes()

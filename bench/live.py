@@ -72,12 +72,12 @@ def live_latency(args, workdir: Path) -> None:
     import websocket
     from django.test import Client
 
-    from dallosh import embedded
+    from config import embedded
 
     sessions = [_session(Client(), _agent(f"bench-live-{n:03d}")) for n in range(args.clients)]
     port = embedded.free_port()
     daphne = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                               "dallosh.asgi:application"], cwd=ROOT, env=os.environ.copy(),
+                               "config.asgi:application"], cwd=ROOT, env=os.environ.copy(),
                               stdout=(workdir / "daphne.log").open("wb"), stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:

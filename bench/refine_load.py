@@ -8,7 +8,7 @@ Everything runs on this machine against servers the benchmark starts: a fresh Se
 and Redis (bench/common.py), Daphne serving the project (production settings, the API's
 per-user rate raised so that nothing is throttled), the `label` worker cluster as a real
 `manage.py qcluster`, and the local model's llama.cpp server started by the project's
-launcher (`dallosh.embedded.start_local_model`), so at the nice level and on the threads
+launcher (`config.embedded.start_local_model`), so at the nice level and on the threads
 the settings give it (DALLOSH_REFINE_NICE, DALLOSH_LOCAL_MODEL_THREADS; `--nice` and
 `--threads` set them for the run, e.g. `--nice 0 --threads 2` for the old behaviour).
 
@@ -94,8 +94,8 @@ def run(args, workdir: Path) -> None:
     from django.conf import settings
 
     from analysis import services
-    from dallosh import embedded
-    from dallosh.embedded import stop_group
+    from config import embedded
+    from config.embedded import stop_group
     from dallosh.processes import thread_nice_levels
     from tickets import directory
     from tickets.models import Ticket
@@ -113,7 +113,7 @@ def run(args, workdir: Path) -> None:
     try:
         port = embedded.free_port()
         processes.append(_start([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                 "dallosh.asgi:application"], env, workdir / "daphne.log"))
+                                 "config.asgi:application"], env, workdir / "daphne.log"))
         processes.append(_start([sys.executable, "manage.py", "qcluster"],
                                 {**env, "Q_CLUSTER_NAME": services.LABEL_CLUSTER}, workdir / "qcluster-label.log"))
         embedded.wait_for_port(port, process=processes[0], name="daphne", log=workdir / "daphne.log")

@@ -258,7 +258,7 @@ def redis_restart(stack: Stack, args) -> tuple[str, list[str], int]:
     from analysis import services as analysis_services
     from bench import llm_servers as scripted
     from bench.live import _agent, _session, _wait_for_port
-    from dallosh import embedded
+    from config import embedded
     from ingestion.services import ingest_records
     from tickets.models import Ticket
 
@@ -266,7 +266,7 @@ def redis_restart(stack: Stack, args) -> tuple[str, list[str], int]:
     env = {**WORKER_ENV, "DALLOSH_ANALYSIS_TIERS": "openai", "OPENAI_BASE_URL": model.url}
     port = embedded.free_port()
     daphne = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                               "dallosh.asgi:application"], cwd=ROOT, env={**os.environ, "REDIS_URL": stack.redis.url},
+                               "config.asgi:application"], cwd=ROOT, env={**os.environ, "REDIS_URL": stack.redis.url},
                               stdout=(stack.workdir / "daphne.log").open("ab"), stderr=subprocess.STDOUT,
                               start_new_session=True)
     _wait_for_port(port)

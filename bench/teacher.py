@@ -21,7 +21,7 @@ from pathlib import Path
 
 import django
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dallosh.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 os.environ.setdefault("DJANGO_DEBUG", "1")  # benchmarks run on the embedded default
 django.setup()

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.contrib.admin.apps import AdminConfig
 
 
 class DalloshConfig(AppConfig):
@@ -13,8 +12,3 @@ class DalloshConfig(AppConfig):
         mongo.connect()
         access.connect_signals()
 
-
-class DalloshAdminConfig(AdminConfig):
-    """The admin, extended with pages for the documents that live in MongoDB."""
-
-    default_site = "dallosh.admin_site.DalloshAdminSite"

@@ -38,11 +38,14 @@ def _json_body(field: serializers.Field) -> bool:
 
 
 class StrictCharField(serializers.CharField):
-    """A string, never a number or a boolean turned into one: the schema says string."""
+    """A string, never a number or a boolean turned into one: the schema says string. Its
+    length is the one sent (the schema's maxLength), not the one left once trimmed."""
 
     def to_internal_value(self, data):
         if _json_body(self) and not isinstance(data, str):
             self.fail("invalid")
+        if self.max_length is not None and isinstance(data, str) and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
 
 

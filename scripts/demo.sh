@@ -7,10 +7,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/bootstrap.sh
 PY="$ROOT/.venv/bin/python"
-export DJANGO_SETTINGS_MODULE=dallosh.settings
+export DJANGO_SETTINGS_MODULE=config.settings
 export DJANGO_DEBUG=1  # the embedded default asks for it; production leaves it off
 
-"$PY" -m dallosh.embedded start
+"$PY" -m config.embedded start
 WORKER_PID="" LABEL_PID="" REFINE_PID="" WEB_PID=""
 stop_groups() {  # SIGTERM to each process group (qcluster forks workers) at once, SIGKILL after 15 s
   local pid i alive
@@ -31,7 +31,7 @@ stop_groups() {  # SIGTERM to each process group (qcluster forks workers) at onc
 }
 cleanup() {
   stop_groups "$WEB_PID" "$WORKER_PID" "$LABEL_PID" "$REFINE_PID"
-  "$PY" -m dallosh.embedded stop || true
+  "$PY" -m config.embedded stop || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -63,6 +63,6 @@ LABEL_PID=$!
 Q_CLUSTER_NAME=refine setsid "$PY" manage.py qcluster >var/log/qcluster-refine.log 2>&1 &
 REFINE_PID=$!
 echo "Serving Dallosh at http://127.0.0.1:8000 (Ctrl-C to stop)"
-setsid "$ROOT/.venv/bin/daphne" -b 127.0.0.1 -p 8000 dallosh.asgi:application &
+setsid "$ROOT/.venv/bin/daphne" -b 127.0.0.1 -p 8000 config.asgi:application &
 WEB_PID=$!
 wait -n "$WORKER_PID" "$LABEL_PID" "$REFINE_PID" "$WEB_PID"

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from analysis import classifier, corrections, scorecards
-from dallosh import embedded, mongo
-from dallosh.embedded import stop_group
+from config import embedded
+from config.embedded import stop_group
+from dallosh import mongo
 from tests.helpers import twcs_record
 from tests.steps import empty_collections, wait_for
 
@@ -282,7 +283,7 @@ def daphne_server(servers, django_db_setup, tmp_path_factory):
            "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}", "DJANGO_DEBUG": "1",
            "DALLOSH_QUEUE_SCAN_BUDGET_MS": "60000"}
     process = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                "dallosh.asgi:application"], cwd=ROOT, env=env, stdout=log,
+                                "config.asgi:application"], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     import urllib.request

@@ -10,7 +10,7 @@ from analysis.models import CostLedgerDay, ProviderHealth
 from analysis.prompts import Item
 from bench import llm_servers as faults
 from bench.llm_servers import expected_labels
-from dallosh.embedded import free_port
+from config.embedded import free_port
 
 TEXTS = ["my fibre is down since monday", "thanks, I love the new plan", "where is my bill for march?"]
 

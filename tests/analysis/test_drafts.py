@@ -19,8 +19,8 @@ from analysis import drafts, replies
 from analysis.drafts import services as draft_services
 from analysis.models import ReplyDraft
 from bench import llm_servers as faults
-from dallosh import embedded
-from dallosh.asgi import application
+from config import embedded
+from config.asgi import application
 from tests.steps import logged_in, wait_for
 from tickets import events
 

@@ -48,7 +48,7 @@ def test_a_worker_starts_the_local_model_when_nothing_listens(use_tiers, setting
 
     from analysis.chain import default_chain
     from analysis.prompts import Item
-    from dallosh.embedded import free_port
+    from config.embedded import free_port
 
     port = free_port()
     use_tiers(("local", f"http://127.0.0.1:{port}/v1"), timeout_s=120)
@@ -70,7 +70,7 @@ def test_a_worker_starts_the_local_model_when_nothing_listens(use_tiers, setting
 def test_the_launcher_starts_the_local_model_at_the_refine_nice_level_on_its_thread_count(settings, tmp_path):
     """xllamacpp serves in the process the launcher starts: every thread of it (HTTP and
     decoding) runs at DALLOSH_REFINE_NICE, and llama.cpp decodes on DALLOSH_LOCAL_MODEL_THREADS."""
-    from dallosh import embedded
+    from config import embedded
     from dallosh.processes import thread_nice_levels
 
     settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "REFINE_NICE": 11, "LOCAL_MODEL_THREADS": 2}

@@ -20,8 +20,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from dallosh import ws_urls
-from dallosh.asgi import application
+from config import ws_urls
+from config.asgi import application
 from dallosh.permissions import INGEST_GROUP
 from tickets.models import Ticket
 

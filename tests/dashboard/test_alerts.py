@@ -7,7 +7,7 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from dallosh.asgi import application
+from config.asgi import application
 from dashboard import services
 from dashboard.models import Alert, AlertRule
 from tests.alert_data import inject_burst

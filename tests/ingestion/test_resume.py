@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_killed_ingest_resumes_to_the_same_result(shared_data, servers):
     env = {**os.environ, "MONGODB_URI": servers["mongodb"], "DALLOSH_INGEST_CHUNK_ROWS": "250",
-           "DALLOSH_INGEST_STALE_AFTER_S": "0", "DJANGO_SETTINGS_MODULE": "dallosh.settings"}
+           "DALLOSH_INGEST_STALE_AFTER_S": "0", "DJANGO_SETTINGS_MODULE": "config.settings"}
     path = shared_data / "twcs_sample.csv"
     process = subprocess.Popen([sys.executable, "manage.py", "ingest", str(path), "--no-progress"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -131,7 +131,7 @@ def test_a_kill_between_adopting_replies_and_merging_tickets_leaves_no_duplicate
     assert Ticket.objects.get(id="twcs:21").status == "new" and PendingReply.objects.count() == 1
     parent = write_csv("parent.csv", twcs_csv(twcs_row(0, 20, "cust", "True", "internet down in Lyon", minute=1)))
     env = {**os.environ, "MONGODB_URI": servers["mongodb"], "DALLOSH_INGEST_STALE_AFTER_S": "0",
-           "DJANGO_SETTINGS_MODULE": "dallosh.settings"}
+           "DJANGO_SETTINGS_MODULE": "config.settings"}
     killed = subprocess.run([sys.executable, "-c", KILL_BEFORE_MERGING, str(parent)], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)
     assert killed.returncode == -signal.SIGKILL, killed.stderr

@@ -7,7 +7,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from analysis import services as analysis_services
-from dallosh.asgi import application
+from config.asgi import application
 from ingestion.services import ingest_records
 from tests.helpers import twcs_record
 from tests.steps import logged_in

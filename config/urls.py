@@ -28,6 +28,6 @@ urlpatterns = [
     path("", include("analysis.urls")),  # reply drafts, before the tickets' /<action>/ pattern
     path("", include("tickets.urls")),
     path("ingest/", include("ingestion.urls")),
-    path("api/v1/", include("dallosh.api_urls")),
+    path("api/v1/", include("config.api_urls")),
     path("admin/", admin.site.urls),
 ]

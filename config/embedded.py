@@ -5,7 +5,7 @@ One home for how these processes are launched, used by the demo script, the test
 the benchmarks. Production does not use this module: it points MONGODB_URI and REDIS_URL at
 real clusters.
 
-    python -m dallosh.embedded start|stop|status [--var DIR]
+    python -m config.embedded start|stop|status [--var DIR]
 """
 
 from __future__ import annotations
@@ -195,7 +195,7 @@ def main() -> None:
     if args.action == "start":
         # The local model's thread count and nice level are settings: read them as
         # manage.py would, on the embedded default (scripts/demo.sh exports both anyway).
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dallosh.settings")
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
         os.environ.setdefault("DJANGO_DEBUG", "1")
         start_all(args.var)
     elif args.action == "stop":

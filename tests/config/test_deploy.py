@@ -31,7 +31,7 @@ import pytest
 import yaml
 from pymongo.uri_parser import parse_uri
 
-from dallosh.embedded import free_port
+from config.embedded import free_port
 
 pytestmark = pytest.mark.no_servers
 
@@ -240,7 +240,7 @@ def django_production(compose: dict, environ: dict[str, str]) -> dict:
     web = environment(compose["services"]["web"], environ)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DALLOSH_"))}
     env.update({key: value for key, value in web.items() if key.startswith("DJANGO_")},
-               DJANGO_SETTINGS_MODULE="dallosh.settings")
+               DJANGO_SETTINGS_MODULE="config.settings")
     done = subprocess.run([sys.executable, "-c", DJANGO_PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr

@@ -1,4 +1,4 @@
-"""Websocket routes of the back-office and the dashboard (mounted by dallosh/asgi.py)."""
+"""Websocket routes of the back-office and the dashboard (mounted by config/asgi.py)."""
 
 from django.urls import path
 

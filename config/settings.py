@@ -3,7 +3,7 @@
 Everything that differs between the embedded default and production comes from the
 environment: MONGODB_URI, REDIS_URL, DATABASE_URL, DJANGO_SECRET_KEY, DJANGO_DEBUG,
 DJANGO_ALLOWED_HOSTS. The defaults are the embedded default (loopback servers started by
-`python -m dallosh.embedded start`).
+`python -m config.embedded start`).
 """
 
 import os
@@ -28,7 +28,7 @@ ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,test
 
 INSTALLED_APPS = [
     "daphne",
-    "dallosh.apps.DalloshAdminConfig",
+    "config.apps.DalloshAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_q",
     "channels",
     "dallosh.apps.DalloshConfig",
+    "config.apps.WiringConfig",
     "ingestion",
     "tickets",
     "analysis",
@@ -59,7 +60,7 @@ MIDDLEWARE = [
     "dallosh.middleware.FriendlyErrorPages",
 ]
 
-ROOT_URLCONF = "dallosh.urls"
+ROOT_URLCONF = "config.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -75,8 +76,8 @@ TEMPLATES = [
         },
     },
 ]
-WSGI_APPLICATION = "dallosh.wsgi.application"
-ASGI_APPLICATION = "dallosh.asgi.application"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
 # Django's own tables (users, groups, routing rules, django-q) live in SQL.
 DATABASES = {
@@ -161,10 +162,10 @@ SPECTACULAR_SETTINGS = {
     # The schema describes internal endpoints: integrators read it with their token.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # The model's urgency and a rule's "set urgency" are one vocabulary: one enum in the schema.
-    "ENUM_NAME_OVERRIDES": {"UrgencyEnum": "dallosh.api_urls.urgency_choices"},
+    "ENUM_NAME_OVERRIDES": {"UrgencyEnum": "config.api_urls.urgency_choices"},
     # Every route's 401, 403 and 429, documented once.
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "dallosh.api_urls.document_every_route"],
+                             "config.api_urls.document_every_route"],
     # The browsable docs (/api/v1/docs) load Swagger UI from our static files, never a CDN, and
     # ask no outside validator to check the schema (its badge was an image from another site).
     "SWAGGER_UI_DIST": "SIDECAR",
