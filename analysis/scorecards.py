@@ -52,7 +52,7 @@ def measure(*, tier: str, sample: list[Example] | None = None, size: int = train
     every field, never skipped, so a tier that fails scores low rather than well on the rest.
     `progress(done, total)` is called after each chunk (the command prints it)."""
     if sample is None:
-        sample = training_data.scorecard_sample(training_data.SHARED_DATA, size=size)
+        sample = training_data.scorecard_sample(size=size)
         if not sample:
             raise ValueError(_no_sample())
         name = f"{training_data.EVALUATION_SLICE[0]}:{len(sample)}"
@@ -79,7 +79,7 @@ def card_id(*, tier: str, model: str, prompt_version: str) -> str:
 
 
 def _no_sample() -> str:
-    path = training_data.SHARED_DATA / training_data.LABELLED_FILE
+    path = training_data.shared_data() / training_data.LABELLED_FILE
     if not path.is_file():
         return (f"no labelled tweets to measure on: {path} is absent (../shared/data is not beside the project; "
                 "DALLOSH_SHARED_DATA names another place)")

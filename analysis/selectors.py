@@ -63,7 +63,7 @@ class FastTierStatus:
 def fast_tier_status() -> FastTierStatus | None:
     """The heads labelling tickets now, with what they learned from and their held-out
     figures; None when the fast tier is off."""
-    if not settings.DALLOSH_ANALYSIS.get("FAST_TIER", True):
+    if not settings.DALLOSH_ANALYSIS["FAST_TIER"]:
         return None
     record = ClassifierVersion.objects(active=True).order_by("-activated_at").exclude("blob_id").first()
     if record is not None:

@@ -25,18 +25,24 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import random
 from pathlib import Path
 
 import pandas as pd
+from django.conf import settings
 
 from analysis.classifier import SOURCE_WEIGHTS, Example
 from dallosh import vocabulary
 from ingestion import cleaning
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("DALLOSH_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def shared_data() -> Path:
+    """The shared data files beside the project (settings.DALLOSH["SHARED_DATA"])."""
+    return settings.DALLOSH["SHARED_DATA"]
+
+
 TEACHER_LABELS = Path(__file__).with_name("heads") / "teacher_labels.jsonl"
 BRAND_ACCOUNTS_FR = {"free", "freebox", "free_1337", "freemobile"}
 SHUFFLE_SEED = 15
@@ -49,8 +55,9 @@ EVALUATION_SLICE = ("labelled-v1", 0.15)
 SCORECARD_SAMPLE = 300  # tweets of the slice a tier's scorecard is measured on (half EN, half FR)
 
 
-def dev_examples(shared: Path = SHARED_DATA) -> list[Example]:
+def dev_examples(shared: Path | None = None) -> list[Example]:
     """The human sentiment labels, cleaned as the pipeline cleans tweets."""
+    shared = shared or shared_data()
     examples = []
     for language in ("en", "fr"):
         path = shared / f"dev_sentiment_{language}.csv"
@@ -64,10 +71,11 @@ def dev_examples(shared: Path = SHARED_DATA) -> list[Example]:
     return examples
 
 
-def customer_tweets(shared: Path = SHARED_DATA) -> list[dict]:
+def customer_tweets(shared: Path | None = None) -> list[dict]:
     """Distinct customer tweets of the shared data (twcs customers; the French feed without
     the brand's accounts and retweets), cleaned as the pipeline cleans them, shuffled with a
     fixed seed and alternating English and French, so any prefix is a balanced sample."""
+    shared = shared or shared_data()
     by_language: dict[str, list[dict]] = {"en": [], "fr": []}
     for name, language, keep in (("twcs_sample.csv", "en", lambda r: r["inbound"] == "True"),
                                  ("free_tweets_fr.csv", "fr", lambda r: r["author"].lower() not in BRAND_ACCOUNTS_FR)):
@@ -91,7 +99,7 @@ def customer_tweets(shared: Path = SHARED_DATA) -> list[dict]:
     return mixed + longer[len(mixed) // 2:]
 
 
-def teacher_examples(shared: Path = SHARED_DATA, labels_file: Path = TEACHER_LABELS) -> list[Example]:
+def teacher_examples(shared: Path | None = None, labels_file: Path = TEACHER_LABELS) -> list[Example]:
     """The LLM chain's labels joined to the shared tweets' texts."""
     if not labels_file.is_file():
         return []
@@ -134,9 +142,10 @@ def in_evaluation_slice(example_id: str) -> bool:
     return int(digest[:8], 16) / 0xFFFFFFFF < share
 
 
-def labelled_examples(shared: Path = SHARED_DATA, *, evaluation: bool = False) -> list[Example]:
+def labelled_examples(shared: Path | None = None, *, evaluation: bool = False) -> list[Example]:
     """The labelled tweets outside the evaluation slice (inside it with `evaluation`),
     cleaned as the pipeline cleans tweets, each with its five labels and its language."""
+    shared = shared or shared_data()
     frame = _labelled_frame(shared)
     if frame is None:
         return []
@@ -163,7 +172,7 @@ def team_examples(path: Path = TEAM_EXAMPLES) -> list[Example]:
             for n, (row, text) in enumerate(zip(frame.itertuples(index=False), texts, strict=True)) if text]
 
 
-def scorecard_sample(shared: Path = SHARED_DATA, *, size: int = SCORECARD_SAMPLE) -> list[Example]:
+def scorecard_sample(shared: Path | None = None, *, size: int = SCORECARD_SAMPLE) -> list[Example]:
     """The fixed sample every tier's scorecard is measured on: the first tweets of the
     evaluation slice in a stable order, half English, half French."""
     ordered = sorted(labelled_examples(shared, evaluation=True),

@@ -23,10 +23,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR = ROOT / "var"
-MONGO_PORT = int(os.environ.get("DALLOSH_MONGO_PORT", "27018"))
-REDIS_PORT = int(os.environ.get("DALLOSH_REDIS_PORT", "6380"))
-LOCAL_MODEL = os.environ.get("DALLOSH_LOCAL_MODEL", "qwen2.5-coder-1.5b")
-LOCAL_MODEL_PORT = int(os.environ.get("DALLOSH_LOCAL_MODEL_PORT", "8089"))
 SERVERS = ("mongodb", "redis", "local-model")
 
 
@@ -151,13 +147,19 @@ def start_local_model(*, name: str, port: int, log: Path, threads: int | None = 
 
 def start_all(var: Path = DEFAULT_VAR) -> None:
     """Start the servers as daemons with pid files under var/run (no-op for a running one)."""
+    from django.conf import settings  # the ports and the model: settings, on the embedded default
+
+    embedded = settings.EMBEDDED
     (var / "run").mkdir(parents=True, exist_ok=True)
     starters = {
-        "mongodb": lambda: start_secantus(port=MONGO_PORT, storage=var / "mongo", log=var / "log" / "mongodb.log"),
-        "redis": lambda: start_redis(port=REDIS_PORT, directory=var / "redis", log=var / "log" / "redis.log"),
+        "mongodb": lambda: start_secantus(port=embedded["MONGO_PORT"], storage=var / "mongo",
+                                          log=var / "log" / "mongodb.log"),
+        "redis": lambda: start_redis(port=embedded["REDIS_PORT"], directory=var / "redis",
+                                     log=var / "log" / "redis.log"),
     }
-    if LOCAL_MODEL != "off":
-        starters["local-model"] = lambda: start_local_model(name=LOCAL_MODEL, port=LOCAL_MODEL_PORT,
+    if embedded["LOCAL_MODEL"] != "off":
+        starters["local-model"] = lambda: start_local_model(name=embedded["LOCAL_MODEL"],
+                                                            port=embedded["LOCAL_MODEL_PORT"],
                                                             log=var / "log" / "local-model.log")
     for name, start in starters.items():
         pidfile = _pidfile(var, name)
@@ -193,7 +195,7 @@ def main() -> None:
     parser.add_argument("--var", type=Path, default=DEFAULT_VAR)
     args = parser.parse_args()
     if args.action == "start":
-        # The local model's thread count and nice level are settings: read them as
+        # The ports, the model, its thread count and nice level are settings: read them as
         # manage.py would, on the embedded default (scripts/demo.sh exports both anyway).
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
         os.environ.setdefault("DJANGO_DEBUG", "1")

@@ -99,8 +99,17 @@ if DEBUG and os.environ.get("DALLOSH_TEST_FAST_PASSWORD_HASHER") == "1":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Tweets, tickets and jobs live in MongoDB (mongoengine). See dallosh/mongo.py.
-MONGODB_URI = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/dallosh?directConnection=true")
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6380/0")
+# --- The embedded default: the loopback servers `python -m config.embedded start` runs ------
+EMBEDDED = {
+    "MONGO_PORT": int(os.environ.get("DALLOSH_MONGO_PORT", "27018")),
+    "REDIS_PORT": int(os.environ.get("DALLOSH_REDIS_PORT", "6380")),
+    "LOCAL_MODEL": os.environ.get("DALLOSH_LOCAL_MODEL", "qwen2.5-coder-1.5b"),  # or "off"
+    "LOCAL_MODEL_PORT": int(os.environ.get("DALLOSH_LOCAL_MODEL_PORT", "8089")),
+    "MODEL_DIR": Path(os.environ.get("DALLOSH_MODEL_DIR", VAR_DIR / "models")),  # the joined GGUF files
+}
+MONGODB_URI = os.environ.get("MONGODB_URI",
+                             f"mongodb://127.0.0.1:{EMBEDDED['MONGO_PORT']}/dallosh?directConnection=true")
+REDIS_URL = os.environ.get("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED['REDIS_PORT']}/0")
 
 # channels_redis blocks up to 5 s (brpop_timeout) waiting for a message; redis-py 8 reads
 # with a 5 s socket timeout by default, so an idle websocket's read timed out and every
@@ -212,6 +221,11 @@ DALLOSH = {
     # timeout whatever the file's size (2.8 M rows is over an hour at 650 rows/s).
     "INGEST_SLICE_S": float(os.environ.get("DALLOSH_INGEST_SLICE_S", "300")),
     "UPLOAD_DIR": VAR_DIR / "uploads",
+    # The shared data files beside the project (labelled tweets, dev sets): training and
+    # scorecards read them; the product runs without them.
+    "SHARED_DATA": Path(os.environ.get("DALLOSH_SHARED_DATA", BASE_DIR.parent / "shared" / "data")),
+    "DEMO_PASSWORD": os.environ.get("DALLOSH_DEMO_PASSWORD", "dallosh-demo"),  # seed_demo's accounts
+    "BRAND_HANDLE": os.environ.get("DALLOSH_BRAND_HANDLE", "brand"),  # the author of replies agents record
     "UPLOAD_CHUNK_BYTES": 8 * 1024 * 1024,
     "UPLOAD_MAX_BYTES": int(os.environ.get("DALLOSH_UPLOAD_MAX_BYTES", str(4 * 1024**3))),
     # Stream endpoint limits (per request).
@@ -253,8 +267,6 @@ DALLOSH_QUEUE = {"PAGE_SIZE": 50, "SCAN_BUDGET_MS": float(os.environ.get("DALLOS
 # --- Dallosh analysis: the provider chain (analysis/chain.py) ------------------------------
 # A tier is enabled by configuring it: OpenAI by an API key (or a compatible base URL),
 # Ollama by its host; the built-in local model is on unless DALLOSH_LOCAL_MODEL=off.
-_LOCAL_MODEL = os.environ.get("DALLOSH_LOCAL_MODEL", "qwen2.5-coder-1.5b")
-_LOCAL_PORT = int(os.environ.get("DALLOSH_LOCAL_MODEL_PORT", "8089"))
 # The cores this process may run on (a container's or taskset's share, not the host's).
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 DALLOSH_ANALYSIS = {
@@ -282,10 +294,10 @@ DALLOSH_ANALYSIS = {
             "batch_size": int(os.environ.get("DALLOSH_OLLAMA_BATCH_SIZE", "1")),
         },
         "local": {
-            "enabled": _LOCAL_MODEL != "off",
+            "enabled": EMBEDDED["LOCAL_MODEL"] != "off",
             "kind": "openai",
-            "model": _LOCAL_MODEL,
-            "base_url": os.environ.get("DALLOSH_LOCAL_MODEL_URL", f"http://127.0.0.1:{_LOCAL_PORT}/v1"),
+            "model": EMBEDDED["LOCAL_MODEL"],
+            "base_url": os.environ.get("DALLOSH_LOCAL_MODEL_URL", f"http://127.0.0.1:{EMBEDDED['LOCAL_MODEL_PORT']}/v1"),
             "timeout_s": float(os.environ.get("DALLOSH_LOCAL_MODEL_TIMEOUT_S", "120")),
             # Small local models label best one tweet at a time, and llama.cpp caches the
             # shared instructions, so batching saves them no time.

@@ -16,6 +16,14 @@ from pathlib import Path
 LOWEST = 19  # the lowest priority a nice value gives
 
 
+def tell_openmp(**variables: str) -> None:
+    """Set OpenMP's variables for a native library about to be loaded in this process (it
+    reads them once, when it loads), unless the operator set them: the one place the process
+    writes its own environment."""
+    for name, value in variables.items():
+        os.environ.setdefault(name, value)
+
+
 def lower_priority(nice: int) -> int:
     """Lower every thread of this process to nice level `nice` (capped at 19) and return the
     calling thread's level afterwards. A thread already lower is left alone, and none is ever

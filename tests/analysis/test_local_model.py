@@ -32,8 +32,8 @@ def test_a_model_file_that_does_not_match_its_hash_is_refused(monkeypatch):
         local_model.model_path("smollm2-135m")
 
 
-def test_the_default_model_is_joined_from_its_pypi_parts_and_verified(tmp_path, monkeypatch):
-    monkeypatch.setattr(local_model, "MODEL_DIR", tmp_path)
+def test_the_default_model_is_joined_from_its_pypi_parts_and_verified(tmp_path, settings):
+    settings.EMBEDDED = {**settings.EMBEDDED, "MODEL_DIR": tmp_path}
     path = local_model.model_path(local_model.DEFAULT_MODEL)
     spec = local_model.MODELS[local_model.DEFAULT_MODEL]
     assert path.parent == tmp_path and path.stat().st_size == 1_117_320_768 == spec.size

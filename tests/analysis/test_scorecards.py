@@ -74,9 +74,9 @@ def test_the_fast_tier_is_measured_under_its_heads_name(settings):
     assert set(card.per_language) == {"en", "fr"}
 
 
-def test_measuring_without_the_labelled_set_says_so(use_tiers, fault_server, monkeypatch, tmp_path):
+def test_measuring_without_the_labelled_set_says_so(use_tiers, fault_server, settings, tmp_path):
     use_tiers(("openai", fault_server.url))
-    monkeypatch.setattr(training_data, "SHARED_DATA", tmp_path)
+    settings.DALLOSH = {**settings.DALLOSH, "SHARED_DATA": tmp_path}
     with pytest.raises(ValueError, match=r"labelled_tweets\.csv is absent"):
         scorecards.measure(tier="openai")
     with pytest.raises(CommandError, match=r"labelled_tweets\.csv is absent"):
@@ -130,7 +130,7 @@ def test_the_overview_shows_each_tiers_scorecard_or_that_it_is_assumed_better(ad
 
 
 def test_score_tiers_measures_a_tier_on_the_fixed_sample_and_prints_the_table(use_tiers, fault_server, capsys):
-    if not (training_data.SHARED_DATA / training_data.LABELLED_FILE).is_file():
+    if not (training_data.shared_data() / training_data.LABELLED_FILE).is_file():
         pytest.skip("../shared/data/labelled_tweets.csv is not beside the project")
     use_tiers(("openai", fault_server.url))
     call_command("score_tiers", "--tier", "openai", "--sample", "4")

@@ -118,3 +118,30 @@ def test_only_the_ticket_store_touches_the_tickets_collection():
            if isinstance(node, ast.Attribute) and node.attr == "_get_collection"
            and isinstance(node.value, ast.Name) and node.value.id == "Ticket"]
     assert raw == []
+
+
+# The settings read the environment; Django's bootstrap names its settings module (and the
+# embedded launcher its mode); dallosh.processes tells native libraries their OpenMP knobs.
+ENVIRONMENT_READERS = {"config.settings", "dallosh.processes"}
+BOOTSTRAP_VARIABLES = {"DJANGO_SETTINGS_MODULE", "DJANGO_DEBUG"}
+
+
+def _is_os_environment(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv")
+            and isinstance(node.value, ast.Name) and node.value.id == "os")
+
+
+def test_the_environment_is_read_by_the_settings_alone():
+    """Every other module reads django.conf.settings: one place says what can be configured."""
+    found = []
+    for module, tree in modules():
+        if module in ENVIRONMENT_READERS:
+            continue
+        bootstrap = {id(call.func.value) for call in ast.walk(tree)
+                     if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                     and call.func.attr == "setdefault" and _is_os_environment(call.func.value)
+                     and call.args and isinstance(call.args[0], ast.Constant)
+                     and call.args[0].value in BOOTSTRAP_VARIABLES}
+        found += [f"{module}:{node.lineno}" for node in ast.walk(tree)
+                  if _is_os_environment(node) and id(node) not in bootstrap]
+    assert found == []

@@ -1,7 +1,6 @@
 """Create the demo accounts of the embedded default and print how to log in."""
 
-import os
-
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
@@ -33,7 +32,7 @@ class Command(BaseCommand):
     help = "Create (or reset) a demo account per role and the stream-integration account; print the logins."
 
     def handle(self, *args, **options) -> None:
-        password = os.environ.get("DALLOSH_DEMO_PASSWORD", "dallosh-demo")
+        password = settings.DALLOSH["DEMO_PASSWORD"]
         users = get_user_model()
         lines = []
         for username, groups, role in DEMO_USERS:
