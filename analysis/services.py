@@ -41,6 +41,7 @@ from dallosh.mongo import as_utc
 from dallosh.vocabulary import doubts_left_to_people, unsure_in_force
 from ingestion.selectors import customer_words, tweets_by_ids
 from tickets import routing, store
+from tickets.audit import AuditAction
 from tickets.models import EPOCH, TicketStatus
 from tickets.routing import routed_fields
 from tickets.services import Change, apply_change, apply_changes
@@ -231,7 +232,7 @@ def label_tickets(*, ticket_ids: list[str], heads: classifier.Classifier | None 
         changes.append(Change(ticket=ticket, fields=fields, details=details))
     # No claim: a batch takes about a second, and each write is conditioned on the version
     # read above, so a ticket that changed meanwhile (new words, an LLM worker) is left as is.
-    written = apply_changes(changes=changes, by="system:analysis", action="analysed", now=now)
+    written = apply_changes(changes=changes, by="system:analysis", action=AuditAction.ANALYSED, now=now)
     refine_queue.note_due(written)
     sure = [Item(id=t["_id"], text=texts.get(t["_id"], "")) for t in written if not t.get("needs_refinement")]
     configs = tier_configs()
@@ -272,7 +273,7 @@ def summarise_tickets(*, ticket_ids: list[str]) -> int:
         summary, provider = found
         with store.skipping_unwritable("summaries"):
             written += apply_change(ticket=ticket, changes={"analysis.summary": summary}, by="system:analysis",
-                                    action="summarised", details={"provider": provider},
+                                    action=AuditAction.SUMMARISED, details={"provider": provider},
                                     condition={"analysis.input_text": analysis["input_text"]}) is not None
     return written
 
@@ -354,7 +355,7 @@ def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list
         kept = {**previous, "suggestion": suggestion, "refine_fields": taken}
         unsure = unsure_in_force(kept, current.get("correction"), refining=False)
         return ({**done, "analysis.suggestion": suggestion, "analysis.refine_fields": taken, "unsure": unsure,
-                 "no_better_tier": unsure and bool(doubts_left_to_people(kept))}, "refined",
+                 "no_better_tier": unsure and bool(doubts_left_to_people(kept))}, AuditAction.REFINED,
                 {"provider": outcome.provider, "suggestion": bool(differs), "refine_fields": taken})
     confidence, doubts, queued, basis = outcome.confidence, outcome.unsure, [], {}
     if fast_before:  # the fast labels stand where the LLM was not asked, or is not expected to do better
@@ -387,7 +388,7 @@ def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list
         changes |= {"topic": analysis.topic, "sentiment": analysis.sentiment}
     if routing.machine_may_route(current):
         changes |= routed_fields(ticket=current, route=route, now=now)
-    return changes, "refined" if fast_before else "analysed", {
+    return changes, AuditAction.REFINED if fast_before else AuditAction.ANALYSED, {
         "provider": outcome.provider, "model": outcome.model, "team": changes.get("team"),
         "urgency": changes.get("urgency"), "rule": route.rule, "refine_fields": answer["refine_fields"]}
 

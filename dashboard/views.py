@@ -135,6 +135,7 @@ def _charts(report: selectors.KpiReport) -> dict:
         "providers": dict(report.providers.most_common()),
         "backlog": {team: [report.backlog.get(team, {}).get(s, 0) for s in TicketStatus.OPEN]
                     for team in vocabulary.TEAMS if team in report.backlog},
+        "backlog_statuses": [TicketStatus.label(s) for s in TicketStatus.OPEN],  # the backlog's columns
         "value_names": _value_names(),
     }
 

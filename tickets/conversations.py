@@ -12,6 +12,7 @@ from datetime import datetime
 
 from ingestion.selectors import speaks_for_the_customer, tweets_of_conversations
 from tickets import events, sla, store
+from tickets.audit import AuditAction
 from tickets.directory import count_in_segment, queue_segment
 from tickets.models import AWAIT_ANALYSIS, TicketStatus
 from tickets.services import apply_change
@@ -166,7 +167,7 @@ def reopen_on_customer_reply(*, ticket_ids: list[str], now: datetime) -> int:
         clock = sla.fields_on_customer_reply(ticket, now) if ticket.get("urgency") else {"responded_at": None}
         changes = {"status": status, "resolved_at": None, **clock}
         with store.skipping_unwritable("ingestion (customer replied)"):
-            written = apply_change(ticket=ticket, changes=changes, by=INGESTION, action="customer_replied",
+            written = apply_change(ticket=ticket, changes=changes, by=INGESTION, action=AuditAction.CUSTOMER_REPLIED,
                                    details={"status": [ticket["status"], status]}, now=now,
                                    audit=not _status_is_derived(ticket))
             reopened += written is not None
@@ -184,7 +185,7 @@ def await_customer_after_brand_reply(*, answered: dict[str, datetime], now: date
         replied_at = answered[ticket["_id"]]
         changes = {"status": TicketStatus.WAITING_CUSTOMER, **sla.fields_on_response(ticket, replied_at)}
         with store.skipping_unwritable("ingestion (brand replied)"):
-            written = apply_change(ticket=ticket, changes=changes, by=INGESTION, action="brand_replied",
+            written = apply_change(ticket=ticket, changes=changes, by=INGESTION, action=AuditAction.BRAND_REPLIED,
                                    details={"status": [ticket["status"], TicketStatus.WAITING_CUSTOMER]}, now=now,
                                    audit=not _status_is_derived(ticket))
             moved += written is not None
@@ -237,12 +238,12 @@ def _merge(absorbed: str, into: str, *, now: datetime) -> None:
         survivor = store.get(into, projection=Projection.WORKING)
         carried = merge_work(absorbed=before, survivor=survivor, now=now) if survivor else None
         if carried and not apply_change(ticket=survivor, changes=carried.changes, by=INGESTION,
-                                        action="merged", details=carried.details, now=now,
+                                        action=AuditAction.MERGED, details=carried.details, now=now,
                                         push={"notes": {"$each": carried.notes}} if carried.notes else None):
             continue  # the survivor changed meanwhile: read both again
         changes = {"status": TicketStatus.MERGED, "merged_into": into, "needs_analysis": False,
                    "assignee": None}
-        if apply_change(ticket=before, changes=changes, by=INGESTION, action="merged_into",
+        if apply_change(ticket=before, changes=changes, by=INGESTION, action=AuditAction.MERGED_INTO,
                         details={"into": into}, now=now):
             break
 

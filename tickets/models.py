@@ -30,6 +30,14 @@ class TicketStatus:
     # tab of its own (Zendesk's "pending"): it must not sit above new work by its urgency.
     TO_DO = (NEW, IN_PROGRESS)
     LISTED = (*OPEN, RESOLVED)  # the statuses a queue can be filtered on (merged ones are gone)
+    # As people say them: pages, refusals and the KPI charts (served to their script).
+    LABELS = {NEW: _("new"), IN_PROGRESS: _("in progress"), WAITING_CUSTOMER: _("waiting on customer"),
+              RESOLVED: _("resolved"), MERGED: _("merged")}
+
+    @classmethod
+    def label(cls, status: str | None) -> str:
+        """A status in words; a value that is no status is shown as it is."""
+        return str(cls.LABELS.get(status or "", status or "—"))
 
 
 class TicketAnalysis(me.EmbeddedDocument):

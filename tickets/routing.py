@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from dallosh.vocabulary import FALLBACK_TEAM, FIELDS, LABEL_FIELDS, TOPIC_TEAM, Analysis, labels_in_force
 from tickets import sla, store
+from tickets.audit import AuditAction
 from tickets.models import RoutingRule, TicketStatus
 from tickets.services import apply_change
 from tickets.store import TicketRow
@@ -152,7 +153,7 @@ def reroute_open_tickets(*, now: datetime | None = None) -> Rerouted:
                 ticket.get("team"), ticket.get("urgency"), ticket.get("routing_rule")):
             continue
         with store.skipping_unwritable("re-routing"):
-            written = apply_change(ticket=ticket, changes=changes, by="system:routing", action="rerouted",
+            written = apply_change(ticket=ticket, changes=changes, by="system:routing", action=AuditAction.REROUTED,
                                    details={"team": [ticket.get("team"), route.team], "rule": route.rule},
                                    condition=MACHINE_ROUTABLE, now=now)
             result.changed += written is not None

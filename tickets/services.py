@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext
 
 from dallosh import rates
 from dallosh.announce import announce
@@ -29,6 +29,7 @@ from dallosh.permissions import (
 from dallosh.vocabulary import TEAMS, VOCABULARY, unsure_in_force
 from ingestion import services as ingestion_services
 from tickets import events, sla, store
+from tickets.audit import AuditAction
 from tickets.directory import count_in_segment, count_in_segments, queue_segment
 from tickets.models import Ticket, TicketStatus
 from tickets.store import PinnedWrite as Change
@@ -146,7 +147,7 @@ TRANSITIONS = {
 def _require_open(ticket: TicketRow) -> None:
     if ticket["status"] not in TicketStatus.OPEN:
         raise ActionRefused(gettext("This ticket is %(status)s; only an open ticket can be worked on.")
-                            % {"status": _label(ticket["status"])})
+                            % {"status": TicketStatus.label(ticket["status"])})
 
 
 def claim_ticket(*, ticket_id: str, user) -> TicketRow:
@@ -163,7 +164,7 @@ def claim_ticket(*, ticket_id: str, user) -> TicketRow:
             changes["status"] = TicketStatus.IN_PROGRESS
         return changes, {"assignee": [None, user.get_username()]}, None
 
-    return _mutate(ticket_id=ticket_id, user=user, action="claimed", decide=decide)
+    return _mutate(ticket_id=ticket_id, user=user, action=AuditAction.CLAIMED, decide=decide)
 
 
 def release_ticket(*, ticket_id: str, user) -> TicketRow:
@@ -176,7 +177,7 @@ def release_ticket(*, ticket_id: str, user) -> TicketRow:
             changes["status"] = TicketStatus.NEW
         return changes, {"assignee": [ticket["assignee"], None]}, None
 
-    return _mutate(ticket_id=ticket_id, user=user, action="released", decide=decide)
+    return _mutate(ticket_id=ticket_id, user=user, action=AuditAction.RELEASED, decide=decide)
 
 
 def _require_release(ticket: TicketRow, user) -> None:
@@ -202,7 +203,7 @@ def assign_ticket(*, ticket_id: str, user, assignee: str) -> TicketRow:
             changes["status"] = TicketStatus.IN_PROGRESS
         return changes, {"assignee": [ticket.get("assignee"), assignee]}, None
 
-    return _mutate(ticket_id=ticket_id, user=user, action="assigned", decide=decide)
+    return _mutate(ticket_id=ticket_id, user=user, action=AuditAction.ASSIGNED, decide=decide)
 
 
 def change_status(*, ticket_id: str, user, status: str) -> TicketRow:
@@ -227,7 +228,7 @@ def change_status(*, ticket_id: str, user, status: str) -> TicketRow:
             changes["assignee"] = None
         return changes, {"status": [ticket["status"], status]}, None
 
-    return _mutate(ticket_id=ticket_id, user=user, action="status_changed", decide=decide)
+    return _mutate(ticket_id=ticket_id, user=user, action=AuditAction.STATUS_CHANGED, decide=decide)
 
 
 def correct_labels(*, ticket_id: str, user, sentiment: str, topic: str, urgency: str, actionable: bool) -> TicketRow:
@@ -253,7 +254,7 @@ def correct_labels(*, ticket_id: str, user, sentiment: str, topic: str, urgency:
                                                                                "actionable")}
         return changes, details, None
 
-    corrected = _mutate(ticket_id=ticket_id, user=user, action="labels_corrected", decide=decide)
+    corrected = _mutate(ticket_id=ticket_id, user=user, action=AuditAction.LABELS_CORRECTED, decide=decide)
     announce(events.labels_corrected, about=f"ticket {ticket_id}", sender=Ticket, ticket=corrected)
     return corrected
 
@@ -304,7 +305,7 @@ def withdraw_correction(*, ticket_id: str, user) -> TicketRow:
                     "corrected_at": correction.get("at")}
         return changes, details, {"withdrawn_corrections": decided["withdrawn"]}
 
-    written = _mutate(ticket_id=ticket_id, user=user, action="correction_withdrawn", decide=decide)
+    written = _mutate(ticket_id=ticket_id, user=user, action=AuditAction.CORRECTION_WITHDRAWN, decide=decide)
     announce(events.correction_withdrawn, about=f"ticket {ticket_id}", sender=Ticket, ticket=written,
              withdrawn=decided["withdrawn"])
     return written
@@ -345,7 +346,7 @@ def record_reply(*, ticket_id: str, user, text: str) -> TicketRow:
             changes |= {"status": TicketStatus.WAITING_CUSTOMER, **sla.fields_on_response(ticket, now)}
         return changes, {"reply": text, "tweet": tweet_id}, {"tweet_ids": tweet_id}
 
-    written = _mutate(ticket_id=ticket_id, user=user, action="replied", decide=decide)
+    written = _mutate(ticket_id=ticket_id, user=user, action=AuditAction.REPLIED, decide=decide)
     ingestion_services.store_recorded_tweet(tweet=decided["tweet"])
     return written
 
@@ -366,7 +367,7 @@ def reroute_ticket(*, ticket_id: str, user, team: str, reason: str = "") -> Tick
                    "routing_rule": f"re-routed by {user.get_username()}", "routed_by": user.get_username()}
         return changes, {"team": [ticket.get("team"), team], "reason": reason[:500]}, None
 
-    return _mutate(ticket_id=ticket_id, user=user, action="rerouted", decide=decide)
+    return _mutate(ticket_id=ticket_id, user=user, action=AuditAction.REROUTED, decide=decide)
 
 
 NOTE_MAX_CHARS = 5000
@@ -400,7 +401,7 @@ def add_note(*, ticket_id: str, user, text: str) -> TicketRow:
         note = {"by": user.get_username(), "at": datetime.now(UTC), "text": text}
         return {"note_count": (ticket.get("note_count") or 0) + 1}, {"chars": len(text)}, {"notes": note}
 
-    return _mutate(ticket_id=ticket_id, user=user, action="note_added", decide=decide)
+    return _mutate(ticket_id=ticket_id, user=user, action=AuditAction.NOTE_ADDED, decide=decide)
 
 
 def _require_team_member(user, ticket: dict) -> None:
@@ -409,24 +410,14 @@ def _require_team_member(user, ticket: dict) -> None:
                               % {"team": ticket["team"]})
 
 
-# How a refusal names a status: in words, not as the stored value.
-STATUS_WORDS = {TicketStatus.NEW: gettext_lazy("new"), TicketStatus.IN_PROGRESS: gettext_lazy("in progress"),
-                TicketStatus.WAITING_CUSTOMER: gettext_lazy("waiting on customer"),
-                TicketStatus.RESOLVED: gettext_lazy("resolved"), TicketStatus.MERGED: gettext_lazy("merged")}
-
-
-def _label(status: str) -> str:
-    return str(STATUS_WORDS.get(status, status))
-
-
 def _status_refusal(current: str, wanted: str) -> str:
     """Why the ticket cannot take this status, as a sentence that says what it can become."""
     if wanted not in TicketStatus.CHOICES:
         return gettext("'%(status)s' is not a status.") % {"status": wanted}
     if wanted == current:
-        return gettext("This ticket is already %(status)s.") % {"status": _label(current)}
+        return gettext("This ticket is already %(status)s.") % {"status": TicketStatus.label(current)}
     allowed = TRANSITIONS.get(current, ())
     if not allowed:
-        return gettext("This ticket is %(status)s; its status cannot change.") % {"status": _label(current)}
+        return gettext("This ticket is %(status)s; its status cannot change.") % {"status": TicketStatus.label(current)}
     return gettext("This ticket is %(status)s; it can become: %(allowed)s.") % {
-        "status": _label(current), "allowed": ", ".join(_label(status) for status in allowed)}
+        "status": TicketStatus.label(current), "allowed": ", ".join(TicketStatus.label(status) for status in allowed)}

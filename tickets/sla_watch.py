@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from dallosh.vocabulary import labels_in_force, unsure_in_force
 from tickets import sla, store
+from tickets.audit import AuditAction
 from tickets.models import SlaState
 from tickets.services import apply_change
 
@@ -24,7 +25,8 @@ def flag_breaches(*, now: datetime | None = None, limit: int = 2000) -> int:
             continue
         with store.skipping_unwritable("SLA watch"):
             written = apply_change(ticket=ticket, changes=sla.fields_on_breach(ticket), by="system:sla",
-                                   action="sla_breached", details={"due": ticket["sla_due_at"].isoformat()}, now=now)
+                                   action=AuditAction.SLA_BREACHED, details={"due": ticket["sla_due_at"].isoformat()},
+                                   now=now)
             flagged += written is not None
     return flagged
 
@@ -40,7 +42,7 @@ def backfill_queue_fields(*, now: datetime | None = None) -> int:
         changes = {"topic": labels["topic"], "sentiment": labels["sentiment"],
                    **sla.fields_for_urgency(ticket, ticket["urgency"], now)}
         with store.skipping_unwritable("queue backfill"):
-            done += apply_change(ticket=ticket, changes=changes, by="system:upgrade", action="queued",
+            done += apply_change(ticket=ticket, changes=changes, by="system:upgrade", action=AuditAction.QUEUED,
                                  now=now) is not None
     return done
 
@@ -58,5 +60,6 @@ def backfill_unsure(*, now: datetime | None = None) -> int:
             continue
         with store.skipping_unwritable("unsure backfill"):
             done += apply_change(ticket=ticket, changes={"unsure": True}, by="system:upgrade",
-                                 action="marked_unsure", condition={"unsure": {"$exists": False}}, now=now) is not None
+                                 action=AuditAction.MARKED_UNSURE, condition={"unsure": {"$exists": False}},
+                                 now=now) is not None
     return done

@@ -46,8 +46,7 @@
   draw("chart-urgencies", { type: "bar", data: { labels: shown(urgencies), datasets: [
     { label: names.count, data: Object.values(data.urgencies), backgroundColor: coloured(urgencies, urgencyColours) }] },
     options: { animation: false, plugins: { legend: { display: false } } } });
-  const statuses = [gettext("new"), gettext("in progress"), gettext("waiting on customer")];
-  draw("chart-backlog", { type: "bar", data: { labels: shown(Object.keys(data.backlog)), datasets: statuses.map(
+  draw("chart-backlog", { type: "bar", data: { labels: shown(Object.keys(data.backlog)), datasets: data.backlog_statuses.map(
     function (status, index) { return { label: status, backgroundColor: palette[index],
       data: Object.values(data.backlog).map(function (counts) { return counts[index]; }) }; }) },
     options: { animation: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } } });

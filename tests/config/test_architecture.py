@@ -145,3 +145,35 @@ def test_the_environment_is_read_by_the_settings_alone():
         found += [f"{module}:{node.lineno}" for node in ast.walk(tree)
                   if _is_os_environment(node) and id(node) not in bootstrap]
     assert found == []
+
+
+def _named_literals(tree: ast.AST, *, actions: set[str], statuses: set[str]) -> list[int]:
+    """Lines that spell an audit action (action="claimed") or a ticket status ("resolved"
+    compared, passed as status=, or set as a "status") as a bare string."""
+    def literal(node: ast.AST | None, names: set[str]) -> bool:
+        return isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names
+
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and ((node.arg == "action" and literal(node.value, actions))
+                                              or (node.arg == "status" and literal(node.value, statuses))):
+            lines.append(node.value.lineno)
+        elif isinstance(node, ast.Compare) and any(literal(part, statuses)
+                                                   for part in [node.left, *node.comparators]):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.Dict):
+            lines += [value.lineno for key, value in zip(node.keys, node.values, strict=True)
+                      if literal(key, {"status"}) and literal(value, statuses)]
+    return lines
+
+
+def test_audit_actions_and_statuses_are_spelled_by_their_enums_alone():
+    """An audit action is a tickets.audit.AuditAction and a status a TicketStatus: a bare
+    "resolved" elsewhere is a typo waiting to happen (it would read as the fallback)."""
+    from tickets.audit import AuditAction
+    from tickets.models import TicketStatus
+
+    actions, statuses = {a.value for a in AuditAction}, set(TicketStatus.CHOICES)
+    spelled = [f"{module}:{line}" for module, tree in modules() if module not in {"tickets.audit", "tickets.models"}
+               for line in _named_literals(tree, actions=actions, statuses=statuses)]
+    assert spelled == []

@@ -10,6 +10,8 @@ from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
 
 from dallosh import vocabulary
+from tickets import audit
+from tickets.models import TicketStatus
 
 register = template.Library()
 
@@ -97,76 +99,22 @@ def written(ticket: dict) -> str:
     return _("%(age)s ago") % {"age": timesince(created, depth=1)}
 
 
-def _value(value) -> str:
-    if value in (None, ""):
-        return "—"
-    return label(value) if isinstance(value, str | bool) else str(value)
-
-
-def _changes(details: dict) -> str:
-    """The fields that changed, "field: before → after", leaving out those that did not."""
-    parts = [f"{label(field)}: {_value(pair[0])} → {_value(pair[1])}" for field, pair in details.items()
-             if isinstance(pair, list | tuple) and len(pair) == 2 and pair[0] != pair[1]]
-    return "; ".join(parts)
-
-
-AUDIT_SENTENCES = {
-    "claimed": lambda by, d: _("%(by)s took the ticket") % {"by": by},
-    "released": lambda by, d: _("%(by)s released the ticket") % {"by": by},
-    "assigned": lambda by, d: _("%(by)s handed the ticket to %(to)s") % {"by": by, "to": _value((d.get("assignee")
-                                                                                               or [None, None])[1])},
-    "status_changed": lambda by, d: _("%(by)s changed the status (%(changes)s)") % {"by": by,
-                                                                                   "changes": _changes(d)},
-    "labels_corrected": lambda by, d: _("%(by)s corrected the labels (%(changes)s)") % {"by": by,
-                                                                                       "changes": _changes(d)},
-    "correction_withdrawn": lambda by, d: _("%(by)s withdrew %(author)s's correction: the model's labels stand "
-                                            "again (%(changes)s)") % {"by": by,
-                                                                      "author": d.get("corrected_by") or "—",
-                                                                      "changes": _changes(d)},
-    "replied": lambda by, d: _("%(by)s recorded a reply: “%(text)s”") % {"by": by, "text": d.get("reply", "")},
-    "rerouted": lambda by, d: _("%(by)s re-routed the ticket (%(changes)s)") % {"by": by, "changes": _changes(d)},
-    "note_added": lambda by, d: _("%(by)s added a note") % {"by": by},
-    "analysed": lambda by, d: _("Labelled by %(tier)s: team %(team)s, urgency %(urgency)s") % {
-        "tier": tier_name(d.get("provider")), "team": _value(d.get("team")), "urgency": _value(d.get("urgency"))},
-    "refined": lambda by, d: _("Refined by %(tier)s") % {"tier": tier_name(d.get("provider"))},
-    "summarised": lambda by, d: _("Summary written"),
-    "sla_breached": lambda by, d: _("The response target passed"),
-    "customer_replied": lambda by, d: _("The customer wrote again: the ticket is open again"),
-    "brand_replied": lambda by, d: _("We replied (in the feed): the ticket waits on the customer"),
-    "queued": lambda by, d: _("Placed in its queue"),
-    "merged": lambda by, d: _("An earlier tweet joined this conversation: ticket %(absorbed)s was merged here, with "
-                              "its notes (%(notes)s) and its people's work (%(changes)s)") % {
-        "absorbed": d.get("absorbed", "—"), "notes": d.get("notes", 0), "changes": _changes(d) or "—"},
-    "merged_into": lambda by, d: _("Merged into ticket %(into)s, which holds the whole conversation") % {
-        "into": d.get("into", "—")},
-    "marked_unsure": lambda by, d: _("Listed among the tickets the machine is unsure of"),
-}
-
-
 @register.filter
 def audit_line(entry: dict) -> str:
-    """One audit entry as a sentence; system writers ("system:analysis") are named by what they did."""
-    by = entry.get("by", "")
-    sentence = AUDIT_SENTENCES.get(entry.get("action"))
-    if sentence is None:
-        return f"{by}: {label(entry.get('action'))} {_changes(entry.get('details') or {})}".strip()
-    return sentence(by, entry.get("details") or {})
+    """One audit entry as a sentence (tickets/audit.py)."""
+    return audit.read(entry)
 
 
 @register.filter
 def tier_name(provider: str | None) -> str:
     """Who labelled a ticket: the fast tier (embeddings) or an LLM provider."""
-    if not provider:
-        return "—"
-    return _("the fast tier") if provider == "fast" else _("the LLM (%(provider)s)") % {"provider": provider}
+    return audit.tier_name(provider)
 
 
 @register.filter
 def status_label(status: str | None) -> str:
     """A ticket status as people say it."""
-    names = {"new": _("new"), "in_progress": _("in progress"), "waiting_customer": _("waiting on customer"),
-             "resolved": _("resolved"), "merged": _("merged")}
-    return names.get(status or "", label(status))
+    return TicketStatus.label(status)
 
 
 @register.filter
