@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "dallosh.middleware.FriendlyErrorPages",
+    "dallosh.middleware.DomainErrors",  # after: its answer to a refusal comes first
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -153,6 +154,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Domain errors by kind, and every refusal as {"error": …} (dallosh/errors.py).
+    "EXCEPTION_HANDLER": "dallosh.errors.api_exception_handler",
     # Per process (the default local-memory cache): N web processes allow N times these rates.
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle",
                                  "rest_framework.throttling.AnonRateThrottle",

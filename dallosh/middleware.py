@@ -1,4 +1,5 @@
-"""People never see a debug page, even on the embedded default (which runs with DEBUG on).
+"""People never see a debug page, even on the embedded default (which runs with DEBUG on),
+and every refusal a stage raises reads the same on every page (DomainErrors).
 
 Without DEBUG, Django renders templates/403.html, 404.html and 500.html itself; with it,
 it would show its technical pages (the 404 lists every URL of the site). Under DEBUG this
@@ -11,10 +12,15 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import MiddlewareNotUsed, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from dallosh.errors import DomainError, Forbidden, NotFound, http_status, wants_json
 
 logger = logging.getLogger("django.request")
 
@@ -46,9 +52,38 @@ class FriendlyErrorPages:
         return error_page(request, 500)
 
 
+class DomainErrors:
+    """A refusal a page's view let through (dallosh/errors.py), answered as the API answers
+    it: {"error": …} with its status to a script; to a person, the 404 or 403 page, or for a
+    refused form the page they came from with the reason as a message."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
+        request.answers_json = getattr(view_func, "answers_json", False)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DomainError):
+            return None
+        status = http_status(exception)
+        if wants_json(request):
+            return JsonResponse({"error": str(exception)}, status=status)
+        if isinstance(exception, NotFound | Forbidden):
+            return error_page(request, status, reason=str(exception))
+        messages.error(request, str(exception))
+        back = request.headers.get("Referer", "")
+        safe = url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure())
+        return redirect(back if back and safe else "/")
+
+
 def error_page(request: HttpRequest, status: int, *, reason: str = "") -> HttpResponse:
-    if request.path_info.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
-        return JsonResponse({"error": reason or MESSAGES[status]}, status=status)
+    if wants_json(request):
+        return JsonResponse({"error": reason or MESSAGES.get(status, "")}, status=status)
     # As Django's own handlers: the 500 page is rendered without the request's context.
     return HttpResponse(render_to_string(f"{status}.html", {"exception": reason},
                                          request=request if status != 500 else None), status=status)

@@ -1,29 +1,15 @@
-"""What every stage's API shares: the shape of a refusal, and fields that take a JSON body's
-types as the schema states them."""
+"""What every stage's API shares: the one shape of a refusal, and fields that take a JSON
+body's types as the schema states them."""
 
 from django.http import QueryDict
-from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 
-class ErrorSerializer(serializers.Serializer):
-    """A refusal by the view itself (400, 403, 404, 409, 413): a sentence, or for a malformed
-    body each field's problems."""
+class Refusal(serializers.Serializer):
+    """Every refusal, by a view or by the framework (dallosh/errors.api_exception_handler):
+    a sentence, or for a malformed body each field's problems."""
 
     error = serializers.JSONField(help_text="a sentence, or each field's problems (field → sentences)")
-
-
-class DetailSerializer(serializers.Serializer):
-    """A refusal by the framework: no or a bad token (401), a role that may not (403), an
-    unknown object (404), a body that is not JSON (400), a content type not taken (415), too
-    many requests (429)."""
-
-    detail = serializers.CharField()
-
-
-# Every refusal is one of the two: {"error": …} or {"detail": "…"}.
-Refusal = PolymorphicProxySerializer(component_name="Refusal", serializers=[ErrorSerializer, DetailSerializer],
-                                     resource_type_field_name=None)
 
 
 def refusals(*codes: int) -> dict:

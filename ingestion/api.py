@@ -114,11 +114,8 @@ class StreamIngestView(APIView):
         missing = _missing_fields(records, format_name)
         if missing:
             return Response({"error": missing}, status=400)
-        try:
-            job = services.ingest_records(records=records, source=source, format_name=format_name,
-                                          user=request.user.get_username())
-        except services.IngestError as exc:
-            return Response({"error": str(exc)}, status=400)
+        job = services.ingest_records(records=records, source=source, format_name=format_name,
+                                      user=request.user.get_username())  # IngestError: a 400 (dallosh/errors)
         # 202: the same request is being ingested by another call right now (a client retrying
         # after a timeout); this is its job, to follow at /ingest/jobs/<id>.
         done = job.status == services.JobStatus.COMPLETED

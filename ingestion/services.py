@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 
 from dallosh.announce import announce
 from dallosh.bulk import insert_new
+from dallosh.errors import Conflict, Invalid
 from dallosh.files import sha256_of
 from ingestion import events, pipeline, threads
 from ingestion.formats import UnknownFormat, detect_format, detect_tweet_format, format_by_name
@@ -40,11 +41,11 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[IngestJob, pipeline.ChunkOutcome], None]
 
 
-class IngestError(ValueError):
+class IngestError(Invalid):
     """Input refused as a whole (empty, binary, unknown format...): the message says why."""
 
 
-class UploadConflict(IngestError):
+class UploadConflict(IngestError, Conflict):
     """The upload is not in a state this request fits: another request is finishing it, or
     its file was refused and is gone. Answered 409: the client should ask again or re-upload."""
 

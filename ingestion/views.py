@@ -10,22 +10,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from dallosh import json_input
+from dallosh.errors import answers_json
 from dallosh.permissions import can_ingest
 from ingestion import selectors, services
 from ingestion.forms import UploadStartForm
 
 
 def _ingest_allowed(view):
+    @answers_json  # its refusals (IngestError 400, UploadConflict 409): dallosh.middleware.DomainErrors
     @login_required
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not can_ingest(request.user):
             raise PermissionDenied(_("Ingestion is for staff."))
-        try:
-            return view(request, *args, **kwargs)
-        except services.UploadConflict as exc:  # a retry or a race, not a bad request: 409 says "ask again"
-            return JsonResponse({"error": str(exc)}, status=409)
-        except services.IngestError as exc:
-            return JsonResponse({"error": str(exc)}, status=400)
+        return view(request, *args, **kwargs)
 
     return wrapped
 

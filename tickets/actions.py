@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from dallosh.errors import NotFound
 from dallosh.permissions import (
     can_assign_ticket,
     can_hold_tickets_of,
@@ -24,8 +25,8 @@ from tickets.models import TicketStatus
 BULK_MAX = 200
 
 
-class UnknownAction(LookupError):
-    pass
+class UnknownAction(NotFound):
+    """No action of that name (a 404, as an unknown address)."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def run(*, name: str, ticket_id: str, user, data: Mapping) -> dict:
     body); raises UnknownAction, or the services' TicketNotFound / ActionRefused."""
     action = ACTIONS.get(name)
     if action is None:
-        raise UnknownAction(name)
+        raise UnknownAction(_("No such action."))
     fields = {field: data.get(field) for field in action.fields if data.get(field) is not None}
     if name != "correct":
         fields = {field: str(fields.get(field, "")) for field in action.fields}

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from dallosh import permissions
 from dallosh.serializers import StrictBooleanField, StrictCharField, refusals
 from dallosh.vocabulary import labels_in_force
-from tickets import actions, selectors, services
+from tickets import actions, selectors
 from tickets.events import row_key
 from tickets.forms import queue_request
 
@@ -109,7 +109,7 @@ class TicketView(APIView):
 
     @extend_schema(responses={200: TicketDetailSerializer, **refusals(404)})
     def get(self, request: Request, ticket_id: str) -> Response:
-        ticket = selectors.visible_ticket_or_404(user=request.user, ticket_id=ticket_id)
+        ticket = selectors.visible_ticket(user=request.user, ticket_id=ticket_id)
         data = QueueRowSerializer(ticket).data
         data |= {"analysis": _plain(ticket.get("analysis")), "correction": _plain(ticket.get("correction")),
                  "withdrawn_corrections": _plain(ticket.get("withdrawn_corrections", [])),
@@ -127,7 +127,7 @@ class AnalysisView(APIView):
 
     @extend_schema(responses={200: AnalysisSerializer, **refusals(404)})
     def get(self, request: Request, ticket_id: str) -> Response:
-        ticket = selectors.visible_ticket_or_404(user=request.user, ticket_id=ticket_id)
+        ticket = selectors.visible_ticket(user=request.user, ticket_id=ticket_id)
         if not ticket.get("analysis"):
             raise Http404(_("This ticket has not been analysed yet."))
         return Response(AnalysisSerializer({
@@ -169,18 +169,8 @@ class TicketActionView(APIView):
         body = ActionBodySerializer(data=request.data)
         if not body.is_valid():
             return Response({"error": body.errors}, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            ticket = actions.run(name=action, ticket_id=ticket_id, user=request.user, data=body.validated_data)
-        except actions.UnknownAction as unknown:
-            raise Http404(_("No such action.")) from unknown
-        except services.TicketNotFound as missing:
-            raise Http404(_("No such ticket in your queues.")) from missing
-        except services.ActionForbidden as refusal:
-            return Response({"error": str(refusal)}, status=status.HTTP_403_FORBIDDEN)
-        except services.ActionThrottled as refusal:
-            return Response({"error": str(refusal)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
-        except services.ActionRefused as refusal:
-            return Response({"error": str(refusal)}, status=status.HTTP_409_CONFLICT)
+        # A refusal is a domain error: dallosh/errors.api_exception_handler answers it.
+        ticket = actions.run(name=action, ticket_id=ticket_id, user=request.user, data=body.validated_data)
         return Response(QueueRowSerializer(ticket).data)
 
 

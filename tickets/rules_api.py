@@ -7,9 +7,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions, pagination, serializers, status, viewsets
+from rest_framework import exceptions, pagination, serializers, viewsets
 from rest_framework.permissions import BasePermission
-from rest_framework.response import Response
 
 from dallosh import permissions
 from dallosh.serializers import StrictBooleanField, StrictCharField, StrictIntegerField, refusals
@@ -136,9 +135,3 @@ class RoutingRuleViewSet(viewsets.ModelViewSet):
     serializer_class = RoutingRuleSerializer
     permission_classes = [IsAdmin]
     pagination_class = RulePages
-
-    def handle_exception(self, exc):
-        """A refused body or query is {"error": …}, as on every route of the API."""
-        if isinstance(exc, exceptions.ValidationError):
-            return Response({"error": exc.detail}, status=status.HTTP_400_BAD_REQUEST)
-        return super().handle_exception(exc)

@@ -11,14 +11,13 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.http import Http404
-from django.utils.translation import gettext as _
 
 from dallosh.mongo import as_utc
 from dallosh.permissions import AGENT_GROUP, can_view_ticket, team_group
 from dallosh.vocabulary import TEAMS
 from ingestion.selectors import tweets_by_ids
 from tickets import routing, sla, store
+from tickets.errors import TicketNotFound
 from tickets.models import QueueDay, RoutingRule, TicketStatus
 from tickets.store import Projection, QueueRow, TicketRow
 
@@ -316,12 +315,12 @@ def ticket_visible_to(*, user, ticket_id: str) -> TicketRow | None:
     return ticket if ticket is not None and can_view_ticket(user, ticket) else None
 
 
-def visible_ticket_or_404(*, user, ticket_id: str) -> TicketRow:
-    """The ticket for a page or an API route; Http404 when it is not the user's to see
-    (whether it exists or not is not told apart)."""
+def visible_ticket(*, user, ticket_id: str) -> TicketRow:
+    """The ticket for a page or an API route; TicketNotFound when it is not the user's to
+    see (whether it exists or not is not told apart)."""
     ticket = ticket_visible_to(user=user, ticket_id=ticket_id)
     if ticket is None:
-        raise Http404(_("No such ticket in your queues."))
+        raise TicketNotFound(ticket_id)
     return ticket
 
 

@@ -31,29 +31,12 @@ from ingestion import services as ingestion_services
 from tickets import events, sla, store
 from tickets.audit import AuditAction
 from tickets.directory import count_in_segment, count_in_segments, queue_segment
+from tickets.errors import ActionForbidden, ActionRefused, ActionThrottled, AlreadyClaimed, TicketNotFound
 from tickets.models import Ticket, TicketStatus
 from tickets.store import PinnedWrite as Change
 from tickets.store import TicketRow
 
 logger = logging.getLogger(__name__)
-
-
-class TicketNotFound(LookupError):
-    pass
-
-
-class ActionRefused(ValueError):
-    """The change is not allowed in the ticket's current state; the message says why."""
-
-
-class ActionForbidden(ActionRefused):
-    """The user may see the ticket but this action is not theirs to take (403, not 409)."""
-
-
-class AlreadyClaimed(ActionRefused):
-    def __init__(self, holder: str) -> None:
-        super().__init__(gettext("Already held by %(holder)s.") % {"holder": holder})
-        self.holder = holder
 
 
 def apply_change(*, ticket: TicketRow, changes: dict, by: str, action: str, details: dict | None = None,
@@ -373,10 +356,6 @@ def reroute_ticket(*, ticket_id: str, user, team: str, reason: str = "") -> Tick
 NOTE_MAX_CHARS = 5000
 NOTES_PER_TICKET = 200  # 200 × 5,000 characters: 1 MB of the 16 MB a ticket document may hold
 NOTES_PER_MINUTE = 10  # per person, across tickets: a script gone wrong, not a person typing
-
-
-class ActionThrottled(ActionRefused):
-    """Refused for now: the person did this too often this minute (429)."""
 
 
 def add_note(*, ticket_id: str, user, text: str) -> TicketRow:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from dallosh import permissions, vocabulary
+from dallosh.errors import wants_json
 from tickets import actions, events, selectors, services, sla
 from tickets.forms import CorrectionForm, queue_filters, queue_request
 from tickets.models import TicketStatus
@@ -76,7 +77,7 @@ def queue_row(request: HttpRequest, team: str, ticket_id: str) -> HttpResponse:
 @login_required
 @require_GET
 def ticket_page(request: HttpRequest, ticket_id: str) -> HttpResponse:
-    ticket = selectors.visible_ticket_or_404(user=request.user, ticket_id=ticket_id)
+    ticket = selectors.visible_ticket(user=request.user, ticket_id=ticket_id)
     return _ticket_page(request, ticket, conversation=selectors.conversation(ticket=ticket))
 
 
@@ -117,21 +118,10 @@ def _label_fields(ticket: dict) -> list[dict]:
 @require_POST
 def ticket_action(request: HttpRequest, ticket_id: str, action: str) -> HttpResponse:
     """Run one action; answers JSON to scripts (Accept: application/json), else redirects back."""
-    wants_json = "application/json" in request.headers.get("Accept", "")
-    try:
-        ticket = actions.run(name=action, ticket_id=ticket_id, user=request.user, data=request.POST)
-    except actions.UnknownAction as unknown:
-        raise Http404(_("No such action.")) from unknown
-    except services.TicketNotFound as missing:
-        raise Http404(_("No such ticket in your queues.")) from missing
-    except services.ActionRefused as refusal:
-        if wants_json:
-            answer = 403 if isinstance(refusal, services.ActionForbidden) else (
-                429 if isinstance(refusal, services.ActionThrottled) else 409)
-            return JsonResponse({"ok": False, "error": str(refusal)}, status=answer)
-        messages.error(request, str(refusal))
-        return redirect("tickets:ticket", ticket_id=ticket_id)
-    if wants_json:
+    # A refusal is a domain error: dallosh.middleware.DomainErrors answers it (JSON, or back
+    # to the page with the reason).
+    ticket = actions.run(name=action, ticket_id=ticket_id, user=request.user, data=request.POST)
+    if wants_json(request):
         return JsonResponse({"ok": True, "status": ticket["status"], "assignee": ticket.get("assignee"),
                              "team": ticket.get("team"), "version": ticket["version"]})
     if not permissions.can_view_ticket(request.user, ticket):  # re-routed out of the agent's reach

@@ -20,6 +20,7 @@ from analysis import drafts
 from analysis.drafts import selectors
 from analysis.models import DraftStatus, ReplyDraft
 from analysis.services import REFINE_CLUSTER  # where the LLM work lives
+from dallosh.errors import Throttled, Unavailable
 from ingestion.selectors import customer_words
 from tickets import events
 from tickets import selectors as ticket_selectors
@@ -27,12 +28,12 @@ from tickets import selectors as ticket_selectors
 logger = logging.getLogger("dallosh.analysis")
 
 
-class DraftRefused(Exception):
-    """A draft request that is not taken, with what to tell the agent and the HTTP status."""
+class DraftRefused(Throttled):
+    """A draft request that is not taken for now, with what to tell the agent."""
 
-    def __init__(self, message: str, *, status: int = 429) -> None:
-        super().__init__(message)
-        self.status = status
+
+class DraftsUnavailable(DraftRefused, Unavailable):
+    """No draft can be asked for: the worker queue is unreachable."""
 
 
 def request_draft(*, ticket: dict, user) -> ReplyDraft:
@@ -64,8 +65,8 @@ def request_draft(*, ticket: dict, user) -> ReplyDraft:
         logger.exception("could not queue reply draft %s", draft.id)
         _finish(draft.id, {"status": DraftStatus.FAILED, "error": f"could not be queued: {error}"[:500]},
                 expected=DraftStatus.QUEUED)
-        raise DraftRefused(_("Drafts cannot be asked for right now (the worker queue is unreachable); write the "
-                             "reply yourself or try again later."), status=503) from error
+        raise DraftsUnavailable(_("Drafts cannot be asked for right now (the worker queue is unreachable); write "
+                                  "the reply yourself or try again later.")) from error
     return draft
 
 

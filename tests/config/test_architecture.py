@@ -177,3 +177,16 @@ def test_audit_actions_and_statuses_are_spelled_by_their_enums_alone():
     spelled = [f"{module}:{line}" for module, tree in modules() if module not in {"tickets.audit", "tickets.models"}
                for line in _named_literals(tree, actions=actions, statuses=statuses)]
     assert spelled == []
+
+
+WEB = ("django.http", "django.shortcuts", "rest_framework")
+
+
+def test_services_and_selectors_know_nothing_of_http():
+    """They raise domain errors (dallosh/errors.py), mapped to HTTP once for pages and API."""
+    web = [f"{module}:{node.lineno} imports {name}" for module, tree in modules()
+           if module.rsplit(".", 1)[-1] in {"services", "selectors", "store"}
+           for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
+           for name in ([a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""])
+           if name.startswith(WEB)]
+    assert web == []

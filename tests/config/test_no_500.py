@@ -624,6 +624,6 @@ def test_json_nested_too_deeply_is_a_clear_400_on_every_parser(admin_client, mak
     for content_type in ("application/json", "application/x-ndjson"):
         answer = api.post("/api/v1/ingest/stream", data=deep, content_type=content_type)
         assert answer.status_code == 400, (content_type, answer.status_code)
-        assert "JSON" in answer.json()["detail"]
+        assert "JSON" in answer.json()["error"]
     answer = admin_client.post("/ingest/uploads/", data=deep, content_type="application/json")
     assert answer.status_code == 400 and "filename" in answer.json()["error"]

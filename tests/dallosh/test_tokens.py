@@ -110,7 +110,7 @@ def test_a_token_expires_and_its_last_use_is_shown(make_user):
     assert timedelta(days=89) < stored.expires_at - stored.created <= timedelta(days=90)  # the README's 90 days
     ApiToken.objects.filter(pk=stored.pk).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
     answer = Client().get(API, HTTP_AUTHORIZATION=f"Token {key}")
-    assert answer.status_code == 401 and "This token expired on" in answer.json()["detail"]
+    assert answer.status_code == 401 and "This token expired on" in answer.json()["error"]
     assert "expired: revoke it and make a new one" in client.get(PAGE).content.decode()
 
 

@@ -66,7 +66,7 @@ def test_stream_rejects_bad_payloads_clearly(stream_client):
     assert malformed.status_code == 400
     bad_line = stream_client.post(STREAM, data=json.dumps(TWEETS[0]) + "\n{oops\n",
                                   content_type="application/x-ndjson")
-    assert bad_line.status_code == 400 and "NDJSON line 2" in bad_line.json()["detail"]
+    assert bad_line.status_code == 400 and "NDJSON line 2" in bad_line.json()["error"]
     unknown = stream_client.post(STREAM, [{"id": 1, "message": "hi"}], format="json")
     assert unknown.status_code == 400 and "expected one of" not in unknown.json()["error"]
     bad_date = stream_client.post(STREAM, [{**TWEETS[0], "created_at": "yesterday"}], format="json")
