@@ -258,6 +258,28 @@ def wait_until_listening(port: int, process: subprocess.Popen, log: Path) -> Non
     raise AssertionError(f"nginx is not listening on {port}")
 
 
+def start_nginx(nginx: str, directory: Path, env: dict[str, str], static: Path) -> tuple[subprocess.Popen, int, int]:
+    """nginx on the rendered site, on free ports; started again on other ports when one it was
+    given is taken before it binds it (the other test process picked it meanwhile)."""
+    for _attempt in range(3):
+        site, http_port, https_port = site_for_test(env, static)
+        main = write_nginx_config(directory, site)
+        log = directory / "nginx.stderr"
+        with log.open("w") as stderr:
+            server = subprocess.Popen([nginx, "-p", str(directory), "-e", "stderr", "-c", str(main),
+                                       "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=stderr)
+        try:
+            wait_until_listening(https_port, server, log)
+            wait_until_listening(http_port, server, log)
+            return server, http_port, https_port
+        except AssertionError:
+            server.kill()
+            server.wait()
+            if "Address already in use" not in log.read_text():
+                raise
+    raise AssertionError(f"nginx found no free ports: {log.read_text()}")
+
+
 @pytest.mark.parametrize("hsts_seconds, hsts_preload", [(None, None), ("600", "0"), ("0", "1")])
 def test_nginx_redirects_to_https_and_hands_django_what_it_expects(compose, certificate, tmp_path, hsts_seconds,
                                                                     hsts_preload):
@@ -277,13 +299,8 @@ def test_nginx_redirects_to_https_and_hands_django_what_it_expects(compose, cert
     static = tmp_path / "static"
     static.mkdir()
     (static / "app.0123456789ab.css").write_text("body {}")
-    site, http_port, https_port = site_for_test(env, static)
-    main = write_nginx_config(tmp_path, site)
-    server = subprocess.Popen([nginx, "-p", str(tmp_path), "-e", "stderr", "-c", str(main), "-g", "daemon off;"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, http_port, https_port = start_nginx(nginx, tmp_path, env, static)
     try:
-        wait_until_listening(https_port, server, tmp_path / "error.log")
-        wait_until_listening(http_port, server, tmp_path / "error.log")
 
         plain = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
         plain.request("GET", "/queues/tech/?page=2", headers={"Host": "dallosh.example.com"})
