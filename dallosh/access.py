@@ -15,23 +15,18 @@ from __future__ import annotations
 import logging
 import time
 
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_save
 
+from dallosh import live
+
 logger = logging.getLogger(__name__)
 
 FORBIDDEN = 4403  # close code the pages show as "not allowed" (and do not retry)
-ACCESS_CHANGED = "access.changed"
 ACCESS_TTL_S = 30.0  # the longest a socket judges events with a user read before
-
-
-def user_group(user_id: int) -> str:
-    return f"user-{user_id}"
 
 
 def announce_access_changed(user_ids: set[int]) -> None:
@@ -41,14 +36,8 @@ def announce_access_changed(user_ids: set[int]) -> None:
 
 
 def _send(user_ids: list[int]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        for user_id in user_ids:
-            async_to_sync(layer.group_send)(user_group(user_id), {"type": ACCESS_CHANGED})
-    except Exception:  # the change is committed; a socket missing it re-checks on reconnect
-        logger.exception("could not announce an access change to users %s", user_ids)
+    """Best effort (dallosh/live.py): a socket that misses it re-checks on reconnect."""
+    live.publish_all([({live.user_group(user_id)}, {"type": live.ACCESS_CHANGED}) for user_id in user_ids])
 
 
 class AccessCheckedConsumer(AsyncJsonWebsocketConsumer):
@@ -62,7 +51,7 @@ class AccessCheckedConsumer(AsyncJsonWebsocketConsumer):
 
     async def join(self, groups: list[str]) -> None:
         self.user_read_at = time.monotonic()
-        self.groups = [*groups, user_group(self.scope["user"].pk)]
+        self.groups = [*groups, live.user_group(self.scope["user"].pk)]
         for group in self.groups:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()

@@ -7,8 +7,7 @@ from channels.db import database_sync_to_async
 
 from dallosh import permissions
 from dallosh.access import FORBIDDEN, AccessCheckedConsumer
-from dashboard.services import ALERTS_MANAGERS, alerts_team_group
-from tickets.events import KPI_GROUP
+from dallosh.live import ALERTS_MANAGERS, KPI_GROUP, alerts_team_group
 
 
 class AlertConsumer(AccessCheckedConsumer):

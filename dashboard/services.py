@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
+from dallosh import live
 from dallosh.bulk import day_ranges, find_by_values, recount_until_settled
 from dallosh.mongo import as_utc
 from dallosh.vocabulary import UNKNOWN_LANGUAGE
@@ -26,7 +27,6 @@ from dashboard.alert_texts import stored_message
 from dashboard.models import Alert, AlertKind, AlertRule, KpiBucket
 from ingestion.selectors import first_tweet_created, tweets_created_in
 from tickets import store
-from tickets.events import publish
 from tickets.models import TicketStatus
 from tickets.selectors import backlog, breached_open
 
@@ -312,18 +312,11 @@ def _close(alert: dict, now: datetime) -> dict:
 
 
 def _publish(alert: dict, action: str) -> None:
-    groups = {ALERTS_MANAGERS}
+    groups = {live.ALERTS_MANAGERS}
     if alert.get("team"):
-        groups.add(alerts_team_group(alert["team"]))
-    publish(groups, {"type": "alert.changed", "id": str(alert["_id"]), "action": action, "kind": alert["kind"],
-                     "team": alert.get("team"), "message": alert["message"]})
-
-
-ALERTS_MANAGERS = "alerts.managers"
-
-
-def alerts_team_group(team: str) -> str:
-    return f"alerts.team.{team}"
+        groups.add(live.alerts_team_group(alert["team"]))
+    live.publish(groups, {"type": live.ALERT_CHANGED, "id": str(alert["_id"]), "action": action,
+                          "kind": alert["kind"], "team": alert.get("team"), "message": alert["message"]})
 
 
 def _recent_tickets(since: datetime) -> list[dict]:

@@ -93,9 +93,9 @@ def _store_tweets_and_tickets(ctx: JobContext, tweets: pd.DataFrame, now: dateti
     events.stored(sender=ChunkOutcome, tweets=[d for d in documents if d["_id"] not in known])
     adoption = _link_conversations(ctx, assignment)
     merges = adoption.merges
-    created, updated = events.touched(sender=ChunkOutcome, chunk_tweets=documents,
-                                      rebuild=assignment.existing | {into for _, into in merges}, merges=merges,
-                                      now=now)
+    created, updated = events.derive_tickets(chunk_tweets=documents,
+                                             rebuild=assignment.existing | {into for _, into in merges},
+                                             merges=merges, now=now)
     threads.forget_pending(adoption.settled)  # only now: a crash before this replays the adoption
     outcome.tweets_created = len(documents) - len(known)
     outcome.tweets_already_known = len(known)

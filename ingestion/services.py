@@ -218,8 +218,8 @@ def _settle_late_replies(job: IngestJob) -> None:
     adoption = threads.adopt_replies_whose_parent_arrived()
     merges = adoption.merges
     if merges:
-        events.touched(sender=IngestJob, chunk_tweets=[], rebuild={into for _, into in merges}, merges=merges,
-                       now=datetime.now(UTC))
+        events.derive_tickets(chunk_tweets=[], rebuild={into for _, into in merges}, merges=merges,
+                              now=datetime.now(UTC))
         IngestJob._get_collection().update_one({"_id": job.id},
                                                {"$inc": {"counters.conversations_merged": len(merges)}})
     threads.forget_pending(adoption.settled)

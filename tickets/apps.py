@@ -6,9 +6,8 @@ class TicketsConfig(AppConfig):
     verbose_name = "Tickets"
 
     def ready(self) -> None:
-        """Tickets come from the conversations ingestion announces."""
+        """Tickets come from the conversations ingestion writes: it calls this stage's deriver."""
         from ingestion import events as ingestion_events
         from tickets import conversations
 
-        ingestion_events.conversations_touched.connect(conversations.derive_from_conversations,
-                                                       dispatch_uid="tickets-from-conversations")
+        ingestion_events.derive_tickets_with(conversations.derive_from_conversations)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from channels.db import database_sync_to_async
 
-from dallosh import permissions
+from dallosh import live, permissions
 from dallosh.access import FORBIDDEN, AccessCheckedConsumer
-from tickets import events, selectors
+from tickets import selectors
 
 
 class QueueConsumer(AccessCheckedConsumer):
@@ -20,7 +20,7 @@ class QueueConsumer(AccessCheckedConsumer):
         if not await database_sync_to_async(self.still_allowed)(self.scope["user"]):
             await self.close(code=FORBIDDEN)
             return
-        await self.join([events.queue_group(self.team)])
+        await self.join([live.queue_group(self.team)])
 
     def still_allowed(self, user) -> bool:
         return permissions.can_view_team(user, self.team)
@@ -38,7 +38,7 @@ class TicketConsumer(AccessCheckedConsumer):
         if not await database_sync_to_async(self.still_allowed)(self.scope["user"]):
             await self.close(code=FORBIDDEN)
             return
-        await self.join([events.ticket_group(self.ticket_id)])
+        await self.join([live.ticket_group(self.ticket_id)])
 
     def still_allowed(self, user) -> bool:
         return selectors.ticket_visible_to(user=user, ticket_id=self.ticket_id) is not None

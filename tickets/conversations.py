@@ -95,9 +95,10 @@ def sync_tickets(*, chunk_tweets: list[dict], rebuild: set[str], now: datetime) 
 
 
 def derive_from_conversations(*, chunk_tweets: list[dict], rebuild: set[str], merges: list[tuple[str, str]],
-                              now: datetime, **_signal) -> tuple[int, int]:
-    """ingestion.events.conversations_touched: the tickets of those conversations, then the
-    merges of the absorbed ones; returns (created, updated) for the job's counters."""
+                              now: datetime) -> tuple[int, int]:
+    """ingestion's ticket deriver (ingestion.events.derive_tickets): the tickets of those
+    conversations, then the merges of the absorbed ones; returns (created, updated) for the
+    job's counters."""
     synced = sync_tickets(chunk_tweets=chunk_tweets, rebuild=rebuild, now=now)
     merge_tickets(merges=merges, now=now)
     return synced.created, synced.updated

@@ -8,6 +8,7 @@ task in the broker, answered in milliseconds whatever the LLM tiers are doing.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 
 from bson import ObjectId
@@ -20,9 +21,9 @@ from analysis import drafts
 from analysis.drafts import selectors
 from analysis.models import DraftStatus, ReplyDraft
 from analysis.services import REFINE_CLUSTER  # where the LLM work lives
+from dallosh import live
 from dallosh.errors import Throttled, Unavailable
 from ingestion.selectors import customer_words
-from tickets import events
 from tickets import selectors as ticket_selectors
 
 logger = logging.getLogger("dallosh.analysis")
@@ -119,8 +120,12 @@ def _finish(key: ObjectId, fields: dict, *, expected: str) -> dict | None:
 
 
 def _announce(document: dict) -> None:
-    events.draft_changed(ticket_id=document["ticket_id"], draft_id=str(document["_id"]), status=document["status"],
-                         requested_by=document["requested_by"])
+    """A reply draft moved on (writing, ready, failed): sent to the ticket's page group, whose
+    consumer relays it to the requester's sockets only (`for`). It carries no text: the
+    page reads the draft from its status endpoint, where permissions are checked again."""
+    live.publish({live.ticket_group(document["ticket_id"])},
+                 {"type": live.DRAFT_CHANGED, "id": document["ticket_id"], "draft": str(document["_id"]),
+                  "status": document["status"], "for": document["requested_by"], "sent_at": time.time()})
 
 
 def _count_this_minute(key: str) -> None:

@@ -21,8 +21,8 @@ from analysis.models import ReplyDraft
 from bench import llm_servers as faults
 from config import embedded
 from config.asgi import application
+from dallosh import live
 from tests.steps import logged_in, wait_for
-from tickets import events
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the worker, Daphne and the consumers read users
 
@@ -251,8 +251,8 @@ def test_a_worker_asks_again_after_a_declining_draft_and_the_page_hears_of_the_g
         heard = [await ana_page.receive_json_from(timeout=90), await ana_page.receive_json_from(timeout=90)]
         # A marker: a draft event for max, published after ana's on the same group. Had max's
         # page heard ana's draft events, they would arrive before it.
-        await sync_to_async(events.draft_changed)(ticket_id=ticket_id, draft_id="marker", status="ready",
-                                                  requested_by="max")
+        await sync_to_async(live.publish)({live.ticket_group(ticket_id)}, {
+            "type": live.DRAFT_CHANGED, "id": ticket_id, "draft": "marker", "status": "ready", "for": "max"})
         max_heard = await max_page.receive_json_from(timeout=5)
         for page in (ana_page, max_page):
             await page.disconnect()

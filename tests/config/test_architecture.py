@@ -190,3 +190,16 @@ def test_services_and_selectors_know_nothing_of_http():
            for name in ([a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""])
            if name.startswith(WEB)]
     assert web == []
+
+
+def test_announcements_and_live_events_have_one_home_each():
+    """Signals are sent by dallosh.announce alone (one failure policy), and the Channels
+    layer is written to by dallosh.live alone (group names, event types, best effort)."""
+    homes = {"send": "dallosh.announce", "send_robust": "dallosh.announce", "group_send": "dallosh.live",
+             "get_channel_layer": "dallosh.live"}
+    elsewhere = [f"{module}:{node.lineno} {name}" for module, tree in modules() for node in ast.walk(tree)
+                 for name in [node.func.attr if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                              else node.func.id if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                              else None]
+                 if name in homes and module != homes[name]]
+    assert elsewhere == []
