@@ -4,6 +4,7 @@ learns from, and the analysis backlog."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -42,6 +43,18 @@ def provider_status() -> list[ProviderStatus]:
                                        h.consecutive_failures if h else 0, h.last_failure if h else None,
                                        h.last_success_at if h else None))
     return statuses
+
+
+def ledger_between(*, start: datetime | None, end: datetime) -> list[dict]:
+    """LLM calls, tokens and cost per provider and model, on the days the calls were made
+    from `start` (None: the first) to `end`."""
+    totals: dict[tuple[str, str], Counter] = {}
+    first_day = f"{start:%Y-%m-%d}" if start else ""
+    for line in CostLedgerDay.objects(day__gte=first_day, day__lte=f"{end:%Y-%m-%d}"):
+        row = totals.setdefault((line.provider, line.model), Counter())
+        for name in ("calls", "items", "tokens_in", "tokens_out", "cost_usd", "unbatched_cost_usd"):
+            row[name] += getattr(line, name) or 0
+    return [{"provider": provider, "model": model, **row} for (provider, model), row in sorted(totals.items())]
 
 
 def ledger(*, days: int = 7) -> list[CostLedgerDay]:

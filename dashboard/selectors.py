@@ -9,14 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 
 from analysis import scorecards
 from analysis import selectors as analysis_selectors
-from analysis.models import CostLedgerDay
 from dallosh import permissions, vocabulary
 from dallosh.bulk import EARLIEST
 from dallosh.mongo import as_utc
 from dashboard.alert_texts import alert_sentence
 from dashboard.models import Alert, KpiBucket
 from dashboard.services import bucket_start
-from ingestion.models import IngestJob, JobStatus, QuarantinedRow
+from ingestion import selectors as ingestion_selectors
 from tickets import selectors as ticket_selectors
 from tickets.models import TicketStatus
 
@@ -51,7 +50,7 @@ def system_health() -> dict:
         queued, clusters, broker_error = None, [], f"{type(error).__name__}: {error}"
     return {"tasks_queued": queued, "clusters": clusters, "broker_error": broker_error,
             "providers": analysis_selectors.provider_status(),
-            "jobs_running": IngestJob.objects(status=JobStatus.RUNNING).count()}
+            "jobs_running": ingestion_selectors.jobs_running()}
 
 
 def overview() -> dict:
@@ -69,7 +68,7 @@ def overview() -> dict:
         "label_fields": vocabulary.LABEL_FIELDS,
         "ledger": analysis_selectors.ledger(days=3),
         "jobs_running": health["jobs_running"],
-        "recent_jobs": list(IngestJob.objects.order_by("-created_at").limit(5)),
+        "recent_jobs": ingestion_selectors.recent_jobs(limit=5),
     }
 
 
@@ -127,8 +126,8 @@ def kpi_report(*, filters: KpiFilters) -> KpiReport:
     report.series = _with_gaps(report.series, grain, first=first, end=filters.end)
     report.backlog = {team: counts for team, counts in ticket_selectors.backlog().items()
                       if not filters.team or team == filters.team}
-    report.quarantined = _quarantined(filters.start, end)
-    report.ledger = _ledger(filters.start, end)
+    report.quarantined = ingestion_selectors.quarantined_between(start=filters.start, end=end)
+    report.ledger = analysis_selectors.ledger_between(start=filters.start, end=end)
     report.agreement = analysis_selectors.agreement_with_agents(since=filters.start or EARLIEST, until=end,
                                                                 weekly=False)
     return report
@@ -200,21 +199,6 @@ def _with_gaps(series: list[dict], grain: str, *, first: datetime | None, end: d
     return filled
 
 
-def _quarantined(start: datetime | None, end: datetime) -> int:
-    """Rows quarantined during the period (by when they were read: a bad row has no trusted date)."""
-    query = {"at": {"$gte": start, "$lt": end}} if start else {"at": {"$lt": end}}
-    return QuarantinedRow._get_collection().count_documents(query)
-
-
-def _ledger(start: datetime | None, end: datetime) -> list[dict]:
-    """LLM calls, tokens and cost per provider, on the days the calls were made within the period."""
-    totals: dict[tuple[str, str], Counter] = {}
-    first_day = f"{start:%Y-%m-%d}" if start else ""
-    for line in CostLedgerDay.objects(day__gte=first_day, day__lte=f"{end:%Y-%m-%d}"):
-        row = totals.setdefault((line.provider, line.model), Counter())
-        for name in ("calls", "items", "tokens_in", "tokens_out", "cost_usd", "unbatched_cost_usd"):
-            row[name] += getattr(line, name) or 0
-    return [{"provider": provider, "model": model, **row} for (provider, model), row in sorted(totals.items())]
 
 
 

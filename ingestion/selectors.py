@@ -11,7 +11,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from dallosh.bulk import earliest, find_by_values
-from ingestion.models import IngestJob, QuarantinedRow, Tweet
+from ingestion.models import IngestJob, JobStatus, QuarantinedRow, Tweet
 
 
 def get_job(job_id: str) -> IngestJob | None:
@@ -40,6 +40,16 @@ def job_progress(job: IngestJob) -> dict:
 
 def recent_jobs(*, limit: int = 50) -> list[IngestJob]:
     return list(IngestJob.objects.order_by("-created_at").limit(limit))
+
+
+def jobs_running() -> int:
+    return IngestJob.objects(status=JobStatus.RUNNING).count()
+
+
+def quarantined_between(*, start: datetime | None, end: datetime) -> int:
+    """Rows quarantined in [start, end) (by when they were read: a bad row has no trusted date)."""
+    query = {"at": {"$gte": start, "$lt": end}} if start else {"at": {"$lt": end}}
+    return QuarantinedRow._get_collection().count_documents(query)
 
 
 def quarantined_rows(*, job: IngestJob, limit: int = 200, after_row: int = -1) -> list[QuarantinedRow]:

@@ -203,3 +203,20 @@ def test_announcements_and_live_events_have_one_home_each():
                               else None]
                  if name in homes and module != homes[name]]
     assert elsewhere == []
+
+
+def test_a_stage_reads_and_writes_only_its_own_collections():
+    """Another stage's documents are read through that stage's selectors and written through
+    its services: a raw query across stages ties one to the other's storage."""
+    from django.apps import apps
+    from mongoengine.base.common import _document_registry
+
+    owners = {name: document.__module__.split(".")[0] for name, document in _document_registry.items()}
+    owners |= {model.__name__: model.__module__.split(".")[0] for model in apps.get_models()
+               if model.__module__.split(".")[0] in STAGES}
+    crossing = [f"{module}:{node.lineno} {node.value.id}.{node.attr}" for module, tree in modules()
+                if not is_wiring(module) for node in ast.walk(tree)
+                if isinstance(node, ast.Attribute) and node.attr in ("objects", "_get_collection")
+                and isinstance(node.value, ast.Name) and owners.get(node.value.id, module.split(".")[0])
+                != module.split(".")[0]]
+    assert crossing == []
