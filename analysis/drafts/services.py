@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from django.core.cache import cache
 from django.utils.translation import gettext as _
 from pymongo import ReturnDocument
 
@@ -21,12 +20,15 @@ from analysis import drafts
 from analysis.drafts import selectors
 from analysis.models import DraftStatus, ReplyDraft
 from analysis.services import REFINE_CLUSTER  # where the LLM work lives
-from dallosh import live
+from dallosh import live, rates
 from dallosh.errors import Throttled, Unavailable
 from ingestion.selectors import customer_words
 from tickets import selectors as ticket_selectors
 
 logger = logging.getLogger("dallosh.analysis")
+
+
+RATE = "reply-drafts"  # drafts asked for a minute, per agent (dallosh/rates)
 
 
 class DraftRefused(Throttled):
@@ -43,8 +45,7 @@ def request_draft(*, ticket: dict, user) -> ReplyDraft:
     has MAX_IN_FLIGHT drafts in flight or asked PER_MINUTE times this minute (each draft
     costs LLM time the refinement queue needs), or when the broker cannot be reached."""
     username = user.get_username()
-    minute_key = f"reply-drafts:{username}"
-    if (cache.get(minute_key) or 0) >= drafts.PER_MINUTE:
+    if rates.current(what=RATE, who=username) >= drafts.PER_MINUTE:
         raise DraftRefused(_("You asked for %(count)d drafts within a minute; wait a moment, then ask again.")
                            % {"count": drafts.PER_MINUTE})
     busy = _("A draft you asked for is still being written; it fills the reply box when it is ready. "
@@ -57,7 +58,7 @@ def request_draft(*, ticket: dict, user) -> ReplyDraft:
     if selectors.drafts_in_flight(username=username, up_to=draft.id) > drafts.MAX_IN_FLIGHT:
         draft.delete()  # another request of this user was recorded just before this one
         raise DraftRefused(busy)
-    _count_this_minute(minute_key)
+    rates.count(what=RATE, who=username)  # counted across processes (dallosh/rates)
     try:
         from django_q.tasks import async_task
 
@@ -128,10 +129,3 @@ def _announce(document: dict) -> None:
                   "status": document["status"], "for": document["requested_by"], "sent_at": time.time()})
 
 
-def _count_this_minute(key: str) -> None:
-    """One more draft this minute (a fixed window in Django's cache, per process)."""
-    cache.add(key, 0, timeout=60)
-    try:
-        cache.incr(key)
-    except ValueError:  # the window ended between add and incr
-        cache.set(key, 1, timeout=60)

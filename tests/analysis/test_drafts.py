@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.core.cache import cache
 from django.test import Client
 
 from analysis import drafts, replies
@@ -31,12 +30,6 @@ GOOD_FRENCH_DRAFT = "first draft: sorry about ma box est en panne depuis ce mati
 # The reply box's tag, up to its text.
 REPLY_BOX = 'aria-label="reply" aria-keyshortcuts="e" placeholder="The reply you sent…">'
 
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    cache.clear()  # the per-minute counters of earlier tests (same usernames)
-    yield
 
 
 @pytest.fixture
