@@ -212,7 +212,7 @@ def queue_page_times(args) -> None:
 
 
 def _scenarios(client) -> list[tuple[str, str]]:
-    from tickets.selectors import Position
+    from tickets.queue_pages import Position
 
     base = f"/queues/{TEAM}/"
     scenarios = [("first page", base)]

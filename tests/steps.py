@@ -10,8 +10,8 @@ from selenium.common.exceptions import NoSuchElementException, StaleElementRefer
 from selenium.webdriver.common.by import By
 
 from dallosh import mongo
-from tickets import selectors
-from tickets.selectors import QueueFilters
+from tickets import queue_pages
+from tickets.queue_pages import QueueFilters
 
 
 def empty_collections() -> None:
@@ -78,5 +78,5 @@ def upload(client, content: bytes, slice_size: int = 256 * 1024) -> str:
 
 
 def queue_ids(team, username="nobody", **filters):
-    page = selectors.queue_page(team=team, filters=QueueFilters(**filters), username=username)
+    page = queue_pages.queue_page(team=team, filters=QueueFilters(**filters), username=username)
     return [row["_id"] for row in page.rows]

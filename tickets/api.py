@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from dallosh import permissions
 from dallosh.serializers import StrictBooleanField, StrictCharField, refusals
 from dallosh.vocabulary import labels_in_force
-from tickets import actions, selectors
+from tickets import actions, queue_pages, selectors
 from tickets.events import row_key
 from tickets.forms import queue_request
 
@@ -98,7 +98,7 @@ class QueueView(APIView):
         view = queue_request(request.query_params)
         if view.error:
             return Response({"error": view.error}, status=status.HTTP_400_BAD_REQUEST)
-        page = selectors.queue_page(team=team, filters=view.filters, username=request.user.get_username(),
+        page = queue_pages.queue_page(team=team, filters=view.filters, username=request.user.get_username(),
                                     cursor=view.cursor)
         return Response({"results": QueueRowSerializer(page.rows, many=True).data, "next": page.next_cursor,
                          "searched_until": page.searched_until})

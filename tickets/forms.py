@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dallosh import vocabulary
 from tickets.models import TicketStatus
-from tickets.selectors import HOLDERS, InvalidCursor, Position, QueueFilters
+from tickets.queue_pages import HOLDERS, InvalidCursor, Position, QueueFilters
 
 SEARCH_MAX_CHARS = 200
 LANGUAGE_MAX_CHARS = 8

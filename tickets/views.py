@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dallosh import permissions, vocabulary
 from dallosh.errors import wants_json
-from tickets import actions, events, selectors, services, sla
+from tickets import actions, events, queue_pages, selectors, services, sla
 from tickets.forms import CorrectionForm, queue_filters, queue_request
 from tickets.models import TicketStatus
 
@@ -41,7 +41,7 @@ def queue(request: HttpRequest, team: str) -> HttpResponse:
     if not permissions.can_view_team(request.user, team):
         raise PermissionDenied(_("This queue belongs to another team."))
     view = queue_request(request.GET)  # a refused cursor: the first page, and view.error to say why
-    page = selectors.queue_page(team=team, filters=view.filters, username=request.user.get_username(),
+    page = queue_pages.queue_page(team=team, filters=view.filters, username=request.user.get_username(),
                                 cursor=view.cursor)
     context = {"team": team, "filters": view.filters, "page": page, "rows": _rows(page.rows),
                "query": _filter_query(request), "now": datetime.now(UTC), "cursor_error": view.error}
@@ -67,7 +67,7 @@ def queue_row(request: HttpRequest, team: str, ticket_id: str) -> HttpResponse:
     no longer belongs to this view (another team, status or filter)."""
     if not permissions.can_view_team(request.user, team):
         raise PermissionDenied(_("This queue belongs to another team."))
-    row = selectors.queue_row(ticket_id=ticket_id, team=team, filters=queue_filters(request.GET),
+    row = queue_pages.queue_row(ticket_id=ticket_id, team=team, filters=queue_filters(request.GET),
                               username=request.user.get_username())
     if row is None:
         return HttpResponse(status=204)

@@ -526,7 +526,7 @@ def test_a_custom_period_is_clamped_to_the_days_figures_can_exist_on():
 
 
 def test_a_hand_made_queue_cursor_is_refused_with_a_message(manager_client, analysed):
-    from tickets.selectors import Position
+    from tickets.queue_pages import Position
 
     ticket_id = analysed("internet down")[0]
     for priority in range(1, 7):  # a naive date, at whichever priority the ticket sits

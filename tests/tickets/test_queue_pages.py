@@ -1,4 +1,4 @@
-"""Queue reads (tickets/selectors.py): order, filters, paging, search budget, through the real
+"""Queue pages (tickets/queue_pages.py): order, filters, paging, search budget, through the real
 services and MongoDB-protocol server; tickets are ingested and analysed by the real
 pipeline (scripted model)."""
 
@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.steps import queue_ids
-from tickets import selectors, services
+from tickets import queue_pages, selectors, services
 from tickets.models import QueueDay, Ticket
-from tickets.selectors import QueueFilters
+from tickets.queue_pages import QueueFilters
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def test_pages_follow_each_other_without_gaps_or_repeats(analysed, settings):
     expected = ids[:5] + ids[5:]  # high first, each oldest first
     seen, cursor = [], ""
     while True:
-        page = selectors.queue_page(team="tech", filters=QueueFilters(), username="x", cursor=cursor)
+        page = queue_pages.queue_page(team="tech", filters=QueueFilters(), username="x", cursor=cursor)
         seen += [row["_id"] for row in page.rows]
         if not page.next_cursor:
             break
@@ -52,11 +52,11 @@ def test_pages_follow_each_other_without_gaps_or_repeats(analysed, settings):
 def test_a_selective_search_stops_at_its_budget_and_searches_further_on(analysed, settings):
     settings.DALLOSH_QUEUE = {**settings.DALLOSH_QUEUE, "SCAN_BUDGET_MS": 0, "WINDOW_MAX": 2}
     ids = analysed(*[f"internet down {n}" for n in range(5)], "internet down in Quimper")
-    first = selectors.queue_page(team="tech", filters=QueueFilters(search="quimper"), username="x")
+    first = queue_pages.queue_page(team="tech", filters=QueueFilters(search="quimper"), username="x")
     assert first.rows == [] and first.searched_until and first.next_cursor  # stopped after one read
     found, cursor, pages = [], first.next_cursor, 1
     while cursor:
-        page = selectors.queue_page(team="tech", filters=QueueFilters(search="quimper"), username="x", cursor=cursor)
+        page = queue_pages.queue_page(team="tech", filters=QueueFilters(search="quimper"), username="x", cursor=cursor)
         found += [row["_id"] for row in page.rows]
         cursor, pages = page.next_cursor, pages + 1
     assert found == [ids[-1]] and pages > 2
@@ -80,7 +80,7 @@ def test_the_unsure_view_lists_the_tickets_the_machine_doubts_most_urgent_first(
                             actionable=True)
     assert queue_ids("tech", unsure=True) == [low_doubt, other_low]
     assert selectors.unsure_open(team="tech") == 2
-    assert selectors.queue_row(ticket_id=high_doubt, team="tech", filters=QueueFilters(unsure=True),
+    assert queue_pages.queue_row(ticket_id=high_doubt, team="tech", filters=QueueFilters(unsure=True),
                                username="ana") is None  # the live row check: it leaves the view
     assert queue_ids("tech") == [sure, high_doubt, low_doubt, other_low]
 
@@ -92,7 +92,7 @@ def test_the_unsure_view_pages_through_its_own_index_and_directory_days(fast_lab
     ids = dict(zip(texts, fast_labelled(*texts, doubts={text: {"topic": 0.5} for text in doubted}), strict=True))
     seen, cursor, pages = [], "", 0
     while True:
-        page = selectors.queue_page(team="tech", filters=QueueFilters(unsure=True), username="x", cursor=cursor)
+        page = queue_pages.queue_page(team="tech", filters=QueueFilters(unsure=True), username="x", cursor=cursor)
         seen += [row["_id"] for row in page.rows]
         pages += 1
         assert page.examined <= len(doubted)  # unsure tickets alone were read, never a sure one
