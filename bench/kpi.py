@@ -55,7 +55,7 @@ def measure(args) -> None:
     from django.test import Client
 
     from dallosh.permissions import MANAGER_GROUP
-    from dashboard import services
+    from dashboard import kpis
     from dashboard.models import KpiBucket
     from tickets import directory as ticket_directory
     from tickets.models import Ticket
@@ -66,7 +66,7 @@ def measure(args) -> None:
         stored = Ticket._get_collection().estimated_document_count()
     if not KpiBucket._get_collection().estimated_document_count():
         started = time.perf_counter()
-        buckets = services.rebuild_kpis()
+        buckets = kpis.rebuild_kpis()
         ticket_directory.rebuild_queue_directory()
         print(f"rollups rebuilt from the tickets: {buckets:,} day and hour buckets in "
               f"{time.perf_counter() - started:,.1f} s", flush=True)

@@ -15,8 +15,9 @@ from typing import Any
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-SENTIMENTS = ("negative", "neutral", "positive")
-TOPICS = ("network", "billing", "commercial", "technical", "customer_service", "other")
+NEGATIVE, NEUTRAL, POSITIVE = SENTIMENTS = ("negative", "neutral", "positive")
+NETWORK = "network"  # the topic of an outage (dashboard's alerts watch it)
+TOPICS = (NETWORK, "billing", "commercial", "technical", "customer_service", "other")
 URGENCIES = ("high", "medium", "low")
 TEAMS = ("tech", "billing", "commercial")
 SUMMARY_MAX_CHARS = 140

@@ -1,5 +1,5 @@
 """KPI rollups and alerts (MongoDB), alert rules (SQL): thin data, written by
-dashboard/services.py."""
+dashboard/kpis.py."""
 
 import mongoengine as me
 from django.db import models

@@ -13,8 +13,8 @@ from dallosh import permissions, vocabulary
 from dallosh.bulk import EARLIEST
 from dallosh.mongo import as_utc
 from dashboard.alert_texts import alert_sentence
+from dashboard.kpis import bucket_start
 from dashboard.models import Alert, KpiBucket
-from dashboard.services import bucket_start
 from ingestion import selectors as ingestion_selectors
 from tickets import selectors as ticket_selectors
 from tickets.models import TicketStatus

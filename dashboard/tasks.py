@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dashboard import services
+from dashboard import alerts
 
 
 def evaluate_alerts() -> int:
     """Scheduled every minute: raise, refresh or close alerts."""
-    return len(services.evaluate_alerts())
+    return len(alerts.evaluate_alerts())

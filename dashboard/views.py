@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from dallosh import permissions, vocabulary
-from dashboard import selectors, services
+from dashboard import alerts, selectors
 from dashboard.forms import kpi_view
 from tickets.models import TicketStatus
 
@@ -176,7 +176,7 @@ def alerts_panel(request: HttpRequest) -> HttpResponse:
 def acknowledge(request: HttpRequest, alert_id: str) -> HttpResponse:
     if not permissions.is_manager(request.user):
         raise PermissionDenied(_("Managers acknowledge alerts."))
-    services.acknowledge_alert(alert_id=alert_id, user=request.user)
+    alerts.acknowledge_alert(alert_id=alert_id, user=request.user)
     return HttpResponseRedirect(_local_path(request, request.POST.get("next", "")) or reverse("home"))
 
 

@@ -22,7 +22,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from dashboard import services as dashboard_services
+from dashboard import alerts
 from dashboard.models import Alert
 from tests.alert_data import inject_burst
 from tests.steps import live, log_in, wait_for
@@ -126,7 +126,7 @@ def test_a_manager_filters_the_kpis_and_acknowledges_an_alert(language, watched,
                                                               outage_rule, make_user):
     browser = watched
     inject_burst(25, datetime.now(UTC))
-    dashboard_services.evaluate_alerts()
+    alerts.evaluate_alerts()
     make_user("max", role="manager")
     log_in(browser, daphne_server, "max")
     choose_language(browser, language)

@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from bench.llm_servers import expected_labels
-from dashboard import services
+from dashboard import alerts
 from tests.alert_data import inject_burst
 from tests.steps import log_in, wait_for
 
@@ -54,7 +54,7 @@ def test_an_injected_burst_shows_up_on_a_managers_page_without_reload(browser, d
     chart_counts(browser, "topics")  # the page is up, its alert socket open
     assert browser.find_elements(By.CSS_SELECTOR, "#alerts-panel [data-alert]") == []
     inject_burst(25, datetime.now(UTC))
-    services.evaluate_alerts()
+    alerts.evaluate_alerts()
     alert = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, '#alerts-panel [data-kind="outage_burst"]'),
                      until=bool, timeout=20)
     assert alert and "25 network complaints" in alert[0].text and "lyon" in alert[0].text

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bench.llm_servers import expected_labels
-from dashboard import selectors, services
+from dashboard import kpis, selectors
 from dashboard.selectors import KpiFilters
 from ingestion.services import ingest_records
 from tests.helpers import repeat_while, twcs_record
@@ -93,7 +93,7 @@ def test_filters_narrow_every_figure(kpi_data):
 
 def test_rebuilding_the_rollups_gives_the_same_figures(kpi_data):
     before = everything()
-    services.rebuild_kpis()
+    kpis.rebuild_kpis()
     after = everything()
     assert (after.topics, after.totals, after.series) == (before.topics, before.totals, before.series)
 
@@ -112,7 +112,7 @@ def test_a_rebuild_while_agents_work_loses_no_change(analysed, make_user):
                 ticket_services.change_status(ticket_id=ticket_id, user=ana,
                                               status="resolved" if round_ % 2 == 0 else "in_progress")
 
-    assert repeat_while(agent_at_work, repeat=services.rebuild_kpis) >= 1
+    assert repeat_while(agent_at_work, repeat=kpis.rebuild_kpis) >= 1
     report = everything()
     # Four rounds: resolved, reopened, resolved, reopened; every ticket ends in progress.
     assert (report.totals["tickets"], report.totals["open"], report.totals["resolved"]) == (10, 10, 0)
