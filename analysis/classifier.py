@@ -363,12 +363,19 @@ def _record(classifier: Classifier, evaluation: Evaluation, *, blob_id, sha256: 
 
 def make_active(*, version: int | None) -> None:
     """Make `version` the active one (None: the shipped starter) without a moment where a
-    reader finds another: the new one is marked first, with the latest activation time
-    (readers take the latest activated), and only then are the others unmarked."""
-    if version is not None:
+    reader finds none: the new one is marked first, with the latest activation time
+    (readers take the latest activated), and only then are the versions activated before
+    the newest one unmarked. Two activations at once both end on the later one: neither
+    unmarks a version newer than every other (unmarking all but its own, each would unmark
+    the other's)."""
+    if version is None:
+        ClassifierVersion.objects(active=True).update(set__active=False)
+    else:
         load(ClassifierVersion.objects.get(version=version))  # refuses a version whose hash does not match
         ClassifierVersion.objects(version=version).update(set__active=True, set__activated_at=datetime.now(UTC))
-    ClassifierVersion.objects(active=True, version__ne=version).update(set__active=False)
+        newest = ClassifierVersion.objects(active=True).order_by("-activated_at").only("activated_at").first()
+        if newest is not None:  # None: a rollback to the starter unmarked them all meanwhile
+            ClassifierVersion.objects(active=True, activated_at__lt=newest.activated_at).update(set__active=False)
     forget_cache()
 
 
