@@ -14,15 +14,15 @@ class AnalysisConfig(AppConfig):
         from analysis import (
             checks,  # noqa: F401  (registers the fast tier's system check)
             corrections,
-            services,
             tasks,
+            work,
         )
         from ingestion import events as ingestion_events
         from tickets import events as ticket_events
 
         post_spawn.connect(tasks.lower_refine_worker_priority, dispatch_uid="analysis-refine-nice")
 
-        ingestion_events.chunk_checkpointed.connect(services.enqueue_after_ingest, dispatch_uid="analysis-enqueue")
+        ingestion_events.chunk_checkpointed.connect(work.enqueue_after_ingest, dispatch_uid="analysis-enqueue")
         ticket_events.labels_corrected.connect(corrections.forget_on_correction, dispatch_uid="analysis-corrections")
         ticket_events.correction_withdrawn.connect(corrections.forget_on_correction,
                                                    dispatch_uid="analysis-corrections-withdrawn")

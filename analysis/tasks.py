@@ -14,7 +14,7 @@ from django.conf import settings
 from django_q.brokers import get_broker
 from django_q.conf import Conf
 
-from analysis import services
+from analysis import services, work
 from analysis.drafts import services as drafts
 from dallosh.processes import lower_priority
 from tickets import store
@@ -28,7 +28,7 @@ def lower_refine_worker_priority(sender=None, proc_name: str = "", **_signal) ->
     lowers itself to DALLOSH_REFINE_NICE before its first task. The worker processes run
     every task (the cluster's pusher and monitor only pass messages), and a server it starts
     for the local model inherits the level (and sets its own anyway)."""
-    if Conf.CLUSTER_NAME == services.REFINE_CLUSTER:
+    if Conf.CLUSTER_NAME == work.REFINE_CLUSTER:
         level = lower_priority(settings.DALLOSH_ANALYSIS["REFINE_NICE"])
         logger.info("%s: refine worker at nice %d", proc_name, level)
 
@@ -40,7 +40,7 @@ def labelling_waits() -> bool:
     if not settings.DALLOSH_ANALYSIS["FAST_TIER"]:
         return False
     try:
-        if get_broker(services.LABEL_CLUSTER).queue_size():
+        if get_broker(work.LABEL_CLUSTER).queue_size():
             return True
     except Exception as error:  # the broker is down: the tickets still say whether work waits
         logger.warning("cannot read the label queue's size: %s", error)
@@ -63,8 +63,8 @@ def yield_to_labelling(*, most_s: float | None = None) -> float:
 
 def label_tickets(ticket_ids: list[str]) -> dict:
     run = services.label_tickets(ticket_ids=ticket_ids)
-    services.enqueue_pending()  # the next tickets waiting, without waiting for the sweeper
-    services.enqueue_refinement()  # the unsure ones start refining now
+    work.enqueue_pending()  # the next tickets waiting, without waiting for the sweeper
+    work.enqueue_refinement()  # the unsure ones start refining now
     logger.info("labelled %d tickets (%d unsure, queued for refinement), %d skipped", len(run.analysed),
                 run.unsure, run.skipped)
     return {"labelled": len(run.analysed), "unsure": run.unsure, "superseded": len(run.superseded),
@@ -75,8 +75,8 @@ def analyse_tickets(ticket_ids: list[str], solo: bool = False) -> dict:
     # before claiming, and before each LLM call of the task (its claim renewed meanwhile)
     yield_to_labelling()
     run = services.analyse_tickets(ticket_ids=ticket_ids, solo=solo, before_call=yield_to_labelling)
-    services.enqueue_pending()  # re-queued tickets and anything new
-    services.enqueue_refinement()  # keep the LLM busy without waiting for the sweeper
+    work.enqueue_pending()  # re-queued tickets and anything new
+    work.enqueue_refinement()  # keep the LLM busy without waiting for the sweeper
     logger.info("refined %d tickets, %d re-queued, %d failed (retried later), %d skipped", len(run.analysed),
                 len(run.requeued), len(run.failed), run.skipped)
     return {"analysed": len(run.analysed), "requeued": len(run.requeued), "failed": len(run.failed),
@@ -93,7 +93,7 @@ def summarise_tickets(ticket_ids: list[str]) -> int:
 def sweep_pending() -> int:
     """Scheduled every minute: hand out tickets whose worker died or that were never queued,
     and the next unsure ones to refine."""
-    labelling, refining = services.enqueue_pending(), services.enqueue_refinement()
+    labelling, refining = work.enqueue_pending(), work.enqueue_refinement()
     logger.info("sweeper: %d tickets handed out for labelling, %d for refinement", labelling, refining)
     return labelling + refining
 

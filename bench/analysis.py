@@ -120,7 +120,7 @@ def end_to_end(args) -> None:
     with embedded_stack(args.workdir, prefix="bench-e2e-") as stack:
         from django.conf import settings
 
-        from analysis import services
+        from analysis import work
         from ingestion.services import ingest_file
         from tickets.models import Ticket
 
@@ -136,7 +136,7 @@ def end_to_end(args) -> None:
         workers = [subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, start_new_session=True,
                                     env={**env, **extra}, stdout=(stack.workdir / f"qcluster{name}.log").open("w"),
                                     stderr=subprocess.STDOUT)
-                   for name, extra in (("", {}), ("-label", {"Q_CLUSTER_NAME": services.LABEL_CLUSTER}))]
+                   for name, extra in (("", {}), ("-label", {"Q_CLUSTER_NAME": work.LABEL_CLUSTER}))]
         peak = {"rss": 0.0}
         done = threading.Event()
 
@@ -162,7 +162,7 @@ def end_to_end(args) -> None:
             while tickets.count_documents({"needs_analysis": True}, limit=1):
                 if time.perf_counter() - started > args.timeout:
                     raise SystemExit(f"not every ticket was routed within {args.timeout} s")
-                services.enqueue_pending()  # what the housekeeping sweeper does every minute
+                work.enqueue_pending()  # what the housekeeping sweeper does every minute
                 time.sleep(0.5)
             routed_s = time.perf_counter() - started
         finally:

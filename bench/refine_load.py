@@ -93,7 +93,7 @@ def main() -> None:
 def run(args, workdir: Path) -> None:
     from django.conf import settings
 
-    from analysis import services
+    from analysis import work
     from config import embedded
     from config.embedded import stop_group
     from dallosh.processes import thread_nice_levels
@@ -115,7 +115,7 @@ def run(args, workdir: Path) -> None:
         processes.append(_start([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                                  "config.asgi:application"], env, workdir / "daphne.log"))
         processes.append(_start([sys.executable, "manage.py", "qcluster"],
-                                {**env, "Q_CLUSTER_NAME": services.LABEL_CLUSTER}, workdir / "qcluster-label.log"))
+                                {**env, "Q_CLUSTER_NAME": work.LABEL_CLUSTER}, workdir / "qcluster-label.log"))
         embedded.wait_for_port(port, process=processes[0], name="daphne", log=workdir / "daphne.log")
         cpu = settings.DALLOSH_ANALYSIS
         print(f"model {args.model}: llama.cpp at nice {_nice(model.process.pid, thread_nice_levels)} on "
@@ -130,10 +130,10 @@ def run(args, workdir: Path) -> None:
 
         off = measure("refine off", args, texts[args.backlog:args.backlog + args.label], 91_000_000, port, token,
                       model_pid=model.process.pid, refine=None)
-        refine = _start([sys.executable, "manage.py", "qcluster"], {**env, "Q_CLUSTER_NAME": services.REFINE_CLUSTER},
+        refine = _start([sys.executable, "manage.py", "qcluster"], {**env, "Q_CLUSTER_NAME": work.REFINE_CLUSTER},
                         workdir / "qcluster-refine.log")
         processes.append(refine)
-        services.enqueue_refinement()
+        work.enqueue_refinement()
         first = _wait(lambda: _audited("refined") > 0, timeout=args.timeout, what="the first refined ticket")
         print(f"refine cluster on: first ticket refined after {first:,.1f} s", flush=True)
         kick = threading.Event()
@@ -176,7 +176,7 @@ def measure(name: str, args, texts: list[tuple[str, str]], first_id: int, port: 
 def label(texts: list[tuple[str, str]], *, first_id: int, timeout: float) -> float:
     """Ingest `texts` through the stream door in chunks (each chunk queues its labelling, as
     in production) and wait until every ticket is routed; the seconds that took."""
-    from analysis import services
+    from analysis import work
     from ingestion.services import ingest_records
     from tickets.models import Ticket
 
@@ -190,7 +190,7 @@ def label(texts: list[tuple[str, str]], *, first_id: int, timeout: float) -> flo
 
     def routed() -> bool:
         if tickets.count_documents({"needs_analysis": True}, limit=1):
-            services.enqueue_pending()  # what the housekeeping sweeper does every minute
+            work.enqueue_pending()  # what the housekeeping sweeper does every minute
             return False
         return True
 
@@ -304,11 +304,11 @@ def _wait(done, *, timeout: float, what: str, every: float = 0.5) -> float:
 def _sweep(stop: threading.Event) -> None:
     """Hand out the next unsure tickets every few seconds (the refine tasks do it themselves;
     this stands in for the housekeeping cluster's sweeper, not running here)."""
-    from analysis import services
+    from analysis import work
 
     while not stop.wait(5):
         with contextlib.suppress(Exception):
-            services.enqueue_refinement()
+            work.enqueue_refinement()
 
 
 def _audited(action: str) -> int:

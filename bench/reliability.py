@@ -82,7 +82,7 @@ def main() -> None:
 
 
 def llm_faults(stack: Stack, args) -> tuple[str, list[str], int]:
-    from analysis import services as analysis_services
+    from analysis import work as analysis_work
     from bench import llm_servers as scripted
     from ingestion.services import ingest_records
     from tickets.models import Ticket
@@ -102,7 +102,7 @@ def llm_faults(stack: Stack, args) -> tuple[str, list[str], int]:
     env = {**WORKER_ENV, "OPENAI_BASE_URL": openai.url, "OLLAMA_HOST": ollama.url,
            "DALLOSH_LOCAL_MODEL_URL": local.url}
     cluster = start_cluster(env, stack)
-    analysis_services.enqueue_pending(limit=total)
+    analysis_work.enqueue_pending(limit=total)
     events, started = [], time.perf_counter()
 
     last_print = [0.0]
@@ -255,7 +255,7 @@ def redis_restart(stack: Stack, args) -> tuple[str, list[str], int]:
     import websocket
     from django.test import Client
 
-    from analysis import services as analysis_services
+    from analysis import work as analysis_work
     from bench import llm_servers as scripted
     from bench.live import _agent, _session, _wait_for_port
     from config import embedded
@@ -299,7 +299,7 @@ def redis_restart(stack: Stack, args) -> tuple[str, list[str], int]:
                "text": f"my fibre is down in street {n}", "created_at": "Tue Oct 31 11:00:00 +0000 2017",
                "response_tweet_id": "", "in_response_to_tweet_id": None} for n in range(200)]
     ingest_records(records=queued, source="twcs")
-    enqueued = analysis_services.enqueue_pending(limit=1000)
+    enqueued = analysis_work.enqueue_pending(limit=1000)
     killed_at = time.time()
     stack.restart_redis(hard=True, down_s=2)
     restarted_at = time.time()

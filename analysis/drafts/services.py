@@ -19,7 +19,7 @@ from pymongo import ReturnDocument
 from analysis import drafts
 from analysis.drafts import selectors
 from analysis.models import DraftStatus, ReplyDraft
-from analysis.services import REFINE_CLUSTER  # where the LLM work lives
+from analysis.work import REFINE_CLUSTER  # where the LLM work lives
 from dallosh import live, rates
 from dallosh.errors import Throttled, Unavailable
 from ingestion.selectors import customer_words

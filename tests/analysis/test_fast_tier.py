@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from analysis import classifier, embeddings, refine_queue, services
+from analysis import classifier, embeddings, refine_queue, services, work
 from analysis.classifier import NEVER, Example
 from bench.llm_servers import expected_labels
 from ingestion.services import ingest_records
@@ -154,8 +154,8 @@ def test_a_conversation_of_several_tweets_gets_a_summary_in_the_background(use_t
                 "in_response_to_tweet_id": 50.0}]
     ingest_records(records=records, source="twcs")
     services.label_tickets(ticket_ids=[single, "twcs:50"], heads=heads)
-    summaries = [args for args, kw in enqueued if args[0] == services.SUMMARY_TASK]
-    assert summaries == [(services.SUMMARY_TASK, ["twcs:50"])]  # the one-tweet ticket shows its own words
+    summaries = [args for args, kw in enqueued if args[0] == work.SUMMARY_TASK]
+    assert summaries == [(work.SUMMARY_TASK, ["twcs:50"])]  # the one-tweet ticket shows its own words
     assert services.summarise_tickets(ticket_ids=["twcs:50"]) == 1
     ticket = Ticket.objects.get(id="twcs:50")
     assert ticket.analysis.summary.startswith("first summary: my bill is wrong / still no answer")  # the server's name

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from analysis import refine_queue, services
+from analysis import refine_queue, services, work
 from tickets import store
 from tickets.models import Ticket
 
@@ -54,7 +54,7 @@ def test_a_ticket_whose_writer_died_before_noting_it_is_noted_by_the_sweeper(fas
     assert ticket.needs_refinement and ticket.refine_unnoted
     assert refine_queue.due(limit=10, now=datetime.now(UTC)) == []  # behind the cursor: lost, but for the mark
 
-    assert services.enqueue_refinement() == 1  # the sweeper's turn
+    assert work.enqueue_refinement() == 1  # the sweeper's turn
     ticket.reload()
     assert ticket.refine_unnoted is None and ticket.refine_queued_until > datetime.now(UTC)
 

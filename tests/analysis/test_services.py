@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
-from analysis import refine_queue, services
+from analysis import refine_queue, services, work
 from bench import llm_servers as faults
 from bench.llm_servers import expected_labels
 from ingestion.services import ingest_records
@@ -81,8 +81,8 @@ def test_a_batch_answer_missing_an_item_requeues_that_ticket_alone(use_tiers, fa
     missing = Ticket.objects.get(id=run.requeued[0])
     assert missing.needs_analysis and missing.analysis is None and missing.team is None, "half-written ticket"
     assert missing.analysis_solo and "missing from the batch answer" in missing.analysis_error
-    assert services.enqueue_pending() == 1  # what the worker's task does next
-    assert enqueued == [(services.ANALYSE_TASK, [missing.id], True)]
+    assert work.enqueue_pending() == 1  # what the worker's task does next
+    assert enqueued == [(work.ANALYSE_TASK, [missing.id], True)]
     services.analyse_tickets(ticket_ids=[missing.id], solo=True)
     missing.reload()
     assert missing.analysis.summary == f"first read: {TEXTS[missing.customer]}" and missing.analysis.batch_size == 1
@@ -108,7 +108,7 @@ def test_when_every_tier_fails_the_ticket_waits_unwritten_and_retries_later(use_
 
 def test_new_customer_words_during_analysis_discard_the_stale_answer(use_tiers, fault_server, tickets_awaiting):
     use_tiers(("openai", fault_server.url))
-    claim, held = services.claim_tickets(ticket_ids=tickets_awaiting[:1])
+    claim, held = work.claim_tickets(ticket_ids=tickets_awaiting[:1])
     ticket = Ticket.objects.get(id=tickets_awaiting[0])
     # the customer writes again in the same conversation while the worker is busy
     ingest_records(records=[twcs_record("99", "still down, I am angry", author=ticket.customer, minute=30,
@@ -127,13 +127,13 @@ def test_a_dead_workers_tickets_are_handed_out_again_after_its_lease(use_tiers, 
     monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kw: enqueued.append(args))
     use_tiers(("openai", fault_server.url))
     settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "TASK_TICKETS": 10}
-    assert services.enqueue_pending() == 4 and enqueued == [(services.ANALYSE_TASK, tickets_awaiting)]
-    assert services.enqueue_pending() == 0, "queued tickets are not queued twice"
-    claim, held = services.claim_tickets(ticket_ids=tickets_awaiting)  # then the worker is killed
+    assert work.enqueue_pending() == 4 and enqueued == [(work.ANALYSE_TASK, tickets_awaiting)]
+    assert work.enqueue_pending() == 0, "queued tickets are not queued twice"
+    claim, held = work.claim_tickets(ticket_ids=tickets_awaiting)  # then the worker is killed
     assert len(held) == 4
-    assert services.claim_tickets(ticket_ids=tickets_awaiting)[1] == [], "a live lease is respected"
+    assert work.claim_tickets(ticket_ids=tickets_awaiting)[1] == [], "a live lease is respected"
     later = datetime.now(UTC) + timedelta(seconds=settings.DALLOSH_ANALYSIS["LEASE_S"] + 1)
-    assert services.enqueue_pending(now=later) == 4
+    assert work.enqueue_pending(now=later) == 4
     run = services.analyse_tickets(ticket_ids=tickets_awaiting)
     assert run.skipped == 4, "the lease has not run out in real time yet"
     Ticket._get_collection().update_many({}, {"$set": {"analysis_lease_until": EPOCH}})

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from analysis import services
+from analysis import work
 from bench import llm_servers as faults
 from ingestion.services import ingest_records
 from tests.helpers import twcs_record
@@ -34,7 +34,7 @@ def analysed_count():
 
 
 def sweep_then_count():
-    services.enqueue_pending()
+    work.enqueue_pending()
     return analysed_count()
 
 
@@ -100,10 +100,10 @@ def test_an_ingest_job_and_an_alert_evaluation_run_while_500_analysis_tasks_wait
 
     from tests.steps import upload
 
-    before = get_broker(services.REFINE_CLUSTER).queue_size()
+    before = get_broker(work.REFINE_CLUSTER).queue_size()
     for n in range(500):  # a long LLM backlog: nobody is refining right now
-        async_task(services.ANALYSE_TASK, [f"twcs:{n}"], cluster=services.REFINE_CLUSTER)
-    assert get_broker(services.REFINE_CLUSTER).queue_size() == before + 500
+        async_task(work.ANALYSE_TASK, [f"twcs:{n}"], cluster=work.REFINE_CLUSTER)
+    assert get_broker(work.REFINE_CLUSTER).queue_size() == before + 500
     start_qcluster()  # the housekeeping cluster alone
     upload_id = upload(admin_client, (shared_data / "free_tweets_fr.csv").read_bytes()[:200_000])
     job = admin_client.post(f"/ingest/uploads/{upload_id}/finish").json()
@@ -112,12 +112,12 @@ def test_an_ingest_job_and_an_alert_evaluation_run_while_500_analysis_tasks_wait
                         until=lambda p: p["status"] in ("completed", "failed"), timeout=90)
     assert progress["status"] == "completed", progress
     assert wait_for(lambda: fetch(evaluation), until=lambda task: task is not None, timeout=30).success
-    assert get_broker(services.REFINE_CLUSTER).queue_size() >= before + 500, "analysis tasks are not its work"
+    assert get_broker(work.REFINE_CLUSTER).queue_size() >= before + 500, "analysis tasks are not its work"
 
 
 def test_the_fast_tier_workers_route_every_ingested_ticket_with_no_llm_at_all(db, settings, start_qcluster):
     settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True, "FAST_TIER": True}
-    start_qcluster(services.LABEL_CLUSTER, DALLOSH_LOCAL_MODEL="off", DALLOSH_ANALYSIS_TIERS="local")
+    start_qcluster(work.LABEL_CLUSTER, DALLOSH_LOCAL_MODEL="off", DALLOSH_ANALYSIS_TIERS="local")
     ingest_records(records=records(CUSTOMERS), source="twcs")
     routed = wait_for(lambda: Ticket.objects(needs_analysis=False, team__ne=None).count(),
                       until=lambda n: n == CUSTOMERS, timeout=90)
@@ -132,14 +132,14 @@ def test_the_refine_clusters_workers_run_at_the_refine_nice_level_and_the_label_
 
     from dallosh.processes import thread_nice_levels
 
-    for cluster in (services.REFINE_CLUSTER, services.LABEL_CLUSTER):
+    for cluster in (work.REFINE_CLUSTER, work.LABEL_CLUSTER):
         get_broker(cluster).purge_queue()  # tasks earlier tests left (500 in one): not this test's
     env = {"DALLOSH_REFINE_NICE": "13", "DALLOSH_LOCAL_MODEL": "off"}
-    start_qcluster(services.REFINE_CLUSTER, **env)
-    start_qcluster(services.LABEL_CLUSTER, **env)
+    start_qcluster(work.REFINE_CLUSTER, **env)
+    start_qcluster(work.LABEL_CLUSTER, **env)
     # the process that runs each cluster's tasks says who it is
-    refine = async_task("os.getpid", cluster=services.REFINE_CLUSTER)
-    label = async_task("os.getpid", cluster=services.LABEL_CLUSTER)
+    refine = async_task("os.getpid", cluster=work.REFINE_CLUSTER)
+    label = async_task("os.getpid", cluster=work.LABEL_CLUSTER)
     refine_pid, label_pid = (wait_for(lambda t=task: fetch(t), until=lambda done: done is not None, timeout=90).result
                              for task in (refine, label))
     assert set(thread_nice_levels(refine_pid).values()) == {13}
@@ -151,14 +151,14 @@ def test_refinement_yields_to_labelling_only_while_labelling_has_work(settings, 
     from django_q.conf import Conf
     from django_q.tasks import async_task
 
-    from analysis import tasks
+    from analysis import tasks, work
 
     monkeypatch.setattr(Conf, "REDIS", servers["redis"])
     settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FAST_TIER": True}
-    label_queue = get_broker(services.LABEL_CLUSTER)
+    label_queue = get_broker(work.LABEL_CLUSTER)
     label_queue.purge_queue()  # what earlier tests of this session left there
     assert not tasks.labelling_waits()
-    async_task(services.LABEL_TASK, [], cluster=services.LABEL_CLUSTER)
+    async_task(work.LABEL_TASK, [], cluster=work.LABEL_CLUSTER)
     assert tasks.labelling_waits(), "a labelling task waits in the broker"
     label_queue.purge_queue()
     ingest_records(records=records(2), source="twcs")
@@ -172,13 +172,13 @@ def test_refinement_running_while_2000_tickets_are_labelled_waits_for_them(
     """Compared in one run, by order rather than time: with a backlog refining on a slow
     model, 2,000 new tickets are all routed before the model is asked anything beyond the
     call under way when they arrived, and refinement goes on once they are."""
-    from analysis import training_data
+    from analysis import training_data, work
 
     settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True, "FAST_TIER": True}
     env = {"DALLOSH_ANALYSIS_TIERS": "openai", "OPENAI_BASE_URL": fault_server.url, "OPENAI_API_KEY": "test",
            "OPENAI_MODEL": "scripted", "DALLOSH_OPENAI_BATCH_SIZE": "1", "DALLOSH_ANALYSIS_TASK_TICKETS": "20",
            "DALLOSH_LOCAL_MODEL": "off", "DALLOSH_REFINE_PAUSE_S": "300"}
-    start_qcluster(services.LABEL_CLUSTER, **env)
+    start_qcluster(work.LABEL_CLUSTER, **env)
     backlog = [e.text for e in training_data.scorecard_sample()]  # real tweets: the heads doubt many
     ingest_records(records=[twcs_record(n, text, author=f"cust{n}") for n, text in enumerate(backlog, 1)],
                    source="twcs")
@@ -186,7 +186,7 @@ def test_refinement_running_while_2000_tickets_are_labelled_waits_for_them(
     queued = Ticket.objects(needs_refinement=True).count()
     assert queued >= 50, f"a backlog to refine ({queued} queued)"
     fault_server.play(latency_s=0.3)  # ~3 refinements a second: the backlog outlasts the labelling
-    start_qcluster(services.REFINE_CLUSTER, **env)
+    start_qcluster(work.REFINE_CLUSTER, **env)
     wait_for(lambda: len(fault_server.requests), until=lambda n: n >= 3, timeout=90)
 
     first = 100_000

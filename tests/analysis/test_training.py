@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from sklearn.metrics import f1_score
 
-from analysis import classifier, services, training, training_data
+from analysis import classifier, services, training, training_data, work
 from analysis.models import ClassifierVersion
 from dallosh import leases
 from ingestion.services import ingest_records
@@ -83,7 +83,7 @@ def test_a_retraining_is_kept_when_not_worse_a_poisoned_batch_never_is_and_a_rol
     assert ClassifierVersion.objects.get(active=True).version == first.version
     assert f"version {outcome.version} is stored but NOT active" in outcome.message
     # The label workers use the active version; rolled back to the starter heads, they follow.
-    start_qcluster(services.LABEL_CLUSTER, DALLOSH_LOCAL_MODEL="off", DALLOSH_ANALYSIS_TIERS="local")
+    start_qcluster(work.LABEL_CLUSTER, DALLOSH_LOCAL_MODEL="off", DALLOSH_ANALYSIS_TIERS="local")
     settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True}
     [before] = ingest(["my internet is down since this morning"], first=80_000)
     assert wait_for(lambda: model_of(before), until=bool, timeout=90) == f"use-m-heads-v{first.version}"
