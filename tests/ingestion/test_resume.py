@@ -208,20 +208,19 @@ def test_the_housekeeping_schedule_queues_stalled_jobs_once(broker, settings):
 
 
 @pytest.mark.django_db(transaction=True)  # the workers write their task results to the SQL database
-def test_a_worker_killed_after_its_first_checkpoint_is_resumed_with_every_row_once(shared_data, settings, tmp_path,
+def test_a_worker_killed_after_its_first_checkpoint_is_resumed_with_every_row_once(settings, write_csv,
                                                                                   start_qcluster):
     """SIGKILL the whole cluster mid-upload: Redis never redelivers its task, the job stays
     "running" with a heartbeat that goes stale, and the schedule hands it to another worker,
     which resumes it at its checkpoint."""
-    import shutil
-
     from ingestion import services
+    from tests.helpers import twcs_csv, twcs_row
     from tests.steps import wait_for
 
     fast = {"DALLOSH_INGEST_CHUNK_ROWS": "250", "DALLOSH_INGEST_STALE_AFTER_S": "1", "DALLOSH_INGEST_SLICE_S": "1"}
     settings.DALLOSH = {**settings.DALLOSH, "INGEST_STALE_AFTER_S": 1}
-    uploaded = tmp_path / "upload.csv"  # an upload's file is deleted once ingested: a copy
-    shutil.copy(shared_data / "free_tweets_fr.csv", uploaded)
+    uploaded = write_csv("upload.csv", twcs_csv(*(twcs_row(n, 1000 + n, f"cust{n}", "True", f"no signal, day {n}",
+                                                          minute=n % 60) for n in range(1500))))
     job = services.create_file_job(path=uploaded, kind="upload")
     first = start_qcluster(**fast)
     services.enqueue_job(job_id=job.id)
@@ -230,7 +229,7 @@ def test_a_worker_killed_after_its_first_checkpoint_is_resumed_with_every_row_on
     os.killpg(first.pid, signal.SIGKILL)  # the cluster and its workers: no goodbye
     first.wait()
     job.reload()
-    assert job.status == JobStatus.RUNNING and 0 < job.next_row < 3764, "kill the worker mid-file"
+    assert job.status == JobStatus.RUNNING and 0 < job.next_row < 1500, "kill the worker mid-file"
 
     start_qcluster(**fast)
     time.sleep(1.1)  # its heartbeat and its last queuing are stale now
@@ -238,6 +237,6 @@ def test_a_worker_killed_after_its_first_checkpoint_is_resumed_with_every_row_on
     job = wait_for(lambda: IngestJob.objects.get(id=job.id), until=lambda j: j.status == JobStatus.COMPLETED,
                    timeout=120)
     counters = job.counters
-    assert counters.rows_read == 3764 == counters.tweets_created + counters.tweets_already_known
-    assert RawRow.objects.count() == 3764 == Tweet.objects.count()
+    assert counters.rows_read == 1500 == counters.tweets_created + counters.tweets_already_known
+    assert RawRow.objects.count() == 1500 == Tweet.objects.count()
     assert not uploaded.exists()
