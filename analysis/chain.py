@@ -54,6 +54,19 @@ class Outcome:
     confidence: dict[str, float] = field(default_factory=dict)  # field -> probability of the label given
     unsure: list[str] = field(default_factory=list)  # fields below the fast tier's threshold
 
+    def record(self, *, analysis: vocabulary.Analysis, text: str, now, confidence: dict[str, float],
+               unsure: list[str], refine_fields: list[str], refine_basis: dict, review_flag: str | None) -> dict:
+        """The one builder of the analysis a ticket stores (tickets.models.TicketAnalysis, read
+        back as tickets.store.AnalysisRow): the labels in force (`analysis`: this outcome's,
+        or the fast labels kept beside an LLM's where it was not asked), what it was read
+        from, how it was obtained, and what the pipeline decided about its doubts."""
+        return {**analysis.to_dict(), "input_text": text, "provider": self.provider, "model": self.model,
+                "tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "latency_ms": self.latency_ms,
+                "attempts": self.attempts, "batch_size": self.batch_size, "fallbacks": self.fallbacks,
+                "prompt_version": prompts.prompt_version(), "analysed_at": now, "confidence": confidence,
+                "unsure": unsure, "refine_fields": refine_fields, "refine_basis": refine_basis,
+                "review_flag": review_flag}
+
 
 @dataclass
 class ChainResult:

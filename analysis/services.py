@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
-from analysis import classifier, guard, prompts, refine_queue, scorecards, summaries, work
+from analysis import classifier, guard, refine_queue, scorecards, summaries, work
 from analysis.chain import Outcome, ProviderChain, default_chain, record_saving, tier_configs
 from analysis.prompts import Item
 from dallosh.mongo import as_utc
@@ -232,12 +232,9 @@ def _analysis_changes(current: dict, outcome: Outcome, *, text: str, rules: list
     route = routing.decide_route(analysis=routing.in_force(analysis, current.get("correction")), text=text,
                                  language=current.get("language"),
                                  author=current.get("customer"), rules=rules)
-    answer = {**analysis.to_dict(), "input_text": text, "provider": outcome.provider, "model": outcome.model,
-              "tokens_in": outcome.tokens_in, "tokens_out": outcome.tokens_out, "latency_ms": outcome.latency_ms,
-              "attempts": outcome.attempts, "batch_size": outcome.batch_size, "fallbacks": outcome.fallbacks,
-              "prompt_version": prompts.prompt_version(), "analysed_at": now, "confidence": confidence,
-              "unsure": doubts, "refine_fields": taken if fast_before else queued, "refine_basis": basis,
-              "review_flag": guard.review_flag(text=text, analysis=analysis)}
+    answer = outcome.record(analysis=analysis, text=text, now=now, confidence=confidence, unsure=doubts,
+                            refine_fields=taken if fast_before else queued, refine_basis=basis,
+                            review_flag=guard.review_flag(text=text, analysis=analysis))
     if fast_before:
         answer["fast_labels"] = {f: previous.get(f) for f in classifier.FIELDS}
     if not answer["summary"] and previous.get("input_text") == text:
