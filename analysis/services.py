@@ -35,7 +35,8 @@ from analysis.chain import Outcome, ProviderChain, default_chain, record_saving,
 from analysis.prompts import Item
 from dallosh.mongo import as_utc
 from dallosh.vocabulary import doubts_left_to_people, unsure_in_force
-from ingestion.selectors import customer_words, tweets_by_ids
+from ingestion.selectors import customer_words
+from ingestion.store import tweets_by_ids
 from tickets import routing, store
 from tickets.audit import AuditAction
 from tickets.models import EPOCH, TicketStatus

@@ -22,7 +22,7 @@ from dallosh.bulk import day_ranges, find_by_values, recount_until_settled
 from dallosh.mongo import as_utc
 from dallosh.vocabulary import UNKNOWN_LANGUAGE
 from dashboard.models import KpiBucket
-from ingestion.selectors import first_tweet_created, tweets_created_in
+from ingestion.store import first_tweet_created, tweets_created_in
 from tickets import store
 from tickets.models import SlaState, TicketStatus
 

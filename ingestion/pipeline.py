@@ -19,9 +19,9 @@ from django.conf import settings
 from pymongo import ReplaceOne
 
 from dallosh.bulk import find_by_values, insert_new
-from ingestion import cleaning, events, threads
+from ingestion import cleaning, events, store, threads
 from ingestion.formats import CsvFormat
-from ingestion.models import QuarantinedRow, RawRow, TextFingerprint, Tweet
+from ingestion.models import QuarantinedRow, RawRow, TextFingerprint
 from ingestion.reader import RawRecord
 
 
@@ -89,7 +89,7 @@ def _store_tweets_and_tickets(ctx: JobContext, tweets: pd.DataFrame, now: dateti
     tweets["conversation_id"] = tweets["_id"].map(assignment.conversation)
     _mark_duplicates(tweets)
     documents = _tweet_documents(ctx, tweets)
-    known = insert_new(Tweet._get_collection(), documents)
+    known = store.insert_new_tweets(documents)
     events.stored(sender=ChunkOutcome, tweets=[d for d in documents if d["_id"] not in known])
     adoption = _link_conversations(ctx, assignment)
     merges = adoption.merges

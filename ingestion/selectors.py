@@ -4,14 +4,12 @@ uses: a ticket exists for them, the models read them, a draft answers them)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from dallosh.bulk import earliest, find_by_values
-from ingestion.models import IngestJob, JobStatus, QuarantinedRow, Tweet
+from ingestion.models import IngestJob, JobStatus, QuarantinedRow
 
 
 def get_job(job_id: str) -> IngestJob | None:
@@ -66,23 +64,3 @@ def customer_words(tweets: list[dict], *, separator: str = " / ") -> str:
     """The customer's tweets of a conversation, cleaned, in the order given."""
     texts = ((t.get("clean_text") or t.get("text") or "").strip() for t in tweets if speaks_for_the_customer(t))
     return separator.join(text for text in texts if text)
-
-
-def tweets_by_ids(tweet_ids: Iterable[str], *, projection: dict) -> list[dict]:
-    """Stored tweets by id (point lookups in slices); missing ids are left out."""
-    return find_by_values(Tweet._get_collection(), "_id", tweet_ids, projection)
-
-
-def tweets_of_conversations(conversation_ids: Iterable[str], *, projection: dict) -> list[dict]:
-    """Every stored tweet of these conversations (on the conversation_id index)."""
-    return find_by_values(Tweet._get_collection(), "conversation_id", conversation_ids, projection)
-
-
-def tweets_created_in(window: dict, *, projection: dict) -> list[dict]:
-    """The tweets written in a created_at window (on the created_at index)."""
-    return list(Tweet._get_collection().find(window, projection))
-
-
-def first_tweet_created() -> datetime | None:
-    """When the oldest stored tweet was written, None when there is none."""
-    return earliest([Tweet._get_collection()], field="created_at")

@@ -28,10 +28,9 @@ from pymongo.errors import DuplicateKeyError
 from redis.exceptions import RedisError
 
 from dallosh.announce import announce
-from dallosh.bulk import insert_new
 from dallosh.errors import Conflict, Invalid
 from dallosh.files import sha256_of
-from ingestion import events, pipeline, threads
+from ingestion import events, pipeline, store, threads
 from ingestion.formats import UnknownFormat, detect_format, detect_tweet_format, format_by_name
 from ingestion.models import IngestJob, JobStatus, Tweet, UploadSession
 from ingestion.reader import RawRecord, UnreadableFile, iter_chunks, read_header
@@ -340,7 +339,7 @@ def _finish(job: IngestJob, status: str, *, error: str | None = None) -> IngestJ
 def store_recorded_tweet(*, tweet: dict) -> None:
     """Store a tweet Dallosh recorded itself (an agent's reply, already shaped and cleaned)
     and announce it as stored, like an ingested one; a replay stores and announces nothing."""
-    if not insert_new(Tweet._get_collection(), [tweet]):  # the ids already stored
+    if not store.insert_new_tweets([tweet]):  # the ids already stored
         events.stored(sender=Tweet, tweets=[tweet])
 
 

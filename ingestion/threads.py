@@ -12,7 +12,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from dallosh.bulk import find_by_values, insert_new, slices
-from ingestion.models import PendingReply, Tweet
+from ingestion import store
+from ingestion.models import PendingReply
 
 RECENT_LIMIT = 200_000
 
@@ -80,7 +81,7 @@ class ConversationResolver:
                 known[parent] = self.current(self.recent[parent])
             else:
                 missing.append(parent)
-        for doc in find_by_values(Tweet._get_collection(), "_id", missing, {"conversation_id": 1}):
+        for doc in store.tweets_by_ids(missing, projection=store.CONVERSATION):
             known[doc["_id"]] = doc["conversation_id"]
         return known
 
@@ -132,8 +133,7 @@ def adopt_waiting_replies(*, parents: list[str], conversation: dict[str, str]) -
     if not waiting:
         return Adoption()
     current = {d["_id"]: d["conversation_id"]
-               for d in find_by_values(Tweet._get_collection(), "_id", [doc["_id"] for doc in waiting],
-                                       {"conversation_id": 1})}
+               for d in store.tweets_by_ids([doc["_id"] for doc in waiting], projection=store.CONVERSATION)}
     adoption = Adoption(settled=[doc["_id"] for doc in waiting])
     for doc in waiting:
         into = conversation[doc["parent"]]
@@ -142,7 +142,7 @@ def adopt_waiting_replies(*, parents: list[str], conversation: dict[str, str]) -
         absorbed = current.get(doc["_id"])
         absorbed = doc["conversation_id"] if absorbed == into else absorbed
         if absorbed and absorbed != into:
-            Tweet._get_collection().update_many({"conversation_id": absorbed}, {"$set": {"conversation_id": into}})
+            store.move_conversation(absorbed=absorbed, into=into)
             adoption.merges.append((absorbed, into))
     return adoption
 
@@ -160,6 +160,6 @@ def adopt_replies_whose_parent_arrived() -> Adoption:
     may leave a new one meanwhile. This pass makes sure none stays provisional for good.
     """
     parents = PendingReply._get_collection().distinct("parent")
-    stored = find_by_values(Tweet._get_collection(), "_id", parents, {"conversation_id": 1})
+    stored = store.tweets_by_ids(parents, projection=store.CONVERSATION)
     conversation = {doc["_id"]: doc["conversation_id"] for doc in stored}
     return adopt_waiting_replies(parents=list(conversation), conversation=conversation)

@@ -10,7 +10,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from ingestion.selectors import speaks_for_the_customer, tweets_of_conversations
+from ingestion.selectors import speaks_for_the_customer
+from ingestion.store import tweets_of_conversations
 from tickets import events, sla, store
 from tickets.audit import AuditAction
 from tickets.directory import count_in_segment, queue_segment

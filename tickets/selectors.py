@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 
 from dallosh.permissions import AGENT_GROUP, can_view_ticket, team_group
 from dallosh.vocabulary import TEAMS
-from ingestion.selectors import tweets_by_ids
+from ingestion.store import tweets_by_ids
 from tickets import routing, sla, store
 from tickets.errors import TicketNotFound
 from tickets.models import QueueDay, RoutingRule, TicketStatus

@@ -1,0 +1,48 @@
+"""The stored tweets, owned here: every read and write of the tweets collection goes through
+these functions (pipeline, threads, services, and the stages above), each on an index, in
+the shapes the callers name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from types import MappingProxyType
+
+from dallosh.bulk import earliest, find_by_values, insert_new
+from ingestion.models import Tweet
+
+CONVERSATION = MappingProxyType({"conversation_id": 1})  # where a tweet belongs
+
+
+def _tweets():
+    return Tweet._get_collection()
+
+
+def insert_new_tweets(documents: list[dict]) -> set[str]:
+    """Store the tweets not stored yet (a replay stores nothing twice); returns the ids that were."""
+    return insert_new(_tweets(), documents)
+
+
+def tweets_by_ids(tweet_ids: Iterable[str], *, projection: dict) -> list[dict]:
+    """Stored tweets by id (point lookups in slices); missing ids are left out."""
+    return find_by_values(_tweets(), "_id", tweet_ids, dict(projection))
+
+
+def tweets_of_conversations(conversation_ids: Iterable[str], *, projection: dict) -> list[dict]:
+    """Every stored tweet of these conversations (on the conversation_id index)."""
+    return find_by_values(_tweets(), "conversation_id", conversation_ids, dict(projection))
+
+
+def tweets_created_in(window: dict, *, projection: dict) -> list[dict]:
+    """The tweets written in a created_at window (on the created_at index)."""
+    return list(_tweets().find(window, dict(projection)))
+
+
+def first_tweet_created() -> datetime | None:
+    """When the oldest stored tweet was written, None when there is none."""
+    return earliest([_tweets()], field="created_at")
+
+
+def move_conversation(*, absorbed: str, into: str) -> None:
+    """Every tweet of the absorbed conversation now belongs to `into` (a late parent arrived)."""
+    _tweets().update_many({"conversation_id": absorbed}, {"$set": {"conversation_id": into}})
