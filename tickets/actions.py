@@ -82,13 +82,25 @@ def offered(*, ticket: dict, user) -> frozenset[str]:
             names.add("assign")
     if held_by and can_release_ticket(user, ticket):
         names.add("release")
-    if services.TRANSITIONS.get(ticket["status"]):
+    statuses = statuses_offered(ticket=ticket, user=user)
+    if statuses:
         names.add("status")
+    if TicketStatus.RESOLVED in statuses:
+        names.add("resolve")
     if ticket.get("analysis"):
         names.add("correct")
     if can_withdraw_correction(user, ticket):
         names.add("withdraw_correction")
     return frozenset(names)
+
+
+def statuses_offered(*, ticket: dict, user) -> tuple[str, ...]:
+    """The statuses this user may move the ticket to: its transitions, less "new" on a ticket
+    someone holds unless the user may release it (moving it back to new releases it)."""
+    allowed = services.TRANSITIONS.get(ticket["status"], ())
+    if ticket.get("assignee") and not can_release_ticket(user, ticket):
+        allowed = tuple(status for status in allowed if status != TicketStatus.NEW)
+    return allowed
 
 
 def run(*, name: str, ticket_id: str, user, data: Mapping) -> dict:

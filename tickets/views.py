@@ -87,7 +87,7 @@ def _ticket_page(request: HttpRequest, ticket: dict, *, conversation: list[dict]
     context = {"ticket": ticket, "ticket_id": ticket["_id"], "sla_left": sla.time_left(ticket, now), "now": now,
                "conversation": conversation, "offered": actions.offered(ticket=ticket, user=request.user),
                "agents": selectors.team_agents(team=ticket["team"]) if ticket.get("team") else [],
-               "transitions": services.TRANSITIONS.get(ticket["status"], ()),
+               "transitions": actions.statuses_offered(ticket=ticket, user=request.user),
                "other_teams": [t for t in vocabulary.TEAMS if t != ticket.get("team")],
                "correction_form": CorrectionForm.for_ticket(ticket), "label_fields": _label_fields(ticket),
                "audit": list(reversed(ticket.get("audit", []))), "notes": ticket.get("notes", []),

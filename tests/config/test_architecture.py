@@ -236,7 +236,7 @@ NOT_YET_MIRRORED = {
     "dallosh.login", "dallosh.middleware", "dallosh.mongo", "dallosh.permissions", "dallosh.processes",
     "dallosh.rates", "dallosh.serializers", "dallosh.views", "dallosh.vocabulary", "ingestion.api",
     "ingestion.events", "ingestion.formats", "ingestion.forms", "ingestion.selectors", "ingestion.services",
-    "ingestion.tasks", "ingestion.threads", "ingestion.views", "tickets.actions", "tickets.api", "tickets.errors",
+    "ingestion.tasks", "ingestion.threads", "ingestion.views", "tickets.api", "tickets.errors",
     "tickets.events", "tickets.forms", "tickets.rules_api", "tickets.selectors", "tickets.sla", "tickets.tasks",
     "tickets.templatetags.tickets_extras", "analysis.certainty", "analysis.checks", "analysis.corrections",
     "analysis.drafts.selectors", "analysis.embeddings", "analysis.guard", "analysis.health", "analysis.prompts",
