@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from analysis.drafts import selectors as draft_selectors
 from analysis.drafts import services as draft_services
-from dallosh.errors import wants_json
+from dallosh.middleware import wants_json
 from tickets import selectors as ticket_selectors
 
 

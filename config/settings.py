@@ -11,6 +11,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from config import embedded
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DALLOSH_VAR", BASE_DIR / "var"))
 
@@ -108,9 +110,8 @@ EMBEDDED = {
     "LOCAL_MODEL_PORT": int(os.environ.get("DALLOSH_LOCAL_MODEL_PORT", "8089")),
     "MODEL_DIR": Path(os.environ.get("DALLOSH_MODEL_DIR", VAR_DIR / "models")),  # the joined GGUF files
 }
-MONGODB_URI = os.environ.get("MONGODB_URI",
-                             f"mongodb://127.0.0.1:{EMBEDDED['MONGO_PORT']}/dallosh?directConnection=true")
-REDIS_URL = os.environ.get("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED['REDIS_PORT']}/0")
+MONGODB_URI = os.environ.get("MONGODB_URI", embedded.mongo_uri(EMBEDDED["MONGO_PORT"]))
+REDIS_URL = os.environ.get("REDIS_URL", embedded.redis_url(EMBEDDED["REDIS_PORT"]))
 
 # channels_redis blocks up to 5 s (brpop_timeout) waiting for a message; redis-py 8 reads
 # with a 5 s socket timeout by default, so an idle websocket's read timed out and every
@@ -154,8 +155,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # Domain errors by kind, and every refusal as {"error": …} (dallosh/errors.py).
-    "EXCEPTION_HANDLER": "dallosh.errors.api_exception_handler",
+    # Domain errors by kind, and every refusal as {"error": …} (dallosh/middleware.py).
+    "EXCEPTION_HANDLER": "dallosh.middleware.api_exception_handler",
     # Per process (the default local-memory cache): N web processes allow N times these rates.
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle",
                                  "rest_framework.throttling.AnonRateThrottle",

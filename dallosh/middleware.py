@@ -1,5 +1,6 @@
 """People never see a debug page, even on the embedded default (which runs with DEBUG on),
-and every refusal a stage raises reads the same on every page (DomainErrors).
+and every refusal a stage raises (dallosh/errors.py) is answered the same way on the pages
+(DomainErrors) and the API (api_exception_handler).
 
 Without DEBUG, Django renders templates/403.html, 404.html and 500.html itself; with it,
 it would show its technical pages (the 404 lists every URL of the site). Under DEBUG this
@@ -19,8 +20,10 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
 
-from dallosh.errors import DomainError, Forbidden, NotFound, http_status, wants_json
+from dallosh.errors import DomainError, Forbidden, NotFound, http_status
 
 logger = logging.getLogger("django.request")
 
@@ -69,11 +72,8 @@ class DomainErrors:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, DomainError):
             return None
-        status = http_status(exception)
-        if wants_json(request):
-            return JsonResponse({"error": str(exception)}, status=status)
-        if isinstance(exception, NotFound | Forbidden):
-            return error_page(request, status, reason=str(exception))
+        if wants_json(request) or isinstance(exception, NotFound | Forbidden):
+            return error_page(request, http_status(exception), reason=str(exception))
         messages.error(request, str(exception))
         back = request.headers.get("Referer", "")
         safe = url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
@@ -95,3 +95,28 @@ def _resolves(path: str) -> bool:
     except Resolver404:
         return False
     return True
+
+
+def wants_json(request) -> bool:
+    """A script (the API, a view that only speaks JSON, or a page's fetch asking for JSON),
+    not a person's browser."""
+    return (request.path_info.startswith("/api/") or getattr(request, "answers_json", False)
+            or "application/json" in request.headers.get("Accept", ""))
+
+
+def answers_json(view):
+    """Mark a page view that only a script calls (the upload's slices): its refusals are JSON
+    whatever the request accepts (DomainErrors reads the mark)."""
+    view.answers_json = True
+    return view
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's handler, with domain errors mapped by kind and every refusal in one shape."""
+    if isinstance(exc, DomainError):
+        return Response({"error": str(exc)}, status=http_status(exc))
+    response = exception_handler(exc, context)
+    if response is not None and not (isinstance(response.data, dict) and "error" in response.data):
+        data = response.data
+        response.data = {"error": data["detail"] if isinstance(data, dict) and set(data) == {"detail"} else data}
+    return response

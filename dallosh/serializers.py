@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 
 class Refusal(serializers.Serializer):
-    """Every refusal, by a view or by the framework (dallosh/errors.api_exception_handler):
+    """Every refusal, by a view or by the framework (dallosh/middleware.api_exception_handler):
     a sentence, or for a malformed body each field's problems."""
 
     error = serializers.JSONField(help_text="a sentence, or each field's problems (field → sentences)")

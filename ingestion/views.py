@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from dallosh import json_input
-from dallosh.errors import answers_json
+from dallosh.middleware import answers_json
 from dallosh.permissions import can_ingest
 from ingestion import selectors, services
 from ingestion.forms import UploadStartForm

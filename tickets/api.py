@@ -169,7 +169,7 @@ class TicketActionView(APIView):
         body = ActionBodySerializer(data=request.data)
         if not body.is_valid():
             return Response({"error": body.errors}, status=status.HTTP_400_BAD_REQUEST)
-        # A refusal is a domain error: dallosh/errors.api_exception_handler answers it.
+        # A refusal is a domain error: dallosh.middleware.api_exception_handler answers it.
         ticket = actions.run(name=action, ticket_id=ticket_id, user=request.user, data=body.validated_data)
         return Response(QueueRowSerializer(ticket).data)
 

@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from dallosh import permissions, vocabulary
-from dallosh.errors import wants_json
+from dallosh.middleware import wants_json
 from tickets import actions, events, queue_pages, selectors, services, sla
 from tickets.forms import CorrectionForm, queue_filters, queue_request
 from tickets.models import TicketStatus

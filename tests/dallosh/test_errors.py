@@ -1,4 +1,4 @@
-"""One mapping from domain errors to HTTP, and one shape of refusal, for the API and pages."""
+"""Each kind of domain error has its HTTP status, the most specific kind first."""
 
 from __future__ import annotations
 
@@ -16,12 +16,3 @@ pytestmark = pytest.mark.no_servers
 ])
 def test_each_kind_has_its_status_the_most_specific_first(error, status):
     assert errors.http_status(error) == status
-
-
-def test_the_api_answers_a_refusal_and_the_frameworks_own_in_one_shape():
-    from rest_framework.exceptions import NotAuthenticated
-
-    refused = errors.api_exception_handler(ActionForbidden("Only the holder may release it."), {})
-    assert (refused.status_code, refused.data) == (403, {"error": "Only the holder may release it."})
-    framework = errors.api_exception_handler(NotAuthenticated("no token"), {})
-    assert (framework.status_code, framework.data) == (401, {"error": "no token"})
