@@ -187,12 +187,11 @@ def resume_stalled_jobs(*, now: datetime | None = None) -> int:
     interrupted, for the client's retry of the same request to resume it."""
     now = now or datetime.now(UTC)
     stale = now - timedelta(seconds=settings.DALLOSH["INGEST_STALE_AFTER_S"])
-    not_queued_since = {"$or": [{"queued_at": None}, {"queued_at": {"$lte": stale}}]}
     collection = IngestJob._get_collection()
-    candidates = [*collection.find({"status": JobStatus.RUNNING, "heartbeat_at": {"$lte": stale}, **not_queued_since},
-                                   {"kind": 1}).limit(100),
-                  *collection.find({"status": JobStatus.PENDING, "created_at": {"$lte": stale}, **not_queued_since,
-                                    "kind": {"$ne": "stream"}}, {"kind": 1}).limit(100)]
+    candidates = [*collection.find({"status": JobStatus.RUNNING, "heartbeat_at": {"$lte": stale},
+                                    **_not_queued_since(stale)}, {"kind": 1}).limit(100),
+                  *collection.find({"status": JobStatus.PENDING, "created_at": {"$lte": stale},
+                                    **_not_queued_since(stale), "kind": {"$ne": "stream"}}, {"kind": 1}).limit(100)]
     queued = 0
     for candidate in candidates:
         if candidate["kind"] == "stream":
@@ -200,17 +199,21 @@ def resume_stalled_jobs(*, now: datetime | None = None) -> int:
                                    "heartbeat_at": {"$lte": stale}},
                                   {"$set": {"status": JobStatus.INTERRUPTED, "lease": None, "error": STREAM_LOST}})
         elif _mark_queued(candidate["_id"], now=now, stale=stale):  # another sweeper did not take it first
-            enqueue_job(job_id=candidate["_id"])
+            _send_to_worker(candidate["_id"])
             queued += 1
     if queued:
         logger.warning("resumed %d stalled ingest jobs", queued)
     return queued
 
 
+def _not_queued_since(stale: datetime) -> dict:
+    return {"$or": [{"queued_at": None}, {"queued_at": {"$lte": stale}}]}
+
+
 def _mark_queued(job_id: ObjectId, *, now: datetime, stale: datetime) -> bool:
+    """Record the job as handed to a worker now, unless it was since `stale` (by another sweeper)."""
     return IngestJob._get_collection().update_one(
-        {"_id": job_id, "$or": [{"queued_at": None}, {"queued_at": {"$lte": stale}}]},
-        {"$set": {"queued_at": now}}).modified_count == 1
+        {"_id": job_id, **_not_queued_since(stale)}, {"$set": {"queued_at": now}}).modified_count == 1
 
 
 def _settle_late_replies(job: IngestJob) -> None:
@@ -454,9 +457,13 @@ def _upload_job(upload: UploadSession) -> IngestJob:
 def enqueue_job(*, job_id: ObjectId) -> None:
     """Hand the job's next slice to a housekeeping worker. A broker that is down loses
     nothing: the job stays as it is and `resume_stalled_jobs` queues it once it is stale."""
+    IngestJob._get_collection().update_one({"_id": job_id}, {"$set": {"queued_at": datetime.now(UTC)}})
+    _send_to_worker(job_id)
+
+
+def _send_to_worker(job_id: ObjectId) -> None:
     from django_q.tasks import async_task
 
-    IngestJob._get_collection().update_one({"_id": job_id}, {"$set": {"queued_at": datetime.now(UTC)}})
     try:
         async_task("ingestion.tasks.run_ingest_job", str(job_id), task_name=f"ingest-{job_id}")
     except RedisError:
