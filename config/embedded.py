@@ -86,6 +86,10 @@ def _tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
+def redis_url(port: int) -> str:
+    return f"redis://127.0.0.1:{port}/0"
+
+
 def mongo_uri(port: int, database: str = "dallosh") -> str:
     return f"mongodb://127.0.0.1:{port}/{database}?directConnection=true"
 
@@ -115,7 +119,7 @@ def start_redis(*, port: int, directory: Path, log: Path) -> ServerProcess:
            "--save", "60 1000", "--appendonly", "no", "--protected-mode", "yes", "--logfile", str(log)]
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
     wait_for_port(port, process=process, name="redis-server", log=log)
-    return ServerProcess("redis", port, process, f"redis://127.0.0.1:{port}/0")
+    return ServerProcess("redis", port, process, redis_url(port))
 
 
 def _pidfile(var: Path, name: str) -> Path:
