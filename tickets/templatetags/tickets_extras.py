@@ -9,7 +9,6 @@ from django.utils.timesince import timesince
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
 
-from dallosh import vocabulary
 from tickets import audit
 from tickets.models import TicketStatus
 
@@ -40,10 +39,9 @@ def duration(value: timedelta | None) -> str:
 @register.filter
 def label(value: str | bool | None) -> str:
     """A vocabulary value as people read it, in their language: "customer service", "réseau",
-    "yes"; a value outside the vocabulary is shown as it is (underscores read as spaces)."""
-    if isinstance(value, bool):
-        return _("yes") if value else _("no")
-    return str(vocabulary.name(str(value or "")))
+    "yes"; a value outside the vocabulary is shown as it is (underscores read as spaces), none
+    as nothing (the audit's reading, tickets/audit.value_name, shows it as "—")."""
+    return "" if value in (None, "") else audit.value_name(value)
 
 
 @register.filter
