@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 from dallosh import live, vocabulary
 from dashboard.alert_texts import stored_message
-from dashboard.kpis import bucket_start
-from dashboard.models import Alert, AlertKind, AlertRule, KpiBucket
+from dashboard.kpis import bucket_start, buckets_between
+from dashboard.models import Alert, AlertKind, AlertRule
 from tickets import store
 from tickets.models import TicketStatus
 from tickets.selectors import backlog, breached_open
@@ -34,6 +34,11 @@ class Finding:
     team: str | None = None
     groups: dict = field(default_factory=dict)
     ticket_ids: list[str] = field(default_factory=list)
+
+
+def open_alerts(*, fields: dict, most: int = 200) -> list[dict]:
+    """The open alerts, newest first (a handful: an alert closes when its cause goes)."""
+    return list(Alert._get_collection().find({"open": True}, fields).sort("raised_at", -1).limit(most))
 
 
 def evaluate_alerts(*, now: datetime | None = None) -> list[dict]:
@@ -167,9 +172,7 @@ def _hourly_rate(*, topic: str, sentiment: str, before: datetime, hours: int) ->
     holding `before` (hour rollups; the hour in progress would mix the burst into its baseline)."""
     end = bucket_start(before, "h")
     total = 0
-    for bucket in KpiBucket._get_collection().find({"grain": "h", "start": {"$gte": end - timedelta(hours=hours),
-                                                                            "$lt": end}},
-                                                   {"cells": 1}):
+    for bucket in buckets_between(grain="h", start=end - timedelta(hours=hours), end=end, fields={"cells": 1}):
         for cell, counters in bucket.get("cells", {}).items():
             _team, cell_topic, cell_sentiment, _urgency, _language = cell.split("|")
             if cell_topic == topic and cell_sentiment == sentiment:

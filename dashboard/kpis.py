@@ -75,6 +75,24 @@ def contribution(ticket: dict | None) -> tuple[datetime, str, dict[str, float]] 
 Sums = dict[tuple[datetime, str], Counter]  # (bucket start, grain) → counter path → amount
 
 
+def buckets_between(*, grain: str, start: datetime | None, end: datetime, fields: dict | None = None) -> list[dict]:
+    """The buckets of one grain starting in [start, end) (from the first when start is None),
+    oldest first, on the (grain, start) index: what the KPI pages and the alert baselines read."""
+    period = {"$gte": start, "$lt": end} if start else {"$lt": end}
+    fields = {**fields, "start": 1} if fields else None
+    return sorted(KpiBucket._get_collection().find({"grain": grain, "start": period}, fields),
+                  key=lambda bucket: bucket["start"])
+
+
+def held_days_span() -> tuple[datetime, datetime] | None:
+    """The first and last day buckets that hold figures, or None: two reads of the (grain,
+    start) index, one from each end."""
+    held = {"grain": "d", "$or": [{"cells": {"$ne": {}}}, {"tweets": {"$ne": {}}}]}
+    ends = [next(iter(KpiBucket._get_collection().find(held, {"start": 1}).sort("start", order).limit(1)), None)
+            for order in (1, -1)]
+    return None if ends[0] is None else (ends[0]["start"], ends[1]["start"])
+
+
 def record_ticket_change(*, before: dict | None, after: dict | None) -> None:
     """Move the ticket's contribution from what it was to what it is (after the write)."""
     record_ticket_changes(pairs=[(before, after)])

@@ -12,9 +12,10 @@ from analysis import selectors as analysis_selectors
 from dallosh import permissions, vocabulary
 from dallosh.bulk import EARLIEST
 from dallosh.mongo import as_utc
+from dashboard import kpis
 from dashboard.alert_texts import alert_sentence
+from dashboard.alerts import open_alerts
 from dashboard.kpis import bucket_start
-from dashboard.models import Alert, KpiBucket
 from ingestion import selectors as ingestion_selectors
 from tickets import selectors as ticket_selectors
 from tickets.models import TicketStatus
@@ -120,8 +121,7 @@ def kpi_report(*, filters: KpiFilters) -> KpiReport:
     grain = "h" if filters.start and end - filters.start <= HOURLY_UP_TO else "d"
     report = KpiReport(grain=grain)
     first = bucket_start(filters.start, grain) if filters.start else None
-    period = {"$gte": first, "$lt": end} if first else {"$lt": end}
-    for bucket in sorted(KpiBucket._get_collection().find({"grain": grain, "start": period}), key=lambda b: b["start"]):
+    for bucket in kpis.buckets_between(grain=grain, start=first, end=end):
         report.series.append(_add_bucket(report, bucket, filters))
     report.series = _with_gaps(report.series, grain, first=first, end=filters.end)
     report.backlog = {team: counts for team, counts in ticket_selectors.backlog().items()
@@ -136,13 +136,9 @@ def kpi_report(*, filters: KpiFilters) -> KpiReport:
 def figures_span() -> tuple[date, date] | None:
     """The first and last day that hold figures (when customers wrote), or None: offered
     when a period comes out empty, as the demo's historical data does on "last 30 days".
-    Two reads of the day buckets' (grain, start) index, one from each end."""
-    held = {"grain": "d", "$or": [{"cells": {"$ne": {}}}, {"tweets": {"$ne": {}}}]}
-    ends = [next(iter(KpiBucket._get_collection().find(held, {"start": 1}).sort("start", order).limit(1)), None)
-            for order in (1, -1)]
-    if ends[0] is None:
-        return None
-    return ends[0]["start"].date(), ends[1]["start"].date()
+    Two reads of the day buckets' index."""
+    span = kpis.held_days_span()
+    return None if span is None else (span[0].date(), span[1].date())
 
 
 def _add_bucket(report: KpiReport, bucket: dict, filters: KpiFilters) -> dict:
@@ -218,7 +214,7 @@ def _alert_text(alert: dict) -> str:
 
 def alerts_for(*, user, limit: int = 20) -> list[dict]:
     """Open alerts this user hears of (managers: all; agents: their teams'), newest first."""
-    alerts = list(Alert._get_collection().find({"open": True}, ALERT_FIELDS).sort("raised_at", -1).limit(200))
+    alerts = open_alerts(fields=ALERT_FIELDS)
     if not permissions.is_manager(user):
         teams = set(permissions.agent_teams(user))
         alerts = [alert for alert in alerts if alert.get("team") in teams]

@@ -21,7 +21,7 @@ from pymongo import ReplaceOne
 from dallosh.bulk import find_by_values, insert_new
 from ingestion import cleaning, events, store, threads
 from ingestion.formats import CsvFormat
-from ingestion.models import QuarantinedRow, RawRow, TextFingerprint
+from ingestion.models import RawRow, TextFingerprint
 from ingestion.reader import RawRecord
 
 
@@ -240,7 +240,7 @@ def _quarantine(ctx: JobContext, rejects: list[tuple[int, str]], by_row: dict[in
                           "reason": reason, "raw_text": record.raw_text, "at": now})
         label = reason_label(reason)
         outcome.quarantine_reasons[label] = outcome.quarantine_reasons.get(label, 0) + 1
-    insert_new(QuarantinedRow._get_collection(), documents)
+    store.quarantine_rows(documents)
     outcome.quarantined = len(documents)
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from bson import ObjectId
 from bson.errors import InvalidId
 
+from ingestion import store
 from ingestion.models import IngestJob, JobStatus, QuarantinedRow
 
 
@@ -46,8 +47,7 @@ def jobs_running() -> int:
 
 def quarantined_between(*, start: datetime | None, end: datetime) -> int:
     """Rows quarantined in [start, end) (by when they were read: a bad row has no trusted date)."""
-    query = {"at": {"$gte": start, "$lt": end}} if start else {"at": {"$lt": end}}
-    return QuarantinedRow._get_collection().count_documents(query)
+    return store.count_quarantined(start=start, end=end)
 
 
 def quarantined_rows(*, job: IngestJob, limit: int = 200, after_row: int = -1) -> list[QuarantinedRow]:

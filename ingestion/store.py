@@ -1,6 +1,6 @@
-"""The stored tweets, owned here: every read and write of the tweets collection goes through
-these functions (pipeline, threads, services, and the stages above), each on an index, in
-the shapes the callers name."""
+"""The stored tweets and the quarantined rows, owned here: every read and write of those
+collections goes through these functions (pipeline, threads, services, and the stages
+above), each on an index, in the shapes the callers name."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from dallosh.bulk import earliest, find_by_values, insert_new
-from ingestion.models import Tweet
+from ingestion.models import QuarantinedRow, Tweet
 
 CONVERSATION = MappingProxyType({"conversation_id": 1})  # where a tweet belongs
 
@@ -46,3 +46,14 @@ def first_tweet_created() -> datetime | None:
 def move_conversation(*, absorbed: str, into: str) -> None:
     """Every tweet of the absorbed conversation now belongs to `into` (a late parent arrived)."""
     _tweets().update_many({"conversation_id": absorbed}, {"$set": {"conversation_id": into}})
+
+
+def quarantine_rows(documents: list[dict]) -> None:
+    """Keep the rows refused (once each: their ids are the file's hash and row number)."""
+    insert_new(QuarantinedRow._get_collection(), documents)
+
+
+def count_quarantined(*, start: datetime | None, end: datetime) -> int:
+    """Rows quarantined in [start, end), on the `at` index."""
+    query = {"at": {"$gte": start, "$lt": end}} if start else {"at": {"$lt": end}}
+    return QuarantinedRow._get_collection().count_documents(query)

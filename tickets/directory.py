@@ -6,7 +6,9 @@ before and after it lands, so the queue pager jumps straight to the days that ho
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from typing import TypedDict
 
 from pymongo.errors import DuplicateKeyError
 
@@ -16,6 +18,39 @@ from tickets.models import QueueDay, TicketStatus
 from tickets.store import TicketRow
 
 Segment = tuple[str, str, int, datetime, bool]  # team, status, priority, day, unsure
+
+
+class SegmentDay(TypedDict):
+    """One segment-day of the directory as read back: its day, how many tickets it holds,
+    whether those are the unsure ones."""
+
+    day: datetime
+    count: int
+    unsure: bool
+
+
+def segment_days(*, team: str, statuses: Iterable[str], priority: int | None = None,
+                 since_day: datetime | None = None) -> Iterator[SegmentDay]:
+    """A team's segment-days over these statuses (one priority, from one day on, where
+    given), read on the directory's (team, status, priority, day) index: what the pager and
+    the counts read instead of tickets."""
+    query: dict = {"team": team, "status": {"$in": list(statuses)}}
+    if priority is not None:
+        query["priority"] = priority
+    if since_day is not None:
+        query["day"] = {"$gte": since_day}
+    for day in QueueDay._get_collection().find(query, {"day": 1, "count": 1, "unsure": 1}):
+        yield {"day": day["day"], "count": day["count"], "unsure": bool(day.get("unsure"))}
+
+
+def open_totals() -> dict[str, dict[str, int]]:
+    """Tickets per team and open status, summed over the directory (never a scan of tickets)."""
+    totals: dict[str, dict[str, int]] = {}
+    pipeline = [{"$match": {"status": {"$in": list(TicketStatus.OPEN)}}},
+                {"$group": {"_id": {"team": "$team", "status": "$status"}, "count": {"$sum": "$count"}}}]
+    for group in QueueDay._get_collection().aggregate(pipeline):
+        totals.setdefault(group["_id"]["team"], {})[group["_id"]["status"]] = group["count"]
+    return totals
 
 
 def queue_segment(ticket: TicketRow) -> Segment | None:

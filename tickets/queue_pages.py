@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 
 from dallosh.mongo import as_utc
-from tickets import sla, store
-from tickets.models import QueueDay, TicketStatus
+from tickets import directory, sla, store
+from tickets.models import TicketStatus
 from tickets.store import Projection, QueueRow
 
 HOLDERS = ("me", "unassigned")
@@ -196,13 +196,9 @@ def _directory(team: str, statuses: tuple[str, ...], priority: int, since: datet
     own, read with the others on the same index and kept or left here)."""
     days: dict[datetime, int] = defaultdict(int)
     first_day = datetime(since.year, since.month, since.day, tzinfo=UTC) if since else None
-    for status in statuses:
-        query = {"team": team, "status": status, "priority": priority}
-        if first_day:
-            query["day"] = {"$gte": first_day}
-        for day in QueueDay._get_collection().find(query, {"day": 1, "count": 1, "unsure": 1}):
-            if day["count"] > 0 and (day.get("unsure") or not unsure_only):
-                days[as_utc(day["day"])] += day["count"]
+    for day in directory.segment_days(team=team, statuses=statuses, priority=priority, since_day=first_day):
+        if day["count"] > 0 and (day["unsure"] or not unsure_only):
+            days[as_utc(day["day"])] += day["count"]
     return sorted(days.items())
 
 

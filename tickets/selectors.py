@@ -10,9 +10,9 @@ from django.contrib.auth import get_user_model
 from dallosh.permissions import AGENT_GROUP, can_view_ticket, team_group
 from dallosh.vocabulary import TEAMS
 from ingestion.store import tweets_by_ids
-from tickets import routing, sla, store
+from tickets import directory, routing, sla, store
 from tickets.errors import TicketNotFound
-from tickets.models import QueueDay, RoutingRule, TicketStatus
+from tickets.models import RoutingRule, TicketStatus
 from tickets.store import Projection, TicketRow
 
 
@@ -94,12 +94,8 @@ def unsure_open(*, team: str) -> int:
     """Open tickets of this team whose labels the machine doubts (the "unsure" view's count
     and the queue's invitation to review them), from the queue directory: the team's open
     segment-days, read on its index, never a ticket."""
-    total = 0
-    for day in QueueDay._get_collection().find({"team": team, "status": {"$in": list(TicketStatus.OPEN)}},
-                                               {"count": 1, "unsure": 1}):
-        if day.get("unsure"):
-            total += max(day["count"], 0)
-    return total
+    return sum(max(day["count"], 0) for day in directory.segment_days(team=team, statuses=TicketStatus.OPEN)
+               if day["unsure"])
 
 
 def awaiting_analysis(*, cap: int = AWAITING_CAP) -> int:
@@ -110,25 +106,14 @@ def awaiting_analysis(*, cap: int = AWAITING_CAP) -> int:
 
 def backlog() -> dict[str, dict[str, int]]:
     """Tickets per team and open status, from the queue directory (never a scan of tickets)."""
-    totals: dict[str, dict[str, int]] = {}
-    pipeline = [{"$match": {"status": {"$in": list(TicketStatus.OPEN)}}},
-                {"$group": {"_id": {"team": "$team", "status": "$status"}, "count": {"$sum": "$count"}}}]
-    for group in QueueDay._get_collection().aggregate(pipeline):
-        totals.setdefault(group["_id"]["team"], {})[group["_id"]["status"]] = group["count"]
-    return totals
+    return directory.open_totals()
 
 
 def breached_open(*, team: str | None = None) -> int:
     """Open tickets past their response target (the breach priorities), from the directory."""
     breach_priorities = [p for p in sla.PRIORITIES if p > sla.BREACH_BONUS]
-    total = 0
-    for status in TicketStatus.OPEN:
-        for teamname in [team] if team else TEAMS:
-            for priority in breach_priorities:
-                for day in QueueDay._get_collection().find({"team": teamname, "status": status, "priority": priority},
-                                                           {"count": 1}):
-                    total += max(day["count"], 0)
-    return total
+    return sum(max(day["count"], 0) for teamname in ([team] if team else TEAMS) for priority in breach_priorities
+               for day in directory.segment_days(team=teamname, statuses=TicketStatus.OPEN, priority=priority))
 
 
 def corrected_tickets(*, since: datetime, until: datetime | None = None) -> list[TicketRow]:

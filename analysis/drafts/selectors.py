@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from bson import ObjectId
 from django.utils.translation import gettext as _
 
-from analysis.drafts import STALE_AFTER
-from analysis.models import DraftStatus, ReplyDraft
+from analysis.drafts import STALE_AFTER, store
+from analysis.models import DraftStatus
 from dallosh.mongo import as_utc
 
 
@@ -42,8 +42,7 @@ def latest_draft(*, ticket_id: str, username: str, replied_at: datetime | None =
     """The user's latest draft for the ticket, or None. One asked for before `replied_at` (a
     reply recorded since) is None: it was used or set aside, and must not refill the box.
     One in flight for longer than STALE_AFTER is shown as failed: no worker will write it."""
-    document = ReplyDraft._get_collection().find_one({"requested_by": username, "ticket_id": ticket_id},
-                                                     sort=[("created_at", -1)])
+    document = store.latest(username=username, ticket_id=ticket_id)
     if document is None:
         return None
     draft = _view(document)
@@ -59,11 +58,7 @@ def latest_draft(*, ticket_id: str, username: str, replied_at: datetime | None =
 def drafts_in_flight(*, username: str, up_to: ObjectId | None = None) -> int:
     """How many of the user's drafts are queued or being written (not stale); with `up_to`,
     only those recorded up to that one: of two requests racing, the later one sees both."""
-    query: dict = {"requested_by": username, "status": {"$in": list(DraftStatus.IN_FLIGHT)},
-                   "updated_at": {"$gt": datetime.now(UTC) - STALE_AFTER}}
-    if up_to is not None:
-        query["_id"] = {"$lte": up_to}
-    return ReplyDraft._get_collection().count_documents(query)
+    return store.count_in_flight(username=username, updated_after=datetime.now(UTC) - STALE_AFTER, up_to=up_to)
 
 
 def last_reply_at(*, conversation: list[dict]) -> datetime | None:

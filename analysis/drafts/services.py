@@ -14,10 +14,9 @@ from datetime import UTC, datetime
 from bson import ObjectId
 from bson.errors import InvalidId
 from django.utils.translation import gettext as _
-from pymongo import ReturnDocument
 
 from analysis import drafts
-from analysis.drafts import selectors
+from analysis.drafts import selectors, store
 from analysis.models import DraftStatus, ReplyDraft
 from analysis.work import REFINE_CLUSTER  # where the LLM work lives
 from dallosh import live, rates
@@ -85,9 +84,7 @@ def write_draft(*, draft_id: str) -> str:
     except InvalidId:
         return "skipped"
     now = datetime.now(UTC)
-    claimed = ReplyDraft._get_collection().find_one_and_update(
-        {"_id": key, "status": DraftStatus.QUEUED, "created_at": {"$gt": now - drafts.STALE_AFTER}},
-        {"$set": {"status": DraftStatus.WRITING, "updated_at": now}}, return_document=ReturnDocument.AFTER)
+    claimed = store.claim(key=key, now=now, created_after=now - drafts.STALE_AFTER)
     if claimed is None:
         return "skipped"
     _announce(claimed)
@@ -115,9 +112,7 @@ def write_draft(*, draft_id: str) -> str:
 
 
 def _finish(key: ObjectId, fields: dict, *, expected: str) -> dict | None:
-    return ReplyDraft._get_collection().find_one_and_update(
-        {"_id": key, "status": expected}, {"$set": {**fields, "updated_at": datetime.now(UTC)}},
-        return_document=ReturnDocument.AFTER)
+    return store.finish(key=key, fields=fields, expected=expected, now=datetime.now(UTC))
 
 
 def _announce(document: dict) -> None:

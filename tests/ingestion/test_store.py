@@ -3,7 +3,7 @@ late parent moves a whole conversation."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ingestion import store
 
@@ -38,3 +38,14 @@ def test_a_conversation_moves_whole_into_another():
         "twcs:5", "twcs:6", "twcs:9"]
     assert store.tweets_of_conversations(["twcs:5"], projection={"_id": 1}) == []
     assert store.first_tweet_created() is not None
+
+
+def test_a_quarantined_row_is_kept_once_and_counted_by_when_it_was_read():
+    read_at = datetime(2026, 12, 3, 9, tzinfo=UTC)
+    row = {"_id": "hash:7", "job": None, "row": 7, "line": 8, "reason": "missing column: text", "raw_text": "x,",
+           "at": read_at}
+    store.quarantine_rows([row])
+    store.quarantine_rows([row, {**row, "_id": "hash:8", "row": 8, "at": read_at + timedelta(days=1)}])
+    assert store.count_quarantined(start=None, end=read_at + timedelta(days=2)) == 2
+    assert store.count_quarantined(start=read_at, end=read_at + timedelta(hours=1)) == 1
+    assert store.count_quarantined(start=read_at + timedelta(hours=1), end=read_at + timedelta(days=2)) == 1
