@@ -30,8 +30,9 @@ from django.conf import settings
 from analysis import certainty, classifier, corrections, health, prompts, schema, second_opinion
 from analysis.classifier import Classifier
 from analysis.prompts import Item
-from analysis.providers import Completion, FailureKind, Provider, ProviderFailure, TierConfig, build_provider
+from analysis.providers import Completion, FailureKind, Provider, ProviderFailure, build_provider
 from dallosh import vocabulary
+from dallosh.conf import TierSettings
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ class ProviderChain:
         if result.on_analysed:
             result.on_analysed(item.id, outcome)
 
-    def _batches(self, config: TierConfig, items: list[Item], *, solo: bool) -> list[list[Item]]:
+    def _batches(self, config: TierSettings, items: list[Item], *, solo: bool) -> list[list[Item]]:
         """Consecutive batches of at most batch_size tweets and batch_token_budget prompt tokens."""
         size = 1 if solo else max(1, config.batch_size)
         budget = config.batch_token_budget - prompts.estimated_tokens(prompts.system_prompt())
@@ -279,7 +280,7 @@ class ProviderChain:
             return completion
         raise AssertionError("unreachable")
 
-    def _collect(self, config: TierConfig, batch: list[Item], answer: _Answer, result: ChainResult,
+    def _collect(self, config: TierSettings, batch: list[Item], answer: _Answer, result: ChainResult,
                  tracker: _Tracker) -> None:
         tokens_in = sum(c.tokens_in for c in answer.completions)
         tokens_out = sum(c.tokens_out for c in answer.completions)
@@ -300,7 +301,7 @@ class ProviderChain:
             result.requeued[item_id] = f"{config.name}: {why}"
 
 
-def record_saving(items: list[Item], *, model: str, first_tier: TierConfig | None) -> None:
+def record_saving(items: list[Item], *, model: str, first_tier: TierSettings | None) -> None:
     """What the first LLM tier would have spent on tweets the fast tier was sure of: its
     share of the instructions per tweet at its batch size, the tweet, the answer."""
     if first_tier is None or not items:
@@ -389,17 +390,13 @@ def _unbatched_estimate(messages: list[dict], batch: list[Item], tokens_in: int)
     return round(tokens_in + fixed_tokens * (len(batch) - 1))
 
 
-def tier_configs() -> list[TierConfig]:
+def tier_configs() -> list[TierSettings]:
     """The enabled tiers, in order, from settings.DALLOSH_ANALYSIS."""
     config = settings.DALLOSH_ANALYSIS
-    tiers = []
-    for name in config["TIERS"]:
-        tier = config["PROVIDERS"].get(name)
-        if tier is None:
-            raise ValueError(f"unknown analysis tier {name!r}; known: {', '.join(config['PROVIDERS'])}")
-        if tier.get("enabled", True):
-            tiers.append(TierConfig(name=name, **{k: v for k, v in tier.items() if k != "enabled"}))
-    return tiers
+    unknown = [name for name in config.tiers if name not in config.providers]
+    if unknown:
+        raise ValueError(f"unknown analysis tier {unknown[0]!r}; known: {', '.join(config.providers)}")
+    return [config.providers[name] for name in config.tiers if config.providers[name].enabled]
 
 
 def default_chain(*, only: str | None = None, llm_only: bool = False) -> ProviderChain:
@@ -419,7 +416,7 @@ def default_chain(*, only: str | None = None, llm_only: bool = False) -> Provide
     return ProviderChain([_provider(c) for c in configs], classifier=None if llm_only else classifier.active())
 
 
-def _provider(config: TierConfig) -> Provider:
+def _provider(config: TierSettings) -> Provider:
     if config.name == "local":
         from analysis.local_model import LocalModelProvider
 

@@ -11,7 +11,7 @@ from analysis import classifier, embeddings
 
 @checks.register()
 def fast_tier_is_usable(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    if not settings.DALLOSH_ANALYSIS["FAST_TIER"]:
+    if not settings.DALLOSH_ANALYSIS.fast_tier:
         return []
     try:
         embeddings.verified_package(embeddings.ENCODERS[embeddings.DEFAULT_ENCODER])

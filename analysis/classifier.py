@@ -398,9 +398,9 @@ def active() -> Classifier | None:
     """The active version (the shipped starter until a training activates another), loaded
     once per process and re-checked every HEADS_RELOAD_S (60 s: a rollback reaches every
     worker within a minute); None when the fast tier is off."""
-    if not settings.DALLOSH_ANALYSIS["FAST_TIER"]:
+    if not settings.DALLOSH_ANALYSIS.fast_tier:
         return None
-    if time.monotonic() - _cache["checked"] < settings.DALLOSH_ANALYSIS["HEADS_RELOAD_S"]:
+    if time.monotonic() - _cache["checked"] < settings.DALLOSH_ANALYSIS.heads_reload_s:
         return _cache["classifier"]
     _cache["checked"] = time.monotonic()
     record = ClassifierVersion.objects(active=True).order_by("-activated_at").only(

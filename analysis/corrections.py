@@ -73,7 +73,7 @@ def _load() -> dict[str, list[Shot]]:
 
 def select(texts: list[str], *, language: str | None, budget_tokens: int | None = None) -> list[Shot]:
     """The corrections most like `texts` (shared words), best first, within the budget."""
-    budget = settings.DALLOSH_ANALYSIS["FEWSHOT_TOKENS"] if budget_tokens is None else budget_tokens
+    budget = settings.DALLOSH_ANALYSIS.fewshot_tokens if budget_tokens is None else budget_tokens
     candidates = curated(language)
     if not candidates or budget <= 0:
         return []

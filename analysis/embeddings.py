@@ -114,4 +114,4 @@ def encoder(name: str = DEFAULT_ENCODER) -> Encoder:
     spec = ENCODERS.get(name)
     if spec is None:
         raise EncoderUnavailable(f"unknown encoder {name!r}; known: {', '.join(ENCODERS)}")
-    return Encoder(spec, threads=settings.DALLOSH_ANALYSIS["ENCODER_THREADS"])
+    return Encoder(spec, threads=settings.DALLOSH_ANALYSIS.encoder_threads)

@@ -14,7 +14,7 @@ from django.conf import settings
 from pymongo import ReturnDocument
 
 from analysis.models import CostLedgerDay, ProviderHealth
-from analysis.providers import TierConfig
+from dallosh.conf import TierSettings
 from dallosh.mongo import as_utc
 
 PROBE_LEASE_S = 60
@@ -61,15 +61,15 @@ def record_failure(tier: str, reason: str) -> None:
         {"$inc": {"consecutive_failures": 1, "calls": 1, "failures": 1},
          "$set": {"last_failure": reason[:500], "last_failure_at": now, "probe_until": None}},
         upsert=True, return_document=ReturnDocument.AFTER)
-    if state["consecutive_failures"] < config["BREAKER_FAILURES"]:
+    if state["consecutive_failures"] < config.breaker_failures:
         return
     previous = state.get("cooldown_s") or 0
-    cooldown = min(config["BREAKER_MAX_COOLDOWN_S"], previous * 2 if previous else config["BREAKER_COOLDOWN_S"])
+    cooldown = min(config.breaker_max_cooldown_s, previous * 2 if previous else config.breaker_cooldown_s)
     ProviderHealth._get_collection().update_one(
         {"_id": tier}, {"$set": {"open_until": now + timedelta(seconds=cooldown), "cooldown_s": cooldown}})
 
 
-def record_cost(*, tier: TierConfig, model: str, items: int, tokens_in: int, tokens_out: int,
+def record_cost(*, tier: TierSettings, model: str, items: int, tokens_in: int, tokens_out: int,
                 unbatched_tokens_in: int, failed: bool = False) -> None:
     """Add one call to today's ledger line for this provider and model."""
     day = datetime.now(UTC).strftime("%Y-%m-%d")

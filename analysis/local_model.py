@@ -90,10 +90,10 @@ def _package_dir(name: str, package: str) -> Path:
 
 
 def _assembled(name: str, spec: ModelSpec) -> Path:
-    """Join the parts into the model directory (settings.EMBEDDED["MODEL_DIR"]) once, hashing
+    """Join the parts into the model directory (settings.EMBEDDED.model_dir) once, hashing
     as they are written; a stamp beside the file (size and mtime of the verified file) spares
     re-hashing 1 GB at every start."""
-    target = settings.EMBEDDED["MODEL_DIR"] / spec.filename
+    target = settings.EMBEDDED.model_dir / spec.filename
     stamp = target.with_suffix(".verified")
     if target.is_file():
         state = f"{spec.sha256} {target.stat().st_size} {target.stat().st_mtime_ns}"
@@ -138,8 +138,8 @@ def start_server(*, name: str, port: int, log: Path, context: int = 8192, thread
     REFINE_NICE: it must not slow labelling, ingestion or the pages)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     config = settings.DALLOSH_ANALYSIS
-    threads = threads or config["LOCAL_MODEL_THREADS"]
-    nice = config["REFINE_NICE"] if nice is None else nice
+    threads = threads or config.local_model_threads
+    nice = config.refine_nice if nice is None else nice
     return subprocess.Popen(
         [sys.executable, "-m", "analysis.local_model", "--model", name, "--port", str(port), "--context",
          str(context), "--threads", str(threads), "--nice", str(nice)],
@@ -179,7 +179,7 @@ class LocalModelProvider(OpenAIProvider):
         try:
             return super().complete(messages=messages, schema=schema, max_tokens=max_tokens, logprobs=logprobs)
         except ProviderFailure as failure:
-            if failure.kind != FailureKind.REFUSED or not settings.DALLOSH_ANALYSIS["LOCAL_AUTOSTART"]:
+            if failure.kind != FailureKind.REFUSED or not settings.DALLOSH_ANALYSIS.local_autostart:
                 raise
         port = urllib.parse.urlsplit(self.config.base_url or "").port
         if port is None:

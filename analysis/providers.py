@@ -10,12 +10,14 @@ are called through the official `openai` client. Ollama is called through the of
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
 import ollama
 import openai
+
+from dallosh.conf import TierSettings
 
 
 class FailureKind:
@@ -50,30 +52,8 @@ class Completion:
     token_logprobs: list[tuple[str, list[tuple[str, float]]]] | None = None
 
 
-@dataclass(frozen=True)
-class TierConfig:
-    """How one tier is reached and used; built from settings.DALLOSH_ANALYSIS."""
-
-    name: str  # openai | ollama | local
-    kind: str  # "openai" (OpenAI API, also the local llama.cpp server) or "ollama"
-    model: str
-    base_url: str | None = None
-    api_key: str | None = None
-    timeout_s: float = 60
-    batch_size: int = 1  # tweets per prompt
-    batch_token_budget: int = 6000  # prompt tokens per call, whatever the batch size
-    max_retries: int = 2  # on 429 only
-    max_retry_after_s: float = 30  # a longer Retry-After sends the call to the next tier
-    price_in_per_mtok: float = 0.0  # USD per million tokens, for the cost ledger
-    price_out_per_mtok: float = 0.0
-    options: dict[str, Any] = field(default_factory=dict)
-    # Ask a sentiment-only second opinion when the first answer's sentiment is less sure
-    # than this (0 turns it off). Needs token log-probabilities (OpenAI API, llama.cpp).
-    second_pass_below: float = 0.0
-
-
 class Provider(Protocol):
-    config: TierConfig
+    config: TierSettings
 
     def complete(self, *, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int,
                  logprobs: bool = False) -> Completion:
@@ -83,7 +63,7 @@ class Provider(Protocol):
 class OpenAIProvider:
     """OpenAI's API (the nominal tier) or any server speaking it, such as llama.cpp's."""
 
-    def __init__(self, config: TierConfig) -> None:
+    def __init__(self, config: TierSettings) -> None:
         self.config = config
         # max_retries=0: retries and backoff are the chain's, so they are counted and bounded.
         self.client = openai.OpenAI(api_key=config.api_key or "unused", base_url=config.base_url,
@@ -122,7 +102,7 @@ class OpenAIProvider:
 class OllamaProvider:
     """An Ollama server through the official client, constrained by `format=` the schema."""
 
-    def __init__(self, config: TierConfig) -> None:
+    def __init__(self, config: TierSettings) -> None:
         self.config = config
         self.client = ollama.Client(host=config.base_url, timeout=config.timeout_s)
 
@@ -146,7 +126,7 @@ class OllamaProvider:
                           latency_s=time.monotonic() - started)
 
 
-def build_provider(config: TierConfig) -> Provider:
+def build_provider(config: TierSettings) -> Provider:
     return OllamaProvider(config) if config.kind == "ollama" else OpenAIProvider(config)
 
 

@@ -31,8 +31,8 @@ from analysis.chain import ProviderChain, default_chain, tier_configs
 from analysis.classifier import FIELDS, Example
 from analysis.models import TierScorecard
 from analysis.prompts import Item
-from analysis.providers import TierConfig
 from dallosh.bulk import slices
+from dallosh.conf import TierSettings
 
 CHUNK = 20  # tweets handed to the chain at a time (each tier batches them as it is configured)
 RELOAD_EVERY_S = 60
@@ -147,14 +147,14 @@ def forget_cache() -> None:
     _cache.update(checked=0.0, accuracy={})
 
 
-def expected_accuracy(*, tier_config: TierConfig) -> dict[str, float] | None:
+def expected_accuracy(*, tier_config: TierSettings) -> dict[str, float] | None:
     """The tier's accuracy per field on its scorecard for its current model and prompt
     version; None while that is not measured."""
     return _accuracies().get(card_id(tier=tier_config.name, model=tier_config.model,
                                      prompt_version=prompts.prompt_version()))
 
 
-def _llm_tiers() -> list[TierConfig]:
+def _llm_tiers() -> list[TierSettings]:
     return [config for config in tier_configs() if config.name != classifier.TIER]
 
 

@@ -76,7 +76,7 @@ class FastTierStatus:
 def fast_tier_status() -> FastTierStatus | None:
     """The heads labelling tickets now, with what they learned from and their held-out
     figures; None when the fast tier is off."""
-    if not settings.DALLOSH_ANALYSIS["FAST_TIER"]:
+    if not settings.DALLOSH_ANALYSIS.fast_tier:
         return None
     record = ClassifierVersion.objects(active=True).order_by("-activated_at").exclude("blob_id").first()
     if record is not None:
@@ -148,7 +148,7 @@ def training_examples(*, limit: int = 200_000) -> list[Example]:
     (weighed highest), read one indexed day at a time up to `limit`. Only the correction in
     force teaches: a withdrawn one sits in the ticket's history, which the LABELS projection
     does not read, and the ticket teaches as any other (what an LLM tier said, if one did)."""
-    llm_tiers = set(settings.DALLOSH_ANALYSIS["PROVIDERS"]) - {TIER}
+    llm_tiers = set(settings.DALLOSH_ANALYSIS.providers) - {TIER}
     examples: list[Example] = []
     for ticket in store.scan_by_created_day(projection=store.Projection.LABELS):
         analysis, correction = ticket.get("analysis") or {}, ticket.get("correction")

@@ -113,7 +113,7 @@ def _enqueue_summaries(tickets: list[dict], texts: dict[str, str]) -> None:
     from django_q.tasks import async_task
 
     wanted = [t["_id"] for t in tickets if not t.get("needs_refinement") and _worth_a_summary(t, texts)]
-    if wanted and work.waiting_tasks(work.REFINE_CLUSTER) < _config()["MAX_WAITING_TASKS"] * 4:
+    if wanted and work.waiting_tasks(work.REFINE_CLUSTER) < _config().max_waiting_tasks * 4:
         async_task(work.SUMMARY_TASK, wanted, cluster=work.REFINE_CLUSTER, group="summaries")
 
 

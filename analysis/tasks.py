@@ -29,7 +29,7 @@ def lower_refine_worker_priority(sender=None, proc_name: str = "", **_signal) ->
     every task (the cluster's pusher and monitor only pass messages), and a server it starts
     for the local model inherits the level (and sets its own anyway)."""
     if Conf.CLUSTER_NAME == work.REFINE_CLUSTER:
-        level = lower_priority(settings.DALLOSH_ANALYSIS["REFINE_NICE"])
+        level = lower_priority(settings.DALLOSH_ANALYSIS.refine_nice)
         logger.info("%s: refine worker at nice %d", proc_name, level)
 
 
@@ -37,7 +37,7 @@ def labelling_waits() -> bool:
     """Work people wait on is waiting: tasks queued for the label cluster, or tickets not
     labelled yet (just ingested). Two cheap reads: a Redis list's length and one indexed
     ticket. False with the fast tier off: the LLM chain is then the labelling itself."""
-    if not settings.DALLOSH_ANALYSIS["FAST_TIER"]:
+    if not settings.DALLOSH_ANALYSIS.fast_tier:
         return False
     try:
         if get_broker(work.LABEL_CLUSTER).queue_size():
@@ -51,7 +51,7 @@ def yield_to_labelling(*, most_s: float | None = None) -> float:
     """Wait while labelling has work waiting, at most `most_s` seconds (DALLOSH_REFINE_PAUSE_S):
     refinement improves labels already routed, so it goes after the tickets not routed yet,
     and the bound keeps it moving under a constant flow. Returns the seconds waited."""
-    most_s = settings.DALLOSH_ANALYSIS["REFINE_PAUSE_S"] if most_s is None else most_s
+    most_s = settings.DALLOSH_ANALYSIS.refine_pause_s if most_s is None else most_s
     started = time.monotonic()
     while time.monotonic() - started < most_s and labelling_waits():
         time.sleep(PAUSE_EVERY_S)

@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def shared_data() -> Path:
-    """The shared data files beside the project (settings.DALLOSH["SHARED_DATA"])."""
-    return settings.DALLOSH["SHARED_DATA"]
+    """The shared data files beside the project (settings.DALLOSH_SITE.shared_data)."""
+    return settings.DALLOSH_SITE.shared_data
 
 
 TEACHER_LABELS = Path(__file__).with_name("heads") / "teacher_labels.jsonl"

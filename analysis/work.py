@@ -47,7 +47,7 @@ def enqueue_after_ingest(**_signal) -> None:
     """ingestion.events.chunk_checkpointed: queue the tickets the chunk created or changed.
     If the broker is down, ingestion goes on: the tickets stay marked and the sweeper
     queues them later."""
-    if not settings.DALLOSH_ANALYSIS["AUTO_ENQUEUE"]:
+    if not settings.DALLOSH_ANALYSIS.auto_enqueue:
         return
     try:
         enqueue_pending()
@@ -64,7 +64,7 @@ def enqueue_pending(*, limit: int = 20_000, now: datetime | None = None) -> int:
     """
     fast = classifier.active() is not None
     cluster = LABEL_CLUSTER if fast else REFINE_CLUSTER
-    if waiting_tasks(cluster) >= _config()["MAX_WAITING_TASKS"]:
+    if waiting_tasks(cluster) >= _config().max_waiting_tasks:
         return 0
     now = now or datetime.now(UTC)
     due = store.select({"needs_analysis": True, "analysis_queued_until": {"$lte": now}},
@@ -80,11 +80,11 @@ def enqueue_refinement(*, now: datetime | None = None) -> int:
     """Hand the most urgent, oldest unsure tickets to the LLM chain, a few tasks at a time:
     the LLM is far slower than the flow, so the backlog waits in MongoDB, not in Redis."""
     refine_queue.note_unnoted()  # a writer that died before noting its due tickets
-    room = _config()["MAX_WAITING_TASKS"] - waiting_tasks(REFINE_CLUSTER)
+    room = _config().max_waiting_tasks - waiting_tasks(REFINE_CLUSTER)
     if room <= 0:
         return 0
     now = now or datetime.now(UTC)
-    return _hand_to_llm(refine_queue.due(limit=room * _config()["TASK_TICKETS"], now=now), now=now)
+    return _hand_to_llm(refine_queue.due(limit=room * _config().task_tickets, now=now), now=now)
 
 
 def _hand_to_llm(due: list[dict], *, now: datetime) -> int:
@@ -92,7 +92,7 @@ def _hand_to_llm(due: list[dict], *, now: datetime) -> int:
     batched answer missed (analysed alone)."""
     solo = [t["_id"] for t in due if t.get("analysis_solo")]
     batched = [t["_id"] for t in due if not t.get("analysis_solo")]
-    return (_hand_out(batched, task=ANALYSE_TASK, cluster=REFINE_CLUSTER, size=_config()["TASK_TICKETS"], now=now)
+    return (_hand_out(batched, task=ANALYSE_TASK, cluster=REFINE_CLUSTER, size=_config().task_tickets, now=now)
             + _hand_out(solo, task=ANALYSE_TASK, cluster=REFINE_CLUSTER, size=1, now=now, solo=True))
 
 
@@ -103,7 +103,7 @@ def _hand_out(ids: list[str], *, task: str, cluster: str, size: int, now: dateti
 
     if not ids:
         return 0
-    hold_until = now + timedelta(seconds=_config()["REQUEUE_AFTER_S"])
+    hold_until = now + timedelta(seconds=_config().requeue_after_s)
     store.set_fields(ids, {"analysis_queued_until": hold_until, "refine_queued_until": hold_until})
     for part in slices(ids, size):
         async_task(task, part, *([True] if solo else []), cluster=cluster, group=cluster)
@@ -127,7 +127,7 @@ def claim_tickets(*, ticket_ids: list[str], refine: bool = False, now: datetime 
     analysis or refinement) and that no live worker holds."""
     now = now or datetime.now(UTC)
     claim = uuid.uuid4().hex
-    lease_until = now + timedelta(seconds=_config()["LEASE_S"])
+    lease_until = now + timedelta(seconds=_config().lease_s)
     waiting = ({"$or": [{"needs_analysis": True}, {"needs_refinement": True}]} if refine
                else {"needs_analysis": True})
     store.set_fields(ticket_ids, {"analysis_claim": claim, "analysis_lease_until": lease_until,
@@ -138,7 +138,7 @@ def claim_tickets(*, ticket_ids: list[str], refine: bool = False, now: datetime 
 
 def renew_claim(*, claim: str) -> None:
     """Extend the lease of the tickets a live worker still holds."""
-    lease_until = datetime.now(UTC) + timedelta(seconds=_config()["LEASE_S"])
+    lease_until = datetime.now(UTC) + timedelta(seconds=_config().lease_s)
     store.set_where({"analysis_claim": claim}, {"analysis_lease_until": lease_until,
                                                 "analysis_queued_until": lease_until,
                                                 "refine_queued_until": lease_until})
@@ -151,7 +151,7 @@ def renewing(claim: str) -> Iterator[None]:
     stop = threading.Event()
 
     def beat() -> None:
-        while not stop.wait(_config()["LEASE_S"] / 3):
+        while not stop.wait(_config().lease_s / 3):
             try:
                 renew_claim(claim=claim)
             except Exception as error:  # the next beat tries again; the lease still has time
@@ -179,7 +179,7 @@ def release(result: ChainResult, by_id: dict[str, dict], claim: str) -> tuple[li
         requeued.append(ticket_id)
     for ticket_id, reasons in result.failed.items():
         failures = (by_id[ticket_id].get("analysis_failures") or 0) + 1
-        retry_at = now + timedelta(seconds=min(_config()["RETRY_AFTER_S"] * 2 ** (failures - 1), 6 * 3600))
+        retry_at = now + timedelta(seconds=min(_config().retry_after_s * 2 ** (failures - 1), 6 * 3600))
         store.update_where({"_id": ticket_id, "analysis_claim": claim},
                            {"$set": {**RELEASED, "analysis_queued_until": retry_at, "refine_queued_until": retry_at,
                                      "analysis_error": "; ".join(reasons)[:1000]},

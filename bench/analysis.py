@@ -90,13 +90,13 @@ def tier_run(*, tier: str, url: str, model: str, batch_size: int, texts: list[st
     from analysis.chain import default_chain
     from analysis.models import CostLedgerDay
     from analysis.prompts import Item
+    from dallosh.conf import TierSettings
 
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "TIERS": [tier], "LOCAL_AUTOSTART": False,
-                                 "FAST_TIER": False,
-                                 "PROVIDERS": {tier: {"kind": "ollama" if tier == "ollama" else "openai",
-                                                      "model": model, "base_url": url, "api_key": "bench",
-                                                      "timeout_s": 900, "batch_size": batch_size,
-                                                      "batch_token_budget": 16000}}}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(
+        tiers=(tier,), local_autostart=False, fast_tier=False,
+        providers={tier: TierSettings(name=tier, kind="ollama" if tier == "ollama" else "openai", model=model,
+                                      base_url=url, api_key="bench", timeout_s=900, batch_size=batch_size,
+                                      batch_token_budget=16000)})
     CostLedgerDay.objects(provider=tier).delete()
     items = [Item(id=f"t{n}", text=t) for n, t in enumerate(texts)]
     started = time.monotonic()
@@ -124,7 +124,7 @@ def end_to_end(args) -> None:
         from ingestion.services import ingest_file
         from tickets.models import Ticket
 
-        settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True}
+        settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(auto_enqueue=True)
         if args.rows:
             files = [stack.workdir / f"twcs_scaled_{args.rows}.csv"]
             if not files[0].exists():
@@ -200,16 +200,17 @@ def refine_sample(args, unsure: int) -> None:
     from django.conf import settings
 
     from analysis import prompts, refine_queue, schema, services
-    from analysis.providers import OpenAIProvider, TierConfig
+    from analysis.providers import OpenAIProvider
     from config import embedded
+    from dallosh.conf import TierSettings
 
     server = embedded.start_local_model(name=args.model, port=embedded.free_port(),
                                         log=Path(tempfile.mkdtemp()) / "llm.log", threads=args.threads)
     try:
-        settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "TIERS": ["local"], "LOCAL_AUTOSTART": False,
-                                     "PROVIDERS": {"local": {"kind": "openai", "model": args.model,
-                                                             "base_url": server.url, "timeout_s": 300,
-                                                             "batch_size": 1}}}
+        settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(
+            tiers=("local",), local_autostart=False,
+            providers={"local": TierSettings(name="local", kind="openai", model=args.model, base_url=server.url,
+                                             timeout_s=300, batch_size=1)})
         due = refine_queue.due(limit=args.refine_sample, now=datetime.now(UTC))
         ids = [t["_id"] for t in due]
         started = time.perf_counter()
@@ -221,7 +222,7 @@ def refine_sample(args, unsure: int) -> None:
         full_schema = schema.json_schema()
         full_schema = {**full_schema, "properties": {**full_schema["properties"], "summary": {"type": "string"}},
                        "required": [*full_schema["required"], "summary"]}
-        provider = OpenAIProvider(TierConfig(name="local", kind="openai", model=args.model, base_url=server.url,
+        provider = OpenAIProvider(TierSettings(name="local", kind="openai", model=args.model, base_url=server.url,
                                              timeout_s=300))
         started = time.perf_counter()
         for text in texts:
@@ -266,7 +267,7 @@ def main() -> None:
     from dallosh import mongo
 
     texts = sample_tweets(args.tweets)
-    project_batch = settings.DALLOSH_ANALYSIS["PROVIDERS"]["openai"]["batch_size"]
+    project_batch = settings.DALLOSH_ANALYSIS.providers["openai"].batch_size
     with tempfile.TemporaryDirectory(prefix="dallosh-bench-analysis-") as tmp:
         work = Path(tmp)
         db = embedded.start_secantus(port=embedded.free_port(), storage=work / "mongo", log=work / "mongo.log")

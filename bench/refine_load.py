@@ -100,7 +100,7 @@ def run(args, workdir: Path) -> None:
     from tickets import directory
     from tickets.models import Ticket
 
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(auto_enqueue=True)
     texts = _texts(args.backlog + 2 * args.label)
     build_store(args.tickets, start=0)
     directory.rebuild_queue_directory()
@@ -119,7 +119,7 @@ def run(args, workdir: Path) -> None:
         embedded.wait_for_port(port, process=processes[0], name="daphne", log=workdir / "daphne.log")
         cpu = settings.DALLOSH_ANALYSIS
         print(f"model {args.model}: llama.cpp at nice {_nice(model.process.pid, thread_nice_levels)} on "
-              f"{cpu['LOCAL_MODEL_THREADS']} threads (settings: nice {cpu['REFINE_NICE']}); "
+              f"{cpu.local_model_threads} threads (settings: nice {cpu.refine_nice}); "
               f"{os.cpu_count()} cores here", flush=True)
         started = time.perf_counter()
         label(texts[:args.backlog], first_id=90_000_000, timeout=args.timeout)  # also warms the label workers

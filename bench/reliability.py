@@ -66,9 +66,9 @@ def main() -> None:
         from django.conf import settings
 
         # This process enqueues too: the same short lease and re-enqueue delay as the workers'.
-        settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS,
-                                     "LEASE_S": float(WORKER_ENV["DALLOSH_ANALYSIS_LEASE_S"]),
-                                     "REQUEUE_AFTER_S": float(WORKER_ENV["DALLOSH_ANALYSIS_REQUEUE_AFTER_S"])}
+        settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(
+            lease_s=float(WORKER_ENV["DALLOSH_ANALYSIS_LEASE_S"]),
+            requeue_after_s=float(WORKER_ENV["DALLOSH_ANALYSIS_REQUEUE_AFTER_S"]))
         chosen = [globals()[name] for name in args.only] if args.only else SCENARIOS
         for scenario in chosen:
             started = time.perf_counter()

@@ -28,9 +28,10 @@ django.setup()
 
 from analysis import certainty, prompts, schema  # noqa: E402
 from analysis.local_model import ensure_running  # noqa: E402
-from analysis.providers import OpenAIProvider, ProviderFailure, TierConfig  # noqa: E402
+from analysis.providers import OpenAIProvider, ProviderFailure  # noqa: E402
 from analysis.training_data import TEACHER_LABELS, customer_tweets  # noqa: E402
 from dallosh import vocabulary  # noqa: E402
+from dallosh.conf import TierSettings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,7 +64,7 @@ def main() -> None:
     if args.limit:
         todo = todo[:args.limit]
     ensure_running(name=args.model, port=args.port, run_dir=ROOT / "var" / "run", timeout=600)
-    provider = OpenAIProvider(TierConfig(name="local", kind="openai", model=args.model,
+    provider = OpenAIProvider(TierSettings(name="local", kind="openai", model=args.model,
                                          base_url=f"http://127.0.0.1:{args.port}/v1", timeout_s=120))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     deadline, started, written = time.monotonic() + args.minutes * 60, time.monotonic(), 0

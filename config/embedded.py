@@ -156,14 +156,14 @@ def start_all(var: Path = DEFAULT_VAR) -> None:
     embedded = settings.EMBEDDED
     (var / "run").mkdir(parents=True, exist_ok=True)
     starters = {
-        "mongodb": lambda: start_secantus(port=embedded["MONGO_PORT"], storage=var / "mongo",
+        "mongodb": lambda: start_secantus(port=embedded.mongo_port, storage=var / "mongo",
                                           log=var / "log" / "mongodb.log"),
-        "redis": lambda: start_redis(port=embedded["REDIS_PORT"], directory=var / "redis",
+        "redis": lambda: start_redis(port=embedded.redis_port, directory=var / "redis",
                                      log=var / "log" / "redis.log"),
     }
-    if embedded["LOCAL_MODEL"] != "off":
-        starters["local-model"] = lambda: start_local_model(name=embedded["LOCAL_MODEL"],
-                                                            port=embedded["LOCAL_MODEL_PORT"],
+    if embedded.local_model != "off":
+        starters["local-model"] = lambda: start_local_model(name=embedded.local_model,
+                                                            port=embedded.local_model_port,
                                                             log=var / "log" / "local-model.log")
     for name, start in starters.items():
         pidfile = _pidfile(var, name)

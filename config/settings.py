@@ -12,6 +12,16 @@ from pathlib import Path
 import dj_database_url
 
 from config import embedded
+from dallosh.conf import (
+    AccessSettings,
+    AnalysisSettings,
+    EmbeddedSettings,
+    IngestSettings,
+    QueueSettings,
+    SiteSettings,
+    SlaSettings,
+    TierSettings,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DALLOSH_VAR", BASE_DIR / "var"))
@@ -103,15 +113,15 @@ if DEBUG and os.environ.get("DALLOSH_TEST_FAST_PASSWORD_HASHER") == "1":
 
 # Tweets, tickets and jobs live in MongoDB (mongoengine). See dallosh/mongo.py.
 # --- The embedded default: the loopback servers `python -m config.embedded start` runs ------
-EMBEDDED = {
-    "MONGO_PORT": int(os.environ.get("DALLOSH_MONGO_PORT", "27018")),
-    "REDIS_PORT": int(os.environ.get("DALLOSH_REDIS_PORT", "6380")),
-    "LOCAL_MODEL": os.environ.get("DALLOSH_LOCAL_MODEL", "qwen2.5-coder-1.5b"),  # or "off"
-    "LOCAL_MODEL_PORT": int(os.environ.get("DALLOSH_LOCAL_MODEL_PORT", "8089")),
-    "MODEL_DIR": Path(os.environ.get("DALLOSH_MODEL_DIR", VAR_DIR / "models")),  # the joined GGUF files
-}
-MONGODB_URI = os.environ.get("MONGODB_URI", embedded.mongo_uri(EMBEDDED["MONGO_PORT"]))
-REDIS_URL = os.environ.get("REDIS_URL", embedded.redis_url(EMBEDDED["REDIS_PORT"]))
+EMBEDDED = EmbeddedSettings(
+    mongo_port=int(os.environ.get("DALLOSH_MONGO_PORT", "27018")),
+    redis_port=int(os.environ.get("DALLOSH_REDIS_PORT", "6380")),
+    local_model=os.environ.get("DALLOSH_LOCAL_MODEL", "qwen2.5-coder-1.5b"),  # or "off"
+    local_model_port=int(os.environ.get("DALLOSH_LOCAL_MODEL_PORT", "8089")),
+    model_dir=Path(os.environ.get("DALLOSH_MODEL_DIR", VAR_DIR / "models")),  # the joined GGUF files
+)
+MONGODB_URI = os.environ.get("MONGODB_URI", embedded.mongo_uri(EMBEDDED.mongo_port))
+REDIS_URL = os.environ.get("REDIS_URL", embedded.redis_url(EMBEDDED.redis_port))
 
 # channels_redis blocks up to 5 s (brpop_timeout) waiting for a message; redis-py 8 reads
 # with a 5 s socket timeout by default, so an idle websocket's read timed out and every
@@ -214,135 +224,135 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 
 # --- Dallosh ingestion -------------------------------------------------------------------
-DALLOSH = {
-    # Rows per chunk: bounds memory whatever the file size.
-    "INGEST_CHUNK_ROWS": int(os.environ.get("DALLOSH_INGEST_CHUNK_ROWS", "10000")),
-    # ...and bytes: a chunk's raw rows are one bulk write held in memory, whatever its rows hold.
-    "INGEST_CHUNK_BYTES": int(os.environ.get("DALLOSH_INGEST_CHUNK_BYTES", str(32 * 1024**2))),
-    # A running job whose heartbeat is older than this is considered dead and can be resumed.
-    "INGEST_STALE_AFTER_S": float(os.environ.get("DALLOSH_INGEST_STALE_AFTER_S", "120")),
-    # A worker ingests a job for this long, then queues it again: no task nears the cluster's
-    # timeout whatever the file's size (2.8 M rows is over an hour at 650 rows/s).
-    "INGEST_SLICE_S": float(os.environ.get("DALLOSH_INGEST_SLICE_S", "300")),
-    "UPLOAD_DIR": VAR_DIR / "uploads",
-    # The shared data files beside the project (labelled tweets, dev sets): training and
-    # scorecards read them; the product runs without them.
-    "SHARED_DATA": Path(os.environ.get("DALLOSH_SHARED_DATA", BASE_DIR.parent / "shared" / "data")),
-    "DEMO_PASSWORD": os.environ.get("DALLOSH_DEMO_PASSWORD", "dallosh-demo"),  # seed_demo's accounts
-    "BRAND_HANDLE": os.environ.get("DALLOSH_BRAND_HANDLE", "brand"),  # the author of replies agents record
-    "UPLOAD_CHUNK_BYTES": 8 * 1024 * 1024,
-    "UPLOAD_MAX_BYTES": int(os.environ.get("DALLOSH_UPLOAD_MAX_BYTES", str(4 * 1024**3))),
-    # Stream endpoint limits (per request).
-    "STREAM_MAX_RECORDS": 5000,
-    "STREAM_MAX_BYTES": 8 * 1024 * 1024,
-    # The operator's own accounts in the French feed (brand posts are kept, not queued).
-    "FR_BRAND_ACCOUNTS": os.environ.get("DALLOSH_FR_BRAND_ACCOUNTS", "Freebox,free").split(","),
-    # Texts at least this long (normalised) are compared across authors for duplicates;
-    # shorter ones ("thanks!") only within one author's tweets.
-    "DUPLICATE_GLOBAL_MIN_CHARS": 40,
-    # A duplicate is a repeat within a time window (tweet time): the same author saying
-    # "still no internet" again within a day is one request; weeks later it is a new one.
-    # Long texts from many accounts (a copy-paste campaign) are grouped over a week.
-    "DUPLICATE_AUTHOR_WINDOW_H": 24,
-    "DUPLICATE_GLOBAL_WINDOW_H": 7 * 24,
-    "DUPLICATE_FORGET_AFTER_DAYS": 30,  # fingerprints last stored longer ago are dropped (TTL)
-}
+DALLOSH_INGEST = IngestSettings(
+    chunk_rows=int(os.environ.get("DALLOSH_INGEST_CHUNK_ROWS", "10000")),
+    chunk_bytes=int(os.environ.get("DALLOSH_INGEST_CHUNK_BYTES", str(32 * 1024**2))),
+    stale_after_s=float(os.environ.get("DALLOSH_INGEST_STALE_AFTER_S", "120")),
+    # No task nears the cluster's timeout whatever the file's size (2.8 M rows is over an
+    # hour at 650 rows/s).
+    slice_s=float(os.environ.get("DALLOSH_INGEST_SLICE_S", "300")),
+    upload_dir=VAR_DIR / "uploads",
+    upload_chunk_bytes=8 * 1024 * 1024,
+    upload_max_bytes=int(os.environ.get("DALLOSH_UPLOAD_MAX_BYTES", str(4 * 1024**3))),
+    stream_max_records=5000,
+    stream_max_bytes=8 * 1024 * 1024,
+    # Brand posts are kept, not queued.
+    fr_brand_accounts=tuple(os.environ.get("DALLOSH_FR_BRAND_ACCOUNTS", "Freebox,free").split(",")),
+    # Shorter texts ("thanks!") are compared only within one author's tweets. A duplicate is
+    # a repeat within a time window (tweet time): the same author saying "still no internet"
+    # again within a day is one request; weeks later it is a new one.
+    duplicate_global_min_chars=40,
+    duplicate_author_window_h=24,
+    duplicate_global_window_h=7 * 24,
+    duplicate_forget_after_days=30,
+)
+DALLOSH_SITE = SiteSettings(
+    # Labelled tweets, dev sets: training and scorecards read them; the product runs without them.
+    shared_data=Path(os.environ.get("DALLOSH_SHARED_DATA", BASE_DIR.parent / "shared" / "data")),
+    demo_password=os.environ.get("DALLOSH_DEMO_PASSWORD", "dallosh-demo"),
+    brand_handle=os.environ.get("DALLOSH_BRAND_HANDLE", "brand"),
+)
 
 # --- Dallosh back-office -------------------------------------------------------------------
 # API tokens expire after this many days (a new one is made on the person's token page).
-DALLOSH_TOKEN_DAYS = int(os.environ.get("DALLOSH_TOKEN_DAYS", "90"))
 # Failed logins: this many for one account (or 4 times as many from one address) within the
 # window lock it until the window ends.
-DALLOSH_LOGIN_LOCKOUT = {"FAILURES": int(os.environ.get("DALLOSH_LOGIN_FAILURES", "5")),
-                         "WINDOW_MINUTES": int(os.environ.get("DALLOSH_LOGIN_WINDOW_MINUTES", "15"))}
+DALLOSH_ACCESS = AccessSettings(
+    token_days=int(os.environ.get("DALLOSH_TOKEN_DAYS", "90")),
+    login_failures=int(os.environ.get("DALLOSH_LOGIN_FAILURES", "5")),
+    login_window_minutes=int(os.environ.get("DALLOSH_LOGIN_WINDOW_MINUTES", "15")),
+)
 # Response-time targets per urgency, in hours ("high=1,medium=8,low=48"): the clock starts
 # when the customer wrote, or when we received it if later (bulk imports of old tweets).
-DALLOSH_SLA_HOURS = {
+DALLOSH_SLA = SlaSettings(hours={
     urgency: float(hours)
     for urgency, hours in (item.split("=") for item in
                            os.environ.get("DALLOSH_SLA_HOURS", "high=1,medium=8,low=48").split(","))
-}
+})
 # Queue rows per page; how long one page request may read candidate tickets when filters
 # (search above all) are selective, past which the page says how far it searched and
 # offers to search further; and the most candidates one read may hold.
-DALLOSH_QUEUE = {"PAGE_SIZE": 50, "SCAN_BUDGET_MS": float(os.environ.get("DALLOSH_QUEUE_SCAN_BUDGET_MS", "80")),
-                 "WINDOW_MAX": 300}
+DALLOSH_QUEUE = QueueSettings(page_size=50, window_max=300,
+                              scan_budget_ms=float(os.environ.get("DALLOSH_QUEUE_SCAN_BUDGET_MS", "80")))
 
 # --- Dallosh analysis: the provider chain (analysis/chain.py) ------------------------------
 # A tier is enabled by configuring it: OpenAI by an API key (or a compatible base URL),
 # Ollama by its host; the built-in local model is on unless DALLOSH_LOCAL_MODEL=off.
 # The cores this process may run on (a container's or taskset's share, not the host's).
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-DALLOSH_ANALYSIS = {
-    "TIERS": [t.strip() for t in os.environ.get("DALLOSH_ANALYSIS_TIERS", "openai,ollama,local").split(",") if t],
-    "PROVIDERS": {
-        "openai": {
-            "enabled": bool(os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL")),
-            "kind": "openai",
-            "model": os.environ.get("OPENAI_MODEL", "gpt-4o-mini"),
-            "base_url": os.environ.get("OPENAI_BASE_URL") or None,
-            "api_key": os.environ.get("OPENAI_API_KEY"),
-            "timeout_s": float(os.environ.get("OPENAI_TIMEOUT_S", "30")),
+DALLOSH_ANALYSIS = AnalysisSettings(
+    tiers=tuple(t.strip() for t in os.environ.get("DALLOSH_ANALYSIS_TIERS", "openai,ollama,local").split(",") if t),
+    providers={
+        "openai": TierSettings(
+            name="openai",
+            enabled=bool(os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL")),
+            kind="openai",
+            model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"),
+            base_url=os.environ.get("OPENAI_BASE_URL") or None,
+            api_key=os.environ.get("OPENAI_API_KEY"),
+            timeout_s=float(os.environ.get("OPENAI_TIMEOUT_S", "30")),
             # A billed API: many tweets per prompt so the instructions are paid once per batch.
-            "batch_size": int(os.environ.get("DALLOSH_OPENAI_BATCH_SIZE", "20")),
-            "batch_token_budget": 8000,
-            "price_in_per_mtok": float(os.environ.get("OPENAI_PRICE_IN_PER_MTOK", "0.15")),
-            "price_out_per_mtok": float(os.environ.get("OPENAI_PRICE_OUT_PER_MTOK", "0.60")),
-        },
-        "ollama": {
-            "enabled": bool(os.environ.get("OLLAMA_HOST")),
-            "kind": "ollama",
-            "model": os.environ.get("OLLAMA_MODEL", "qwen2.5:1.5b-instruct"),
-            "base_url": os.environ.get("OLLAMA_HOST"),
-            "timeout_s": float(os.environ.get("OLLAMA_TIMEOUT_S", "60")),
-            "batch_size": int(os.environ.get("DALLOSH_OLLAMA_BATCH_SIZE", "1")),
-        },
-        "local": {
-            "enabled": EMBEDDED["LOCAL_MODEL"] != "off",
-            "kind": "openai",
-            "model": EMBEDDED["LOCAL_MODEL"],
-            "base_url": os.environ.get("DALLOSH_LOCAL_MODEL_URL", f"http://127.0.0.1:{EMBEDDED['LOCAL_MODEL_PORT']}/v1"),
-            "timeout_s": float(os.environ.get("DALLOSH_LOCAL_MODEL_TIMEOUT_S", "120")),
+            batch_size=int(os.environ.get("DALLOSH_OPENAI_BATCH_SIZE", "20")),
+            batch_token_budget=8000,
+            price_in_per_mtok=float(os.environ.get("OPENAI_PRICE_IN_PER_MTOK", "0.15")),
+            price_out_per_mtok=float(os.environ.get("OPENAI_PRICE_OUT_PER_MTOK", "0.60")),
+        ),
+        "ollama": TierSettings(
+            name="ollama",
+            enabled=bool(os.environ.get("OLLAMA_HOST")),
+            kind="ollama",
+            model=os.environ.get("OLLAMA_MODEL", "qwen2.5:1.5b-instruct"),
+            base_url=os.environ.get("OLLAMA_HOST"),
+            timeout_s=float(os.environ.get("OLLAMA_TIMEOUT_S", "60")),
+            batch_size=int(os.environ.get("DALLOSH_OLLAMA_BATCH_SIZE", "1")),
+        ),
+        "local": TierSettings(
+            name="local",
+            enabled=EMBEDDED.local_model != "off",
+            kind="openai",
+            model=EMBEDDED.local_model,
+            base_url=os.environ.get("DALLOSH_LOCAL_MODEL_URL", f"http://127.0.0.1:{EMBEDDED.local_model_port}/v1"),
+            timeout_s=float(os.environ.get("DALLOSH_LOCAL_MODEL_TIMEOUT_S", "120")),
             # Small local models label best one tweet at a time, and llama.cpp caches the
             # shared instructions, so batching saves them no time.
-            "batch_size": int(os.environ.get("DALLOSH_LOCAL_BATCH_SIZE", "1")),
+            batch_size=int(os.environ.get("DALLOSH_LOCAL_BATCH_SIZE", "1")),
             # Sentiment less sure than this gets a second, sentiment-only opinion (0: never).
-            "second_pass_below": float(os.environ.get("DALLOSH_LOCAL_SECOND_PASS_BELOW", "0")),
-        },
+            second_pass_below=float(os.environ.get("DALLOSH_LOCAL_SECOND_PASS_BELOW", "0")),
+        ),
     },
     # Start the local model server when the local tier finds nothing listening.
-    "LOCAL_AUTOSTART": os.environ.get("DALLOSH_LOCAL_MODEL_AUTOSTART", "1") == "1",
+    local_autostart=os.environ.get("DALLOSH_LOCAL_MODEL_AUTOSTART", "1") == "1",
     # Refinement never slows routing or the pages: the local model's server and the refine
     # cluster's workers run at this nice level (19: the lowest priority; 0: as started), the
     # model decodes on this many threads (a core is left to labelling, ingestion and the web:
     # 1 on a machine of 2 cores or fewer, else all cores but one), and a refinement task waits
-    # up to REFINE_PAUSE_S while labelling has work waiting (analysis/tasks.py).
-    "REFINE_NICE": int(os.environ.get("DALLOSH_REFINE_NICE", "19")),
-    "LOCAL_MODEL_THREADS": int(os.environ.get("DALLOSH_LOCAL_MODEL_THREADS", "0")) or max(1, _CORES - 1),
-    "REFINE_PAUSE_S": float(os.environ.get("DALLOSH_REFINE_PAUSE_S", "30")),
-    "BREAKER_FAILURES": int(os.environ.get("DALLOSH_BREAKER_FAILURES", "3")),
-    "BREAKER_COOLDOWN_S": float(os.environ.get("DALLOSH_BREAKER_COOLDOWN_S", "30")),
-    "BREAKER_MAX_COOLDOWN_S": 600.0,
+    # up to refine_pause_s while labelling has work waiting (analysis/tasks.py).
+    refine_nice=int(os.environ.get("DALLOSH_REFINE_NICE", "19")),
+    local_model_threads=int(os.environ.get("DALLOSH_LOCAL_MODEL_THREADS", "0")) or max(1, _CORES - 1),
+    refine_pause_s=float(os.environ.get("DALLOSH_REFINE_PAUSE_S", "30")),
+    breaker_failures=int(os.environ.get("DALLOSH_BREAKER_FAILURES", "3")),
+    breaker_cooldown_s=float(os.environ.get("DALLOSH_BREAKER_COOLDOWN_S", "30")),
+    breaker_max_cooldown_s=600.0,
     # Tickets per worker task, and how long a worker holds them before others may take over.
-    "TASK_TICKETS": int(os.environ.get("DALLOSH_ANALYSIS_TASK_TICKETS", "20")),
-    "LEASE_S": float(os.environ.get("DALLOSH_ANALYSIS_LEASE_S", "900")),
+    task_tickets=int(os.environ.get("DALLOSH_ANALYSIS_TASK_TICKETS", "20")),
+    lease_s=float(os.environ.get("DALLOSH_ANALYSIS_LEASE_S", "900")),
     # A ticket every tier failed on waits this long (doubling, capped) before its next try.
-    "RETRY_AFTER_S": float(os.environ.get("DALLOSH_ANALYSIS_RETRY_AFTER_S", "60")),
+    retry_after_s=float(os.environ.get("DALLOSH_ANALYSIS_RETRY_AFTER_S", "60")),
     # Enqueued tickets not claimed within this time are enqueued again by the sweeper.
-    "REQUEUE_AFTER_S": float(os.environ.get("DALLOSH_ANALYSIS_REQUEUE_AFTER_S", "600")),
-    "AUTO_ENQUEUE": os.environ.get("DALLOSH_ANALYSIS_AUTO_ENQUEUE", "1") == "1",
+    requeue_after_s=float(os.environ.get("DALLOSH_ANALYSIS_REQUEUE_AFTER_S", "600")),
+    auto_enqueue=os.environ.get("DALLOSH_ANALYSIS_AUTO_ENQUEUE", "1") == "1",
     # The fast tier: embedding heads label and route every ticket at once (starter heads ship
     # with the project; manage.py train_classifier improves them); off: the LLM labels all.
-    "FAST_TIER": os.environ.get("DALLOSH_FAST_TIER", "on") != "off",
-    "ENCODER_THREADS": int(os.environ.get("DALLOSH_ENCODER_THREADS", "1")),
+    fast_tier=os.environ.get("DALLOSH_FAST_TIER", "on") != "off",
+    encoder_threads=int(os.environ.get("DALLOSH_ENCODER_THREADS", "1")),
     # How often each process looks for a newly active version of the heads (a training or a
     # rollback reaches every worker within this time).
-    "HEADS_RELOAD_S": float(os.environ.get("DALLOSH_HEADS_RELOAD_S", "60")),
+    heads_reload_s=float(os.environ.get("DALLOSH_HEADS_RELOAD_S", "60")),
     # Tasks allowed to wait in the broker per analysis cluster: the backlog waits in MongoDB.
-    "MAX_WAITING_TASKS": int(os.environ.get("DALLOSH_ANALYSIS_MAX_WAITING_TASKS", "4")),
+    max_waiting_tasks=int(os.environ.get("DALLOSH_ANALYSIS_MAX_WAITING_TASKS", "4")),
     # Prompt tokens given to agents' corrections of similar tweets (analysis/corrections.py).
-    "FEWSHOT_TOKENS": int(os.environ.get("DALLOSH_FEWSHOT_TOKENS", "250")),
-}
+    fewshot_tokens=int(os.environ.get("DALLOSH_FEWSHOT_TOKENS", "250")),
+)
 
 LOGGING = {
     "version": 1,

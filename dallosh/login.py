@@ -19,17 +19,17 @@ PER_ADDRESS = 4  # an address may fail for 4 accounts' worth (an office behind o
 
 class ThrottledAuthenticationForm(AuthenticationForm):
     def clean(self):
-        lockout = settings.DALLOSH_LOGIN_LOCKOUT
-        window = timedelta(minutes=lockout["WINDOW_MINUTES"])
+        lockout = settings.DALLOSH_ACCESS
+        window = timedelta(minutes=lockout.login_window_minutes)
         account = (self.data.get("username") or "").strip().casefold()[:150]
         address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
         keys = (("failed-login", account), ("failed-login-address", address))
-        limits = (lockout["FAILURES"], lockout["FAILURES"] * PER_ADDRESS)
+        limits = (lockout.login_failures, lockout.login_failures * PER_ADDRESS)
         if any(rates.current(what=what, who=who, window=window) >= limit
                for (what, who), limit in zip(keys, limits, strict=True)):
             raise ValidationError(_("Too many failed logins: logging in is locked for up to %(minutes)d minutes. "
                                     "Wait, or ask an administrator to reset your password.")
-                                  % {"minutes": lockout["WINDOW_MINUTES"]}, code="locked")
+                                  % {"minutes": lockout.login_window_minutes}, code="locked")
         try:
             return super().clean()
         except ValidationError:

@@ -48,7 +48,7 @@ def hashed(key: str) -> str:
 
 
 def lifetime() -> timedelta:
-    return timedelta(days=settings.DALLOSH_TOKEN_DAYS)
+    return timedelta(days=settings.DALLOSH_ACCESS.token_days)
 
 
 def token_summary(user) -> TokenSummary | None:

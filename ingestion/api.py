@@ -53,7 +53,7 @@ def _tweet(fmt) -> dict:
 
 def _stream_body() -> dict:
     """A JSON array of tweets of one format, {"tweets": [...]}, or one tweet."""
-    limit = settings.DALLOSH["STREAM_MAX_RECORDS"]
+    limit = settings.DALLOSH_INGEST.stream_max_records
     batches = [{"type": "array", "items": _tweet(fmt), "minItems": 1, "maxItems": limit} for fmt in FORMATS]
     wrapped = {"type": "object", "required": ["tweets"], "properties": {"tweets": {"oneOf": batches}}}
     return {"oneOf": [*batches, wrapped, *[_tweet(fmt) for fmt in FORMATS]]}
@@ -92,11 +92,11 @@ class StreamIngestView(APIView):
                    responses={201: JobProgressSerializer, 202: JobProgressSerializer,
                               **refusals(400, 413, 415)})
     def post(self, request):
-        limits = settings.DALLOSH
+        limits = settings.DALLOSH_INGEST
         length = int(request.headers.get("Content-Length") or 0)
-        if length > limits["STREAM_MAX_BYTES"]:
+        if length > limits.stream_max_bytes:
             return Response({"error": _("payload over %(limit)d bytes; send smaller batches")
-                                      % {"limit": limits["STREAM_MAX_BYTES"]}},
+                                      % {"limit": limits.stream_max_bytes}},
                             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         query = StreamQuerySerializer(data=request.query_params)
         if not query.is_valid():
@@ -108,9 +108,9 @@ class StreamIngestView(APIView):
             records = records.get("tweets", [records])
         if not isinstance(records, list):
             return Response({"error": _("expected a JSON array of tweets or NDJSON")}, status=400)
-        if len(records) > limits["STREAM_MAX_RECORDS"]:
+        if len(records) > limits.stream_max_records:
             return Response({"error": _("at most %(limit)d tweets per request")
-                                      % {"limit": limits["STREAM_MAX_RECORDS"]}}, status=413)
+                                      % {"limit": limits.stream_max_records}}, status=413)
         missing = _missing_fields(records, format_name)
         if missing:
             return Response({"error": missing}, status=400)

@@ -102,7 +102,7 @@ class FreeOperatorFormat(CsvFormat):
         created = _dates(frame["date"].str.strip(), format="ISO8601")
         frame = self._reject(frame, created.isna(), "bad date: expected an ISO date like '2020-12-28 07:26:23+00:00'",
                              rejects)
-        brands = {a.strip().casefold() for a in settings.DALLOSH["FR_BRAND_ACCOUNTS"]}
+        brands = {a.strip().casefold() for a in settings.DALLOSH_INGEST.fr_brand_accounts}
         author = frame["author"].str.strip()
         tweets = pd.DataFrame({
             "row": frame["row"],

@@ -163,7 +163,7 @@ class TextFingerprint(me.Document):
 
     meta = {"collection": "text_fingerprints",
             "indexes": [{"fields": ["stored_at"],
-                         "expireAfterSeconds": settings.DALLOSH["DUPLICATE_FORGET_AFTER_DAYS"] * 86400}]}
+                         "expireAfterSeconds": settings.DALLOSH_INGEST.duplicate_forget_after_days * 86400}]}
 
 
 class PendingReply(me.Document):

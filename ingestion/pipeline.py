@@ -155,7 +155,7 @@ def _prepare_tweets(ctx: JobContext, parsed: pd.DataFrame) -> tuple[pd.DataFrame
     tweets["language"] = cleaning.detect_languages(tweets["clean_text"])
     tweets["is_retweet"] = cleaning.mark_retweets(tweets["text"])
     tweets["fingerprint"] = cleaning.fingerprints(
-        tweets["clean_text"], tweets["author"], global_min_chars=settings.DALLOSH["DUPLICATE_GLOBAL_MIN_CHARS"]
+        tweets["clean_text"], tweets["author"], global_min_chars=settings.DALLOSH_INGEST.duplicate_global_min_chars
     )
     tweets["exact"] = cleaning.exact_hashes(tweets["text"])
     return tweets, repeated
@@ -174,11 +174,11 @@ def _mark_duplicates(tweets: pd.DataFrame) -> None:
     candidates = tweets[~tweets["is_brand"] & ~tweets["is_retweet"] & (tweets["clean_text"] != "")]
     if candidates.empty:
         return
-    limits = settings.DALLOSH
+    limits = settings.DALLOSH_INGEST
     across = cleaning.compared_across_authors(candidates["clean_text"],
-                                              global_min_chars=limits["DUPLICATE_GLOBAL_MIN_CHARS"])
-    windows = across.map({True: limits["DUPLICATE_GLOBAL_WINDOW_H"] * 3600,
-                          False: limits["DUPLICATE_AUTHOR_WINDOW_H"] * 3600})
+                                              global_min_chars=limits.duplicate_global_min_chars)
+    windows = across.map({True: limits.duplicate_global_window_h * 3600,
+                          False: limits.duplicate_author_window_h * 3600})
     now = datetime.now(UTC)
     firsts = candidates.drop_duplicates("fingerprint")
     documents = [{"_id": fp, "tweet": key, "exact": exact, "seen_at": at.to_pydatetime(), "window_s": int(window),

@@ -145,8 +145,8 @@ def _ingest_chunks(job: IngestJob, *, on_progress: ProgressCallback | None,
                               threads.ConversationResolver.for_large_job())
     with open(job.path, "rb") as stream:
         header = read_header(stream)
-        for chunk in iter_chunks(stream, header, chunk_rows=settings.DALLOSH["INGEST_CHUNK_ROWS"],
-                                 chunk_bytes=settings.DALLOSH["INGEST_CHUNK_BYTES"], start_row=job.next_row,
+        for chunk in iter_chunks(stream, header, chunk_rows=settings.DALLOSH_INGEST.chunk_rows,
+                                 chunk_bytes=settings.DALLOSH_INGEST.chunk_bytes, start_row=job.next_row,
                                  start_offset=job.bytes_done or None):
             started = datetime.now(UTC)
             outcome = pipeline.process_chunk(ctx, chunk.records)
@@ -170,7 +170,7 @@ def run_job_slice(*, job_id: ObjectId) -> IngestJob:
     """A worker's turn on a job: one slice of INGEST_SLICE_S, then the job queued again until
     it is done. A job another runner holds is theirs: nothing to do."""
     try:
-        job = run_job(job_id=job_id, max_seconds=settings.DALLOSH["INGEST_SLICE_S"])
+        job = run_job(job_id=job_id, max_seconds=settings.DALLOSH_INGEST.slice_s)
     except JobBusy as exc:
         logger.info("%s: leaving it to its runner", exc)
         return IngestJob.objects.get(id=job_id)
@@ -186,7 +186,7 @@ def resume_stalled_jobs(*, now: datetime | None = None) -> int:
     returns how many were queued. A stream job has no file to resume from: it is marked
     interrupted, for the client's retry of the same request to resume it."""
     now = now or datetime.now(UTC)
-    stale = now - timedelta(seconds=settings.DALLOSH["INGEST_STALE_AFTER_S"])
+    stale = now - timedelta(seconds=settings.DALLOSH_INGEST.stale_after_s)
     collection = IngestJob._get_collection()
     candidates = [*collection.find({"status": JobStatus.RUNNING, "heartbeat_at": {"$lte": stale},
                                     **_not_queued_since(stale)}, {"kind": 1}).limit(100),
@@ -291,7 +291,7 @@ def _claim(job_id: ObjectId, *, take_over: bool = False) -> IngestJob:
     """Take the job's lease: it must be resumable, between two slices, or running with a stale
     heartbeat."""
     now = datetime.now(UTC)
-    stale = now if take_over else now - timedelta(seconds=settings.DALLOSH["INGEST_STALE_AFTER_S"])
+    stale = now if take_over else now - timedelta(seconds=settings.DALLOSH_INGEST.stale_after_s)
     claimed = IngestJob._get_collection().find_one_and_update(
         {"_id": job_id, "$or": [{"status": {"$in": list(JobStatus.RESUMABLE)}},
                                 {"status": JobStatus.RUNNING, "lease": None},  # between two slices
@@ -347,7 +347,7 @@ def store_recorded_tweet(*, tweet: dict) -> None:
 
 
 def start_upload(*, user: str, filename: str, size_bytes: int, source: str | None = None) -> UploadSession:
-    limit = settings.DALLOSH["UPLOAD_MAX_BYTES"]
+    limit = settings.DALLOSH_INGEST.upload_max_bytes
     if size_bytes <= 0:
         raise IngestError(_("%(file)s: the file is empty") % {"file": filename})
     if size_bytes > limit:
@@ -471,8 +471,8 @@ def _send_to_worker(job_id: ObjectId) -> None:
 
 
 def _upload_path(upload: UploadSession) -> Path:
-    return Path(settings.DALLOSH["UPLOAD_DIR"]) / f"{upload.id}.part"
+    return Path(settings.DALLOSH_INGEST.upload_dir) / f"{upload.id}.part"
 
 
 def upload_chunk_bytes() -> int:
-    return int(settings.DALLOSH["UPLOAD_CHUNK_BYTES"])
+    return int(settings.DALLOSH_INGEST.upload_chunk_bytes)

@@ -14,6 +14,7 @@ from analysis import classifier, corrections, scorecards
 from config import embedded
 from config.embedded import stop_group
 from dallosh import mongo
+from dallosh.conf import TierSettings
 from tests.helpers import twcs_record
 from tests.steps import empty_collections, wait_for
 
@@ -77,11 +78,11 @@ def _stores(request):
 @pytest.fixture
 def clean_mongo(mongo_connection, settings, tmp_path):
     """Each test starts with empty collections (indexes kept)."""
-    settings.DALLOSH = {**settings.DALLOSH, "UPLOAD_DIR": tmp_path / "uploads"}
+    settings.DALLOSH_INGEST = settings.DALLOSH_INGEST.replace(upload_dir=tmp_path / "uploads")
     # Ingestion tests do not hand work to a broker nobody reads; the worker tests turn it on.
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": False}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(auto_enqueue=False)
     # Queue pages stop reading after a time budget; tests must not depend on the machine's load.
-    settings.DALLOSH_QUEUE = {**settings.DALLOSH_QUEUE, "SCAN_BUDGET_MS": 60_000}
+    settings.DALLOSH_QUEUE = settings.DALLOSH_QUEUE.replace(scan_budget_ms=60_000)
     # A fresh channel layer per test: a layer's receive lock belongs to the event loop that
     # last took it, and a test's sockets end with their loop (a lock left held breaks the next).
     from channels.layers import channel_layers
@@ -188,15 +189,13 @@ def use_tiers(settings):
 
     def configure(*tiers: tuple[str, str], batch_size: int = 1, timeout_s: float = 2, fast: bool = False,
                   **common) -> None:
-        providers = {}
-        for name, url in tiers:
-            providers[name] = {"kind": "ollama" if name == "ollama" else "openai", "model": f"{name}-model",
-                               "base_url": url, "api_key": "test", "timeout_s": timeout_s,
-                               "batch_size": batch_size, **common}
-        settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "TIERS": [name for name, _ in tiers],
-                                     "PROVIDERS": providers, "LOCAL_AUTOSTART": False,
-                                     "BREAKER_FAILURES": 3, "BREAKER_COOLDOWN_S": 1.0, "AUTO_ENQUEUE": False,
-                                     "FAST_TIER": fast}
+        providers = {name: TierSettings(name=name, kind="ollama" if name == "ollama" else "openai",
+                                        model=f"{name}-model", base_url=url, api_key="test", timeout_s=timeout_s,
+                                        batch_size=batch_size, **common)
+                     for name, url in tiers}
+        settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(
+            tiers=tuple(providers), providers=providers, local_autostart=False, breaker_failures=3,
+            breaker_cooldown_s=1.0, auto_enqueue=False, fast_tier=fast)
 
     return configure
 

@@ -134,7 +134,7 @@ def queue_page(*, team: str, filters: QueueFilters, username: str, cursor: str =
     after SCAN_BUDGET_MS of reading and says how far it searched ("search further" goes on).
     `cursor` is a page's `next_cursor` (InvalidCursor otherwise; the forms refuse it first).
     """
-    size = size or settings.DALLOSH_QUEUE["PAGE_SIZE"]
+    size = size or settings.DALLOSH_QUEUE.page_size
     start = Position.decode(cursor) if cursor else Position(sla.PRIORITIES[0])
     if filters.holder == "me":
         return _held_page(team=team, filters=filters, username=username, start=start, size=size)
@@ -149,8 +149,8 @@ class QueuePager:
         self.team, self.filters, self.username, self.size = team, filters, username, size
         self.page = QueuePage(rows=[], next_cursor=None)
         self.kept = 0
-        self.window_max = settings.DALLOSH_QUEUE["WINDOW_MAX"]
-        self.deadline = time.monotonic() + settings.DALLOSH_QUEUE["SCAN_BUDGET_MS"] / 1000
+        self.window_max = settings.DALLOSH_QUEUE.window_max
+        self.deadline = time.monotonic() + settings.DALLOSH_QUEUE.scan_budget_ms / 1000
 
     def wanted(self) -> int:
         """Candidates the next window should hold: the rows still missing, scaled by how

@@ -319,7 +319,7 @@ def record_reply(*, ticket_id: str, user, text: str) -> TicketRow:
         now = datetime.now(UTC)
         decided["tweet"] = {
             "_id": tweet_id, "source": "dallosh", "tweet_id": tweet_id.split(":", 1)[1],
-            "author": settings.DALLOSH["BRAND_HANDLE"], "is_brand": True, "created_at": now,
+            "author": settings.DALLOSH_SITE.brand_handle, "is_brand": True, "created_at": now,
             "text": text, "clean_text": text, "display_text": text, "language": ticket.get("language"),
             "reply_to": (ticket.get("tweet_ids") or [None])[-1], "conversation_id": ticket["_id"],
             "response_ids": [], "recorded_by": user.get_username()}

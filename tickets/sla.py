@@ -22,7 +22,7 @@ PRIORITIES = tuple(range(BREACH_BONUS + len(URGENCIES), 0, -1))  # 6 … 1, the 
 
 
 def target(urgency: str) -> timedelta:
-    return timedelta(hours=settings.DALLOSH_SLA_HOURS[urgency])
+    return timedelta(hours=settings.DALLOSH_SLA.hours[urgency])
 
 
 def clock_start(ticket: dict) -> datetime:

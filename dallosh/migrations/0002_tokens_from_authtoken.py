@@ -16,7 +16,7 @@ def carry_over(apps, schema_editor):
     if OLD_TABLE not in connection.introspection.table_names():
         return
     api_token = apps.get_model("dallosh", "ApiToken")
-    expires_at = datetime.now(UTC) + timedelta(days=settings.DALLOSH_TOKEN_DAYS)
+    expires_at = datetime.now(UTC) + timedelta(days=settings.DALLOSH_ACCESS.token_days)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT key, user_id, created FROM {OLD_TABLE}")
         rows = cursor.fetchall()

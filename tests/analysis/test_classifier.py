@@ -64,7 +64,7 @@ def test_versions_saved_at_once_by_two_trainings_get_their_own_numbers_and_one_i
 
 
 def test_a_version_whose_arrays_changed_is_refused_and_the_workers_keep_theirs(settings):
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FAST_TIER": True, "HEADS_RELOAD_S": 0}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(fast_tier=True, heads_reload_s=0)
     good = store()
     assert classifier.active().version == good.version
     tampered = store(activate=False)

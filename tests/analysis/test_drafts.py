@@ -82,7 +82,7 @@ def test_a_draft_request_returns_at_once_and_never_calls_an_llm_or_starts_the_lo
     # on a port where nothing listens, allowed to start a llama.cpp server. A web request that
     # reached the chain would call the one and try to start the other.
     use_tiers(("openai", fault_server.url), ("local", f"http://127.0.0.1:{embedded.free_port()}/v1"))
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "LOCAL_AUTOSTART": True}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(local_autostart=True)
     from analysis import local_model
 
     starts = []

@@ -52,7 +52,7 @@ def unsure_heads() -> classifier.Classifier:
 
 
 def test_the_starter_heads_label_and_route_every_ticket_with_no_llm_running(settings):
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "TIERS": [], "FAST_TIER": True}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(tiers=[], fast_tier=True)
     classifier.forget_cache()
     ids = ingest("my fibre is down since this morning, no internet at all",
                  "la box ne s'allume plus depuis ce matin",
@@ -114,7 +114,7 @@ def test_a_weight_file_with_the_wrong_hash_is_refused_with_a_clear_message(monke
     monkeypatch.setitem(embeddings.ENCODERS, "use-m", tampered)
     with pytest.raises(embeddings.EncoderUnavailable, match="does not match its pinned sha256"):
         embeddings.Encoder(tampered, threads=1)
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FAST_TIER": True}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(fast_tier=True)
     with pytest.raises(SystemCheckError, match="does not match its pinned sha256"):
         call_command("check")
 
@@ -163,7 +163,7 @@ def test_a_conversation_of_several_tweets_gets_a_summary_in_the_background(use_t
 
 
 def test_the_overview_shows_the_fast_tier_and_the_analysis_backlog(admin_client, settings):
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FAST_TIER": True}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(fast_tier=True)
     classifier.forget_cache()
     ids = ingest("my fibre is down", "ma facture est fausse", "where is my parcel")
     services.label_tickets(ticket_ids=ids[:2])

@@ -38,7 +38,7 @@ def test_a_similar_correction_is_shown_to_the_model_and_an_unrelated_one_is_not(
     assert [text for text, _ in turns] == [
         "Example corrected by an agent. Tweet: the wifi box keeps rebooting every night\nJSON:"]
     assert turns[0][1]["topic"] == "technical" and turns[0][1]["team"] == "tech"
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FEWSHOT_TOKENS": 5}  # too small for any example
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(fewshot_tokens=5)  # too small for any example
     fault_server.play()
     analysed("the wifi box is rebooting once more")
     assert example_turns(fault_server.requests[0]) == []

@@ -33,7 +33,7 @@ def test_a_model_file_that_does_not_match_its_hash_is_refused(monkeypatch):
 
 
 def test_the_default_model_is_joined_from_its_pypi_parts_and_verified(tmp_path, settings):
-    settings.EMBEDDED = {**settings.EMBEDDED, "MODEL_DIR": tmp_path}
+    settings.EMBEDDED = settings.EMBEDDED.replace(model_dir=tmp_path)
     path = local_model.model_path(local_model.DEFAULT_MODEL)
     spec = local_model.MODELS[local_model.DEFAULT_MODEL]
     assert path.parent == tmp_path and path.stat().st_size == 1_117_320_768 == spec.size
@@ -52,8 +52,8 @@ def test_a_worker_starts_the_local_model_when_nothing_listens(use_tiers, setting
 
     port = free_port()
     use_tiers(("local", f"http://127.0.0.1:{port}/v1"), timeout_s=120)
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "LOCAL_AUTOSTART": True}
-    settings.DALLOSH_ANALYSIS["PROVIDERS"]["local"]["model"] = "smollm2-135m"
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(local_autostart=True).with_tier(
+        "local", model="smollm2-135m")
     settings.VAR_DIR = tmp_path
     try:
         result = default_chain().analyse([Item(id="t", text="no signal at all since this morning")])
@@ -73,7 +73,7 @@ def test_the_launcher_starts_the_local_model_at_the_refine_nice_level_on_its_thr
     from config import embedded
     from dallosh.processes import thread_nice_levels
 
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "REFINE_NICE": 11, "LOCAL_MODEL_THREADS": 2}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(refine_nice=11, local_model_threads=2)
     log = tmp_path / "llm.log"
     server = embedded.start_local_model(name="smollm2-135m", port=embedded.free_port(), log=log)
     try:

@@ -62,7 +62,7 @@ def test_a_tier_is_measured_per_field_and_language_and_a_tweet_without_answer_co
 
 
 def test_the_fast_tier_is_measured_under_its_heads_name(settings):
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FAST_TIER": True}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(fast_tier=True)
     classifier.forget_cache()
     sample = [Example(id="a", text="my fibre is down since this morning", language="en",
                       labels=labels("negative", "network", "high", "tech", "true")),
@@ -76,7 +76,7 @@ def test_the_fast_tier_is_measured_under_its_heads_name(settings):
 
 def test_measuring_without_the_labelled_set_says_so(use_tiers, fault_server, settings, tmp_path):
     use_tiers(("openai", fault_server.url))
-    settings.DALLOSH = {**settings.DALLOSH, "SHARED_DATA": tmp_path}
+    settings.DALLOSH_SITE = settings.DALLOSH_SITE.replace(shared_data=tmp_path)
     with pytest.raises(ValueError, match=r"labelled_tweets\.csv is absent"):
         scorecards.measure(tier="openai")
     with pytest.raises(CommandError, match=r"labelled_tweets\.csv is absent"):

@@ -126,13 +126,13 @@ def test_a_dead_workers_tickets_are_handed_out_again_after_its_lease(use_tiers, 
     enqueued = []
     monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kw: enqueued.append(args))
     use_tiers(("openai", fault_server.url))
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "TASK_TICKETS": 10}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(task_tickets=10)
     assert work.enqueue_pending() == 4 and enqueued == [(work.ANALYSE_TASK, tickets_awaiting)]
     assert work.enqueue_pending() == 0, "queued tickets are not queued twice"
     claim, held = work.claim_tickets(ticket_ids=tickets_awaiting)  # then the worker is killed
     assert len(held) == 4
     assert work.claim_tickets(ticket_ids=tickets_awaiting)[1] == [], "a live lease is respected"
-    later = datetime.now(UTC) + timedelta(seconds=settings.DALLOSH_ANALYSIS["LEASE_S"] + 1)
+    later = datetime.now(UTC) + timedelta(seconds=settings.DALLOSH_ANALYSIS.lease_s + 1)
     assert work.enqueue_pending(now=later) == 4
     run = services.analyse_tickets(ticket_ids=tickets_awaiting)
     assert run.skipped == 4, "the lease has not run out in real time yet"

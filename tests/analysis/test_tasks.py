@@ -45,8 +45,8 @@ def assert_each_ticket_has_its_own_answer():
 
 
 def test_ingestion_enqueues_and_workers_analyse_every_ticket(db, settings, start_qcluster, worker_env, fault_server):
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True, "TASK_TICKETS": 6,
-                                 "FAST_TIER": False}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(auto_enqueue=True, task_tickets=6,
+                                 fast_tier=False)
     start_qcluster("refine", **worker_env)
     ingest_records(records=records(CUSTOMERS), source="twcs")
     assert wait_for(analysed_count, until=lambda n: n == CUSTOMERS, timeout=90) == CUSTOMERS
@@ -59,8 +59,8 @@ def test_ingestion_enqueues_and_workers_analyse_every_ticket(db, settings, start
 def test_a_worker_killed_mid_batch_loses_nothing(db, settings, start_qcluster, worker_env, fault_server):
     # Tasks the killed cluster had prefetched are lost with it: their tickets, queued but
     # never claimed, are handed out again REQUEUE_AFTER_S later (10 min in production).
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True, "TASK_TICKETS": 6,
-                                 "REQUEUE_AFTER_S": 5, "FAST_TIER": False}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(auto_enqueue=True, task_tickets=6,
+                                 requeue_after_s=5, fast_tier=False)
     fault_server.timeout_s = 20
     fault_server.play(faults.TIMEOUT)  # the first call hangs: the worker is killed while waiting on it
     env = {**worker_env, "DALLOSH_ANALYSIS_LEASE_S": "5", "OPENAI_TIMEOUT_S": "60"}
@@ -116,7 +116,7 @@ def test_an_ingest_job_and_an_alert_evaluation_run_while_500_analysis_tasks_wait
 
 
 def test_the_fast_tier_workers_route_every_ingested_ticket_with_no_llm_at_all(db, settings, start_qcluster):
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True, "FAST_TIER": True}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(auto_enqueue=True, fast_tier=True)
     start_qcluster(work.LABEL_CLUSTER, DALLOSH_LOCAL_MODEL="off", DALLOSH_ANALYSIS_TIERS="local")
     ingest_records(records=records(CUSTOMERS), source="twcs")
     routed = wait_for(lambda: Ticket.objects(needs_analysis=False, team__ne=None).count(),
@@ -154,7 +154,7 @@ def test_refinement_yields_to_labelling_only_while_labelling_has_work(settings, 
     from analysis import tasks, work
 
     monkeypatch.setattr(Conf, "REDIS", servers["redis"])
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FAST_TIER": True}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(fast_tier=True)
     label_queue = get_broker(work.LABEL_CLUSTER)
     label_queue.purge_queue()  # what earlier tests of this session left there
     assert not tasks.labelling_waits()
@@ -163,7 +163,7 @@ def test_refinement_yields_to_labelling_only_while_labelling_has_work(settings, 
     label_queue.purge_queue()
     ingest_records(records=records(2), source="twcs")
     assert tasks.labelling_waits(), "tickets wait to be labelled"
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FAST_TIER": False}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(fast_tier=False)
     assert not tasks.labelling_waits(), "with the fast tier off, the LLM chain is the labelling"
 
 
@@ -174,7 +174,7 @@ def test_refinement_running_while_2000_tickets_are_labelled_waits_for_them(
     call under way when they arrived, and refinement goes on once they are."""
     from analysis import training_data, work
 
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True, "FAST_TIER": True}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(auto_enqueue=True, fast_tier=True)
     env = {"DALLOSH_ANALYSIS_TIERS": "openai", "OPENAI_BASE_URL": fault_server.url, "OPENAI_API_KEY": "test",
            "OPENAI_MODEL": "scripted", "DALLOSH_OPENAI_BATCH_SIZE": "1", "DALLOSH_ANALYSIS_TASK_TICKETS": "20",
            "DALLOSH_LOCAL_MODEL": "off", "DALLOSH_REFINE_PAUSE_S": "300"}

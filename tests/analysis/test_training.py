@@ -37,7 +37,7 @@ def ingest(texts: list[str], *, first: int) -> list[str]:
 
 @pytest.fixture
 def fast_tier(settings):
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "FAST_TIER": True, "TIERS": []}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(fast_tier=True, tiers=[])
     classifier.forget_cache()
 
 
@@ -84,7 +84,7 @@ def test_a_retraining_is_kept_when_not_worse_a_poisoned_batch_never_is_and_a_rol
     assert f"version {outcome.version} is stored but NOT active" in outcome.message
     # The label workers use the active version; rolled back to the starter heads, they follow.
     start_qcluster(work.LABEL_CLUSTER, DALLOSH_LOCAL_MODEL="off", DALLOSH_ANALYSIS_TIERS="local")
-    settings.DALLOSH_ANALYSIS = {**settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True}
+    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(auto_enqueue=True)
     [before] = ingest(["my internet is down since this morning"], first=80_000)
     assert wait_for(lambda: model_of(before), until=bool, timeout=90) == f"use-m-heads-v{first.version}"
     starter = classifier.starter().version
@@ -92,7 +92,7 @@ def test_a_retraining_is_kept_when_not_worse_a_poisoned_batch_never_is_and_a_rol
     assert not ClassifierVersion.objects(active=True).count()
     # within HEADS_RELOAD_S (2 s in the tests, a minute by default) every worker labels with it;
     # a label given sooner may still use the version the worker checked just before.
-    time.sleep(settings.DALLOSH_ANALYSIS["HEADS_RELOAD_S"] + 0.5)
+    time.sleep(settings.DALLOSH_ANALYSIS.heads_reload_s + 0.5)
     [after] = ingest(["la fibre ne marche plus depuis hier"], first=80_001)
     assert wait_for(lambda: model_of(after), until=bool, timeout=90) == f"use-m-heads-v{starter}"
 

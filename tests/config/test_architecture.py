@@ -171,6 +171,15 @@ def test_the_environment_is_read_by_the_settings_alone():
     assert found == []
 
 
+def test_dallosh_settings_are_read_as_typed_attributes():
+    """settings.DALLOSH_<CONCERN> are dallosh.conf objects: a key read by subscript would be a
+    second, untyped spelling of a name."""
+    subscripted = [f"{module}:{node.lineno} {node.value.attr}" for module, tree in modules() for node in ast.walk(tree)
+                   if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute)
+                   and (node.value.attr.startswith("DALLOSH") or node.value.attr == "EMBEDDED")]
+    assert subscripted == []
+
+
 def _named_literals(tree: ast.AST, *, actions: set[str], statuses: set[str]) -> list[int]:
     """Lines that spell an audit action (action="claimed") or a ticket status ("resolved"
     compared, passed as status=, or set as a "status") as a bare string."""

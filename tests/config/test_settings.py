@@ -61,7 +61,7 @@ def test_forms_refuse_a_post_without_its_csrf_token(make_user, analysed):
 
 @pytest.mark.django_db
 def test_an_upload_over_the_limit_is_refused_before_a_byte_is_stored(admin_client, settings):
-    settings.DALLOSH = {**settings.DALLOSH, "UPLOAD_MAX_BYTES": 1000}
+    settings.DALLOSH_INGEST = settings.DALLOSH_INGEST.replace(upload_max_bytes=1000)
     answer = admin_client.post("/ingest/uploads/", json.dumps({"filename": "big.csv", "size": 1001}),
                                content_type="application/json")
     assert answer.status_code == 400

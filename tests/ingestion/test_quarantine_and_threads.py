@@ -53,7 +53,7 @@ def test_latin1_file_is_ingested_with_its_accents(write_csv):
 
 
 def test_reply_before_its_parent_across_chunks_is_merged(write_csv, settings):
-    settings.DALLOSH = {**settings.DALLOSH, "INGEST_CHUNK_ROWS": 2}
+    settings.DALLOSH_INGEST = settings.DALLOSH_INGEST.replace(chunk_rows=2)
     content = twcs_csv(
         twcs_row(0, 3, "cust", "True", "still nothing", reply_to="2.0", minute=3),
         twcs_row(1, 9, "other", "True", "unrelated question", minute=1),

@@ -69,7 +69,7 @@ def sixty_tweets(write_csv) -> Path:
 def test_interrupted_job_is_marked_and_resumed_in_process(settings, write_csv):
     from ingestion import services
 
-    settings.DALLOSH = {**settings.DALLOSH, "INGEST_CHUNK_ROWS": 20}
+    settings.DALLOSH_INGEST = settings.DALLOSH_INGEST.replace(chunk_rows=20)
     job = services.create_file_job(path=sixty_tweets(write_csv))
 
     def stop_after_two_chunks(current, _outcome):
@@ -90,7 +90,7 @@ def test_a_runner_that_lost_its_lease_leaves_the_job_to_the_new_runner(shared_da
     refused and A stops without marking B's job failed."""
     from ingestion import services
 
-    settings.DALLOSH = {**settings.DALLOSH, "INGEST_CHUNK_ROWS": 500}
+    settings.DALLOSH_INGEST = settings.DALLOSH_INGEST.replace(chunk_rows=500)
     job = services.create_file_job(path=shared_data / "free_tweets_fr.csv")
     taken = {}
 
@@ -149,7 +149,7 @@ def test_a_job_run_in_slices_is_left_to_the_next_slice_and_ends_with_every_row_o
     running: the next slice claims it at once, and no slice needs the cluster's hour."""
     from ingestion import services
 
-    settings.DALLOSH = {**settings.DALLOSH, "INGEST_CHUNK_ROWS": 20}
+    settings.DALLOSH_INGEST = settings.DALLOSH_INGEST.replace(chunk_rows=20)
     job = services.create_file_job(path=sixty_tweets(write_csv))
     job = services.run_job(job_id=job.id, max_seconds=0)  # one chunk, then the deadline has passed
     assert (job.status, job.lease, job.next_row) == (JobStatus.RUNNING, None, 20)
@@ -181,7 +181,7 @@ def test_the_housekeeping_schedule_queues_stalled_jobs_once(broker, settings):
     assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == ("I", 1, -1)
 
     now = datetime.now(UTC)
-    long_ago = now - timedelta(seconds=settings.DALLOSH["INGEST_STALE_AFTER_S"] + 60)
+    long_ago = now - timedelta(seconds=settings.DALLOSH_INGEST.stale_after_s + 60)
 
     def job(name: str, **fields) -> IngestJob:
         return IngestJob(**{"kind": "upload", **fields}, source="twcs", format="twcs", content_hash=name,
@@ -218,7 +218,7 @@ def test_a_worker_killed_after_its_first_checkpoint_is_resumed_with_every_row_on
     from tests.steps import wait_for
 
     fast = {"DALLOSH_INGEST_CHUNK_ROWS": "250", "DALLOSH_INGEST_STALE_AFTER_S": "1", "DALLOSH_INGEST_SLICE_S": "1"}
-    settings.DALLOSH = {**settings.DALLOSH, "INGEST_STALE_AFTER_S": 1}
+    settings.DALLOSH_INGEST = settings.DALLOSH_INGEST.replace(stale_after_s=1)
     uploaded = write_csv("upload.csv", twcs_csv(*(twcs_row(n, 1000 + n, f"cust{n}", "True", f"no signal, day {n}",
                                                           minute=n % 60) for n in range(1500))))
     job = services.create_file_job(path=uploaded, kind="upload")

@@ -159,7 +159,7 @@ def test_uploaded_files_are_deleted_once_ingested_and_abandoned_ones_expire(admi
     from ingestion.models import UploadSession
     from ingestion.services import expire_abandoned_uploads
 
-    uploads = settings.DALLOSH["UPLOAD_DIR"]
+    uploads = settings.DALLOSH_INGEST.upload_dir
     content = twcs_csv(twcs_row(0, 1, "cust", "True", "my internet is down")).encode()
     job = admin_client.post(f"/ingest/uploads/{upload(admin_client, content)}/finish").json()
     wait_for(lambda: IngestJob.objects.get(id=ObjectId(job["id"])).status, until=lambda s: s == "completed",

@@ -14,7 +14,7 @@ from tests.steps import wait_for
 @pytest.mark.django_db(transaction=True)
 def test_staff_uploads_a_csv_and_sees_it_ingested(browser, live_server, admin_user, qcluster_worker, shared_data,
                                                   tmp_path, settings):
-    settings.DALLOSH = {**settings.DALLOSH, "UPLOAD_CHUNK_BYTES": 64 * 1024}  # several slices
+    settings.DALLOSH_INGEST = settings.DALLOSH_INGEST.replace(upload_chunk_bytes=64 * 1024)  # several slices
     sample = tmp_path / "first_800.csv"
     with (shared_data / "twcs_sample.csv").open(newline="", encoding="utf-8") as source, sample.open("w") as target:
         writer = csv.writer(target)

@@ -32,7 +32,7 @@ def test_agent_sees_a_ticket_arrive_live_claims_and_resolves_it(browser, daphne_
     # The scripted LLM labels it (the fast tier off), so the test knows its urgency.
     start_qcluster("refine", OPENAI_BASE_URL=fault_server.url, OPENAI_API_KEY="test", DALLOSH_ANALYSIS_TIERS="openai",
                    DALLOSH_LOCAL_MODEL="off", DALLOSH_FAST_TIER="off")
-    settings.DALLOSH_ANALYSIS = {**django_settings.DALLOSH_ANALYSIS, "AUTO_ENQUEUE": True, "FAST_TIER": False}
+    settings.DALLOSH_ANALYSIS = django_settings.DALLOSH_ANALYSIS.replace(auto_enqueue=True, fast_tier=False)
     ingest_records(records=[twcs_record(900, "fibre down since this morning", minute=5)], source="twcs")
     arrived = wait_for(lambda: queue_order(browser), until=lambda order: len(order) == 3, timeout=90)
     browser.save_screenshot(str(tmp_path / "queue.png"))

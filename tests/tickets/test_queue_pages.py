@@ -36,7 +36,7 @@ def test_filters_and_holder_views(analysed, make_user):
 
 
 def test_pages_follow_each_other_without_gaps_or_repeats(analysed, settings):
-    settings.DALLOSH_QUEUE = {**settings.DALLOSH_QUEUE, "PAGE_SIZE": 4}
+    settings.DALLOSH_QUEUE = settings.DALLOSH_QUEUE.replace(page_size=4)
     ids = analysed(*[f"internet down {n}" for n in range(5)], *[f"no signal {n}" for n in range(6)])
     expected = ids[:5] + ids[5:]  # high first, each oldest first
     seen, cursor = [], ""
@@ -50,7 +50,7 @@ def test_pages_follow_each_other_without_gaps_or_repeats(analysed, settings):
 
 
 def test_a_selective_search_stops_at_its_budget_and_searches_further_on(analysed, settings):
-    settings.DALLOSH_QUEUE = {**settings.DALLOSH_QUEUE, "SCAN_BUDGET_MS": 0, "WINDOW_MAX": 2}
+    settings.DALLOSH_QUEUE = settings.DALLOSH_QUEUE.replace(scan_budget_ms=0, window_max=2)
     ids = analysed(*[f"internet down {n}" for n in range(5)], "internet down in Quimper")
     first = queue_pages.queue_page(team="tech", filters=QueueFilters(search="quimper"), username="x")
     assert first.rows == [] and first.searched_until and first.next_cursor  # stopped after one read
@@ -86,7 +86,7 @@ def test_the_unsure_view_lists_the_tickets_the_machine_doubts_most_urgent_first(
 
 
 def test_the_unsure_view_pages_through_its_own_index_and_directory_days(fast_labelled, settings):
-    settings.DALLOSH_QUEUE = {**settings.DALLOSH_QUEUE, "PAGE_SIZE": 2}
+    settings.DALLOSH_QUEUE = settings.DALLOSH_QUEUE.replace(page_size=2)
     texts = [f"no signal in street {n}" for n in range(7)]
     doubted = texts[1::2]  # every other one: 3 of 7
     ids = dict(zip(texts, fast_labelled(*texts, doubts={text: {"topic": 0.5} for text in doubted}), strict=True))

@@ -49,3 +49,25 @@ def test_one_unwritable_ticket_never_stops_the_sla_watch_an_ingest_chunk_or_an_a
     Ticket._get_collection().update_one({"_id": full}, {"$set": {"needs_analysis": True}})
     run = analysis_services.analyse_tickets(ticket_ids=[full, "twcs:990102"])
     assert run.analysed == ["twcs:990102"] and Ticket.objects.get(id="twcs:990102").team == "billing"
+
+
+@pytest.mark.no_servers
+def test_the_analysis_record_is_built_once_and_read_back_in_the_stored_shape():
+    """analysis.chain.Outcome.record is the one builder of what a ticket stores as its
+    analysis: it writes every field the document holds but the two written beside it later
+    (an LLM's suggestion on a held ticket, the fast labels kept when an LLM refines), and the
+    store's read-back type names only stored fields."""
+    from analysis.chain import Outcome
+    from dallosh.vocabulary import Analysis
+    from tickets.models import TicketAnalysis
+    from tickets.store import AnalysisRow
+
+    labels = Analysis(sentiment="negative", topic="network", urgency="high", team="tech", actionable=True,
+                      summary="no signal")
+    outcome = Outcome(analysis=labels, provider="fast", model="heads-v2", tokens_in=0, tokens_out=0, latency_ms=3,
+                      attempts=1, batch_size=1, fallbacks=[])
+    record = outcome.record(analysis=labels, text="no signal", now=None, confidence={}, unsure=[], refine_fields=[],
+                            refine_basis={}, review_flag=None)
+    stored = set(TicketAnalysis._fields)
+    assert set(record) == stored - {"suggestion", "fast_labels"}
+    assert set(AnalysisRow.__annotations__) <= stored

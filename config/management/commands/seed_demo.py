@@ -32,7 +32,7 @@ class Command(BaseCommand):
     help = "Create (or reset) a demo account per role and the stream-integration account; print the logins."
 
     def handle(self, *args, **options) -> None:
-        password = settings.DALLOSH["DEMO_PASSWORD"]
+        password = settings.DALLOSH_SITE.demo_password
         users = get_user_model()
         lines = []
         for username, groups, role in DEMO_USERS:
