@@ -36,7 +36,7 @@ from analysis.prompts import Item
 from dallosh.mongo import as_utc
 from dallosh.vocabulary import doubts_left_to_people, unsure_in_force
 from ingestion.selectors import customer_words
-from ingestion.store import tweets_by_ids
+from ingestion.store import MODEL_TEXT, tweets_by_ids
 from tickets import routing, store
 from tickets.audit import AuditAction
 from tickets.models import EPOCH, TicketStatus
@@ -269,9 +269,7 @@ def _settled_by(current: dict, outcome: Outcome) -> list[str]:
 def _customer_texts(tickets: list[TicketRow]) -> dict[str, str]:
     """Each ticket's text for the model: its customer's own tweets, cleaned, in order."""
     tweet_ids = [tweet_id for t in tickets for tweet_id in t.get("tweet_ids", [])]
-    fields = {"clean_text": 1, "text": 1, "is_brand": 1, "is_retweet": 1, "is_duplicate": 1, "created_at": 1,
-              "conversation_id": 1}
-    tweets = sorted(tweets_by_ids(tweet_ids, projection=fields), key=lambda t: (t["created_at"], t["_id"]))
+    tweets = sorted(tweets_by_ids(tweet_ids, projection=MODEL_TEXT), key=lambda t: (t["created_at"], t["_id"]))
     by_conversation: dict[str, list[dict]] = {}
     for tweet in tweets:
         by_conversation.setdefault(tweet["conversation_id"], []).append(tweet)

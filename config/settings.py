@@ -238,6 +238,7 @@ DALLOSH_INGEST = IngestSettings(
     stream_max_bytes=8 * 1024 * 1024,
     # Brand posts are kept, not queued.
     fr_brand_accounts=tuple(os.environ.get("DALLOSH_FR_BRAND_ACCOUNTS", "Freebox,free").split(",")),
+    brand_addresses=tuple(os.environ.get("DALLOSH_BRAND_ADDRESSES", "support@dallosh.example").split(",")),
     # Shorter texts ("thanks!") are compared only within one author's tweets. A duplicate is
     # a repeat within a time window (tweet time): the same author saying "still no internet"
     # again within a day is one request; weeks later it is a new one.

@@ -26,6 +26,9 @@ SUMMARY_MAX_CHARS = 140
 # for texts with too few letters to tell.
 LANGUAGES = ("fr", "en", "es", "de", "it", "pt", "nl")
 UNKNOWN_LANGUAGE = "und"
+# Where a customer's message came from: each has its own door into ingestion, and the same
+# analysis and routing once it is a message.
+TWITTER, EMAIL, CALL = CHANNELS = ("twitter", "email", "call")
 
 VOCABULARY: dict[str, tuple[str, ...]] = {
     "sentiment": SENTIMENTS,

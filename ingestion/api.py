@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 from django.conf import settings
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -17,7 +21,7 @@ from dallosh import json_input
 from dallosh.json_input import JSONParser
 from dallosh.permissions import CanIngest
 from dallosh.serializers import refusals
-from ingestion import selectors, services
+from ingestion import mail, selectors, services
 from ingestion.formats import FORMATS, format_by_name
 
 
@@ -34,6 +38,27 @@ class NDJSONParser(BaseParser):
                     raise ParseError(_("NDJSON line %(number)d is not JSON: %(error)s")
                                      % {"number": number, "error": exc}) from exc
         return records
+
+
+class RawMailParser(BaseParser):
+    """One e-mail as received (RFC 822), read as bytes: its charsets are the parser's business."""
+
+    media_type = "message/rfc822"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return [stream.read()]
+
+
+class MboxParser(BaseParser):
+    """Several e-mails in one mbox body."""
+
+    media_type = "application/mbox"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        with tempfile.NamedTemporaryFile(suffix=".mbox") as box:
+            shutil.copyfileobj(stream, box)
+            box.flush()
+            return list(mail.split_mbox(Path(box.name)))
 
 
 class JobProgressSerializer(serializers.Serializer):
@@ -138,6 +163,31 @@ def _missing_fields(records: list, format_name: str | None) -> str:
                                                          "lacking": ", ".join(lacking),
                                                          "expected": ", ".join(fmt.columns)}
     return ""
+
+
+class MailIngestView(APIView):
+    """POST e-mails as received: one RFC 822 message (message/rfc822) or an mbox
+    (application/mbox). Each is stored raw, threaded by its Message-ID and references, and
+    made a ticket where a customer writes; what cannot be read is quarantined with its reason.
+    The same body sent again stores nothing twice."""
+
+    permission_classes = [CanIngest]
+    parser_classes = [RawMailParser, MboxParser]
+
+    @extend_schema(request={"message/rfc822": {"type": "string", "format": "binary"},
+                            "application/mbox": {"type": "string", "format": "binary"}},
+                   responses={201: JobProgressSerializer, 202: JobProgressSerializer, **refusals(400, 413, 415)})
+    def post(self, request):
+        limit = settings.DALLOSH_INGEST.stream_max_bytes
+        if int(request.headers.get("Content-Length") or 0) > limit:
+            return Response({"error": _("payload over %(limit)d bytes; send larger mailboxes with manage.py "
+                                        "ingest_mail") % {"limit": limit}},
+                            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        messages = [raw for raw in request.data if raw]
+        job = services.ingest_mails(messages=messages, user=request.user.get_username())  # IngestError: a 400
+        done = job.status == services.JobStatus.COMPLETED
+        return Response(selectors.job_progress(job),
+                        status=status.HTTP_201_CREATED if done else status.HTTP_202_ACCEPTED)
 
 
 class IngestJobView(APIView):

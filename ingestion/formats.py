@@ -7,11 +7,14 @@ rows costs milliseconds.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pandas as pd
 from django.conf import settings
 from django.utils.translation import gettext as _
+
+from dallosh.vocabulary import EMAIL, TWITTER
 
 CANONICAL_COLUMNS = ["row", "tweet_id", "author", "is_brand", "created_at", "text", "reply_to_id", "response_ids"]
 ID_PATTERN = r"^\d+(?:\.0+)?$"
@@ -31,6 +34,7 @@ class CsvFormat:
     name: str
     label: str
     columns: tuple[str, ...]
+    channel: str = TWITTER
     # The French feed lost its line breaks: each became a stray "n" glued to a word.
     stray_newline_n: bool = False
 
@@ -117,7 +121,34 @@ class FreeOperatorFormat(CsvFormat):
         return ParsedChunk(tweets, rejects)
 
 
-FORMATS: tuple[CsvFormat, ...] = (TwcsFormat(), FreeOperatorFormat())
+class EmailFormat(CsvFormat):
+    """E-mails as ingestion/mail.py reads them (never a CSV file's format: their door is the
+    mailbox, .eml/.mbox files and raw RFC 822). The message key is the Message-ID's."""
+
+    name = "email"
+    label = "E-mail"
+    columns = ("message_key", "sender", "is_brand", "date", "text", "parent_key", "is_automated", "mail")
+    channel = EMAIL
+
+    def parse(self, frame: pd.DataFrame) -> ParsedChunk:
+        created = _dates(frame["date"], format="ISO8601")
+        messages = pd.DataFrame({
+            "row": frame["row"],
+            "tweet_id": frame["message_key"],
+            "author": frame["sender"],
+            "is_brand": frame["is_brand"] == "true",
+            "created_at": created,
+            "text": frame["text"],
+            "reply_to_id": frame["parent_key"],
+            "response_ids": [[] for _ in range(len(frame))],
+            "is_automated": frame["is_automated"] == "true",
+            "mail": frame["mail"].map(json.loads),
+        })
+        return ParsedChunk(messages, [])
+
+
+FORMATS: tuple[CsvFormat, ...] = (TwcsFormat(), FreeOperatorFormat())  # a CSV file's, detected by its columns
+EMAIL_FORMAT = EmailFormat()
 
 
 def detect_format(columns: list[str]) -> CsvFormat:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import mongoengine as me
 from django.conf import settings
 
+from dallosh import vocabulary
+
 
 class JobStatus:
     PENDING = "pending"
@@ -37,7 +39,7 @@ class JobCounters(me.EmbeddedDocument):
 class IngestJob(me.Document):
     """One ingest of one file or one stream request: its progress, counters and resume point."""
 
-    kind = me.StringField(choices=("file", "upload", "stream"), required=True)
+    kind = me.StringField(choices=("file", "upload", "stream", "mail"), required=True)
     source = me.StringField(required=True)
     format = me.StringField(required=True)
     path = me.StringField()
@@ -92,6 +94,7 @@ class RawRow(me.Document):
     row = me.IntField(required=True)
     values = me.ListField(me.StringField())
     raw_text = me.StringField()
+    raw_bytes = me.BinaryField()  # an e-mail exactly as received (RFC 822), whatever its charset
     received_at = me.DateTimeField(required=True)
 
     meta = {"collection": "raw_rows", "indexes": [{"fields": ["job", "row"]}]}
@@ -133,6 +136,11 @@ class Tweet(me.Document):
     response_ids = me.ListField(me.StringField())
     conversation_id = me.StringField(required=True)
     recorded_by = me.StringField()  # a brand reply an agent recorded in Dallosh: who
+    # The channel it came by (absent on tweets stored before there were others: twitter).
+    channel = me.StringField(choices=vocabulary.CHANNELS)
+    # An auto-reply, a bounce or a mailing list's post: kept and shown, never a request.
+    is_automated = me.BooleanField(default=False)
+    mail = me.DictField()  # an e-mail's own fields (ingestion/mail.ParsedMail.as_metadata)
     job = me.ObjectIdField()
     row = me.IntField()
 

@@ -9,6 +9,7 @@ after a crash produces nothing twice.
 
 from __future__ import annotations
 
+import hashlib
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -123,7 +124,9 @@ def _store_raw(ctx: JobContext, records: list[RawRecord], now: datetime) -> int:
     for record in records:
         document = {"_id": f"{ctx.content_hash}:{record.row}", "job": ctx.job_id, "row": record.row,
                     "received_at": now}
-        if record.fields is None:
+        if record.raw_bytes is not None:  # a message kept once whatever batch brought it again
+            document.update(_id="raw:" + hashlib.sha256(record.raw_bytes).hexdigest(), raw_bytes=record.raw_bytes)
+        elif record.fields is None:
             document["raw_text"] = record.raw_text
         else:
             document["values"] = record.fields
@@ -213,10 +216,14 @@ def _within_window(at: datetime, first: dict) -> bool:
     return seen_at is not None and abs(at - seen_at) <= timedelta(seconds=first["window_s"])
 
 
+CHANNEL_COLUMNS = ("is_automated", "mail")  # what a channel other than Twitter adds to its messages
+
+
 def _tweet_documents(ctx: JobContext, tweets: pd.DataFrame) -> list[dict]:
     columns = ["_id", "tweet_id", "author", "is_brand", "created_at", "text", "clean_text", "display_text",
                "language", "is_retweet", "is_duplicate", "duplicate_of", "duplicate_kind", "fingerprint", "reply_to",
                "response_ids", "conversation_id", "row"]
+    columns += [c for c in CHANNEL_COLUMNS if c in tweets.columns]
     documents = []
     for values in zip(*(tweets[c] for c in columns)):
         document = dict(zip(columns, values))
@@ -224,8 +231,11 @@ def _tweet_documents(ctx: JobContext, tweets: pd.DataFrame) -> list[dict]:
         document["is_brand"] = bool(document["is_brand"])
         document["is_retweet"] = bool(document["is_retweet"])
         document["is_duplicate"] = bool(document["is_duplicate"])
+        if "is_automated" in document:
+            document["is_automated"] = bool(document["is_automated"])
         document["row"] = int(document["row"])
         document["source"] = ctx.source
+        document["channel"] = ctx.fmt.channel
         document["job"] = ctx.job_id
         documents.append({k: v for k, v in document.items() if v is not None and v == v})  # drop None and NaN
     return documents

@@ -40,6 +40,7 @@ class RawRecord:
     raw_text: str
     fields: list[str] | None
     error: str | None = None
+    raw_bytes: bytes | None = None  # a message kept as bytes (an e-mail), not as text
 
 
 @dataclass(slots=True)

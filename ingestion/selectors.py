@@ -56,8 +56,10 @@ def quarantined_rows(*, job: IngestJob, limit: int = 200, after_row: int = -1) -
 
 
 def speaks_for_the_customer(tweet: dict) -> bool:
-    """A customer's own tweet: not the brand's, not a retweet, not a repeat of an earlier one."""
-    return not tweet.get("is_brand") and not tweet.get("is_retweet") and not tweet.get("is_duplicate")
+    """A customer's own message: not the brand's, not a retweet, not a repeat of an earlier one,
+    not an automated mail (an out-of-office, a bounce)."""
+    return not (tweet.get("is_brand") or tweet.get("is_retweet") or tweet.get("is_duplicate")
+                or tweet.get("is_automated"))
 
 
 def customer_words(tweets: list[dict], *, separator: str = " / ") -> str:

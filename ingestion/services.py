@@ -23,6 +23,7 @@ from pathlib import Path
 from bson import ObjectId
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 from redis.exceptions import RedisError
@@ -30,8 +31,10 @@ from redis.exceptions import RedisError
 from dallosh.announce import announce
 from dallosh.errors import Conflict, Invalid
 from dallosh.files import sha256_of
+from dallosh.vocabulary import EMAIL
 from ingestion import events, pipeline, store, threads
-from ingestion.formats import UnknownFormat, detect_format, detect_tweet_format, format_by_name
+from ingestion.formats import EMAIL_FORMAT, CsvFormat, UnknownFormat, detect_format, detect_tweet_format, format_by_name
+from ingestion.mail import mail_record
 from ingestion.models import IngestJob, JobStatus, Tweet, UploadSession
 from ingestion.reader import RawRecord, UnreadableFile, iter_chunks, read_header
 
@@ -255,7 +258,6 @@ def ingest_records(*, records: list[dict], source: str | None = None, format_nam
     body = json.dumps(records, sort_keys=True, default=str).encode()
     content_hash = "stream-" + hashlib.sha256(body).hexdigest()
     source = source or fmt.name
-    now = datetime.now(UTC)
     columns = list(fmt.columns)
     job = _job_for(content_hash=content_hash, source=source, fields={
         "kind": "stream", "format": fmt.name, "size_bytes": len(body), "columns": columns, "encoding": "utf-8",
@@ -268,14 +270,50 @@ def ingest_records(*, records: list[dict], source: str | None = None, format_nam
         return job  # the same request is being ingested right now: its job, still running
     raw = [RawRecord(i, 0, json.dumps(r, ensure_ascii=False, default=str), [_as_text(r.get(c)) for c in columns])
            for i, r in enumerate(records)]
-    ctx = pipeline.JobContext(job.id, content_hash, source, fmt, columns, threads.ConversationResolver())
+    return _ingest_at_once(job, raw, fmt=fmt, size_bytes=len(body))
+
+
+def ingest_mails(*, messages: list[bytes], user: str | None = None, source: str = EMAIL,
+                 origin: str | None = None) -> IngestJob:
+    """The e-mail door (.eml and .mbox files, raw RFC 822 to the API): these messages
+    ingested now as one small job, each stored raw first, exactly as received. One that
+    cannot be read is quarantined with its reason; one received again (the same bytes, or
+    the same Message-ID) is stored once; a retried request maps to the same job."""
+    if not messages:
+        raise IngestError(_("no e-mail in the request"))
+    digest = hashlib.sha256()
+    for raw in messages:
+        digest.update(hashlib.sha256(raw).digest())
+    content_hash = "mail-" + digest.hexdigest()
+    size = sum(len(raw) for raw in messages)
+    job = _job_for(content_hash=content_hash, source=source, fields={
+        "kind": "mail", "format": EMAIL_FORMAT.name, "size_bytes": size, "columns": list(EMAIL_FORMAT.columns),
+        "encoding": "rfc822", "created_by": user,
+        "original_name": origin or ngettext("%(count)d e-mail", "%(count)d e-mails",
+                                            len(messages)) % {"count": len(messages)}})
+    if job.status == JobStatus.COMPLETED:
+        return job
     try:
-        outcome = pipeline.process_chunk(ctx, raw)
+        job = _claim(job.id)
+    except JobBusy:
+        return job
+    brands = {address.casefold() for address in settings.DALLOSH_INGEST.brand_addresses}
+    records = [mail_record(row=row, raw=raw, brand_addresses=brands) for row, raw in enumerate(messages)]
+    return _ingest_at_once(job, records, fmt=EMAIL_FORMAT, size_bytes=size)
+
+
+def _ingest_at_once(job: IngestJob, records: list[RawRecord], *, fmt: CsvFormat, size_bytes: int) -> IngestJob:
+    """A small job's records through the pipeline as one chunk (the stream and e-mail doors)."""
+    started = datetime.now(UTC)
+    ctx = pipeline.JobContext(job.id, job.content_hash, job.source, fmt, list(fmt.columns),
+                              threads.ConversationResolver())
+    try:
+        outcome = pipeline.process_chunk(ctx, records)
     except Exception as exc:  # a retry of the same request resumes it (nothing is stored twice)
         _finish(job, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
-    job = _checkpoint(job, outcome, next_row=len(records), bytes_done=len(body),
-                      seconds=(datetime.now(UTC) - now).total_seconds())
+    job = _checkpoint(job, outcome, next_row=len(records), bytes_done=size_bytes,
+                      seconds=(datetime.now(UTC) - started).total_seconds())
     return _finish(job, JobStatus.COMPLETED)
 
 

@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+from dallosh.vocabulary import TWITTER
 from ingestion.selectors import speaks_for_the_customer
 from ingestion.store import tweets_of_conversations
 from tickets import events, sla, store
@@ -24,7 +25,8 @@ SUBJECT_CHARS = 280
 INGESTION = "system:ingestion"  # who the feed's own status moves are written by
 TWEET_FIELDS = {"author": 1, "is_brand": 1, "is_retweet": 1, "is_duplicate": 1, "created_at": 1, "text": 1,
                 "clean_text": 1, "display_text": 1,
-                "language": 1, "source": 1, "conversation_id": 1}
+                "language": 1, "source": 1, "conversation_id": 1, "channel": 1, "is_automated": 1,
+                "mail.subject": 1}
 
 
 @dataclass
@@ -48,6 +50,7 @@ def derive_ticket(conversation_id: str, tweets: list[dict]) -> dict | None:
     answered = [t for t in replies if t["created_at"] >= customer[-1]["created_at"]]
     return {
         "source": first["source"],
+        "channel": first.get("channel") or TWITTER,
         "customer": first["author"],
         "language": first.get("language"),
         "subject": subject_of(first),
@@ -65,7 +68,9 @@ def derive_ticket(conversation_id: str, tweets: list[dict]) -> dict | None:
 
 def subject_of(tweet: dict) -> str:
     """A ticket's title: its first customer tweet as cleaned (no links, mentions, emojis or
-    entities, the French feed's stray "n" repaired), else as written."""
+    entities, the French feed's stray "n" repaired), else as written; an e-mail's subject."""
+    if (tweet.get("mail") or {}).get("subject"):
+        return tweet["mail"]["subject"][:SUBJECT_CHARS]
     return (tweet.get("clean_text") or tweet.get("display_text") or tweet.get("text") or "")[:SUBJECT_CHARS]
 
 

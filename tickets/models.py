@@ -143,6 +143,7 @@ class Ticket(me.Document):
 
     id = me.StringField(primary_key=True)
     source = me.StringField(required=True)
+    channel = me.StringField(choices=vocabulary.CHANNELS)  # absent on tickets from before: twitter
     customer = me.StringField(required=True)
     language = me.StringField()
     subject = me.StringField()

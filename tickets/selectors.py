@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 
 from dallosh.permissions import AGENT_GROUP, can_view_ticket, team_group
 from dallosh.vocabulary import TEAMS
-from ingestion.store import tweets_by_ids
+from ingestion.store import READING, tweets_by_ids
 from tickets import directory, routing, sla, store
 from tickets.errors import TicketNotFound
 from tickets.models import RoutingRule, TicketStatus
@@ -69,9 +69,7 @@ def ticket_for(*, ticket_id: str) -> TicketRow | None:
 def conversation(*, ticket: TicketRow) -> list[dict]:
     """Every tweet of the conversation in order: customer tweets and brand replies, each with
     its original and its cleaned text."""
-    fields = {"author": 1, "is_brand": 1, "created_at": 1, "text": 1, "clean_text": 1, "language": 1,
-              "is_retweet": 1, "is_duplicate": 1, "reply_to": 1, "tweet_id": 1}
-    tweets = tweets_by_ids(ticket.get("tweet_ids", []), projection=fields)
+    tweets = tweets_by_ids(ticket.get("tweet_ids", []), projection=READING)
     return sorted(tweets, key=lambda t: (t["created_at"], t["_id"]))
 
 

@@ -9,6 +9,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
 
+from ingestion.mail import AUTOMATED_KINDS
 from tickets import audit
 from tickets.models import TicketStatus
 
@@ -128,3 +129,9 @@ def language_name(code: str | None) -> str:
 def get_item(mapping: dict | None, key: str):
     """mapping[key] in a template (None when absent)."""
     return (mapping or {}).get(key)
+
+
+@register.filter
+def mail_automated(kind: str) -> str:
+    """Why an automated e-mail is no request (auto-reply, bounce, mailing list), in words."""
+    return str(AUTOMATED_KINDS.get(kind, kind))
