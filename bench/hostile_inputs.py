@@ -1,6 +1,6 @@
 """A corpus of hostile CSV files, each with what must come of it, known by construction.
 
-Used by tests/dallosh/test_hostile_inputs.py and by bench/reliability.py (which adds the 2 GB
+Used by tests/ingestion/test_hostile_inputs.py and by bench/reliability.py (which adds the 2 GB
 file). A file is either refused as a whole (`refused`: words the error must contain) or
 read, and then every row is accounted for: `stored` tweets and `quarantined` rows per
 reason kind, adding up to `rows`.

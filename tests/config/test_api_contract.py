@@ -6,7 +6,7 @@ body; schema-valid requests must be accepted and schema-violating ones rejected 
 
 The ids in paths are those of a small real dataset (two analysed tickets, a routing rule,
 an alert, an ingest job), so the GET-by-id routes answer 200 and not only 404; the routes'
-404s are the permission matrix's to check (tests/dallosh/test_permission_matrix.py).
+404s are the permission matrix's to check (tests/dallosh/test_permissions.py).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ pipeline (scripted model)."""
 import threading
 
 import pytest
+from django.test import Client
 
 from tests.steps import queue_ids
 from tickets import actions, selectors, services
@@ -255,3 +256,20 @@ def test_notes_are_bounded_per_ticket_and_per_person_and_minute(analysed, make_u
     assert answer.status_code == 429
     assert answer.json()["error"] == "You added 10 notes within a minute; wait a moment, then try again."
     assert len(Ticket.objects.get(id=other).notes) == 10
+
+
+def test_recording_a_reply_adds_a_brand_tweet_and_stops_the_sla_clock(analysed, make_user):
+    from ingestion.models import Tweet
+    from tickets.models import Ticket
+
+    ticket_id = analysed("internet down since noon")[0]
+    client = Client()
+    client.force_login(make_user("ana", "tech"))
+    too_long = client.post(f"/tickets/{ticket_id}/reply/", {"text": "x" * 281}, HTTP_ACCEPT="application/json")
+    assert too_long.status_code == 409 and "281 characters" in too_long.json()["error"]
+    client.post(f"/tickets/{ticket_id}/reply/", {"text": "Sorry! Please DM us your account number."})
+    ticket = Ticket.objects.get(id=ticket_id)
+    assert ticket.status == "waiting_customer" and ticket.brand_reply_count == 1 and ticket.responded_at
+    reply = Tweet.objects.get(id=ticket.tweet_ids[-1])
+    assert reply.is_brand and reply.recorded_by == "ana" and reply.text == "Sorry! Please DM us your account number."
+    assert "Sorry! Please DM us your account number." in client.get(f"/tickets/{ticket_id}/").content.decode()
