@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -120,6 +121,96 @@ def start_redis(*, port: int, directory: Path, log: Path) -> ServerProcess:
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
     wait_for_port(port, process=process, name="redis-server", log=log)
     return ServerProcess("redis", port, process, redis_url(port))
+
+
+@dataclass
+class MailServer:
+    """A private Dovecot on loopback: its IMAPS URL for `user`, and the CA that signed it."""
+
+    server: ServerProcess
+    user: str
+    password: str
+    cafile: Path
+
+    @property
+    def url(self) -> str:
+        return f"imaps://{self.user}:{self.password}@127.0.0.1:{self.server.port}/INBOX"
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def start_dovecot(*, port: int, directory: Path, user: str = "support", password: str = "support") -> MailServer:
+    """Start Debian's Dovecot (dovecot-imapd) on loopback with IMAP over TLS only, one mailbox
+    user, Maildir storage under `directory` and a self-signed certificate made here. Run as
+    root it drops to Debian's dovecot/dovenull accounts (so `directory` must be reachable by
+    them: under /tmp or var/, not a private home), as anyone else it runs as them."""
+    exe = shutil.which("dovecot") or "/usr/sbin/dovecot"
+    if not Path(exe).exists():
+        raise EmbeddedServerError("dovecot not found: run scripts/bootstrap.sh (apt-get install dovecot-imapd)")
+    directory = directory.resolve()
+    for sub in ("run", "state", "mail"):
+        (directory / sub).mkdir(parents=True, exist_ok=True)
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    if not cert.exists():
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+                        "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    (directory / "users").write_text(f"{user}:{{PLAIN}}{password}::::::\n")
+    if os.getuid() == 0:  # its mail and auth processes read the users file and the mail as dovecot
+        internal, login = "dovecot", "dovenull"
+        directory.chmod(0o755)  # its parents must let others through too (not a 0700 home)
+        for path in (directory / "mail", directory / "users"):
+            shutil.chown(path, internal, internal)
+    else:
+        internal = login = pwd.getpwuid(os.getuid()).pw_name
+    config = directory / "dovecot.conf"
+    config.write_text(DOVECOT_CONF.format(dir=directory, port=port, internal=internal, login=login))
+    log = directory / "dovecot.log"
+    process = subprocess.Popen([exe, "-F", "-c", str(config)], stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    wait_for_port(port, process=process, name="dovecot", log=log)
+    return MailServer(ServerProcess("dovecot", port, process, f"imaps://127.0.0.1:{port}"), user, password, cert)
+
+
+DOVECOT_CONF = """\
+base_dir = {dir}/run
+state_dir = {dir}/state
+log_path = {dir}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+default_internal_user = {internal}
+default_internal_group = {internal}
+default_login_user = {login}
+first_valid_uid = 1
+ssl = required
+ssl_cert = <{dir}/cert.pem
+ssl_key = <{dir}/key.pem
+disable_plaintext_auth = yes
+auth_mechanisms = plain
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {dir}/users
+}}
+userdb {{
+  driver = static
+  args = uid={internal} gid={internal} home={dir}/mail/%u
+}}
+mail_location = maildir:~/Maildir
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    port = 0
+  }}
+  inet_listener imaps {{
+    port = {port}
+    ssl = yes
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+"""
 
 
 def _pidfile(var: Path, name: str) -> Path:

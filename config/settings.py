@@ -17,6 +17,7 @@ from dallosh.conf import (
     AnalysisSettings,
     EmbeddedSettings,
     IngestSettings,
+    MailboxSettings,
     QueueSettings,
     SiteSettings,
     SlaSettings,
@@ -246,6 +247,14 @@ DALLOSH_INGEST = IngestSettings(
     duplicate_author_window_h=24,
     duplicate_global_window_h=7 * 24,
     duplicate_forget_after_days=30,
+)
+# The support mailbox: polled every minute by the housekeeping cluster when a URL is set.
+DALLOSH_MAILBOX = MailboxSettings(
+    imap_url=os.environ.get("DALLOSH_IMAP_URL", ""),
+    imap_cafile=Path(os.environ["DALLOSH_IMAP_CAFILE"]) if os.environ.get("DALLOSH_IMAP_CAFILE") else None,
+    fetch_batch=int(os.environ.get("DALLOSH_IMAP_FETCH_BATCH", "200")),
+    max_batches=50,
+    timeout_s=60,
 )
 DALLOSH_SITE = SiteSettings(
     # Labelled tweets, dev sets: training and scorecards read them; the product runs without them.

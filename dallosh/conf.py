@@ -49,6 +49,17 @@ class IngestSettings(_Settings):
 
 
 @dataclass(frozen=True, kw_only=True)
+class MailboxSettings(_Settings):
+    """The support mailbox the housekeeping cluster polls over IMAP (ingestion/mailbox.py)."""
+
+    imap_url: str  # imaps://user:password@host:993/INBOX (or imap:// with STARTTLS); empty: none polled
+    imap_cafile: Path | None  # the CA of a private server's certificate; None: the system's CAs
+    fetch_batch: int  # messages per fetch and per ingest job: bounded memory, a checkpoint after each
+    max_batches: int  # per poll, so one poll of a huge mailbox never outlives its lease
+    timeout_s: float  # a server that stops answering fails the poll, which the next one retries
+
+
+@dataclass(frozen=True, kw_only=True)
 class SiteSettings(_Settings):
     """This installation's own facts."""
 

@@ -197,3 +197,16 @@ class UploadSession(me.Document):
 
     meta = {"collection": "upload_sessions",
             "indexes": [{"fields": ["user", "-created_at"]}, {"fields": ["job", "created_at"]}]}
+
+
+class MailboxCheckpoint(me.Document):
+    """How far the support mailbox has been read: the last UID whose message is stored, for
+    the folder's UIDVALIDITY. Advanced only after that message's job committed."""
+
+    mailbox = me.StringField(primary_key=True)  # user@host:port/folder, never the password
+    uid_validity = me.IntField(required=True)
+    last_uid = me.IntField(required=True, default=0)
+    messages = me.IntField(default=0)  # fetched through this checkpoint, for the operator
+    updated_at = me.DateTimeField(required=True)
+
+    meta = {"collection": "mailbox_checkpoints"}

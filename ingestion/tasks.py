@@ -1,8 +1,12 @@
 """django-q2 tasks: ingestion that must not run inside a web request."""
 
-from bson import ObjectId
+import dataclasses
 
-from ingestion import services
+from bson import ObjectId
+from django.conf import settings
+
+from dallosh import leases
+from ingestion import mailbox, services
 
 
 def run_ingest_job(job_id: str) -> dict:
@@ -19,3 +23,15 @@ def resume_stalled_jobs() -> int:
 def expire_abandoned_uploads() -> int:
     """Scheduled (ingestion/migrations/0001): uploads left unfinished for a day are deleted."""
     return services.expire_abandoned_uploads()
+
+
+def poll_mailbox() -> dict | None:
+    """Scheduled every minute (ingestion/migrations/0003): the support mailbox's new messages
+    become e-mails of the pipeline; nothing to do where no mailbox is configured."""
+    url = settings.DALLOSH_MAILBOX.imap_url
+    if not url:
+        return None
+    try:
+        return dataclasses.asdict(mailbox.poll_mailbox(url=url))  # a backlog goes on at the next poll
+    except leases.LeaseTaken:
+        return None  # the previous poll is still reading: it goes on where it is

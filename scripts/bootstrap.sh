@@ -41,6 +41,10 @@ install_debian_packages() {
   # Debian's gettext: msgfmt compiles the French catalogs (locale/*.po → .mo, build outputs), and
   # makemessages (xgettext, msgmerge) finds strings marked since (tests/dallosh/test_translations.py).
   command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
+  # Debian's Dovecot, the real IMAP mailbox of the e-mail tests and the demo (config/embedded.py starts a
+  # private one on loopback; the package's own service is not used), and openssl for its certificate.
+  command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing Debian packages: ${missing[*]}"
   if ! command -v apt-get >/dev/null 2>&1; then

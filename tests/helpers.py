@@ -1,9 +1,10 @@
 """The tests' factories: tweets as the stream API takes them, rows of test CSVs in the two
-shared formats, a live-writes harness, and a scripted fast tier."""
+shared formats, e-mails as a mail client sends them, a live-writes harness, and a scripted fast tier."""
 
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import EmailMessage
 
 from bench.llm_servers import expected_labels
 from dallosh.vocabulary import LABEL_FIELDS, Analysis
@@ -96,3 +97,37 @@ class ScriptedHeads:
 
         return [ScriptedPrediction(labels={**expected_labels(text), **self.said.get(text, {})}, confidence=sure(text))
                 for text in texts]
+
+
+CUSTOMER = "Camille Durand <camille.durand@example.fr>"
+SUPPORT = "Support <support@dallosh.example>"
+
+
+def email_bytes(*, body: str | None = "Bonjour, plus d'internet depuis ce matin.", subject: str = "Panne internet",
+            sender: str = CUSTOMER, message_id: str | None = "<m1@example.fr>", in_reply_to: str | None = None,
+            date: str = "Tue, 01 Dec 2026 09:15:00 +0100", html: str | None = None, headers: dict | None = None,
+            attachments: list[tuple[str, str, bytes]] = ()) -> bytes:
+    """An e-mail as a mail client sends it (RFC 822 bytes), from a customer to the support by default."""
+    mail_message = EmailMessage()
+    mail_message["From"] = sender
+    mail_message["To"] = SUPPORT
+    mail_message["Subject"] = subject
+    mail_message["Date"] = date
+    if message_id:
+        mail_message["Message-ID"] = message_id
+    if in_reply_to:
+        mail_message["In-Reply-To"] = in_reply_to
+        mail_message["References"] = in_reply_to
+    for name, value in (headers or {}).items():
+        mail_message[name] = value
+    if body is not None:
+        mail_message.set_content(body)
+    if html is not None:
+        if body is None:
+            mail_message.set_content(html, subtype="html")
+        else:
+            mail_message.add_alternative(html, subtype="html")
+    for filename, content_type, payload in attachments:
+        maintype, subtype = content_type.split("/")
+        mail_message.add_attachment(payload, maintype=maintype, subtype=subtype, filename=filename)
+    return bytes(mail_message)

@@ -8,7 +8,6 @@ import hashlib
 import io
 import mailbox
 from datetime import UTC, datetime
-from email.message import EmailMessage
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -20,40 +19,11 @@ from dallosh.permissions import INGEST_GROUP
 from ingestion import mail
 from ingestion.models import IngestJob, QuarantinedRow, RawRow, Tweet
 from ingestion.services import ingest_mails
+from tests.helpers import CUSTOMER, SUPPORT
+from tests.helpers import email_bytes as message
 from tickets.models import Ticket
 
-CUSTOMER = "Camille Durand <camille.durand@example.fr>"
-SUPPORT = "Support <support@dallosh.example>"
 MAIL_API = "/api/v1/ingest/mail"
-
-
-def message(*, body: str | None = "Bonjour, plus d'internet depuis ce matin.", subject: str = "Panne internet",
-            sender: str = CUSTOMER, message_id: str | None = "<m1@example.fr>", in_reply_to: str | None = None,
-            date: str = "Tue, 01 Dec 2026 09:15:00 +0100", html: str | None = None, headers: dict | None = None,
-            attachments: list[tuple[str, str, bytes]] = ()) -> bytes:
-    mail_message = EmailMessage()
-    mail_message["From"] = sender
-    mail_message["To"] = SUPPORT
-    mail_message["Subject"] = subject
-    mail_message["Date"] = date
-    if message_id:
-        mail_message["Message-ID"] = message_id
-    if in_reply_to:
-        mail_message["In-Reply-To"] = in_reply_to
-        mail_message["References"] = in_reply_to
-    for name, value in (headers or {}).items():
-        mail_message[name] = value
-    if body is not None:
-        mail_message.set_content(body)
-    if html is not None:
-        if body is None:
-            mail_message.set_content(html, subtype="html")
-        else:
-            mail_message.add_alternative(html, subtype="html")
-    for filename, content_type, payload in attachments:
-        maintype, subtype = content_type.split("/")
-        mail_message.add_attachment(payload, maintype=maintype, subtype=subtype, filename=filename)
-    return bytes(mail_message)
 
 
 @pytest.mark.no_servers
