@@ -17,7 +17,7 @@ from dallosh.conf import (
     AnalysisSettings,
     EmbeddedSettings,
     IngestSettings,
-    MailboxSettings,
+    MailSettings,
     QueueSettings,
     SiteSettings,
     SlaSettings,
@@ -248,13 +248,16 @@ DALLOSH_INGEST = IngestSettings(
     duplicate_global_window_h=7 * 24,
     duplicate_forget_after_days=30,
 )
-# The support mailbox: polled every minute by the housekeeping cluster when a URL is set.
-DALLOSH_MAILBOX = MailboxSettings(
+# E-mail: the support mailbox is polled every minute when a URL is set; replies are sent when an SMTP URL is.
+DALLOSH_MAIL = MailSettings(
     imap_url=os.environ.get("DALLOSH_IMAP_URL", ""),
     imap_cafile=Path(os.environ["DALLOSH_IMAP_CAFILE"]) if os.environ.get("DALLOSH_IMAP_CAFILE") else None,
     fetch_batch=int(os.environ.get("DALLOSH_IMAP_FETCH_BATCH", "200")),
     max_batches=50,
     timeout_s=60,
+    smtp_url=os.environ.get("DALLOSH_SMTP_URL", ""),
+    from_name=os.environ.get("DALLOSH_MAIL_FROM_NAME", "Dallosh Support"),
+    send_attempts=8,  # about four hours of retries, the delay doubling from a minute
 )
 DALLOSH_SITE = SiteSettings(
     # Labelled tweets, dev sets: training and scorecards read them; the product runs without them.

@@ -49,14 +49,18 @@ class IngestSettings(_Settings):
 
 
 @dataclass(frozen=True, kw_only=True)
-class MailboxSettings(_Settings):
-    """The support mailbox the housekeeping cluster polls over IMAP (ingestion/mailbox.py)."""
+class MailSettings(_Settings):
+    """E-mail in (the support mailbox the housekeeping cluster polls over IMAP,
+    ingestion/mailbox.py) and out (agents' replies sent over SMTP, ingestion/outbox.py)."""
 
     imap_url: str  # imaps://user:password@host:993/INBOX (or imap:// with STARTTLS); empty: none polled
     imap_cafile: Path | None  # the CA of a private server's certificate; None: the system's CAs
     fetch_batch: int  # messages per fetch and per ingest job: bounded memory, a checkpoint after each
     max_batches: int  # per poll, so one poll of a huge mailbox never outlives its lease
     timeout_s: float  # a server that stops answering fails the poll, which the next one retries
+    smtp_url: str  # smtps://user:password@host:465 or smtp://… (STARTTLS when offered); empty: no mail sent
+    from_name: str  # the brand's name on the replies, beside the first of the brand addresses
+    send_attempts: int  # a reply that failed this many times is shown as not sent, and no longer retried
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -79,7 +79,7 @@ class PollOutcome:
 def poll_mailbox(*, url: str) -> PollOutcome:
     """One poll of the mailbox at `url`: every message past the checkpoint, in batches."""
     mailbox = Mailbox.from_url(url)
-    config = settings.DALLOSH_MAILBOX
+    config = settings.DALLOSH_MAIL
     ttl = timedelta(seconds=config.timeout_s * (config.max_batches + 2))
     with leases.held(name=f"mailbox:{mailbox.key}", ttl=ttl), _connected(mailbox, config.imap_cafile,
                                                                            config.timeout_s) as imap:

@@ -210,3 +210,32 @@ class MailboxCheckpoint(me.Document):
     updated_at = me.DateTimeField(required=True)
 
     meta = {"collection": "mailbox_checkpoints"}
+
+
+class OutgoingStatus:
+    PENDING = "pending"  # waiting for its (next) attempt
+    SENT = "sent"
+    FAILED = "failed"  # every attempt failed: shown on the ticket, no longer retried
+    CHOICES = (PENDING, SENT, FAILED)
+
+
+class OutgoingMail(me.Document):
+    """An agent's reply to an e-mail ticket, composed once and sent over SMTP by the
+    housekeeping cluster (ingestion/outbox.py). `_id` is the reply's own message id in the
+    conversation, so recording it twice queues it once."""
+
+    id = me.StringField(primary_key=True)
+    conversation_id = me.StringField(required=True)
+    recipient = me.StringField(required=True)
+    message_id = me.StringField(required=True)
+    raw = me.BinaryField(required=True)  # the message exactly as sent (and as kept for audit)
+    status = me.StringField(choices=OutgoingStatus.CHOICES, default=OutgoingStatus.PENDING)
+    attempts = me.IntField(default=0)
+    last_error = me.StringField()
+    next_attempt_at = me.DateTimeField(required=True)
+    claimed_until = me.DateTimeField()  # a sender holds it until then; a dead one's claim lapses
+    created_at = me.DateTimeField(required=True)
+    sent_at = me.DateTimeField()
+
+    meta = {"collection": "outgoing_mails",
+            "indexes": [{"fields": ["status", "next_attempt_at"]}, {"fields": ["conversation_id"]}]}

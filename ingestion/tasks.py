@@ -6,7 +6,7 @@ from bson import ObjectId
 from django.conf import settings
 
 from dallosh import leases
-from ingestion import mailbox, services
+from ingestion import mailbox, outbox, services
 
 
 def run_ingest_job(job_id: str) -> dict:
@@ -28,10 +28,16 @@ def expire_abandoned_uploads() -> int:
 def poll_mailbox() -> dict | None:
     """Scheduled every minute (ingestion/migrations/0003): the support mailbox's new messages
     become e-mails of the pipeline; nothing to do where no mailbox is configured."""
-    url = settings.DALLOSH_MAILBOX.imap_url
+    url = settings.DALLOSH_MAIL.imap_url
     if not url:
         return None
     try:
         return dataclasses.asdict(mailbox.poll_mailbox(url=url))  # a backlog goes on at the next poll
     except leases.LeaseTaken:
         return None  # the previous poll is still reading: it goes on where it is
+
+
+def send_mail_replies() -> int:
+    """Scheduled every minute (ingestion/migrations/0004), and queued as a reply is recorded:
+    agents' e-mail replies whose attempt is due are sent."""
+    return outbox.send_due() if outbox.sending_enabled() else 0

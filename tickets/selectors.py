@@ -8,7 +8,8 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 
 from dallosh.permissions import AGENT_GROUP, can_view_ticket, team_group
-from dallosh.vocabulary import TEAMS
+from dallosh.vocabulary import EMAIL, TEAMS
+from ingestion import outbox
 from ingestion.store import READING, tweets_by_ids
 from tickets import directory, routing, sla, store
 from tickets.errors import TicketNotFound
@@ -70,7 +71,17 @@ def conversation(*, ticket: TicketRow) -> list[dict]:
     """Every tweet of the conversation in order: customer tweets and brand replies, each with
     its original and its cleaned text."""
     tweets = tweets_by_ids(ticket.get("tweet_ids", []), projection=READING)
+    if any((tweet.get("mail") or {}).get("outgoing") for tweet in tweets):  # where each e-mail reply stands
+        sending = outbox.replies_of(ticket["_id"])
+        for tweet in tweets:
+            if tweet["_id"] in sending:
+                tweet["sending"] = sending[tweet["_id"]]
     return sorted(tweets, key=lambda t: (t["created_at"], t["_id"]))
+
+
+def replies_by_mail(*, ticket: TicketRow) -> bool:
+    """Whether recording a reply on this ticket sends it: an e-mail ticket, with a mail server set."""
+    return ticket.get("channel") == EMAIL and outbox.sending_enabled()
 
 
 def team_agents(*, team: str) -> list[str]:

@@ -26,7 +26,8 @@ from dallosh.permissions import (
     can_withdraw_correction,
     can_work_ticket,
 )
-from dallosh.vocabulary import TEAMS, VOCABULARY, unsure_in_force
+from dallosh.vocabulary import EMAIL, TEAMS, TWITTER, VOCABULARY, unsure_in_force
+from ingestion import outbox
 from ingestion import services as ingestion_services
 from tickets import events, sla, store
 from tickets.audit import AuditAction
@@ -295,12 +296,14 @@ def withdraw_correction(*, ticket_id: str, user) -> TicketRow:
 
 
 REPLY_MAX_CHARS = 280
+MAIL_REPLY_MAX_CHARS = 10_000
 
 
 def record_reply(*, ticket_id: str, user, text: str) -> TicketRow:
-    """Record the reply an agent sent the customer (Dallosh sends nothing itself): a brand
-    tweet in the conversation, and the ticket now waits on the customer, which stops the
-    SLA clock. A draft from analysis/replies.py is only ever a starting point for this.
+    """Record the reply an agent sent the customer: a brand message in the conversation, and
+    the ticket now waits on the customer, which stops the SLA clock. Dallosh sends tweets
+    nowhere; an e-mail ticket's reply is sent by mail when an SMTP server is configured
+    (ingestion/outbox.py). A draft from analysis/replies.py is only ever a starting point.
 
     The ticket's version-checked write comes first and the brand tweet after it: a refused
     or failed write leaves no tweet behind to change SLA and KPIs later. Should the process
@@ -308,18 +311,22 @@ def record_reply(*, ticket_id: str, user, text: str) -> TicketRow:
     text = text.strip()
     if not text:
         raise ActionRefused(gettext("The reply is empty."))
-    if len(text) > REPLY_MAX_CHARS:
-        raise ActionRefused(gettext("The reply has %(length)d characters; a tweet holds %(limit)d.")
-                            % {"length": len(text), "limit": REPLY_MAX_CHARS})
     tweet_id = f"dallosh:{uuid.uuid4().hex}"
     decided: dict = {}
 
     def decide(ticket: TicketRow):
         _require_open(ticket)
+        by_mail, limit = ticket.get("channel") == EMAIL, reply_max_chars(channel=ticket.get("channel"))
+        if len(text) > limit:
+            message = (gettext("The reply has %(length)d characters; an e-mail reply holds %(limit)d.") if by_mail
+                       else gettext("The reply has %(length)d characters; a tweet holds %(limit)d."))
+            raise ActionRefused(message % {"length": len(text), "limit": limit})
         now = datetime.now(UTC)
+        decided["by_mail"] = by_mail and outbox.sending_enabled()
         decided["tweet"] = {
             "_id": tweet_id, "source": "dallosh", "tweet_id": tweet_id.split(":", 1)[1],
-            "author": settings.DALLOSH_SITE.brand_handle, "is_brand": True, "created_at": now,
+            "author": settings.DALLOSH_INGEST.brand_addresses[0] if by_mail else settings.DALLOSH_SITE.brand_handle,
+            "channel": ticket.get("channel") or TWITTER, "is_brand": True, "created_at": now,
             "text": text, "clean_text": text, "display_text": text, "language": ticket.get("language"),
             "reply_to": (ticket.get("tweet_ids") or [None])[-1], "conversation_id": ticket["_id"],
             "response_ids": [], "recorded_by": user.get_username()}
@@ -330,8 +337,19 @@ def record_reply(*, ticket_id: str, user, text: str) -> TicketRow:
         return changes, {"reply": text, "tweet": tweet_id}, {"tweet_ids": tweet_id}
 
     written = _mutate(ticket_id=ticket_id, user=user, action=AuditAction.REPLIED, decide=decide)
-    ingestion_services.store_recorded_tweet(tweet=decided["tweet"])
+    tweet = decided["tweet"]
+    if decided["by_mail"]:  # queued (stored) before the reply shows, sent by the housekeeping cluster
+        tweet["mail"] = outbox.queue_reply(reply_id=tweet_id, conversation_id=ticket_id, text=text,
+                                           language=tweet["language"])
+    ingestion_services.store_recorded_tweet(tweet=tweet)
+    if decided["by_mail"]:
+        outbox.send_soon()
     return written
+
+
+def reply_max_chars(*, channel: str | None) -> int:
+    """What one reply may hold: a tweet's 280 characters, or an e-mail's few pages."""
+    return MAIL_REPLY_MAX_CHARS if channel == EMAIL else REPLY_MAX_CHARS
 
 
 def reroute_ticket(*, ticket_id: str, user, team: str, reason: str = "") -> TicketRow:

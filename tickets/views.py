@@ -91,7 +91,8 @@ def _ticket_page(request: HttpRequest, ticket: dict, *, conversation: list[dict]
                "other_teams": [t for t in vocabulary.TEAMS if t != ticket.get("team")],
                "correction_form": CorrectionForm.for_ticket(ticket), "label_fields": _label_fields(ticket),
                "audit": list(reversed(ticket.get("audit", []))), "notes": ticket.get("notes", []),
-               "reply_max": services.REPLY_MAX_CHARS, "ticket_shortcuts": TICKET_SHORTCUTS}
+               "reply_max": services.reply_max_chars(channel=ticket.get("channel")),
+               "sends_mail": selectors.replies_by_mail(ticket=ticket), "ticket_shortcuts": TICKET_SHORTCUTS}
     template = "tickets/_ticket_state.html" if request.GET.get("partial") == "state" else "tickets/ticket.html"
     return render(request, template, context)
 

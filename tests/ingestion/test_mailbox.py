@@ -43,7 +43,7 @@ def dovecot():
 def folder(dovecot, settings, request):
     """A folder of its own for each test, and the URL that polls it."""
     name = re.sub(r"\W", "", request.node.name)[-40:]
-    settings.DALLOSH_MAILBOX = settings.DALLOSH_MAILBOX.replace(imap_cafile=dovecot.cafile, fetch_batch=20)
+    settings.DALLOSH_MAIL = settings.DALLOSH_MAIL.replace(imap_cafile=dovecot.cafile, fetch_batch=20)
     with session(dovecot) as imap:
         imap.create(name)
     return dovecot.url.removesuffix("INBOX") + name, name
@@ -118,7 +118,7 @@ def test_a_poller_killed_mid_fetch_resumes_with_nothing_lost_or_doubled(dovecot,
     with pytest.raises(LeaseTaken):  # the dead poller's lease holds until it expires...
         poll_mailbox(url=url)
     Lease.objects.update(set__until=datetime.now(UTC) - timedelta(seconds=1))  # ...as it now has
-    settings.DALLOSH_MAILBOX = settings.DALLOSH_MAILBOX.replace(max_batches=1000)
+    settings.DALLOSH_MAIL = settings.DALLOSH_MAIL.replace(max_batches=1000)
     resumed = poll_mailbox(url=url)
     assert resumed.last_uid == count and Tweet.objects.count() == count and Ticket.objects.count() == count
     stored = sorted(tweet.mail["message_id"].strip("<>") for tweet in Tweet.objects)

@@ -17,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--url", default=None, help="the mailbox (default: DALLOSH_IMAP_URL)")
 
     def handle(self, *args, url: str | None, **options) -> None:
-        url = url or settings.DALLOSH_MAILBOX.imap_url
+        url = url or settings.DALLOSH_MAIL.imap_url
         if not url:
             raise CommandError("no mailbox: set DALLOSH_IMAP_URL or pass --url")
         while True:
