@@ -277,10 +277,16 @@ DALLOSH_ACCESS = AccessSettings(
 )
 # Response-time targets per urgency, in hours ("high=1,medium=8,low=48"): the clock starts
 # when the customer wrote, or when we received it if later (bulk imports of old tweets).
-DALLOSH_SLA = SlaSettings(hours={
-    urgency: float(hours)
-    for urgency, hours in (item.split("=") for item in
-                           os.environ.get("DALLOSH_SLA_HOURS", "high=1,medium=8,low=48").split(","))
+def _sla_hours(variable: str, default: str) -> dict[str, float]:
+    return {urgency: float(hours) for urgency, hours in (item.split("=") for item in
+                                                         os.environ.get(variable, default).split(","))}
+
+
+# Response targets in hours per urgency: tweets' by default; a customer who e-mails expects an
+# answer within the working day, one who called and is waiting for a call back sooner.
+DALLOSH_SLA = SlaSettings(hours=_sla_hours("DALLOSH_SLA_HOURS", "high=1,medium=8,low=48"), channel_hours={
+    "email": _sla_hours("DALLOSH_SLA_EMAIL_HOURS", "high=4,medium=24,low=72"),
+    "call": _sla_hours("DALLOSH_SLA_CALL_HOURS", "high=2,medium=8,low=48"),
 })
 # Queue rows per page; how long one page request may read candidate tickets when filters
 # (search above all) are selective, past which the page says how far it searched and

@@ -85,7 +85,12 @@ class AccessSettings(_Settings):
 class SlaSettings(_Settings):
     """Response-time targets (tickets/sla.py)."""
 
-    hours: Mapping[str, float]  # per urgency: the clock starts when the customer wrote
+    hours: Mapping[str, float]  # per urgency: the clock starts when the customer wrote (tweets)
+    channel_hours: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # a channel's own targets
+
+    def target_hours(self, urgency: str, channel: str | None) -> float:
+        """A channel's own target where it has one (e-mail is answered slower than a tweet)."""
+        return self.channel_hours.get(channel or "", {}).get(urgency) or self.hours[urgency]
 
 
 @dataclass(frozen=True, kw_only=True)

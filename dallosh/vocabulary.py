@@ -165,6 +165,7 @@ NAMES: dict[str, str] = {
     "high": _("high"), "medium": _("medium"), "low": _("low"), "tech": _("tech"),
     "sentiment": _("sentiment"), "topic": _("topic"), "urgency": _("urgency"), "team": _("team"),
     "actionable": _("actionable"), "summary": _("summary"), "assignee": _("assignee"), "status": _("status"),
+    "channel": _("channel"), "twitter": _("Twitter"), "email": _("e-mail"), "call": _("call"),
 }
 
 

@@ -31,7 +31,8 @@ class QueueRowSerializer(serializers.Serializer):
     summary = serializers.CharField(source="analysis.summary", default="")
     subject = serializers.CharField(default="")
     language = serializers.CharField(allow_null=True, default=None)
-    customer = serializers.CharField()
+    channel = serializers.CharField(default="twitter", help_text="twitter, email or call")
+    customer = serializers.CharField(help_text="a Twitter handle, an e-mail address or a caller's number")
     created_at = serializers.DateTimeField()
     sla_due_at = serializers.DateTimeField(allow_null=True, default=None)
     sla_state = serializers.CharField(allow_null=True, default=None)
@@ -84,7 +85,7 @@ class QueueView(APIView):
     @extend_schema(parameters=[
         *[OpenApiParameter(name, OpenApiTypes.STR, description="a value outside the vocabulary is ignored, "
                            "as an old link still opens the queue") for name in (
-            "status", "topic", "sentiment", "language", "holder")],
+            "status", "topic", "sentiment", "language", "channel", "holder")],
         OpenApiParameter("unsure", OpenApiTypes.STR, description="`1`: only the tickets whose labels the machine "
                          "is unsure of (in the queue's order: breached, most urgent, oldest first); any other value "
                          "is ignored, as an old link still opens the queue"),

@@ -44,6 +44,7 @@ class QueueFilterForm(forms.Form):
     topic = forms.ChoiceField(choices=_choices(vocabulary.TOPICS), required=False)
     sentiment = forms.ChoiceField(choices=_choices(vocabulary.SENTIMENTS), required=False)
     language = forms.CharField(required=False)
+    channel = forms.ChoiceField(choices=_choices(vocabulary.CHANNELS), required=False)
     holder = forms.ChoiceField(choices=_choices(HOLDERS), required=False)
     unsure = forms.ChoiceField(choices=_choices((UNSURE_ONLY,)), required=False)
     q = forms.CharField(required=False)
@@ -69,8 +70,8 @@ def queue_request(query: QueryDict) -> QueueRequest:
     form = QueueFilterForm(query)
     form.is_valid()
     data = form.cleaned_data  # the fields that parsed
-    filters = QueueFilters(**{name: data.get(name) or "" for name in ("status", "topic", "sentiment", "language",
-                                                                       "holder")}, search=data.get("q") or "",
+    chosen = ("status", "topic", "sentiment", "language", "channel", "holder")
+    filters = QueueFilters(**{name: data.get(name) or "" for name in chosen}, search=data.get("q") or "",
                            unsure=data.get("unsure") == UNSURE_ONLY)
     return QueueRequest(filters=filters, cursor=data.get("after") or "",
                         error=" ".join(form.errors.get("after", [])))

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 
 from dallosh.mongo import as_utc
+from dallosh.vocabulary import TWITTER
 from tickets import directory, sla, store
 from tickets.models import TicketStatus
 from tickets.store import Projection, QueueRow
@@ -27,6 +28,7 @@ class QueueFilters:
     topic: str = ""
     sentiment: str = ""
     language: str = ""
+    channel: str = ""  # twitter, email or call; empty: every channel
     holder: str = ""  # "me", "unassigned" or empty
     search: str = ""
     unsure: bool = False  # only the tickets whose labels the machine doubts (Ticket.unsure)
@@ -49,6 +51,8 @@ class QueueFilters:
         if self.sentiment and ticket.get("sentiment") != self.sentiment:
             return False
         if self.language and ticket.get("language") != self.language:
+            return False
+        if self.channel and (ticket.get("channel") or TWITTER) != self.channel:  # none: from before e-mail
             return False
         if self.holder == "me" and ticket.get("assignee") != username:
             return False

@@ -21,8 +21,8 @@ BREACH_BONUS = len(URGENCIES)
 PRIORITIES = tuple(range(BREACH_BONUS + len(URGENCIES), 0, -1))  # 6 … 1, the queue's order
 
 
-def target(urgency: str) -> timedelta:
-    return timedelta(hours=settings.DALLOSH_SLA.hours[urgency])
+def target(urgency: str, channel: str | None = None) -> timedelta:
+    return timedelta(hours=settings.DALLOSH_SLA.target_hours(urgency, channel))
 
 
 def clock_start(ticket: dict) -> datetime:
@@ -31,7 +31,7 @@ def clock_start(ticket: dict) -> datetime:
 
 
 def due_at(ticket: dict, urgency: str) -> datetime:
-    return clock_start(ticket) + target(urgency)
+    return clock_start(ticket) + target(urgency, ticket.get("channel"))
 
 
 def priority(urgency: str, *, overdue: bool) -> int:
@@ -71,8 +71,8 @@ def fields_on_response(ticket: dict, now: datetime) -> dict:
 
 def fields_on_customer_reply(ticket: dict, now: datetime) -> dict:
     """The customer wrote again after our response: a new clock, from now."""
-    return {"sla_due_at": now + target(ticket["urgency"]), "sla_state": SlaState.RUNNING, "responded_at": None,
-            "queue_priority": priority(ticket["urgency"], overdue=False)}
+    return {"sla_due_at": now + target(ticket["urgency"], ticket.get("channel")), "sla_state": SlaState.RUNNING,
+            "responded_at": None, "queue_priority": priority(ticket["urgency"], overdue=False)}
 
 
 def time_left(ticket: dict, now: datetime) -> timedelta | None:

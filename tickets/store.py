@@ -196,8 +196,8 @@ class Projection:
     WORKING = _projection({"audit": 0, "notes": 0, "withdrawn_corrections": 0})
     # what a merge carries: the working fields and the notes (not the history)
     WITH_NOTES = _projection({"audit": 0, "withdrawn_corrections": 0})
-    QUEUE_ROW = _projection({"subject": 1, "language": 1, "customer": 1, "created_at": 1, "team": 1, "status": 1,
-                             "urgency": 1, "topic": 1, "sentiment": 1, "analysis.summary": 1,
+    QUEUE_ROW = _projection({"subject": 1, "language": 1, "channel": 1, "customer": 1, "created_at": 1, "team": 1,
+                             "status": 1, "urgency": 1, "topic": 1, "sentiment": 1, "analysis.summary": 1,
                              "analysis.review_flag": 1, "analysis.provider": 1, "analysis.confidence": 1,
                              "needs_refinement": 1, "assignee": 1, "queue_priority": 1, "sla_due_at": 1,
                              "sla_state": 1, "version": 1, "correction.by": 1, "ingested_at": 1,

@@ -51,7 +51,7 @@ def queue(request: HttpRequest, team: str) -> HttpResponse:
     context |= {"teams": [(t, _to_do(backlog.get(t, {}))) for t in permissions.visible_teams(request.user)],
                 "status_counts": backlog.get(team, {}), "open_count": _to_do(backlog.get(team, {})),
                 "waiting_count": backlog.get(team, {}).get(TicketStatus.WAITING_CUSTOMER, 0),
-                "vocabulary": vocabulary.VOCABULARY, "languages": vocabulary.LANGUAGES,
+                "vocabulary": vocabulary.VOCABULARY, "languages": vocabulary.LANGUAGES, "channels": vocabulary.CHANNELS,
                 "statuses": TicketStatus.LISTED, "other_teams": [t for t in vocabulary.TEAMS if t != team],
                 "awaiting": selectors.awaiting_analysis() if not page.rows else None,
                 "awaiting_cap": selectors.AWAITING_CAP, "queue_shortcuts": QUEUE_SHORTCUTS,

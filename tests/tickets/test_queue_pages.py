@@ -6,6 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from analysis import services as analysis_services
+from ingestion.services import ingest_mails
+from tests.helpers import email_bytes
 from tests.steps import queue_ids
 from tickets import queue_pages, selectors, services
 from tickets.models import QueueDay, Ticket
@@ -33,6 +36,22 @@ def test_filters_and_holder_views(analysed, make_user):
     assert queue_ids("tech", language="fr") == [fr]
     assert queue_ids("tech", search="PARIS") == [other]
     assert queue_ids("tech", status="in_progress") == [mine]
+
+
+def test_the_channel_filter_keeps_one_channel_and_rows_say_which(analysed, client, make_user):
+    tweet = analysed("internet down at home")[0]
+    ingest_mails(messages=[email_bytes(subject="Panne", body="Internet down since this morning, no signal at all.")])
+    (mail,) = Ticket.objects(channel="email").scalar("id")
+    analysis_services.analyse_tickets(ticket_ids=[mail])
+    assert set(queue_ids("tech")) == {tweet, mail}
+    assert queue_ids("tech", channel="email") == [mail]
+    assert queue_ids("tech", channel="twitter") == [tweet]  # tickets from before e-mail count as tweets
+    assert queue_ids("tech", channel="call") == []
+    client.force_login(make_user("ana", "tech"))
+    page = client.get("/queues/tech/?channel=email").content.decode()
+    assert "camille.durand@example.fr" in page and "@camille" not in page and 'value="email" selected' in page
+    french = client.get("/queues/tech/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "tous les canaux" in french and ">E-mail<" in french and ">Twitter<" in french
 
 
 def test_pages_follow_each_other_without_gaps_or_repeats(analysed, settings):
