@@ -48,6 +48,7 @@ urlpatterns = [
     path("docs", docs, name="api-docs"),
     path("ingest/stream", api.StreamIngestView.as_view(), name="api-ingest-stream"),
     path("ingest/mail", api.MailIngestView.as_view(), name="api-ingest-mail"),
+    path("ingest/calls", api.CallIngestView.as_view(), name="api-ingest-calls"),
     path("ingest/jobs", api.IngestJobListView.as_view(), name="api-ingest-jobs"),
     path("ingest/jobs/<str:job_id>", api.IngestJobView.as_view(), name="api-ingest-job"),
     path("queues/<str:team>/tickets", tickets_api.QueueView.as_view(), name="api-queue"),

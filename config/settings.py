@@ -240,6 +240,8 @@ DALLOSH_INGEST = IngestSettings(
     # Brand posts are kept, not queued.
     fr_brand_accounts=tuple(os.environ.get("DALLOSH_FR_BRAND_ACCOUNTS", "Freebox,free").split(",")),
     brand_addresses=tuple(os.environ.get("DALLOSH_BRAND_ADDRESSES", "support@dallosh.example").split(",")),
+    call_agent_speakers=tuple(name.strip().casefold() for name in os.environ.get(
+        "DALLOSH_CALL_AGENT_SPEAKERS", "agent,conseiller,conseillère,advisor,operator,opérateur,hotline").split(",")),
     # Shorter texts ("thanks!") are compared only within one author's tweets. A duplicate is
     # a repeat within a time window (tweet time): the same author saying "still no internet"
     # again within a day is one request; weeks later it is a new one.

@@ -1,4 +1,5 @@
-"""Stream endpoint (DRF): POST a JSON array or NDJSON of tweets, token-authenticated."""
+"""The ingestion API (DRF, token-authenticated): tweets (a JSON array or NDJSON), e-mails
+(RFC 822, mbox) and call transcripts, each stored raw first; and the jobs' progress."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from dallosh import json_input
 from dallosh.json_input import JSONParser
 from dallosh.permissions import CanIngest
 from dallosh.serializers import refusals
-from ingestion import mail, selectors, services
+from ingestion import mail, selectors, services, transcripts
 from ingestion.formats import FORMATS, format_by_name
 
 
@@ -59,6 +60,38 @@ class MboxParser(BaseParser):
             shutil.copyfileobj(stream, box)
             box.flush()
             return list(mail.split_mbox(Path(box.name)))
+
+
+class TranscriptParser(BaseParser):
+    """A call transcript as sent, read as bytes (kept unchanged for audit; ingestion/transcripts
+    tells its format from its content)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream.read()
+
+
+TRANSCRIPT_TYPES = ("application/json", "text/vtt", "application/x-subrip", "text/plain")
+TRANSCRIPT_PARSERS = [type(f"TranscriptParser_{n}", (TranscriptParser,), {"media_type": media})
+                      for n, media in enumerate(TRANSCRIPT_TYPES)]
+
+
+class CallQuerySerializer(serializers.Serializer):
+    """What a transcript's file may not say itself (VTT, SRT and text carry no metadata)."""
+
+    call_id = serializers.CharField(required=False, allow_blank=True, max_length=200,
+                                    help_text="the call's id (absent: the file's, else the hash of its bytes)")
+    caller = serializers.CharField(required=False, allow_blank=True, max_length=40,
+                                   help_text="the caller's number (needed where the file does not say it)")
+    started_at = serializers.DateTimeField(required=False, allow_null=True,
+                                           help_text="when the call started, ISO 8601 with its zone")
+    agents = serializers.CharField(required=False, allow_blank=True, max_length=400,
+                                   help_text="comma-separated speaker names who are agents, beside the configured ones")
+
+    def hints(self) -> transcripts.Hints:
+        data = self.validated_data
+        return transcripts.Hints(call_id=data.get("call_id") or "", caller=data.get("caller") or "",
+                                 started_at=data.get("started_at"),
+                                 agents=tuple(filter(None, (a.strip() for a in (data.get("agents") or "").split(",")))))
 
 
 class JobProgressSerializer(serializers.Serializer):
@@ -185,6 +218,33 @@ class MailIngestView(APIView):
                             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         messages = [raw for raw in request.data if raw]
         job = services.ingest_mails(messages=messages, user=request.user.get_username())  # IngestError: a 400
+        done = job.status == services.JobStatus.COMPLETED
+        return Response(selectors.job_progress(job),
+                        status=status.HTTP_201_CREATED if done else status.HTTP_202_ACCEPTED)
+
+
+class CallIngestView(APIView):
+    """POST one call transcript as its file: JSON (turns with roles and times), WebVTT, SRT or
+    plain text ("Client : …" / "Agent : …"). It is stored raw, becomes one conversation whose
+    customer's turns the model reads, and a ticket; what cannot be read is quarantined with
+    its reason. The same call sent again is stored once."""
+
+    permission_classes = [CanIngest]
+    parser_classes = TRANSCRIPT_PARSERS
+
+    @extend_schema(parameters=[CallQuerySerializer],
+                   request={media: {"type": "string", "format": "binary"} for media in TRANSCRIPT_TYPES},
+                   responses={201: JobProgressSerializer, 202: JobProgressSerializer, **refusals(400, 413, 415)})
+    def post(self, request):
+        limit = transcripts.MAX_TRANSCRIPT_BYTES
+        if int(request.headers.get("Content-Length") or 0) > limit:
+            return Response({"error": _("a transcript over %(limit)d bytes is refused") % {"limit": limit}},
+                            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        query = CallQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        raw = request.data if isinstance(request.data, bytes) else b""
+        job = services.ingest_calls(calls=[(raw, query.hints())] if raw else [],
+                                    user=request.user.get_username())  # IngestError: a 400
         done = job.status == services.JobStatus.COMPLETED
         return Response(selectors.job_progress(job),
                         status=status.HTTP_201_CREATED if done else status.HTTP_202_ACCEPTED)

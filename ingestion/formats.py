@@ -14,7 +14,7 @@ import pandas as pd
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from dallosh.vocabulary import EMAIL, TWITTER
+from dallosh.vocabulary import CALL, EMAIL, TWITTER
 
 CANONICAL_COLUMNS = ["row", "tweet_id", "author", "is_brand", "created_at", "text", "reply_to_id", "response_ids"]
 ID_PATTERN = r"^\d+(?:\.0+)?$"
@@ -147,8 +147,33 @@ class EmailFormat(CsvFormat):
         return ParsedChunk(messages, [])
 
 
+class CallFormat(CsvFormat):
+    """Call transcripts as ingestion/transcripts.py reads them: one call, one message, whose
+    text is the customer's turns (its door is the transcript upload and API, never a CSV)."""
+
+    name = "call"
+    label = "Call"
+    columns = ("call_id", "caller", "date", "text", "call")
+    channel = CALL
+
+    def parse(self, frame: pd.DataFrame) -> ParsedChunk:
+        calls = pd.DataFrame({
+            "row": frame["row"],
+            "tweet_id": frame["call_id"],
+            "author": frame["caller"],
+            "is_brand": False,
+            "created_at": _dates(frame["date"], format="ISO8601"),
+            "text": frame["text"],
+            "reply_to_id": "",
+            "response_ids": [[] for _ in range(len(frame))],
+            "call": frame["call"].map(json.loads),
+        })
+        return ParsedChunk(calls, [])
+
+
 FORMATS: tuple[CsvFormat, ...] = (TwcsFormat(), FreeOperatorFormat())  # a CSV file's, detected by its columns
 EMAIL_FORMAT = EmailFormat()
+CALL_FORMAT = CallFormat()
 
 
 def detect_format(columns: list[str]) -> CsvFormat:

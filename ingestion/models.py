@@ -141,6 +141,7 @@ class Tweet(me.Document):
     # An auto-reply, a bounce or a mailing list's post: kept and shown, never a request.
     is_automated = me.BooleanField(default=False)
     mail = me.DictField()  # an e-mail's own fields (ingestion/mail.ParsedMail.as_metadata)
+    call = me.DictField()  # a call's number, caller, length and dialogue (ingestion/transcripts.Call.as_metadata)
     job = me.ObjectIdField()
     row = me.IntField()
 

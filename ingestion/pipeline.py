@@ -216,7 +216,7 @@ def _within_window(at: datetime, first: dict) -> bool:
     return seen_at is not None and abs(at - seen_at) <= timedelta(seconds=first["window_s"])
 
 
-CHANNEL_COLUMNS = ("is_automated", "mail")  # what a channel other than Twitter adds to its messages
+CHANNEL_COLUMNS = ("is_automated", "mail", "call")  # what a channel other than Twitter adds to its messages
 
 
 def _tweet_documents(ctx: JobContext, tweets: pd.DataFrame) -> list[dict]:

@@ -31,9 +31,17 @@ from redis.exceptions import RedisError
 from dallosh.announce import announce
 from dallosh.errors import Conflict, Invalid
 from dallosh.files import sha256_of
-from dallosh.vocabulary import EMAIL
-from ingestion import events, pipeline, store, threads
-from ingestion.formats import EMAIL_FORMAT, CsvFormat, UnknownFormat, detect_format, detect_tweet_format, format_by_name
+from dallosh.vocabulary import CALL, EMAIL
+from ingestion import events, pipeline, store, threads, transcripts
+from ingestion.formats import (
+    CALL_FORMAT,
+    EMAIL_FORMAT,
+    CsvFormat,
+    UnknownFormat,
+    detect_format,
+    detect_tweet_format,
+    format_by_name,
+)
 from ingestion.mail import mail_record
 from ingestion.models import IngestJob, JobStatus, Tweet, UploadSession
 from ingestion.reader import RawRecord, UnreadableFile, iter_chunks, read_header
@@ -300,6 +308,35 @@ def ingest_mails(*, messages: list[bytes], user: str | None = None, source: str 
     brands = {address.casefold() for address in settings.DALLOSH_INGEST.brand_addresses}
     records = [mail_record(row=row, raw=raw, brand_addresses=brands) for row, raw in enumerate(messages)]
     return _ingest_at_once(job, records, fmt=EMAIL_FORMAT, size_bytes=size)
+
+
+def ingest_calls(*, calls: list[tuple[bytes, transcripts.Hints]], user: str | None = None,
+                 origin: str | None = None) -> IngestJob:
+    """The transcript door (upload, CLI, API): these calls ingested now as one small job, each
+    file stored raw first. One that cannot be read is quarantined with its reason; the same
+    call sent again is stored once (its id, or the hash of its bytes); a retried request maps
+    to the same job."""
+    if not calls:
+        raise IngestError(_("no transcript in the request"))
+    digest = hashlib.sha256()
+    for raw, hints in calls:
+        digest.update(hashlib.sha256(raw).digest() + repr(hints).encode())
+    size = sum(len(raw) for raw, _hints in calls)
+    job = _job_for(content_hash="call-" + digest.hexdigest(), source=CALL, fields={
+        "kind": "call", "format": CALL_FORMAT.name, "size_bytes": size, "columns": list(CALL_FORMAT.columns),
+        "encoding": "utf-8", "created_by": user,
+        "original_name": origin or ngettext("%(count)d call", "%(count)d calls", len(calls))
+        % {"count": len(calls)}})
+    if job.status == JobStatus.COMPLETED:
+        return job
+    try:
+        job = _claim(job.id)
+    except JobBusy:
+        return job
+    agents = set(settings.DALLOSH_INGEST.call_agent_speakers)
+    records = [transcripts.call_record(row=row, raw=raw, hints=hints, agent_speakers=agents)
+               for row, (raw, hints) in enumerate(calls)]
+    return _ingest_at_once(job, records, fmt=CALL_FORMAT, size_bytes=size)
 
 
 def _ingest_at_once(job: IngestJob, records: list[RawRecord], *, fmt: CsvFormat, size_bytes: int) -> IngestJob:

@@ -19,7 +19,7 @@ MODEL_TEXT = MappingProxyType({"clean_text": 1, "text": 1, "is_brand": 1, "is_re
 # with an e-mail's own fields.
 READING = MappingProxyType({"author": 1, "is_brand": 1, "created_at": 1, "text": 1, "clean_text": 1, "language": 1,
                             "is_retweet": 1, "is_duplicate": 1, "is_automated": 1, "reply_to": 1, "tweet_id": 1,
-                            "channel": 1, "mail": 1})
+                            "channel": 1, "mail": 1, "call": 1})
 
 
 def _tweets():

@@ -68,6 +68,17 @@ def mongo_connection(servers, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's default language: a French page request activates French
+    in its thread (LocaleMiddleware leaves it active), which would otherwise leak into the next test."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _stores(request):
     """Every test gets the servers and empty collections, except the tests of a module marked
     `no_servers` (pure code: parsing, cleaning, schemas, imports), which start none."""

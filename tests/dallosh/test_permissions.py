@@ -65,6 +65,7 @@ EXPECTED: dict[str, tuple[str, str, dict | None, set[str]]] = {
     "api-docs": ("GET", "/api/v1/docs", None, LOGGED_IN),
     "api-ingest-stream": ("POST", "/api/v1/ingest/stream", [], INGESTERS),
     "api-ingest-mail": ("POST", "/api/v1/ingest/mail", [], INGESTERS),  # a JSON body: 415 once let in
+    "api-ingest-calls": ("POST", "/api/v1/ingest/calls", [], INGESTERS),  # "[]": refused with a reason once let in
     "api-ingest-jobs": ("GET", "/api/v1/ingest/jobs", None, INGESTERS),
     "api-ingest-job": ("GET", f"/api/v1/ingest/jobs/{FAKE}", None, INGESTERS),
     "api-queue": ("GET", "/api/v1/queues/tech/tickets", None, QUEUE_READERS),

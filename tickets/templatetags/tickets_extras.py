@@ -38,6 +38,16 @@ def duration(value: timedelta | None) -> str:
 
 
 @register.filter
+def clock(seconds: float | None) -> str:
+    """A moment of a call, or its length, as a player shows it: "4:05", "1:02:07"."""
+    if seconds is None:
+        return ""
+    minutes, rest = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{rest:02d}" if hours else f"{minutes}:{rest:02d}"
+
+
+@register.filter
 def label(value: str | bool | None) -> str:
     """A vocabulary value as people read it, in their language: "customer service", "réseau",
     "yes"; a value outside the vocabulary is shown as it is (underscores read as spaces), none
