@@ -240,6 +240,7 @@ DALLOSH_INGEST = IngestSettings(
     # Brand posts are kept, not queued.
     fr_brand_accounts=tuple(os.environ.get("DALLOSH_FR_BRAND_ACCOUNTS", "Freebox,free").split(",")),
     brand_addresses=tuple(os.environ.get("DALLOSH_BRAND_ADDRESSES", "support@dallosh.example").split(",")),
+    mail_thread_window_h=7 * 24,
     call_agent_speakers=tuple(name.strip().casefold() for name in os.environ.get(
         "DALLOSH_CALL_AGENT_SPEAKERS", "agent,conseiller,conseillère,advisor,operator,opérateur,hotline").split(",")),
     # Shorter texts ("thanks!") are compared only within one author's tweets. A duplicate is

@@ -43,6 +43,7 @@ class IngestSettings(_Settings):
     fr_brand_accounts: tuple[str, ...]  # the operator's own accounts in the French feed
     brand_addresses: tuple[str, ...]  # the operator's own e-mail addresses: a mail from them is its reply
     call_agent_speakers: tuple[str, ...]  # a transcript's speakers who are the operator's (case-folded)
+    mail_thread_window_h: float  # a mail naming no parent joins its sender's same-subject mail this recent
     duplicate_global_min_chars: int  # texts this long are compared across authors
     duplicate_author_window_h: float  # one author repeating within this is one request
     duplicate_global_window_h: float  # a copy-paste campaign is grouped over this

@@ -143,6 +143,14 @@ def split_mbox(path: Path) -> Iterator[bytes]:
         box.close()
 
 
+_REPLY_PREFIXES = re.compile(r"^\s*(?:(?:re|tr|fw|fwd|aw|réf|ref)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+
+
+def subject_key(subject: str | None) -> str:
+    """A subject as a thread keeps it: "Re: TR: Panne  Internet" and "panne internet" are one."""
+    return " ".join(_REPLY_PREFIXES.sub("", subject or "").casefold().split())
+
+
 def _header(message: EmailMessage, name: str) -> str:
     try:
         return " ".join(str(message.get(name, "")).split())

@@ -42,7 +42,7 @@ from ingestion.formats import (
     detect_tweet_format,
     format_by_name,
 )
-from ingestion.mail import mail_record
+from ingestion.mail import mail_record, subject_key
 from ingestion.models import IngestJob, JobStatus, Tweet, UploadSession
 from ingestion.reader import RawRecord, UnreadableFile, iter_chunks, read_header
 
@@ -307,7 +307,37 @@ def ingest_mails(*, messages: list[bytes], user: str | None = None, source: str 
         return job
     brands = {address.casefold() for address in settings.DALLOSH_INGEST.brand_addresses}
     records = [mail_record(row=row, raw=raw, brand_addresses=brands) for row, raw in enumerate(messages)]
+    _thread_by_subject(records)
     return _ingest_at_once(job, records, fmt=EMAIL_FORMAT, size_bytes=size)
+
+
+def _thread_by_subject(records: list[RawRecord]) -> None:
+    """A customer's mail that names no parent (a mail client that drops In-Reply-To, or the
+    customer writing again under the same subject) joins that sender's latest mail with the
+    same subject written within the window before it: one in this batch, else one stored."""
+    window = timedelta(hours=settings.DALLOSH_INGEST.mail_thread_window_h)
+    at = {name: position for position, name in enumerate(EMAIL_FORMAT.columns)}
+    latest: dict[tuple[str, str], tuple[datetime, str]] = {}  # (sender, subject) → this batch's last mail
+    for record in sorted((r for r in records if r.fields), key=lambda r: r.fields[at["date"]]):
+        fields = record.fields
+        subject = subject_key(json.loads(fields[at["mail"]]).get("subject"))
+        if fields[at["is_brand"]] == "true" or fields[at["is_automated"]] == "true" or not subject:
+            continue
+        sender, key = fields[at["sender"]], fields[at["message_key"]]
+        written = datetime.fromisoformat(fields[at["date"]])
+        if not fields[at["parent_key"]]:
+            earlier = latest.get((sender, subject))
+            fields[at["parent_key"]] = (earlier[1] if earlier and written - earlier[0] <= window
+                                        else _stored_mail_on(subject, sender=sender, before=written, window=window,
+                                                             other_than=key))
+        latest[(sender, subject)] = (written, key)
+
+
+def _stored_mail_on(subject: str, *, sender: str, before: datetime, window: timedelta, other_than: str) -> str:
+    """The key of the sender's latest stored mail on this subject within the window, or ""."""
+    mails = store.mails_of_sender(sender, since=before - window, until=before)
+    return next((m["tweet_id"] for m in mails
+                 if m["tweet_id"] != other_than and subject_key((m.get("mail") or {}).get("subject")) == subject), "")
 
 
 def ingest_calls(*, calls: list[tuple[bytes, transcripts.Hints]], user: str | None = None,

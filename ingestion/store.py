@@ -9,6 +9,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from dallosh.bulk import earliest, find_by_values, insert_new
+from dallosh.vocabulary import EMAIL
 from ingestion.models import QuarantinedRow, Tweet
 
 CONVERSATION = MappingProxyType({"conversation_id": 1})  # where a tweet belongs
@@ -44,6 +45,12 @@ def tweets_of_conversations(conversation_ids: Iterable[str], *, projection: dict
 def tweets_created_in(window: dict, *, projection: dict) -> list[dict]:
     """The tweets written in a created_at window (on the created_at index)."""
     return list(_tweets().find(window, dict(projection)))
+
+
+def mails_of_sender(sender: str, *, since: datetime, until: datetime) -> list[dict]:
+    """One sender's e-mails written in a window, newest first (on the author/created_at index)."""
+    return list(_tweets().find({"author": sender, "created_at": {"$gte": since, "$lte": until}, "channel": EMAIL},
+                               {"tweet_id": 1, "mail.subject": 1, "created_at": 1}).sort("created_at", -1).limit(200))
 
 
 def first_tweet_created() -> datetime | None:

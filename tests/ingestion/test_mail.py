@@ -113,6 +113,23 @@ def test_a_thread_of_three_is_one_ticket_that_reads_the_customers_new_words():
     assert ticket.language == "fr"
 
 
+def test_a_mail_naming_no_parent_joins_its_senders_recent_mail_on_the_same_subject():
+    first = message(message_id="<s1@example.fr>", subject="Panne internet", date="Tue, 01 Dec 2026 09:00:00 +0100")
+    later = message(message_id="<s2@example.fr>", subject="RE: panne  Internet", date="Wed, 02 Dec 2026 18:00:00 +0100",
+                    body="Toujours pas de connexion ce soir.")  # a client that dropped In-Reply-To
+    other = message(message_id="<o1@example.com>", sender="Sam Reed <sam@example.com>", subject="Panne internet",
+                    date="Wed, 02 Dec 2026 19:00:00 +0100", body="No internet at my place either.")
+    ingest_mails(messages=[later, first, other])
+    weeks_later = message(message_id="<s3@example.fr>", subject="Panne internet",
+                          date="Mon, 21 Dec 2026 09:00:00 +0100", body="Encore une coupure depuis ce matin.")
+    next_day = message(message_id="<s4@example.fr>", subject="Re: Panne internet",
+                       date="Thu, 03 Dec 2026 08:00:00 +0100", body="Et ce matin non plus.")
+    ingest_mails(messages=[weeks_later, next_day])  # a later batch finds the stored mail
+    camille = Ticket.objects(channel="email", customer="camille.durand@example.fr").order_by("created_at")
+    assert [t.customer_tweet_count for t in camille] == [3, 1]  # 1, 2 and 3 December; then 21 December apart
+    assert Ticket.objects.get(customer="sam@example.com").customer_tweet_count == 1  # the same subject, another sender
+
+
 def test_a_mail_fetched_twice_is_stored_once_and_its_raw_form_is_kept_unchanged():
     raw = message(subject="=?utf-8?q?Probl=C3=A8me_de_r=C3=A9seau?=", body="Pas de réseau 4G à Nantes.")
     ingest_mails(messages=[raw], user="cli")
@@ -154,8 +171,8 @@ def test_the_api_takes_raw_rfc822_and_an_mbox_and_a_retry_stores_nothing_twice(m
     assert answer.json()["counters"]["tickets_created"] == 1
     assert mail_client.post(MAIL_API, data=raw, content_type="message/rfc822").json()["id"] == answer.json()["id"]
     box = mailbox.mbox(tmp_path / "two.mbox")
-    box.add(message(message_id="<a@example.fr>", body="Facture trop élevée ce mois-ci."))
-    box.add(message(message_id="<b@example.fr>", body="Je veux résilier mon abonnement."))
+    box.add(message(message_id="<a@example.fr>", subject="Facture", body="Facture trop élevée ce mois-ci."))
+    box.add(message(message_id="<b@example.fr>", subject="Résiliation", body="Je veux résilier mon abonnement."))
     box.close()
     answer = mail_client.post(MAIL_API, data=(tmp_path / "two.mbox").read_bytes(), content_type="application/mbox")
     assert answer.status_code == 201 and answer.json()["counters"]["tickets_created"] == 2
@@ -171,7 +188,7 @@ def test_the_api_refuses_what_is_no_mail_with_a_reason(mail_client):
 def test_the_command_ingests_eml_and_mbox_files(tmp_path):
     (tmp_path / "one.eml").write_bytes(message(message_id="<eml@example.fr>", body="No signal since Monday."))
     box = mailbox.mbox(tmp_path / "box.mbox")
-    box.add(message(message_id="<x@example.fr>", body="Roaming charges I did not expect."))
+    box.add(message(message_id="<x@example.fr>", subject="Roaming", body="Roaming charges I did not expect."))
     box.add(b"garbage without headers")
     box.close()
     out = io.StringIO()
