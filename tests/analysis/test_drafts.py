@@ -6,7 +6,6 @@ per agent with a message, never an error page."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -72,43 +71,6 @@ def wait_ready(client: Client, ticket_id: str, *, timeout: float) -> dict:
 
 
 # --- the web request ------------------------------------------------------------------------
-
-
-def test_a_draft_request_returns_at_once_and_never_calls_an_llm_or_starts_the_local_model(
-        analysed, use_tiers, fault_server, make_user, refine_broker, settings, monkeypatch):
-    ticket_id = analysed(FRENCH_TWEET)[0]
-    fault_server.play()  # forget the labelling request
-    # The chain as a web process would see it: the scripted server first, then the local tier
-    # on a port where nothing listens, allowed to start a llama.cpp server. A web request that
-    # reached the chain would call the one and try to start the other.
-    use_tiers(("openai", fault_server.url), ("local", f"http://127.0.0.1:{embedded.free_port()}/v1"))
-    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(local_autostart=True)
-    from analysis import local_model
-
-    starts = []
-    monkeypatch.setattr(local_model, "start_server", lambda **kwargs: starts.append(kwargs))
-    waiting = refine_broker.queue_size()
-    ana = agent_client(make_user("ana", "tech"))
-
-    started = time.monotonic()
-    response = ana.post(f"/tickets/{ticket_id}/draft-reply/")
-    took = time.monotonic() - started
-    assert response.status_code == 302 and response.headers["Location"] == f"/tickets/{ticket_id}/"
-    assert took < 2, f"the draft request took {took:.1f}s"
-    assert fault_server.requests == [] and starts == []
-    assert refine_broker.queue_size() == waiting + 1  # one task for the refine cluster
-    stored = ReplyDraft.objects.get()
-    assert (stored.ticket_id, stored.requested_by, stored.status, stored.text) == (ticket_id, "ana", "queued", None)
-    assert status_of(ana, ticket_id)["status"] == "queued"
-    page = ana.get(f"/tickets/{ticket_id}/").content.decode()
-    assert 'data-status="queued">Drafting…</span>' in page
-
-    bea = agent_client(make_user("bea", "tech"))
-    answer = bea.post(f"/tickets/{ticket_id}/draft-reply/", HTTP_ACCEPT="application/json")
-    assert answer.status_code == 202
-    assert answer.json()["draft"]["status"] == "queued"
-    assert answer.json()["status_url"] == f"/tickets/{ticket_id}/draft-reply/latest/"
-    assert fault_server.requests == [] and starts == []
 
 
 def test_drafts_expire_after_a_day_by_the_ttl_index(analysed, make_user, refine_broker):

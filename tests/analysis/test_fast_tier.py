@@ -1,18 +1,15 @@
 """The fast tier on the real embedding model (USE multilingual from its wheel): every ticket
 labelled and routed at once with no LLM running, the unsure ones refined by the LLM and
 re-routed (or left as a suggestion when an agent holds them), training that keeps only a
-better version, weight files checked against their pinned hashes, and the work queue's
-queries on indexes."""
+better version, and the work queue's queries on indexes."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import SystemCheckError
 
-from analysis import classifier, embeddings, refine_queue, services, work
+from analysis import classifier, refine_queue, services, work
 from analysis.classifier import NEVER, Example
 from bench.llm_servers import expected_labels
 from ingestion.services import ingest_records
@@ -105,18 +102,6 @@ def test_an_agent_holding_the_ticket_sees_the_llm_suggestion_instead(use_tiers, 
     page.force_login(agent)
     html = page.get(f"/tickets/{ticket_id}/").content.decode()
     assert "Suggested by openai" in html and "billing" in html
-
-
-def test_a_weight_file_with_the_wrong_hash_is_refused_with_a_clear_message(monkeypatch, settings):
-    spec = embeddings.ENCODERS["use-m"]
-    tampered = embeddings.EncoderSpec(spec.name, spec.package, ((spec.files[0][0], "0" * 64), spec.files[1]),
-                                      dim=spec.dim)
-    monkeypatch.setitem(embeddings.ENCODERS, "use-m", tampered)
-    with pytest.raises(embeddings.EncoderUnavailable, match="does not match its pinned sha256"):
-        embeddings.Encoder(tampered, threads=1)
-    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(fast_tier=True)
-    with pytest.raises(SystemCheckError, match="does not match its pinned sha256"):
-        call_command("check")
 
 
 def winning_stages(cursor) -> str:

@@ -13,7 +13,7 @@ from ingestion.services import ingest_records
 from tests.helpers import twcs_record
 from tests.steps import queue_ids
 from tickets import services as ticket_services
-from tickets.models import EPOCH, RoutingRule, Ticket
+from tickets.models import RoutingRule, Ticket
 
 TEXTS = {
     "c1": "my fibre is down since monday",
@@ -119,26 +119,6 @@ def test_new_customer_words_during_analysis_discard_the_stale_answer(use_tiers, 
     assert not services.record_analysis(ticket=held[0], claim=claim, outcome=outcome, text="old text")
     ticket.reload()
     assert ticket.needs_analysis and ticket.analysis is None and ticket.customer_tweet_count == 2
-
-
-def test_a_dead_workers_tickets_are_handed_out_again_after_its_lease(use_tiers, fault_server, tickets_awaiting,
-                                                                     monkeypatch, settings):
-    enqueued = []
-    monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kw: enqueued.append(args))
-    use_tiers(("openai", fault_server.url))
-    settings.DALLOSH_ANALYSIS = settings.DALLOSH_ANALYSIS.replace(task_tickets=10)
-    assert work.enqueue_pending() == 4 and enqueued == [(work.ANALYSE_TASK, tickets_awaiting)]
-    assert work.enqueue_pending() == 0, "queued tickets are not queued twice"
-    claim, held = work.claim_tickets(ticket_ids=tickets_awaiting)  # then the worker is killed
-    assert len(held) == 4
-    assert work.claim_tickets(ticket_ids=tickets_awaiting)[1] == [], "a live lease is respected"
-    later = datetime.now(UTC) + timedelta(seconds=settings.DALLOSH_ANALYSIS.lease_s + 1)
-    assert work.enqueue_pending(now=later) == 4
-    run = services.analyse_tickets(ticket_ids=tickets_awaiting)
-    assert run.skipped == 4, "the lease has not run out in real time yet"
-    Ticket._get_collection().update_many({}, {"$set": {"analysis_lease_until": EPOCH}})
-    assert len(services.analyse_tickets(ticket_ids=tickets_awaiting).analysed) == 4
-    assert Ticket.objects(analysis_claim=claim).count() == 0
 
 
 def test_the_overview_shows_queues_provider_state_and_cost(admin_client, use_tiers, fault_server, tickets_awaiting):
