@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 
 from django.utils.translation import gettext as _
 
+from dallosh import json_input
 from ingestion.reader import RawRecord
 
 MAX_TRANSCRIPT_BYTES = 5 * 1024 * 1024  # a larger file is quarantined (a document holds 16 MB)
@@ -118,8 +119,8 @@ def call_record(*, row: int, raw: bytes, hints: Hints, agent_speakers: set[str])
 
 def _from_json(text: str, raw: bytes, hints: Hints, agent_speakers: set[str], received_at) -> Call:
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
+        document = json_input.loads(text)
+    except ValueError as error:  # not JSON, or nested too deeply to read
         raise TranscriptRefused(_("the JSON transcript is not valid JSON: %(error)s") % {"error": error}) from error
     if not isinstance(document, dict) or not isinstance(document.get("turns"), list):
         raise TranscriptRefused(_("a JSON transcript is an object with a list of turns"))

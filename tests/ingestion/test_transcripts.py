@@ -130,3 +130,9 @@ def test_the_api_and_the_command_take_transcripts_and_the_page_shows_a_dialogue(
     page = client.get("/tickets/call:T-3/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "+33600000003" in page and "0:03" in page and "Je n&#x27;ai plus de réseau mobile à Lyon." in page
     assert "Conseiller" in page and "Transcription" in page
+
+
+@pytest.mark.no_servers
+def test_json_nested_too_deeply_is_refused_like_any_unreadable_json():
+    with pytest.raises(TranscriptRefused, match="not valid JSON"):
+        transcripts.parse(b'{"a":' * 100_000, hints=Hints(caller="1"), agent_speakers=AGENTS)
