@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -75,6 +76,19 @@ TRANSCRIPT_PARSERS = [type(f"TranscriptParser_{n}", (TranscriptParser,), {"media
                       for n, media in enumerate(TRANSCRIPT_TYPES)]
 
 
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+class ZonedDateTimeField(serializers.DateTimeField):
+    """A date-time as the schema says (RFC 3339: a date, a time and its zone), nothing looser:
+    a date alone or a time without its zone would be read in a zone the caller did not mean."""
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not RFC3339.fullmatch(value.strip()):
+            self.fail("invalid", format="YYYY-MM-DDThh:mm:ss±hh:mm")
+        return super().to_internal_value(value.strip())
+
+
 class CallQuerySerializer(serializers.Serializer):
     """What a transcript's file may not say itself (VTT, SRT and text carry no metadata)."""
 
@@ -82,8 +96,8 @@ class CallQuerySerializer(serializers.Serializer):
                                     help_text="the call's id (absent: the file's, else the hash of its bytes)")
     caller = serializers.CharField(required=False, allow_blank=True, max_length=40,
                                    help_text="the caller's number (needed where the file does not say it)")
-    started_at = serializers.DateTimeField(required=False, allow_null=True,
-                                           help_text="when the call started, ISO 8601 with its zone")
+    started_at = ZonedDateTimeField(required=False, allow_null=True,
+                                    help_text="when the call started: an RFC 3339 date-time, with its zone")
     agents = serializers.CharField(required=False, allow_blank=True, max_length=400,
                                    help_text="comma-separated speaker names who are agents, beside the configured ones")
 

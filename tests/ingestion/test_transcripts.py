@@ -136,3 +136,15 @@ def test_the_api_and_the_command_take_transcripts_and_the_page_shows_a_dialogue(
 def test_json_nested_too_deeply_is_refused_like_any_unreadable_json():
     with pytest.raises(TranscriptRefused, match="not valid JSON"):
         transcripts.parse(b'{"a":' * 100_000, hints=Hints(caller="1"), agent_speakers=AGENTS)
+
+
+def test_a_start_without_its_zone_is_refused_by_the_api(db):
+    feeder = User.objects.create_user("hotline-bot")
+    feeder.groups.add(Group.objects.create(name=INGEST_GROUP))
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {tokens.create_token(feeder)}")
+    for started in ("2026-12-01", "2026-12-01T08:00:00", "tomorrow"):
+        answer = api.post(f"/api/v1/ingest/calls?caller=1&started_at={started}", TEXT.encode(),
+                          content_type="text/plain")
+        assert answer.status_code == 400 and "started_at" in answer.json()["error"], answer.content
+    assert Ticket.objects.count() == 0
