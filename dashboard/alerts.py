@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from dallosh import live, vocabulary
 from dashboard.alert_texts import stored_message
-from dashboard.kpis import bucket_start, buckets_between
+from dashboard.kpis import bucket_start, buckets_between, parse_cell
 from dashboard.models import Alert, AlertKind, AlertRule
 from tickets import store
 from tickets.models import TicketStatus
@@ -173,9 +173,9 @@ def _hourly_rate(*, topic: str, sentiment: str, before: datetime, hours: int) ->
     end = bucket_start(before, "h")
     total = 0
     for bucket in buckets_between(grain="h", start=end - timedelta(hours=hours), end=end, fields={"cells": 1}):
-        for cell, counters in bucket.get("cells", {}).items():
-            _team, cell_topic, cell_sentiment, _urgency, _language = cell.split("|")
-            if cell_topic == topic and cell_sentiment == sentiment:
+        for key, counters in bucket.get("cells", {}).items():  # every channel: an outage shows in all
+            cell = parse_cell(key)
+            if cell.topic == topic and cell.sentiment == sentiment:
                 total += counters.get("tickets", 0)
     return total / hours
 

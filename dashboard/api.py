@@ -18,7 +18,7 @@ from dashboard.views import kpi_tables
 FILTERS = [OpenApiParameter(name, OpenApiTypes.STR, description=description) for name, description in (
     ("period", "24h, 7d, 30d, 90d, all (default) or custom"), ("from", "custom period start, YYYY-MM-DD"),
     ("to", "custom period end (inclusive), YYYY-MM-DD"), ("team", "a team"), ("topic", "a topic"),
-    ("sentiment", "a sentiment"), ("language", "an ISO language code"))]
+    ("sentiment", "a sentiment"), ("language", "an ISO language code"), ("channel", "twitter, email or call"))]
 
 
 class KpiTableSerializer(serializers.Serializer):

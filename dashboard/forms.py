@@ -16,7 +16,7 @@ from dallosh.bulk import EARLIEST
 from dashboard.selectors import PERIODS, KpiFilters
 
 DAY_FORMAT = "%Y-%m-%d"
-LABELS = ("team", "topic", "sentiment", "language")
+LABELS = ("team", "topic", "sentiment", "language", "channel")
 BAD_DATES = _("Custom period: give both dates as YYYY-MM-DD.")
 BACKWARDS = _("Custom period: the end comes before the start.")
 
@@ -41,6 +41,7 @@ class KpiFilterForm(forms.Form):
     topic = forms.ChoiceField(choices=_choices(vocabulary.TOPICS), required=False)
     sentiment = forms.ChoiceField(choices=_choices(vocabulary.SENTIMENTS), required=False)
     language = forms.ChoiceField(choices=_choices(vocabulary.LANGUAGES), required=False)
+    channel = forms.ChoiceField(choices=_choices(vocabulary.CHANNELS), required=False)
 
     def clean(self) -> dict:
         data = super().clean()

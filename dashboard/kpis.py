@@ -3,7 +3,7 @@
 A KPI request must not read millions of tickets, so every change to a ticket adds the
 difference it makes to one document per day and one per hour (`KpiBucket`), keyed by the
 day or hour the customer wrote. Inside a bucket, counters sit under a cell per
-(team, topic, sentiment, urgency, language): the filters a manager can apply. A period of
+(team, topic, sentiment, urgency, language, channel): the filters a manager can apply. A period of
 60 days is 60 documents, whatever the number of tickets.
 
 A ticket's contribution (`contribution`) is a pure function of the ticket, so a change is
@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from pymongo.errors import DuplicateKeyError
 
 from dallosh.bulk import day_ranges, find_by_values, recount_until_settled
 from dallosh.mongo import as_utc
-from dallosh.vocabulary import UNKNOWN_LANGUAGE
+from dallosh.vocabulary import TWITTER, UNKNOWN_LANGUAGE
 from dashboard.models import KpiBucket
 from ingestion.store import first_tweet_created, tweets_created_in
 from tickets import store
@@ -42,8 +43,26 @@ def bucket_id(start: datetime, grain: str) -> str:
     return f"{grain}:{start:%Y-%m-%dT%H}"
 
 
-def cell_key(*, team: str, topic: str, sentiment: str, urgency: str, language: str | None) -> str:
-    return "|".join((team, topic, sentiment, urgency, language or UNKNOWN_LANGUAGE))
+class Cell(NamedTuple):
+    """The filters a manager can apply, as one bucket cell holds them."""
+
+    team: str
+    topic: str
+    sentiment: str
+    urgency: str
+    language: str
+    channel: str
+
+
+def cell_key(*, team: str, topic: str, sentiment: str, urgency: str, language: str | None,
+             channel: str | None = None) -> str:
+    return "|".join((team, topic, sentiment, urgency, language or UNKNOWN_LANGUAGE, channel or TWITTER))
+
+
+def parse_cell(key: str) -> Cell:
+    """A cell key as written; one from before channels (five parts) is a tweet's."""
+    parts = key.split("|")
+    return Cell(*parts, TWITTER) if len(parts) == 5 else Cell(*parts)
 
 
 def contribution(ticket: dict | None) -> tuple[datetime, str, dict[str, float]] | None:
@@ -68,7 +87,7 @@ def contribution(ticket: dict | None) -> tuple[datetime, str, dict[str, float]] 
         counters["resolution_s"] = _seconds(created, ticket["resolved_at"])
     key = cell_key(team=ticket["team"], topic=ticket.get("topic") or ticket["analysis"]["topic"],
                    sentiment=ticket.get("sentiment") or ticket["analysis"]["sentiment"],
-                   urgency=ticket["urgency"], language=ticket.get("language"))
+                   urgency=ticket["urgency"], language=ticket.get("language"), channel=ticket.get("channel"))
     return created, key, counters
 
 

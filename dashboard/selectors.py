@@ -83,12 +83,13 @@ class KpiFilters:
     topic: str = ""
     sentiment: str = ""
     language: str = ""
+    channel: str = ""
 
-    def keeps(self, cell: str) -> bool:
-        team, topic, sentiment, _urgency, language = cell.split("|")
-        return ((not self.team or team == self.team) and (not self.topic or topic == self.topic)
-                and (not self.sentiment or sentiment == self.sentiment)
-                and (not self.language or language == self.language))
+    def keeps(self, cell: kpis.Cell) -> bool:
+        return ((not self.team or cell.team == self.team) and (not self.topic or cell.topic == self.topic)
+                and (not self.sentiment or cell.sentiment == self.sentiment)
+                and (not self.language or cell.language == self.language)
+                and (not self.channel or cell.channel == self.channel))
 
 
 @dataclass
@@ -99,6 +100,7 @@ class KpiReport:
     sentiments: Counter = field(default_factory=Counter)
     urgencies: Counter = field(default_factory=Counter)
     teams: Counter = field(default_factory=Counter)
+    channels: Counter = field(default_factory=Counter)
     providers: Counter = field(default_factory=Counter)
     totals: Counter = field(default_factory=Counter)  # tickets, open, resolved, breached, corrected, responded, …
     backlog: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -143,24 +145,25 @@ def figures_span() -> tuple[date, date] | None:
 
 def _add_bucket(report: KpiReport, bucket: dict, filters: KpiFilters) -> dict:
     point = Counter()
-    for cell, counters in bucket.get("cells", {}).items():
+    for key, counters in bucket.get("cells", {}).items():
+        cell = kpis.parse_cell(key)
         if not filters.keeps(cell):
             continue
-        team, topic, sentiment, urgency, _language = cell.split("|")
         tickets = counters.get("tickets", 0)
         if tickets <= 0:
             continue
-        report.topics[topic] += tickets
-        report.sentiments[sentiment] += tickets
-        report.urgencies[urgency] += tickets
-        report.teams[team] += tickets
+        report.topics[cell.topic] += tickets
+        report.sentiments[cell.sentiment] += tickets
+        report.urgencies[cell.urgency] += tickets
+        report.teams[cell.team] += tickets
+        report.channels[cell.channel] += tickets
         for name, value in counters.items():
             if name.startswith("provider:"):
                 report.providers[name.split(":", 1)[1]] += value
             else:
                 report.totals[name] += value
         point["tickets"] += tickets
-        point["negative"] += tickets if sentiment == "negative" else 0
+        point["negative"] += tickets if cell.sentiment == "negative" else 0
     for key, count in bucket.get("tweets", {}).items():
         language, kind = key.split("|")
         if not filters.language or language == filters.language:

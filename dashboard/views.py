@@ -50,7 +50,7 @@ def kpis(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/kpis.html", {
         "elsewhere": _figures_elsewhere(report, view, request.GET),
         "view": view, "report": report, "tables": tables, "query": query.urlencode(),
-        "vocabulary": vocabulary.VOCABULARY, "languages": vocabulary.LANGUAGES,
+        "vocabulary": vocabulary.VOCABULARY, "languages": vocabulary.LANGUAGES, "channels": vocabulary.CHANNELS,
         "periods": [*selectors.PERIODS, "all", "custom"],
         "charts": _charts(report), "open_statuses": TicketStatus.OPEN, "headline": _headline(report),
         "sentiment_colours": SENTIMENT_COLOURS})
@@ -89,7 +89,7 @@ def kpi_tables(report: selectors.KpiReport) -> dict[str, tuple[list[str], list[l
     """Every table of the KPI page as (header, rows): shown on the page and exported as CSV."""
     shares = {name: (["value", "tickets", "share"], _share_rows(counter)) for name, counter in (
         ("topics", report.topics), ("sentiments", report.sentiments), ("urgencies", report.urgencies),
-        ("teams", report.teams), ("providers", report.providers))}
+        ("teams", report.teams), ("channels", report.channels), ("providers", report.providers))}
     return {
         "volume": (["period start", "tickets analysed", "customer tweets", "brand tweets", "negative share"],
                    [[p["start"].isoformat(), p["tickets"], p["customer"], p["brand"],

@@ -10,12 +10,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from analysis import services as analysis_services
 from bench.llm_servers import expected_labels
 from dashboard import kpis, selectors
 from dashboard.selectors import KpiFilters
-from ingestion.services import ingest_records
-from tests.helpers import repeat_while, twcs_record
+from ingestion.services import ingest_calls, ingest_mails, ingest_records
+from ingestion.transcripts import Hints
+from tests.helpers import email_bytes, repeat_while, twcs_record
 from tickets import services as ticket_services
+from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +92,25 @@ def test_filters_narrow_every_figure(kpi_data):
     days_since = (datetime.now(UTC).date() - date(2018, 1, 1)).days + 1  # every day up to today, each at zero
     assert later.totals["tickets"] == 0 and len(later.series) == days_since
     assert {(p["tickets"], p["customer"], p["negative_share"]) for p in later.series} == {(0, 0, None)}
+
+
+def test_each_channel_is_counted_and_filtered_and_old_cells_are_tweets(analysed, client, make_user):
+    analysed("internet down since this morning", "my bill is wrong")
+    ingest_mails(messages=[email_bytes(subject="Coupure", body="Internet down at home since yesterday.")])
+    ingest_calls(calls=[(b"Agent : Bonjour\nClient : my bill is wrong again\n", Hints(caller="+33600000009"))])
+    others = list(Ticket.objects(channel__in=["email", "call"]).scalar("id"))
+    assert len(others) == 2
+    analysis_services.analyse_tickets(ticket_ids=others)
+    assert everything().channels == Counter({"twitter": 2, "email": 1, "call": 1})
+    assert everything(channel="email").totals["tickets"] == 1
+    assert everything(channel="call").topics == Counter({"billing": 1})
+    assert kpis.parse_cell("tech|network|negative|high|en") == kpis.Cell(
+        "tech", "network", "negative", "high", "en", "twitter")  # written before channels
+    client.force_login(make_user("max", role="manager"))
+    rows = list(csv.reader(io.StringIO(client.get("/kpis/?period=all&export=channels").content.decode())))
+    assert rows[0] == ["value", "tickets", "share"] and sorted(r[:2] for r in rows[1:]) == [
+        ["call", "1"], ["email", "1"], ["twitter", "2"]]
+    assert "tous les canaux" in client.get("/kpis/?period=all", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
 
 
 def test_rebuilding_the_rollups_gives_the_same_figures(kpi_data):
