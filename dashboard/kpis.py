@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from pymongo.errors import DuplicateKeyError
 
-from dallosh.bulk import day_ranges, find_by_values, recount_until_settled
+from dallosh.bulk import busy_day_ranges, find_by_values, recount_until_settled
 from dallosh.mongo import as_utc
 from dallosh.vocabulary import TWITTER, UNKNOWN_LANGUAGE
 from dashboard.models import KpiBucket
@@ -153,10 +153,15 @@ def rebuild_kpis() -> int:
     replaced only if its revision (every live increment bumps it) is still the one read
     before counting, and the day is counted again after; a day that moved meanwhile is done
     again, so no live increment is lost. Returns the buckets holding figures."""
-    since = min(filter(None, (store.first_created(), first_tweet_created())), default=None)
-    if since is None:
-        return 0
-    return sum(_recount_kpi_day(window) for window in day_ranges(field="created_at", since=since))
+    days = busy_day_ranges(field="created_at", firsts=[store.first_created, first_tweet_created, _first_day_bucket])
+    return sum(_recount_kpi_day(window) for window in days)
+
+
+def _first_day_bucket(since: datetime) -> datetime | None:
+    """The first day bucket at or after `since` (a bucket with no ticket left is zeroed too)."""
+    found = next(iter(KpiBucket._get_collection().find({"grain": "d", "start": {"$gte": since}}, {"start": 1})
+                      .sort("start", 1).limit(1)), None)
+    return found and found["start"]
 
 
 def _recount_kpi_day(window: dict) -> int:

@@ -53,9 +53,9 @@ def mails_of_sender(sender: str, *, since: datetime, until: datetime) -> list[di
                                {"tweet_id": 1, "mail.subject": 1, "created_at": 1}).sort("created_at", -1).limit(200))
 
 
-def first_tweet_created() -> datetime | None:
-    """When the oldest stored tweet was written, None when there is none."""
-    return earliest([_tweets()], field="created_at")
+def first_tweet_created(since: datetime | None = None) -> datetime | None:
+    """When the oldest stored tweet (at or after `since`) was written, None when there is none."""
+    return earliest([_tweets()], field="created_at", since=since)
 
 
 def move_conversation(*, absorbed: str, into: str) -> None:

@@ -12,7 +12,7 @@ from typing import TypedDict
 
 from pymongo.errors import DuplicateKeyError
 
-from dallosh.bulk import day_ranges, earliest, recount_until_settled
+from dallosh.bulk import busy_day_ranges, earliest, recount_until_settled
 from tickets import store
 from tickets.models import QueueDay, TicketStatus
 from tickets.store import TicketRow
@@ -81,11 +81,9 @@ def rebuild_queue_directory() -> int:
     counted again; a day that moved meanwhile is done again, so no live increment is lost.
     Documents are never deleted (the pager relies on that): an emptied segment reads 0.
     Returns the segments holding tickets."""
-    since = min(filter(None, (store.first_created(),
-                              earliest([QueueDay._get_collection()], field="day"))), default=None)
-    if since is None:
-        return 0
-    return sum(_recount_queue_day(window) for window in day_ranges(field="created_at", since=since))
+    days = busy_day_ranges(field="created_at", firsts=[
+        store.first_created, lambda since: earliest([QueueDay._get_collection()], field="day", since=since)])
+    return sum(_recount_queue_day(window) for window in days)
 
 
 def _recount_queue_day(window: dict) -> int:

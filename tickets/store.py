@@ -258,8 +258,9 @@ def scan_by_created_day(*, projection: Mapping[str, int] | None) -> Iterator[Tic
     return bulk.scan_by_day(_tickets(), field="created_at", projection=_fields(projection))
 
 
-def first_created() -> datetime | None:
-    return bulk.earliest([_tickets()], field="created_at")
+def first_created(since: datetime | None = None) -> datetime | None:
+    """When the oldest ticket (at or after `since`) was written, None when there is none."""
+    return bulk.earliest([_tickets()], field="created_at", since=since)
 
 
 def written_lately(window: dict) -> bool:

@@ -57,12 +57,22 @@ def test_a_write_refused_for_another_reason_than_an_existing_id_is_raised(scratc
     assert tweets.count_documents({}) == 1
 
 
-def test_day_ranges_run_from_the_first_days_midnight_to_the_end():
-    days = list(bulk.day_ranges(field="created_at", since=datetime(2017, 10, 30, 15, 42, tzinfo=UTC),
-                                until=datetime(2017, 11, 1, 0, 1, tzinfo=UTC)))
-    midnights = [datetime(2017, 10, 30, tzinfo=UTC), datetime(2017, 10, 31, tzinfo=UTC),
-                 datetime(2017, 11, 1, tzinfo=UTC)]
+def test_busy_days_are_the_days_some_source_holds_from_midnight_to_midnight():
+    tickets = [datetime(2017, 10, 30, 15, 42, tzinfo=UTC), datetime(2017, 10, 30, 23, 0, tzinfo=UTC),
+               datetime(2026, 12, 1, 9, 0, tzinfo=UTC)]
+    buckets = [datetime(2017, 11, 2, tzinfo=UTC)]
+
+    def first_of(moments):
+        return lambda since: min((m for m in moments if m >= since), default=None)
+
+    days = list(bulk.busy_day_ranges(field="created_at", firsts=[first_of(tickets), first_of(buckets)],
+                                     until=datetime(2026, 12, 2, tzinfo=UTC)))
+    midnights = [datetime(2017, 10, 30, tzinfo=UTC), datetime(2017, 11, 2, tzinfo=UTC),
+                 datetime(2026, 12, 1, tzinfo=UTC)]  # nine years of empty days between, never read
     assert days == [{"created_at": {"$gte": day, "$lt": day + timedelta(days=1)}} for day in midnights]
+    assert list(bulk.busy_day_ranges(field="created_at", firsts=[first_of(tickets)],
+                                     until=datetime(2017, 10, 30, 12, tzinfo=UTC))) == [
+        {"created_at": {"$gte": midnights[0], "$lt": midnights[0] + timedelta(days=1)}}]  # until cuts
 
 
 def test_a_scan_by_day_reads_every_document_from_the_first_day_that_holds_one(scratch):
