@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
+from rest_framework.fields import empty
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
@@ -83,6 +84,9 @@ class ZonedDateTimeField(serializers.DateTimeField):
     """A date-time as the schema says (RFC 3339: a date, a time and its zone), nothing looser:
     a date alone or a time without its zone would be read in a zone the caller did not mean."""
 
+    def get_value(self, dictionary):
+        return dictionary.get(self.field_name, empty)  # given empty is given wrong, not "not given"
+
     def to_internal_value(self, value):
         if not isinstance(value, str) or not RFC3339.fullmatch(value.strip()):
             self.fail("invalid", format="YYYY-MM-DDThh:mm:ss±hh:mm")
@@ -96,7 +100,7 @@ class CallQuerySerializer(serializers.Serializer):
                                     help_text="the call's id (absent: the file's, else the hash of its bytes)")
     caller = serializers.CharField(required=False, allow_blank=True, max_length=40,
                                    help_text="the caller's number (needed where the file does not say it)")
-    started_at = ZonedDateTimeField(required=False, allow_null=True,
+    started_at = ZonedDateTimeField(required=False,
                                     help_text="when the call started: an RFC 3339 date-time, with its zone")
     agents = serializers.CharField(required=False, allow_blank=True, max_length=400,
                                    help_text="comma-separated speaker names who are agents, beside the configured ones")

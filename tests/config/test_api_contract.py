@@ -62,12 +62,14 @@ def api_schema(request, daphne_server, make_user, analysed):
         # (`after`) is valid only as a previous page gave it; the fields a tweet needs follow
         # the `format` named in the query (a body's schema cannot depend on a query parameter).
         # Too many tweets is refused as too large (413, documented), not as malformed. Bytes
-        # holding no "From " line are no mbox (400): a binary schema cannot say what a mailbox is.
+        # holding no "From " line are no mbox (400), an empty transcript is none (400): a binary
+        # schema cannot say what a mailbox or a transcript is.
         "checks": {"negative_data_rejection": {"expected-statuses": [
             "400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]}},
         "operations": [{"include-path": path, "checks": {"positive_data_acceptance": {
             "expected-statuses": ["2xx", "400", "401", "403", "404", "429"]}}}
-            for path in ("/api/v1/queues/{team}/tickets", "/api/v1/ingest/stream", "/api/v1/ingest/mail")],
+            for path in ("/api/v1/queues/{team}/tickets", "/api/v1/ingest/stream", "/api/v1/ingest/mail",
+                         "/api/v1/ingest/calls")],
     })
     schema = schemathesis.openapi.from_url(f"{daphne_server}/api/v1/schema?format=json", config=config,
                                            headers=headers)

@@ -143,7 +143,7 @@ def test_a_start_without_its_zone_is_refused_by_the_api(db):
     feeder.groups.add(Group.objects.create(name=INGEST_GROUP))
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {tokens.create_token(feeder)}")
-    for started in ("2026-12-01", "2026-12-01T08:00:00", "tomorrow"):
+    for started in ("2026-12-01", "2026-12-01T08:00:00", "tomorrow", ""):
         answer = api.post(f"/api/v1/ingest/calls?caller=1&started_at={started}", TEXT.encode(),
                           content_type="text/plain")
         assert answer.status_code == 400 and "started_at" in answer.json()["error"], answer.content
