@@ -44,6 +44,15 @@ class StrictBooleanField(serializers.BooleanField):
         return super().to_internal_value(data)
 
 
+class StrictFloatField(serializers.FloatField):
+    """A number in JSON, not "5" or true."""
+
+    def to_internal_value(self, data):
+        if _json_body(self) and (isinstance(data, bool) or not isinstance(data, int | float)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StrictIntegerField(serializers.IntegerField):
     """An integer in JSON, not "5", 5.0 or true."""
 

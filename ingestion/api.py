@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from dallosh import json_input
 from dallosh.json_input import JSONParser
 from dallosh.permissions import CanIngest
-from dallosh.serializers import refusals
+from dallosh.serializers import StrictCharField, StrictFloatField, refusals
 from ingestion import mail, selectors, services, transcripts
 from ingestion.formats import FORMATS, format_by_name
 
@@ -91,6 +91,27 @@ class ZonedDateTimeField(serializers.DateTimeField):
         if not isinstance(value, str) or not RFC3339.fullmatch(value.strip()):
             self.fail("invalid", format="YYYY-MM-DDThh:mm:ss±hh:mm")
         return super().to_internal_value(value.strip())
+
+
+class TurnSerializer(serializers.Serializer):
+    text = StrictCharField(max_length=transcripts.MAX_TEXT_CHARS, help_text="what was said")
+    role = serializers.ChoiceField(choices=sorted(transcripts.ROLE_WORDS), required=False,
+                                   help_text="who spoke (else the speaker's name tells)")
+    speaker = StrictCharField(required=False, allow_blank=True, max_length=100)
+    start = StrictFloatField(required=False, min_value=0, help_text="seconds from the call's start")
+    end = StrictFloatField(required=False, min_value=0)
+
+
+class JsonTranscriptSerializer(serializers.Serializer):
+    """A call as JSON: its turns, and what the query would otherwise say."""
+
+    turns = TurnSerializer(many=True, allow_empty=False)
+    call_id = StrictCharField(required=False, allow_blank=True, max_length=200)
+    caller = StrictCharField(required=False, allow_blank=True, max_length=40)
+    started_at = ZonedDateTimeField(required=False)
+    duration_s = StrictFloatField(required=False, min_value=0)
+    speakers = serializers.DictField(child=serializers.ChoiceField(choices=sorted(transcripts.ROLE_WORDS)),
+                                     required=False, help_text="speaker name → role")
 
 
 class CallQuerySerializer(serializers.Serializer):
@@ -251,7 +272,8 @@ class CallIngestView(APIView):
     parser_classes = TRANSCRIPT_PARSERS
 
     @extend_schema(parameters=[CallQuerySerializer],
-                   request={media: {"type": "string", "format": "binary"} for media in TRANSCRIPT_TYPES},
+                   request={"application/json": JsonTranscriptSerializer,
+                            **{media: {"type": "string", "format": "binary"} for media in TRANSCRIPT_TYPES[1:]}},
                    responses={201: JobProgressSerializer, 202: JobProgressSerializer, **refusals(400, 413, 415)})
     def post(self, request):
         limit = transcripts.MAX_TRANSCRIPT_BYTES
@@ -261,6 +283,12 @@ class CallIngestView(APIView):
         query = CallQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         raw = request.data if isinstance(request.data, bytes) else b""
+        if raw and request.content_type.startswith("application/json"):  # its shape is the schema's
+            try:
+                document = json_input.loads(raw)
+            except ValueError as error:
+                raise ParseError(_("the body is not JSON: %(error)s") % {"error": error}) from error
+            JsonTranscriptSerializer(data=document).is_valid(raise_exception=True)
         job = services.ingest_calls(calls=[(raw, query.hints())] if raw else [],
                                     user=request.user.get_username())  # IngestError: a 400
         done = job.status == services.JobStatus.COMPLETED

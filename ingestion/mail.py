@@ -111,8 +111,13 @@ def parse(raw: bytes, *, received_at: datetime | None = None) -> ParsedMail:
         to=[address.lower() for _name, address in getaddresses(message.get_all("to", []) + message.get_all("cc", []))
             if address],
         date=_date(message, received_at), subject=_header(message, "subject")[:500], body=body[:MAX_TEXT_CHARS],
-        text=(_REPLIES.parse_reply(body) or body).strip()[:MAX_TEXT_CHARS], automated=_automated(message),
+        text=new_words(body), automated=_automated(message),
         attachments=list(_attachments(message)))
+
+
+def new_words(body: str) -> str:
+    """What the customer wrote in this mail: the quoted history and the signature left out."""
+    return (_REPLIES.parse_reply(body) or body).strip()[:MAX_TEXT_CHARS]
 
 
 def mail_record(*, row: int, raw: bytes, brand_addresses: set[str]) -> RawRecord:
@@ -146,9 +151,14 @@ def split_mbox(path: Path) -> Iterator[bytes]:
 _REPLY_PREFIXES = re.compile(r"^\s*(?:(?:re|tr|fw|fwd|aw|réf|ref)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
 
+def subject_of_thread(subject: str) -> str:
+    """A subject without its "Re:" / "TR:" prefixes, as the thread's first mail had it."""
+    return " ".join(_REPLY_PREFIXES.sub("", subject).split())
+
+
 def subject_key(subject: str | None) -> str:
     """A subject as a thread keeps it: "Re: TR: Panne  Internet" and "panne internet" are one."""
-    return " ".join(_REPLY_PREFIXES.sub("", subject or "").casefold().split())
+    return subject_of_thread(subject or "").casefold()
 
 
 def _header(message: EmailMessage, name: str) -> str:

@@ -9,7 +9,7 @@ from datetime import datetime
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from ingestion import store
+from ingestion import mail, store
 from ingestion.models import IngestJob, JobStatus, QuarantinedRow
 
 
@@ -63,6 +63,11 @@ def speaks_for_the_customer(tweet: dict) -> bool:
 
 
 def customer_words(tweets: list[dict], *, separator: str = " / ") -> str:
-    """The customer's tweets of a conversation, cleaned, in the order given."""
-    texts = ((t.get("clean_text") or t.get("text") or "").strip() for t in tweets if speaks_for_the_customer(t))
+    """The customer's messages of a conversation, cleaned, in the order given; an e-mail
+    conversation starts with its subject, often its clearest words ("Facture erronée")."""
+    own = [t for t in tweets if speaks_for_the_customer(t)]
+    texts = [(t.get("clean_text") or t.get("text") or "").strip() for t in own]
+    subject = next((t["mail"]["subject"] for t in own if (t.get("mail") or {}).get("subject")), "")
+    if subject:
+        texts.insert(0, mail.subject_of_thread(subject))
     return separator.join(text for text in texts if text)

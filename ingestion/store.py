@@ -15,7 +15,7 @@ from ingestion.models import QuarantinedRow, Tweet
 CONVERSATION = MappingProxyType({"conversation_id": 1})  # where a tweet belongs
 # What the model reads of a conversation: the customer's own words (ingestion.selectors.customer_words).
 MODEL_TEXT = MappingProxyType({"clean_text": 1, "text": 1, "is_brand": 1, "is_retweet": 1, "is_duplicate": 1,
-                               "is_automated": 1, "created_at": 1, "conversation_id": 1})
+                               "is_automated": 1, "created_at": 1, "conversation_id": 1, "mail.subject": 1})
 # What a person reads of it on the ticket page: every message as written and as cleaned,
 # with an e-mail's own fields.
 READING = MappingProxyType({"author": 1, "is_brand": 1, "created_at": 1, "text": 1, "clean_text": 1, "language": 1,

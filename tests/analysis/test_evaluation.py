@@ -55,3 +55,30 @@ def test_a_missing_column_is_named(write_csv):
     path = write_csv("cols.csv", "body,sentiment\nhello,positive\n")
     with pytest.raises(CommandError, match="no column 'text'; columns are: body, sentiment"):
         call_command("evaluate_analysis", str(path))
+
+
+def test_emails_are_read_by_subject_then_body_and_their_queues_mapped_to_teams(use_tiers, fault_server,
+                                                                                   write_csv):
+    rows = [("Bill", "Hello,\n\nI was charged twice.\n\nKind regards,\nSam", "Billing and Payments"),
+            ("Connection down", "Hello,\n\nNothing works since Monday.\n\nBest,\nAnn", "Technical Support"),
+            ("Question", "Hello,\n\nCan I change my plan?\n\nThanks", "Sales and Pre-Sales"),
+            ("Résiliation", "Bonjour,\n\nmerci de résilier.", "Human Resources")]
+    lines = "".join(f'"{subject}","{body}","{queue}"\n' for subject, body, queue in rows)
+    path = write_csv("emails.csv", "subject,body,queue\n" + lines)
+    use_tiers(("openai", fault_server.url), batch_size=4)
+    out = StringIO()
+    call_command("evaluate_analysis", str(path), "--emails", "--field", "team", "--label-column", "queue",
+                 "--map", "Billing and Payments=billing", "--map", "Technical Support=tech",
+                 "--map", "Sales and Pre-Sales=commercial", stdout=out)
+    report = out.getvalue()
+    assert "3 labelled rows" in report and "tweets: 3" in report  # Human Resources maps to no team
+    # The scripted model reads "bill" in the first subject and "down" in the second; the third is commercial.
+    assert "accuracy: 1.000" in report
+    requests = [m["content"] for r in fault_server.requests for m in r["messages"] if m["role"] == "user"]
+    assert any("Bill / Hello," in text and "I was charged twice." in text for text in requests)  # subject first
+
+
+def test_a_map_without_its_equals_sign_is_refused(write_csv):
+    path = write_csv("e.csv", "subject,body,queue\nA,b,c\n")
+    with pytest.raises(CommandError, match="VALUE=LABEL"):
+        call_command("evaluate_analysis", str(path), "--emails", "--map", "Billing")

@@ -66,3 +66,11 @@ def test_the_customers_words_leave_out_the_brand_retweets_repeats_and_automated_
     assert selectors.customer_words(conversation) == "my fibre is down / still down"
     assert selectors.customer_words(conversation, separator="\n") == "my fibre is down\nstill down"
     assert selectors.customer_words([{"text": "we are on it", "is_brand": True}]) == ""
+
+
+def test_an_email_conversation_starts_with_its_subject_without_reply_prefixes():
+    thread = [{"text": "Le montant est faux.", "mail": {"subject": "Facture de novembre"}},
+              {"text": "we are checking", "is_brand": True, "mail": {"subject": "Re: Facture de novembre"}},
+              {"text": "Toujours rien.", "mail": {"subject": "RE: TR: Facture de novembre"}}]
+    assert selectors.customer_words(thread) == "Facture de novembre / Le montant est faux. / Toujours rien."
+    assert selectors.customer_words(thread[2:]) == "Facture de novembre / Toujours rien."

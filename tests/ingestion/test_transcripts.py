@@ -148,3 +148,15 @@ def test_a_start_without_its_zone_is_refused_by_the_api(db):
                           content_type="text/plain")
         assert answer.status_code == 400 and "started_at" in answer.json()["error"], answer.content
     assert Ticket.objects.count() == 0
+
+
+def test_a_json_body_the_schema_refuses_is_a_400_and_stores_nothing(db):
+    feeder = User.objects.create_user("hotline-bot")
+    feeder.groups.add(Group.objects.create(name=INGEST_GROUP))
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {tokens.create_token(feeder)}")
+    for body in ({}, {"turns": []}, {"turns": [{"text": 5}]}, {"turns": [{"text": "hi"}], "caller": 33612}, []):
+        answer = api.post("/api/v1/ingest/calls", json.dumps(body), content_type="application/json")
+        assert answer.status_code == 400, (body, answer.content)
+    assert api.post("/api/v1/ingest/calls", JSON_CALL, content_type="application/json").status_code == 201
+    assert RawRow.objects.count() == 1

@@ -2,6 +2,8 @@
 
     python manage.py evaluate_analysis ../shared/data/dev_sentiment_en.csv \\
         --text-column text --label-column sentiment --field sentiment --limit 200 --balanced
+    python manage.py evaluate_analysis ../shared/data/support_emails_sample.csv --emails --field team \
+        --label-column queue --map "Billing and Payments=billing" --map "Technical Support=tech" ...
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from analysis.chain import default_chain
 from analysis.prompts import Item
 from dallosh import vocabulary
 from ingestion.cleaning import clean_for_model
+from ingestion.mail import new_words
+from ingestion.selectors import customer_words
 from tickets import selectors as ticket_selectors
 
 CHUNK = 20  # tweets handed to the chain at a time (each tier batches them as it is configured)
@@ -34,13 +38,20 @@ class Command(BaseCommand):
                             help="evaluate on the tickets agents corrected: their texts, the agents' labels")
         parser.add_argument("--days", type=int, default=90, help="with --from-corrections: corrections of the last "
                                                                   "N days")
-        parser.add_argument("--text-column", default="text")
+        parser.add_argument("--text-column", help="default: text (body with --emails)")
         parser.add_argument("--label-column", help="default: the field's name")
         parser.add_argument("--field", default="sentiment", choices=sorted(vocabulary.VOCABULARY))
         parser.add_argument("--limit", type=int, help="evaluate at most this many rows")
         parser.add_argument("--balanced", action="store_true",
                             help="with --limit, take the same number of rows of each label (first ones in file order)")
         parser.add_argument("--provider", help="evaluate one tier alone (openai, ollama or local)")
+        parser.add_argument("--emails", action="store_true",
+                            help="the CSV holds e-mails: the model reads the subject and the body's new words, "
+                                 "as the pipeline gives them (the body in --text-column, default body)")
+        parser.add_argument("--subject-column", default="subject", help="with --emails")
+        parser.add_argument("--map", action="append", default=[], metavar="VALUE=LABEL",
+                            help="read a label of the file as one of the field's (e.g. 'Billing and Payments=billing');"
+                                 " with any --map, rows whose label is mapped to nothing are left out")
         parser.add_argument("--show-errors", type=int, default=0, metavar="N",
                             help="print N tweets the analysis got wrong, with both labels (for prompt work)")
 
@@ -51,8 +62,13 @@ class Command(BaseCommand):
         elif options["path"] is None:
             raise CommandError("give a labelled CSV, or --from-corrections")
         else:
-            frame = _labelled_rows(options["path"], text_column=options["text_column"],
-                                   label_column=options["label_column"] or field, field=field)
+            frame = _labelled_rows(options["path"],
+                                   text_column=options["text_column"] or ("body" if options["emails"] else "text"),
+                                   label_column=options["label_column"] or field, field=field,
+                                   subject_column=options["subject_column"] if options["emails"] else None,
+                                   mapping=_mapping(options["map"]))
+            self.stdout.write(f"{len(frame)} labelled rows" + (" (rows whose label maps to nothing left out)"
+                                                              if options["map"] else ""))
         frame = _limited(frame, limit=options["limit"], balanced=options["balanced"])
         try:
             chain = default_chain(only=options["provider"])
@@ -121,19 +137,35 @@ class Command(BaseCommand):
         write("providers: " + ", ".join(f"{name} {count}" for name, count in providers.most_common()))
 
 
-def _labelled_rows(path: Path, *, text_column: str, label_column: str, field: str) -> pd.DataFrame:
+def _mapping(pairs: list[str]) -> dict[str, str]:
+    """--map VALUE=LABEL pairs, case aside; a pair without "=" is an error to say."""
+    mapping = {}
+    for pair in pairs:
+        value, sep, label = pair.partition("=")
+        if not sep:
+            raise CommandError(f"--map {pair!r}: write VALUE=LABEL")
+        mapping[value.strip().lower()] = label.strip().lower()
+    return mapping
+
+
+def _labelled_rows(path: Path, *, text_column: str, label_column: str, field: str, subject_column: str | None = None,
+                   mapping: dict[str, str] | None = None) -> pd.DataFrame:
     """The file's texts and normalised labels; a clear error for a missing column or a label
-    outside the field's vocabulary (with the rows that hold it)."""
+    outside the field's vocabulary (with the rows that hold it). E-mails (`subject_column`)
+    are read as the pipeline reads a mail: its subject, then the body's new words."""
     if not path.is_file():
         raise CommandError(f"{path}: no such file")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (ValueError, UnicodeDecodeError) as error:
         raise CommandError(f"{path}: not a readable CSV ({error})") from error
-    for column in (text_column, label_column):
+    for column in (text_column, label_column, *([subject_column] if subject_column else [])):
         if column not in frame.columns:
             raise CommandError(f"{path}: no column {column!r}; columns are: {', '.join(map(str, frame.columns))}")
     labels = frame[label_column].str.strip().str.lower()
+    if mapping:
+        labels = labels.map(mapping)
+        frame, labels = frame[labels.notna()].reset_index(drop=True), labels[labels.notna()].reset_index(drop=True)
     allowed = vocabulary.VOCABULARY[field]
     outside = labels[~labels.isin(allowed)]
     if not outside.empty:
@@ -146,7 +178,12 @@ def _labelled_rows(path: Path, *, text_column: str, label_column: str, field: st
         raise CommandError(f"{path}: {len(outside)} label(s) in {label_column!r} are not {field} values "
                            f"({', '.join(allowed)}): {examples[:600]}")
     # The model reads what the pipeline would give it: the cleaned text (no URLs, mentions, emojis).
-    return pd.DataFrame({"text": clean_for_model(frame[text_column]), "label": labels})
+    if subject_column is None:
+        return pd.DataFrame({"text": clean_for_model(frame[text_column]), "label": labels})
+    words = clean_for_model(frame[text_column].map(new_words))
+    texts = [customer_words([{"clean_text": text, "mail": {"subject": subject}}])
+             for text, subject in zip(words, frame[subject_column], strict=True)]
+    return pd.DataFrame({"text": texts, "label": labels})
 
 
 def _limited(frame: pd.DataFrame, *, limit: int | None, balanced: bool) -> pd.DataFrame:
