@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext as _
+
+from ingestion.transcripts import Hints
 
 # Row numbers are stored as 64-bit integers: a larger one cannot even be asked of MongoDB.
 ROW_MAX = 2**62
@@ -38,3 +41,29 @@ class UploadStartForm(forms.Form):
         if len(name.encode()) > FILENAME_MAX_BYTES:
             raise forms.ValidationError(_("a file name of at most %(max)d bytes") % {"max": FILENAME_MAX_BYTES})
         return name
+
+
+class MessageFilesForm(forms.Form):
+    """The upload page's second form: e-mails and call transcripts, small enough to ingest
+    within the request (larger mailboxes go through `manage.py ingest_mail`), and what a
+    transcript's file may not say. A start without a zone is the operator's time."""
+
+    caller = forms.CharField(max_length=40, required=False)
+    started_at = forms.DateTimeField(required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+    agents = forms.CharField(max_length=400, required=False)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        files = self.files.getlist("files") if self.files else []
+        if not files:
+            raise forms.ValidationError(_("Choose one or more files."))
+        limit = settings.DALLOSH_INGEST.stream_max_bytes
+        if sum(upload.size for upload in files) > limit:
+            raise forms.ValidationError(_("These files hold over %(limit)d bytes: send a large mailbox with "
+                                          "manage.py ingest_mail.") % {"limit": limit})
+        return data
+
+    def hints(self) -> Hints:
+        data = self.cleaned_data
+        return Hints(caller=data.get("caller") or "", started_at=data.get("started_at"),
+                     agents=tuple(name.strip() for name in (data.get("agents") or "").split(",") if name.strip()))

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -42,7 +43,7 @@ from ingestion.formats import (
     detect_tweet_format,
     format_by_name,
 )
-from ingestion.mail import mail_record, subject_key
+from ingestion.mail import mail_record, split_mbox, subject_key
 from ingestion.models import IngestJob, JobStatus, Tweet, UploadSession
 from ingestion.reader import RawRecord, UnreadableFile, iter_chunks, read_header
 
@@ -309,6 +310,37 @@ def ingest_mails(*, messages: list[bytes], user: str | None = None, source: str 
     records = [mail_record(row=row, raw=raw, brand_addresses=brands) for row, raw in enumerate(messages)]
     _thread_by_subject(records)
     return _ingest_at_once(job, records, fmt=EMAIL_FORMAT, size_bytes=size)
+
+
+MAIL_FILES = (".eml", ".mbox")
+TRANSCRIPT_FILES = (".json", ".vtt", ".srt", ".txt")
+
+
+def ingest_message_files(*, files: list[tuple[str, bytes]], user: str, hints: transcripts.Hints) -> list[IngestJob]:
+    """The upload page's files of messages: .eml and .mbox as e-mails (one job), transcripts
+    as calls (one job, `hints` for what their files do not say). A file of another kind is
+    refused before anything is stored, naming it."""
+    wrong = [name for name, _raw in files if not name.lower().endswith(MAIL_FILES + TRANSCRIPT_FILES)]
+    if wrong:
+        raise IngestError(_("%(files)s: not an e-mail (.eml, .mbox) nor a call transcript (.json, .vtt, .srt, .txt)")
+                          % {"files": ", ".join(wrong)})
+    mails: list[bytes] = []
+    for name, raw in files:
+        if name.lower().endswith(".mbox"):
+            mails.extend(_mbox_messages(raw))
+        elif name.lower().endswith(".eml"):
+            mails.append(raw)
+    calls = [(raw, hints) for name, raw in files if name.lower().endswith(TRANSCRIPT_FILES)]
+    names = ", ".join(name for name, _raw in files)[:200]
+    return ([ingest_mails(messages=mails, user=user, origin=names)] if mails else []) + (
+        [ingest_calls(calls=calls, user=user, origin=names)] if calls else [])
+
+
+def _mbox_messages(raw: bytes) -> list[bytes]:
+    with tempfile.NamedTemporaryFile(suffix=".mbox") as box:
+        box.write(raw)
+        box.flush()
+        return list(split_mbox(Path(box.name)))
 
 
 def _thread_by_subject(records: list[RawRecord]) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -13,7 +14,7 @@ from dallosh import json_input
 from dallosh.middleware import answers_json
 from dallosh.permissions import can_ingest
 from ingestion import selectors, services
-from ingestion.forms import UploadStartForm
+from ingestion.forms import MessageFilesForm, UploadStartForm
 
 
 def _ingest_allowed(view):
@@ -67,6 +68,28 @@ def upload_chunk(request: HttpRequest, upload_id: str) -> JsonResponse:
 def upload_finish(request: HttpRequest, upload_id: str) -> JsonResponse:
     job = services.finish_upload(upload_id=upload_id, user=request.user.get_username())
     return JsonResponse(selectors.job_progress(job))
+
+
+@_ingest_allowed
+@require_POST
+def upload_messages(request: HttpRequest) -> HttpResponse:
+    """E-mails (.eml, .mbox) and call transcripts sent from the page's second form."""
+    form = MessageFilesForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for problems in form.errors.values():
+            messages.error(request, " ".join(problems))
+        return redirect("ingestion:upload")
+    files = [(upload.name, upload.read()) for upload in request.FILES.getlist("files")]
+    try:
+        jobs = services.ingest_message_files(files=files, user=request.user.get_username(), hints=form.hints())
+    except services.IngestError as refused:  # a person's form: the sentence on the page, not a JSON 400
+        messages.error(request, str(refused))
+        return redirect("ingestion:upload")
+    for job in jobs:
+        messages.success(request, _("%(file)s: %(new)d new, %(quarantined)d quarantined, %(tickets)d ticket(s) made.")
+                         % {"file": job.original_name, "new": job.counters.tweets_created,
+                            "quarantined": job.counters.quarantined, "tickets": job.counters.tickets_created})
+    return redirect("ingestion:upload")
 
 
 @_ingest_allowed

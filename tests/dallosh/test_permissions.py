@@ -60,6 +60,7 @@ EXPECTED: dict[str, tuple[str, str, dict | None, set[str]]] = {
     "ingestion:upload_start": ("POST", "/ingest/uploads/", {}, INGESTERS),
     "ingestion:upload_chunk": ("POST", f"/ingest/uploads/{FAKE}/chunk", {}, INGESTERS),
     "ingestion:upload_finish": ("POST", f"/ingest/uploads/{FAKE}/finish", {}, INGESTERS),
+    "ingestion:upload_messages": ("POST", "/ingest/messages/", {}, INGESTERS),
     "ingestion:job_progress": ("GET", f"/ingest/jobs/{FAKE}/progress", None, INGESTERS),
     "api-schema": ("GET", "/api/v1/schema", None, LOGGED_IN),
     "api-docs": ("GET", "/api/v1/docs", None, LOGGED_IN),

@@ -2,10 +2,12 @@
 deleted once ingested."""
 
 from bson import ObjectId
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from ingestion.models import IngestJob, Tweet
-from tests.helpers import twcs_csv, twcs_row
+from tests.helpers import email_bytes, twcs_csv, twcs_row
 from tests.steps import upload, wait_for
+from tickets.models import Ticket
 
 
 def test_upload_in_slices_is_ingested_by_a_real_worker(admin_client, qcluster_worker):
@@ -60,3 +62,20 @@ def test_uploaded_files_are_deleted_once_ingested_and_abandoned_ones_expire(admi
     assert expire_abandoned_uploads() == 1
     assert [p.name for p in uploads.iterdir()] == [f"{fresh}.part"]
     assert UploadSession.objects(id=abandoned).count() == 0
+
+
+def test_emails_and_transcripts_are_ingested_from_the_page_and_other_files_refused(admin_client):
+    mail = SimpleUploadedFile("panne.eml", email_bytes(body="Plus d'internet depuis ce matin."))
+    call = SimpleUploadedFile("appel.txt", b"Agent : Bonjour\nClient : ma facture est fausse\n")
+    answer = admin_client.post("/ingest/messages/", {"files": [mail, call], "caller": "+33600000001",
+                                                     "started_at": "2026-12-01T09:30"}, follow=True)
+    page = answer.content.decode()
+    assert answer.status_code == 200 and page.count("1 new, 0 quarantined, 1 ticket(s) made.") == 2
+    assert Ticket.objects(channel="email").count() == 1 and Ticket.objects(channel="call").count() == 1
+    call_ticket = Ticket.objects.get(channel="call")
+    assert call_ticket.customer == "+33600000001" and call_ticket.created_at.hour == 8  # 9:30 in Paris is 8:30 UTC
+    photo = SimpleUploadedFile("photo.png", b"\x89PNG")
+    refused = admin_client.post("/ingest/messages/", {"files": [photo]}, follow=True).content.decode()
+    assert "photo.png: not an e-mail" in refused
+    empty = admin_client.post("/ingest/messages/", {}, follow=True).content.decode()
+    assert "Choose one or more files." in empty
