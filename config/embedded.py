@@ -1,5 +1,6 @@
-"""Start and stop the embedded default's servers: SecantusDB (MongoDB protocol), Redis and
-the built-in local model (llama.cpp serving Qwen2.5-Coder-1.5B, the last analysis tier).
+"""Start and stop the embedded default's servers: SecantusDB (MongoDB protocol), Redis, the
+demo's support mailbox (Debian's Dovecot, IMAPS on loopback) and the built-in local model
+(llama.cpp serving Qwen2.5-Coder-1.5B, the last analysis tier).
 
 One home for how these processes are launched, used by the demo script, the test session and
 the benchmarks. Production does not use this module: it points MONGODB_URI and REDIS_URL at
@@ -24,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR = ROOT / "var"
-SERVERS = ("mongodb", "redis", "local-model")
+SERVERS = ("mongodb", "redis", "mailbox", "local-model")
 
 
 class EmbeddedServerError(RuntimeError):
@@ -252,6 +253,8 @@ def start_all(var: Path = DEFAULT_VAR) -> None:
         "redis": lambda: start_redis(port=embedded.redis_port, directory=var / "redis",
                                      log=var / "log" / "redis.log"),
     }
+    if embedded.mailbox_port:  # the demo's support mailbox
+        starters["mailbox"] = lambda: start_dovecot(port=embedded.mailbox_port, directory=var / "mailbox").server
     if embedded.local_model != "off":
         starters["local-model"] = lambda: start_local_model(name=embedded.local_model,
                                                             port=embedded.local_model_port,

@@ -120,6 +120,7 @@ EMBEDDED = EmbeddedSettings(
     local_model=os.environ.get("DALLOSH_LOCAL_MODEL", "qwen2.5-coder-1.5b"),  # or "off"
     local_model_port=int(os.environ.get("DALLOSH_LOCAL_MODEL_PORT", "8089")),
     model_dir=Path(os.environ.get("DALLOSH_MODEL_DIR", VAR_DIR / "models")),  # the joined GGUF files
+    mailbox_port=int(os.environ.get("DALLOSH_MAILBOX_PORT", "9993")),
 )
 MONGODB_URI = os.environ.get("MONGODB_URI", embedded.mongo_uri(EMBEDDED.mongo_port))
 REDIS_URL = os.environ.get("REDIS_URL", embedded.redis_url(EMBEDDED.redis_port))

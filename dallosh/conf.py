@@ -113,6 +113,7 @@ class EmbeddedSettings(_Settings):
     local_model: str  # a model of analysis/local_model.py's catalogue, or "off"
     local_model_port: int
     model_dir: Path  # where the joined GGUF files are kept
+    mailbox_port: int  # the demo's support mailbox (Dovecot, IMAPS); 0: none
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: install everything, start SecantusDB and Redis,
-# ingest the shared sample CSVs (or the CSV paths given as arguments), then serve the
-# back-office at http://127.0.0.1:8000 with a django-q2 worker. Ctrl-C stops it all.
+# The main job on the embedded default: install everything, start SecantusDB, Redis and the
+# support mailbox (Dovecot), ingest the shared sample CSVs (or the CSV paths given as
+# arguments), fill the mailbox with demo e-mails, then serve the back-office at
+# http://127.0.0.1:8000 with its django-q2 workers (which read the mailbox every minute).
+# Ctrl-C stops it all.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -9,6 +11,11 @@ bash scripts/bootstrap.sh
 PY="$ROOT/.venv/bin/python"
 export DJANGO_SETTINGS_MODULE=config.settings
 export DJANGO_DEBUG=1  # the embedded default asks for it; production leaves it off
+# The demo's support mailbox, on loopback (config/embedded.py starts it; DALLOSH_MAILBOX_PORT=0: none).
+if [ "${DALLOSH_MAILBOX_PORT:-9993}" != 0 ] && [ -z "${DALLOSH_IMAP_URL:-}" ]; then
+  export DALLOSH_IMAP_URL="imaps://support:support@127.0.0.1:${DALLOSH_MAILBOX_PORT:-9993}/INBOX"
+  export DALLOSH_IMAP_CAFILE="$ROOT/var/mailbox/cert.pem"
+fi
 
 "$PY" -m config.embedded start
 WORKER_PID="" LABEL_PID="" REFINE_PID="" WEB_PID=""
@@ -52,6 +59,7 @@ else
 fi
 
 "$PY" manage.py seed_demo
+[ -n "${DALLOSH_IMAP_URL:-}" ] && { "$PY" manage.py seed_mailbox || echo "mailbox: not filled (see above)"; }
 mkdir -p var/log
 # Three worker clusters: housekeeping (ingest jobs, sweeper, SLA, alerts, re-routing), the
 # fast tier (labels and routes every ticket in seconds) and the LLM refinement, so a long

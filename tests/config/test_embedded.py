@@ -95,7 +95,7 @@ def test_the_launcher_starts_the_servers_as_daemons_once_and_stops_them(tmp_path
     var = tmp_path / "var"
     mongo_port, redis_port = free_port(), free_port()
     env = {**os.environ, "DALLOSH_MONGO_PORT": str(mongo_port), "DALLOSH_REDIS_PORT": str(redis_port),
-           "DALLOSH_LOCAL_MODEL": "off"}  # no model server here
+           "DALLOSH_LOCAL_MODEL": "off", "DALLOSH_MAILBOX_PORT": "0"}  # no model server, no mailbox here
     try:
         started = launcher("start", "--var", str(var), env=env).splitlines()
         pids = {name: int((var / "run" / f"{name}.pid").read_text()) for name in ("mongodb", "redis")}
@@ -107,7 +107,7 @@ def test_the_launcher_starts_the_servers_as_daemons_once_and_stops_them(tmp_path
             f"mongodb: already running (pid {pids['mongodb']})", f"redis: already running (pid {pids['redis']})"]
         assert launcher("status", "--var", str(var), env=env).splitlines() == [
             f"mongodb: running (pid {pids['mongodb']})", f"redis: running (pid {pids['redis']})",
-            "local-model: stopped"]
+            "mailbox: stopped", "local-model: stopped"]
     finally:
         stopped = launcher("stop", "--var", str(var), env=env).splitlines()
     assert stopped == ["redis: stopped", "mongodb: stopped"]  # the reverse of the starting order
