@@ -268,18 +268,12 @@ def ingest_records(*, records: list[dict], source: str | None = None, format_nam
     content_hash = "stream-" + hashlib.sha256(body).hexdigest()
     source = source or fmt.name
     columns = list(fmt.columns)
-    job = _job_for(content_hash=content_hash, source=source, fields={
-        "kind": "stream", "format": fmt.name, "size_bytes": len(body), "columns": columns, "encoding": "utf-8",
-        "created_by": user, "original_name": f"stream ({len(records)} tweets)"})
-    if job.status == JobStatus.COMPLETED:
-        return job
-    try:
-        job = _claim(job.id)
-    except JobBusy:
-        return job  # the same request is being ingested right now: its job, still running
-    raw = [RawRecord(i, 0, json.dumps(r, ensure_ascii=False, default=str), [_as_text(r.get(c)) for c in columns])
-           for i, r in enumerate(records)]
-    return _ingest_at_once(job, raw, fmt=fmt, size_bytes=len(body))
+    return _ingest_at_once(
+        content_hash=content_hash, source=source, fmt=fmt, size_bytes=len(body),
+        fields={"kind": "stream", "encoding": "utf-8", "created_by": user,
+                "original_name": f"stream ({len(records)} tweets)"},
+        read_records=lambda: [RawRecord(i, 0, json.dumps(r, ensure_ascii=False, default=str),
+                                        [_as_text(r.get(c)) for c in columns]) for i, r in enumerate(records)])
 
 
 def ingest_mails(*, messages: list[bytes], user: str | None = None, source: str = EMAIL,
@@ -295,21 +289,18 @@ def ingest_mails(*, messages: list[bytes], user: str | None = None, source: str 
         digest.update(hashlib.sha256(raw).digest())
     content_hash = "mail-" + digest.hexdigest()
     size = sum(len(raw) for raw in messages)
-    job = _job_for(content_hash=content_hash, source=source, fields={
-        "kind": "mail", "format": EMAIL_FORMAT.name, "size_bytes": size, "columns": list(EMAIL_FORMAT.columns),
-        "encoding": "rfc822", "created_by": user,
-        "original_name": origin or ngettext("%(count)d e-mail", "%(count)d e-mails",
-                                            len(messages)) % {"count": len(messages)}})
-    if job.status == JobStatus.COMPLETED:
-        return job
-    try:
-        job = _claim(job.id)
-    except JobBusy:
-        return job
-    brands = {address.casefold() for address in settings.DALLOSH_INGEST.brand_addresses}
-    records = [mail_record(row=row, raw=raw, brand_addresses=brands) for row, raw in enumerate(messages)]
-    _thread_by_subject(records)
-    return _ingest_at_once(job, records, fmt=EMAIL_FORMAT, size_bytes=size)
+
+    def records() -> list[RawRecord]:
+        brands = {address.casefold() for address in settings.DALLOSH_INGEST.brand_addresses}
+        read = [mail_record(row=row, raw=raw, brand_addresses=brands) for row, raw in enumerate(messages)]
+        _thread_by_subject(read)
+        return read
+
+    return _ingest_at_once(
+        content_hash=content_hash, source=source, fmt=EMAIL_FORMAT, size_bytes=size, read_records=records,
+        fields={"kind": "mail", "encoding": "rfc822", "created_by": user,
+                "original_name": origin or ngettext("%(count)d e-mail", "%(count)d e-mails",
+                                                    len(messages)) % {"count": len(messages)}})
 
 
 MAIL_FILES = (".eml", ".mbox")
@@ -384,25 +375,31 @@ def ingest_calls(*, calls: list[tuple[bytes, transcripts.Hints]], user: str | No
     for raw, hints in calls:
         digest.update(hashlib.sha256(raw).digest() + repr(hints).encode())
     size = sum(len(raw) for raw, _hints in calls)
-    job = _job_for(content_hash="call-" + digest.hexdigest(), source=CALL, fields={
-        "kind": "call", "format": CALL_FORMAT.name, "size_bytes": size, "columns": list(CALL_FORMAT.columns),
-        "encoding": "utf-8", "created_by": user,
-        "original_name": origin or ngettext("%(count)d call", "%(count)d calls", len(calls))
-        % {"count": len(calls)}})
+    agents = set(settings.DALLOSH_INGEST.call_agent_speakers)
+    return _ingest_at_once(
+        content_hash="call-" + digest.hexdigest(), source=CALL, fmt=CALL_FORMAT, size_bytes=size,
+        fields={"kind": "call", "encoding": "utf-8", "created_by": user,
+                "original_name": origin or ngettext("%(count)d call", "%(count)d calls", len(calls))
+                % {"count": len(calls)}},
+        read_records=lambda: [transcripts.call_record(row=row, raw=raw, hints=hints, agent_speakers=agents)
+                              for row, (raw, hints) in enumerate(calls)])
+
+
+def _ingest_at_once(*, content_hash: str, source: str, fmt: CsvFormat, size_bytes: int, fields: dict,
+                    read_records: Callable[[], list[RawRecord]]) -> IngestJob:
+    """A small job's whole life, for the doors that ingest within the request (the stream,
+    e-mails, transcripts): the job of this content (a retry finds it, done, or answered as it
+    stands while another call ingests it), claimed, then its records, read only once it is
+    ours, through the pipeline as one chunk."""
+    job = _job_for(content_hash=content_hash, source=source,
+                   fields={"format": fmt.name, "size_bytes": size_bytes, "columns": list(fmt.columns), **fields})
     if job.status == JobStatus.COMPLETED:
         return job
     try:
         job = _claim(job.id)
     except JobBusy:
-        return job
-    agents = set(settings.DALLOSH_INGEST.call_agent_speakers)
-    records = [transcripts.call_record(row=row, raw=raw, hints=hints, agent_speakers=agents)
-               for row, (raw, hints) in enumerate(calls)]
-    return _ingest_at_once(job, records, fmt=CALL_FORMAT, size_bytes=size)
-
-
-def _ingest_at_once(job: IngestJob, records: list[RawRecord], *, fmt: CsvFormat, size_bytes: int) -> IngestJob:
-    """A small job's records through the pipeline as one chunk (the stream and e-mail doors)."""
+        return job  # the same content is being ingested right now: its job, still running
+    records = read_records()
     started = datetime.now(UTC)
     ctx = pipeline.JobContext(job.id, job.content_hash, job.source, fmt, list(fmt.columns),
                               threads.ConversationResolver())
