@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import imaplib
 import resource
 import shutil
-import ssl
 import sys
 import tempfile
 import time
@@ -55,15 +53,6 @@ def mailbox_messages(count: int) -> list[bytes]:
     return messages
 
 
-def fill(server, messages: list[bytes]) -> None:
-    context = ssl.create_default_context(cafile=str(server.cafile))
-    imap = imaplib.IMAP4_SSL("127.0.0.1", server.server.port, ssl_context=context)
-    imap.login(server.user, server.password)
-    for raw in messages:
-        imap.append("INBOX", None, None, raw)
-    imap.logout()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=10_000)
@@ -75,7 +64,7 @@ def main() -> None:
 
         from analysis import services as analysis_services
         from config.embedded import free_port, start_dovecot
-        from ingestion.mailbox import poll_mailbox
+        from ingestion.mailbox import poll_mailbox, session
         from tickets.models import Ticket
 
         # Under /tmp itself: run as root, Dovecot reads its mail as its own account.
@@ -83,11 +72,13 @@ def main() -> None:
         try:
             messages = mailbox_messages(args.messages)
             print(f"SCALED DATA: support_emails_sample.csv repeated to {args.messages:,} e-mails", flush=True)
-            filling = time.perf_counter()
-            fill(dovecot, messages)
-            print(f"mailbox filled in {time.perf_counter() - filling:,.1f} s (not timed below)", flush=True)
             settings.DALLOSH_MAIL = settings.DALLOSH_MAIL.replace(imap_cafile=dovecot.cafile,
                                                                   fetch_batch=args.batch, max_batches=10**6)
+            filling = time.perf_counter()
+            with session(url=dovecot.url) as imap:
+                for raw in messages:
+                    imap.append("INBOX", None, None, raw)
+            print(f"mailbox filled in {time.perf_counter() - filling:,.1f} s (not timed below)", flush=True)
             started = time.perf_counter()
             outcome = poll_mailbox(url=dovecot.url)
             polled_s = time.perf_counter() - started

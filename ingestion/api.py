@@ -130,7 +130,7 @@ class CallQuerySerializer(serializers.Serializer):
         data = self.validated_data
         return transcripts.Hints(call_id=data.get("call_id") or "", caller=data.get("caller") or "",
                                  started_at=data.get("started_at"),
-                                 agents=tuple(filter(None, (a.strip() for a in (data.get("agents") or "").split(",")))))
+                                 agents=transcripts.Hints.names(data.get("agents")))
 
 
 class JobProgressSerializer(serializers.Serializer):

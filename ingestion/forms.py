@@ -66,4 +66,4 @@ class MessageFilesForm(forms.Form):
     def hints(self) -> Hints:
         data = self.cleaned_data
         return Hints(caller=data.get("caller") or "", started_at=data.get("started_at"),
-                     agents=tuple(name.strip() for name in (data.get("agents") or "").split(",") if name.strip()))
+                     agents=Hints.names(data.get("agents")))

@@ -103,6 +103,13 @@ def poll_mailbox(*, url: str) -> PollOutcome:
                        last_uid=last_uid, more=len(batches) > config.max_batches)
 
 
+def session(*, url: str) -> contextlib.AbstractContextManager[imaplib.IMAP4]:
+    """An authenticated session on the mailbox at `url`, as the poller opens it (the demo's
+    seeding and the bench deliver mail through it)."""
+    config = settings.DALLOSH_MAIL
+    return _connected(Mailbox.from_url(url), config.imap_cafile, config.timeout_s)
+
+
 @contextlib.contextmanager
 def _connected(mailbox: Mailbox, cafile: Path | None, timeout: float) -> Iterator[imaplib.IMAP4]:
     """An authenticated IMAP session over TLS, logged out on the way out."""

@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 from django.conf import settings
 from django_q.tasks import async_task
 
+from dallosh.vocabulary import EMAIL
 from ingestion import store
 from ingestion.models import OutgoingMail, OutgoingStatus
 
@@ -42,6 +43,11 @@ class SendFailed(RuntimeError):
 
 def sending_enabled() -> bool:
     return bool(settings.DALLOSH_MAIL.smtp_url)
+
+
+def sends_replies(*, channel: str | None) -> bool:
+    """Whether recording a reply on a ticket of this channel sends it: e-mail, with a server set."""
+    return channel == EMAIL and sending_enabled()
 
 
 def queue_reply(*, reply_id: str, conversation_id: str, text: str, language: str | None) -> dict:

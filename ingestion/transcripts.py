@@ -52,6 +52,11 @@ class Hints:
     started_at: datetime | None = None
     agents: tuple[str, ...] = ()  # speaker names that are agents, beside the configured ones
 
+    @staticmethod
+    def names(text: str | None) -> tuple[str, ...]:
+        """The agents' names as a request or a command gives them: "Marie, Paul"."""
+        return tuple(name.strip() for name in (text or "").split(",") if name.strip())
+
 
 @dataclass(frozen=True)
 class Turn:

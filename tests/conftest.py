@@ -230,6 +230,23 @@ def make_user(django_user_model):
 
 
 @pytest.fixture
+def ingest_client(django_user_model):
+    """An API client holding the token of an account of the ingest group (what a feed, a
+    mail gateway or a hotline integration uses)."""
+    from django.contrib.auth.models import Group
+    from rest_framework.test import APIClient
+
+    from dallosh import tokens
+    from dallosh.permissions import INGEST_GROUP
+
+    feed = django_user_model.objects.create_user(username="feed-bot")
+    feed.groups.set([Group.objects.get_or_create(name=INGEST_GROUP)[0]])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {tokens.create_token(feed)}")
+    return client
+
+
+@pytest.fixture
 def analysed(use_tiers, fault_server):
     """analysed("my fibre is down", ...) → ticket ids, ingested then analysed and routed through
     the real pipeline; the scripted model labels by bench.llm_servers.expected_labels."""

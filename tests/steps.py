@@ -80,3 +80,17 @@ def upload(client, content: bytes, slice_size: int = 256 * 1024) -> str:
 def queue_ids(team, username="nobody", **filters):
     page = queue_pages.queue_page(team=team, filters=QueueFilters(**filters), username=username)
     return [row["_id"] for row in page.rows]
+
+
+def agent_client(user) -> Client:
+    """A page client logged in as this person."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def draft_status(client: Client, ticket_id: str) -> dict | None:
+    """The person's latest reply draft for the ticket, as the ticket page polls it."""
+    response = client.get(f"/tickets/{ticket_id}/draft-reply/latest/")
+    assert response.status_code == 200, response.content[:300]
+    return response.json()["draft"]

@@ -8,7 +8,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 
 from dallosh.permissions import AGENT_GROUP, can_view_ticket, team_group
-from dallosh.vocabulary import EMAIL, TEAMS
+from dallosh.vocabulary import TEAMS
 from ingestion import outbox
 from ingestion.store import READING, tweets_by_ids
 from tickets import directory, routing, sla, store
@@ -81,7 +81,7 @@ def conversation(*, ticket: TicketRow) -> list[dict]:
 
 def replies_by_mail(*, ticket: TicketRow) -> bool:
     """Whether recording a reply on this ticket sends it: an e-mail ticket, with a mail server set."""
-    return ticket.get("channel") == EMAIL and outbox.sending_enabled()
+    return outbox.sends_replies(channel=ticket.get("channel"))
 
 
 def team_agents(*, team: str) -> list[str]:

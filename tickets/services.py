@@ -322,7 +322,7 @@ def record_reply(*, ticket_id: str, user, text: str) -> TicketRow:
                        else gettext("The reply has %(length)d characters; a tweet holds %(limit)d."))
             raise ActionRefused(message % {"length": len(text), "limit": limit})
         now = datetime.now(UTC)
-        decided["by_mail"] = by_mail and outbox.sending_enabled()
+        decided["by_mail"] = outbox.sends_replies(channel=ticket.get("channel"))
         decided["tweet"] = {
             "_id": tweet_id, "source": "dallosh", "tweet_id": tweet_id.split(":", 1)[1],
             "author": settings.DALLOSH_INGEST.brand_addresses[0] if by_mail else settings.DALLOSH_SITE.brand_handle,

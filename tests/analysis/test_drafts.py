@@ -20,7 +20,7 @@ from bench import llm_servers as faults
 from config import embedded
 from config.asgi import application
 from dallosh import live
-from tests.steps import logged_in, wait_for
+from tests.steps import agent_client, draft_status, logged_in, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the worker, Daphne and the consumers read users
 
@@ -29,16 +29,6 @@ GOOD_FRENCH_DRAFT = "first draft: sorry about ma box est en panne depuis ce mati
 # The reply box's tag, up to its text.
 REPLY_BOX = 'aria-label="reply" aria-keyshortcuts="e" placeholder="The reply you sent…">'
 
-
-
-@pytest.fixture
-def refine_broker(servers, monkeypatch):
-    """The refine cluster's queue on the test Redis (where the web request puts draft tasks)."""
-    from django_q.brokers import get_broker
-    from django_q.conf import Conf
-
-    monkeypatch.setattr(Conf, "REDIS", servers["redis"])
-    return get_broker(draft_services.REFINE_CLUSTER)
 
 
 def worker_env(fault_server, **extra: str) -> dict[str, str]:
@@ -51,20 +41,8 @@ def draft_requests(server) -> list[dict]:
     return [r for r in server.requests if faults._reply_only(r)]
 
 
-def agent_client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def status_of(client: Client, ticket_id: str) -> dict | None:
-    response = client.get(f"/tickets/{ticket_id}/draft-reply/latest/")
-    assert response.status_code == 200, response.content[:300]
-    return response.json()["draft"]
-
-
 def wait_ready(client: Client, ticket_id: str, *, timeout: float) -> dict:
-    draft = wait_for(lambda: status_of(client, ticket_id), until=lambda d: d and d["status"] in ("ready", "failed"),
+    draft = wait_for(lambda: draft_status(client, ticket_id), until=lambda d: d and d["status"] in ("ready", "failed"),
                      timeout=timeout, every=0.5)
     assert draft["status"] == "ready", draft
     return draft
@@ -121,7 +99,7 @@ def test_a_draft_nobody_wrote_for_15_minutes_is_shown_failed_and_no_longer_block
     lost = ReplyDraft.objects.get()
     long_ago = datetime.now(UTC) - timedelta(minutes=16)
     ReplyDraft.objects(id=lost.id).update(set__created_at=long_ago, set__updated_at=long_ago)
-    shown = status_of(ana, ticket_id)
+    shown = draft_status(ana, ticket_id)
     assert (shown["status"], shown["error"]) == ("failed", "no worker wrote it within 15 minutes")
     # A worker reaching it this late leaves it: the agent has been told it failed.
     assert draft_services.write_draft(draft_id=str(lost.id)) == "skipped"
@@ -217,7 +195,7 @@ def test_a_worker_asks_again_after_a_declining_draft_and_the_page_hears_of_the_g
     assert [(e["id"], e["draft"], e["status"]) for e in heard] == [(ticket_id, draft_id, "writing"),
                                                                  (ticket_id, draft_id, "ready")]
     assert max_heard["draft"] == "marker", "another viewer of the ticket heard of ana's draft"
-    draft = status_of(client, ticket_id)
+    draft = draft_status(client, ticket_id)
     assert (draft["status"], draft["text"], draft["provider"], draft["model"]) == (
         "ready", GOOD_FRENCH_DRAFT, "openai", "scripted")
     assert draft["problems"] == [

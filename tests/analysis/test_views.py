@@ -10,37 +10,13 @@ import time
 import pytest
 from django.test import Client
 
-from analysis.drafts import services as draft_services
 from analysis.models import ReplyDraft
 from config import embedded
+from tests.steps import agent_client, draft_status
 
 pytestmark = pytest.mark.django_db
 
 FRENCH_TWEET = "ma box est en panne depuis ce matin"
-
-
-@pytest.fixture
-def refine_broker(servers, monkeypatch):
-    """The refine cluster's queue on the test Redis (where the web request puts draft tasks)."""
-    from django_q.brokers import get_broker
-    from django_q.conf import Conf
-
-    monkeypatch.setattr(Conf, "REDIS", servers["redis"])
-    queue = get_broker(draft_services.REFINE_CLUSTER)
-    yield queue
-    queue.purge_queue()  # no worker of a later test is handed these drafts
-
-
-def agent_client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def status_of(client: Client, ticket_id: str) -> dict | None:
-    response = client.get(f"/tickets/{ticket_id}/draft-reply/latest/")
-    assert response.status_code == 200, response.content[:300]
-    return response.json()["draft"]
 
 
 def test_a_draft_request_returns_at_once_and_never_calls_an_llm_or_starts_the_local_model(
@@ -68,7 +44,7 @@ def test_a_draft_request_returns_at_once_and_never_calls_an_llm_or_starts_the_lo
     assert refine_broker.queue_size() == waiting + 1  # one task for the refine cluster
     stored = ReplyDraft.objects.get()
     assert (stored.ticket_id, stored.requested_by, stored.status, stored.text) == (ticket_id, "ana", "queued", None)
-    assert status_of(ana, ticket_id)["status"] == "queued"
+    assert draft_status(ana, ticket_id)["status"] == "queued"
     page = ana.get(f"/tickets/{ticket_id}/").content.decode()
     assert 'data-status="queued">Drafting…</span>' in page
 
@@ -83,10 +59,10 @@ def test_a_draft_request_returns_at_once_and_never_calls_an_llm_or_starts_the_lo
 def test_the_page_polls_null_until_the_agent_asks_and_sees_only_its_own_draft(analysed, make_user, refine_broker):
     ticket_id = analysed(FRENCH_TWEET)[0]
     ana, bea = agent_client(make_user("ana", "tech")), agent_client(make_user("bea", "tech"))
-    assert status_of(ana, ticket_id) is None
+    assert draft_status(ana, ticket_id) is None
     ana.post(f"/tickets/{ticket_id}/draft-reply/", HTTP_ACCEPT="application/json")
-    assert status_of(ana, ticket_id)["ticket"] == ticket_id
-    assert status_of(bea, ticket_id) is None, "another agent's draft is not theirs"
+    assert draft_status(ana, ticket_id)["ticket"] == ticket_id
+    assert draft_status(bea, ticket_id) is None, "another agent's draft is not theirs"
 
 
 def test_a_ticket_the_agent_may_not_see_is_not_found_whether_it_exists_or_not(analysed, make_user):

@@ -117,28 +117,18 @@ def test_cleaning_strips_urls_and_mentions_keeps_every_plain_word_and_normalises
 
 # --- the stream endpoint ----------------------------------------------------------------------
 
-@pytest.fixture
-def stream(django_user_model):
-    from django.contrib.auth.models import Group
-
-    feed = django_user_model.objects.create_user(username="feed", password="x")
-    feed.groups.set([Group.objects.get_or_create(name="ingest")[0]])
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {tokens.create_token(feed)}")
-    return client
-
 
 def fibre_down(n: int) -> dict:
     return twcs_record(n, "my fibre is down", author=f"c{n}")
 
 
-def test_stream_refuses_oversized_and_malformed_payloads_storing_nothing(stream, settings):
-    oversized = stream.post("/api/v1/ingest/stream", json.dumps([fibre_down(1) | {"text": "x" * 9_000_000}]),
+def test_stream_refuses_oversized_and_malformed_payloads_storing_nothing(ingest_client, settings):
+    oversized = ingest_client.post("/api/v1/ingest/stream", json.dumps([fibre_down(1) | {"text": "x" * 9_000_000}]),
                             content_type="application/json")
     assert oversized.status_code in (400, 413)
-    malformed = stream.post("/api/v1/ingest/stream", '[{"tweet_id": "1", ', content_type="application/json")
+    malformed = ingest_client.post("/api/v1/ingest/stream", '[{"tweet_id": "1", ', content_type="application/json")
     assert malformed.status_code == 400 and "JSON" in malformed.content.decode()
-    too_many = stream.post("/api/v1/ingest/stream", json.dumps([fibre_down(n) for n in range(5001)]),
+    too_many = ingest_client.post("/api/v1/ingest/stream", json.dumps([fibre_down(n) for n in range(5001)]),
                            content_type="application/json")
     assert too_many.status_code in (400, 413) and "5,000" in too_many.content.decode().replace("5000", "5,000")
     assert Tweet.objects.count() == 0
@@ -156,13 +146,13 @@ def test_stream_refuses_missing_bad_and_unentitled_tokens(make_user):
     assert Tweet.objects.count() == 0
 
 
-def test_a_stream_flood_is_throttled_not_crashed(stream, monkeypatch):
+def test_a_stream_flood_is_throttled_not_crashed(ingest_client, monkeypatch):
     from ingestion.api import StreamIngestView
 
     throttle = StreamIngestView.throttle_classes[0]
     monkeypatch.setattr(throttle, "THROTTLE_RATES", {**throttle.THROTTLE_RATES, throttle.scope: "10/min"})
     cache.clear()
-    codes = [stream.post("/api/v1/ingest/stream", [fibre_down(n)], format="json").status_code for n in range(25)]
+    codes = [ingest_client.post("/api/v1/ingest/stream", [fibre_down(n)], format="json").status_code for n in range(25)]
     cache.clear()
     assert codes[:10] == [201] * 10 and set(codes[10:]) == {429}
     assert Tweet.objects.count() == 10

@@ -10,12 +10,8 @@ import mailbox
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from rest_framework.test import APIClient
 
-from dallosh import tokens
-from dallosh.permissions import INGEST_GROUP
 from ingestion import mail
 from ingestion.models import IngestJob, QuarantinedRow, RawRow, Tweet
 from ingestion.services import ingest_mails
@@ -155,34 +151,26 @@ def test_automated_and_unreadable_mails_make_no_ticket_and_lose_nothing():
     assert IngestJob.objects.get(id=job.id).status == "completed"
 
 
-@pytest.fixture
-def mail_client(db):
-    user = User.objects.create_user("mail-bot")
-    user.groups.add(Group.objects.create(name=INGEST_GROUP))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {tokens.create_token(user)}")
-    return client
 
-
-def test_the_api_takes_raw_rfc822_and_an_mbox_and_a_retry_stores_nothing_twice(mail_client, tmp_path):
+def test_the_api_takes_raw_rfc822_and_an_mbox_and_a_retry_stores_nothing_twice(ingest_client, tmp_path):
     raw = message(body="Ma ligne fixe ne fonctionne plus.")
-    answer = mail_client.post(MAIL_API, data=raw, content_type="message/rfc822")
+    answer = ingest_client.post(MAIL_API, data=raw, content_type="message/rfc822")
     assert answer.status_code == 201, answer.content
     assert answer.json()["counters"]["tickets_created"] == 1
-    assert mail_client.post(MAIL_API, data=raw, content_type="message/rfc822").json()["id"] == answer.json()["id"]
+    assert ingest_client.post(MAIL_API, data=raw, content_type="message/rfc822").json()["id"] == answer.json()["id"]
     box = mailbox.mbox(tmp_path / "two.mbox")
     box.add(message(message_id="<a@example.fr>", subject="Facture", body="Facture trop élevée ce mois-ci."))
     box.add(message(message_id="<b@example.fr>", subject="Résiliation", body="Je veux résilier mon abonnement."))
     box.close()
-    answer = mail_client.post(MAIL_API, data=(tmp_path / "two.mbox").read_bytes(), content_type="application/mbox")
+    answer = ingest_client.post(MAIL_API, data=(tmp_path / "two.mbox").read_bytes(), content_type="application/mbox")
     assert answer.status_code == 201 and answer.json()["counters"]["tickets_created"] == 2
     assert Ticket.objects(channel="email").count() == 3
 
 
-def test_the_api_refuses_what_is_no_mail_with_a_reason(mail_client):
-    empty = mail_client.post(MAIL_API, data=b"", content_type="message/rfc822")
+def test_the_api_refuses_what_is_no_mail_with_a_reason(ingest_client):
+    empty = ingest_client.post(MAIL_API, data=b"", content_type="message/rfc822")
     assert empty.status_code == 400 and empty.json()["error"]
-    assert mail_client.post(MAIL_API, data=b"{}", content_type="application/json").status_code == 415
+    assert ingest_client.post(MAIL_API, data=b"{}", content_type="application/json").status_code == 415
 
 
 def test_the_command_ingests_eml_and_mbox_files(tmp_path):

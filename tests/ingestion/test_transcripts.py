@@ -8,12 +8,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from rest_framework.test import APIClient
 
-from dallosh import tokens
-from dallosh.permissions import INGEST_GROUP
 from ingestion import transcripts
 from ingestion.models import QuarantinedRow, RawRow, Tweet
 from ingestion.services import ingest_calls
@@ -113,15 +109,12 @@ def test_each_call_is_one_ticket_stored_once_and_a_broken_one_is_quarantined_raw
     assert again.counters.tweets_created == 0 and Ticket.objects(channel="call").count() == 2
 
 
-def test_the_api_and_the_command_take_transcripts_and_the_page_shows_a_dialogue(client, make_user, tmp_path):
-    feeder = User.objects.create_user("hotline-bot")
-    feeder.groups.add(Group.objects.create(name=INGEST_GROUP))
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {tokens.create_token(feeder)}")
-    sent = api.post("/api/v1/ingest/calls?caller=%2B33600000003&started_at=2026-12-01T08:00:00Z&call_id=T-3",
+def test_the_api_and_the_command_take_transcripts_and_the_page_shows_a_dialogue(client, make_user, tmp_path,
+                                                                                  ingest_client):
+    sent = ingest_client.post("/api/v1/ingest/calls?caller=%2B33600000003&started_at=2026-12-01T08:00:00Z&call_id=T-3",
                     SRT.encode(), content_type="application/x-subrip")
     assert sent.status_code == 201 and sent.json()["counters"]["tweets_created"] == 1
-    assert api.post("/api/v1/ingest/calls", b"", content_type="text/plain").status_code == 400
+    assert ingest_client.post("/api/v1/ingest/calls", b"", content_type="text/plain").status_code == 400
     path = tmp_path / "call.txt"
     path.write_text(TEXT, encoding="utf-8")
     call_command("ingest_calls", str(path), "--caller", "+33600000002", "--started-at", "2026-12-01T11:00:00+01:00")
@@ -138,25 +131,17 @@ def test_json_nested_too_deeply_is_refused_like_any_unreadable_json():
         transcripts.parse(b'{"a":' * 100_000, hints=Hints(caller="1"), agent_speakers=AGENTS)
 
 
-def test_a_start_without_its_zone_is_refused_by_the_api(db):
-    feeder = User.objects.create_user("hotline-bot")
-    feeder.groups.add(Group.objects.create(name=INGEST_GROUP))
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {tokens.create_token(feeder)}")
+def test_a_start_without_its_zone_is_refused_by_the_api(ingest_client):
     for started in ("2026-12-01", "2026-12-01T08:00:00", "tomorrow", ""):
-        answer = api.post(f"/api/v1/ingest/calls?caller=1&started_at={started}", TEXT.encode(),
+        answer = ingest_client.post(f"/api/v1/ingest/calls?caller=1&started_at={started}", TEXT.encode(),
                           content_type="text/plain")
         assert answer.status_code == 400 and "started_at" in answer.json()["error"], answer.content
     assert Ticket.objects.count() == 0
 
 
-def test_a_json_body_the_schema_refuses_is_a_400_and_stores_nothing(db):
-    feeder = User.objects.create_user("hotline-bot")
-    feeder.groups.add(Group.objects.create(name=INGEST_GROUP))
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {tokens.create_token(feeder)}")
+def test_a_json_body_the_schema_refuses_is_a_400_and_stores_nothing(ingest_client):
     for body in ({}, {"turns": []}, {"turns": [{"text": 5}]}, {"turns": [{"text": "hi"}], "caller": 33612}, []):
-        answer = api.post("/api/v1/ingest/calls", json.dumps(body), content_type="application/json")
+        answer = ingest_client.post("/api/v1/ingest/calls", json.dumps(body), content_type="application/json")
         assert answer.status_code == 400, (body, answer.content)
-    assert api.post("/api/v1/ingest/calls", JSON_CALL, content_type="application/json").status_code == 201
+    assert ingest_client.post("/api/v1/ingest/calls", JSON_CALL, content_type="application/json").status_code == 201
     assert RawRow.objects.count() == 1

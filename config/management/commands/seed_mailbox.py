@@ -7,15 +7,14 @@ mail is left as it is."""
 from __future__ import annotations
 
 import csv
-import imaplib
-import ssl
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
-from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+from ingestion.mailbox import Mailbox, MailboxError, session
 
 SAMPLE_MAILS = 40
 # Written for the demo: what an operator's support mailbox receives.
@@ -48,21 +47,18 @@ class Command(BaseCommand):
         url = settings.DALLOSH_MAIL.imap_url
         if not url:
             raise CommandError("no mailbox: DALLOSH_IMAP_URL is not set")
-        parts = urlsplit(url)
-        context = ssl.create_default_context(cafile=str(settings.DALLOSH_MAIL.imap_cafile or "") or None)
-        imap = imaplib.IMAP4_SSL(parts.hostname, parts.port or 993, ssl_context=context)
-        imap.login(unquote(parts.username or ""), unquote(parts.password or ""))
-        folder = unquote(parts.path.lstrip("/")) or "INBOX"
         try:
-            held = int(imap.select(folder, readonly=True)[1][0])
-            if held:
-                self.stdout.write(f"mailbox: already holds {held} message(s), left as it is")
-                return
-            mails = _demo_mails()
-            for raw in mails:
-                imap.append(folder, None, None, raw)
-        finally:
-            imap.logout()
+            folder = Mailbox.from_url(url).folder
+            with session(url=url) as imap:
+                held = int(imap.select(folder, readonly=True)[1][0])
+                if held:
+                    self.stdout.write(f"mailbox: already holds {held} message(s), left as it is")
+                    return
+                mails = _demo_mails()
+                for raw in mails:
+                    imap.append(folder, None, None, raw)
+        except MailboxError as error:
+            raise CommandError(str(error)) from error
         self.stdout.write(f"mailbox: {len(mails)} e-mails delivered; the housekeeping cluster reads them within a "
                           "minute")
 

@@ -26,7 +26,7 @@ class Command(BaseCommand):
         except ValueError as error:
             raise CommandError(f"--started-at {started_at!r} is not an ISO date") from error
         hints = transcripts.Hints(caller=caller, started_at=started,
-                                  agents=tuple(name.strip() for name in agents.split(",") if name.strip()))
+                                  agents=transcripts.Hints.names(agents))
         for path in paths:
             if not path.is_file():
                 raise CommandError(f"{path}: no such file")
