@@ -211,6 +211,12 @@ def _speaker_of(words: str, *, vtt: bool) -> tuple[str, str]:
     return (prefixed.group(1).strip(), prefixed.group(2).strip()) if prefixed else ("", words)
 
 
+def personal_name(speaker: str) -> str:
+    """The speaker's own name, or "" where the file only names a role ("Client", "Conseiller"):
+    the page already says who is the agent and who the customer."""
+    return "" if speaker.casefold().strip() in ROLE_WORDS else speaker
+
+
 def _role(speaker: str, agents: set[str]) -> str:
     name = speaker.casefold().strip()
     return AGENT if name in agents or ROLE_WORDS.get(name) == AGENT else CUSTOMER

@@ -10,6 +10,7 @@ from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
 
 from ingestion.mail import AUTOMATED_KINDS
+from ingestion.transcripts import personal_name
 from tickets import audit
 from tickets.models import TicketStatus
 
@@ -45,6 +46,9 @@ def clock(seconds: float | None) -> str:
     minutes, rest = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{rest:02d}" if hours else f"{minutes}:{rest:02d}"
+
+
+register.filter("personal_name", personal_name)
 
 
 @register.filter
