@@ -11,6 +11,9 @@ poll_mailbox` polls it once. Nothing is lost or doubled whatever dies when:
   the same guarantee;
 - one poller at a time per mailbox (a lease), and each poll reads at most `max_batches`
   batches, so it never outlives its lease.
+`manage.py poll_mailbox --watch` reads mail as it arrives: it waits in IMAP IDLE (RFC 2177)
+where the server offers it, and polls every minute where it does not; the minute poll stays
+as the safety net, and the lease keeps the two from reading the same batch at once.
 TLS always: `imaps://` (implicit TLS) or `imap://` upgraded with STARTTLS; a server that
 offers neither is refused rather than sent the password in clear.
 """
@@ -20,8 +23,11 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import re
+import select
 import ssl
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +41,9 @@ from ingestion import services
 from ingestion.models import MailboxCheckpoint
 
 UID_IN_FETCH = re.compile(rb"\bUID (\d+)")
+IDLE_RENEW_S = 25 * 60  # RFC 2177: a client re-issues IDLE within 29 minutes, or the server may drop it
+IDLE_TAG = b"DLIDLE"  # the watcher's own tag: it reads IDLE's answers itself, outside imaplib
+NEW_MAIL = re.compile(rb"^\* \d+ EXISTS", re.IGNORECASE)
 
 
 class MailboxError(RuntimeError):
@@ -101,6 +110,81 @@ def poll_mailbox(*, url: str) -> PollOutcome:
             _advance(mailbox.key, uid_validity=uid_validity, last_uid=last_uid, messages=len(messages))
     return PollOutcome(mailbox=mailbox.key, fetched=fetched, created=created, quarantined=quarantined,
                        last_uid=last_uid, more=len(batches) > config.max_batches)
+
+
+def watch_mailbox(*, url: str, stop: threading.Event, report: Callable[[PollOutcome | Exception], None],
+                  fallback_s: float = 60.0) -> None:
+    """Read the mailbox at `url` as mail arrives, until `stop` is set: poll, then wait in IDLE
+    until the server announces new mail (renewed every 25 minutes), or `fallback_s` where the
+    server has no IDLE. A mailbox that cannot be reached is retried after `fallback_s`: the
+    watcher outlives a server restart. Each poll's outcome, or error, goes to `report`."""
+    mailbox = Mailbox.from_url(url)
+    config = settings.DALLOSH_MAIL
+    while not stop.is_set():
+        try:
+            with _connected(mailbox, config.imap_cafile, config.timeout_s) as imap:
+                _open_folder(imap, mailbox.folder)
+                if not _offers_idle(imap):
+                    _read_all(url, report)
+                    stop.wait(fallback_s)
+                    continue
+                with _idling(imap):
+                    _read_all(url, report)  # what arrived before the server listened for us
+                    announced = _wait_for_mail(imap, stop=stop, until=time.monotonic() + IDLE_RENEW_S)
+            if announced:
+                _read_all(url, report)
+        except (MailboxError, OSError, imaplib.IMAP4.error) as exc:
+            report(exc)
+            stop.wait(fallback_s)
+
+
+def _read_all(url: str, report: Callable[[PollOutcome | Exception], None]) -> None:
+    """Polls until the backlog is read; a poll already running elsewhere reads it instead."""
+    while True:
+        try:
+            outcome = poll_mailbox(url=url)
+        except leases.LeaseTaken as exc:
+            report(exc)
+            return
+        report(outcome)
+        if not outcome.more:
+            return
+
+
+def _offers_idle(imap: imaplib.IMAP4) -> bool:
+    status, data = imap.capability()  # after login: a server may offer more than it did before
+    return status == "OK" and b"IDLE" in b" ".join(data).upper().split()
+
+
+@contextlib.contextmanager
+def _idling(imap: imaplib.IMAP4) -> Iterator[None]:
+    """The session in IDLE for the block's length: imaplib (3.13) has no IDLE, so the watcher
+    speaks it itself, under its own tag, and ends it (DONE) before imaplib speaks again."""
+    imap.send(IDLE_TAG + b" IDLE\r\n")
+    answer = imap.readline()
+    if not answer.startswith(b"+"):
+        raise MailboxError(f"IDLE refused: {answer.decode(errors='replace').strip()}")
+    try:
+        yield
+    finally:
+        imap.send(b"DONE\r\n")
+        while (line := imap.readline()) and not line.startswith(IDLE_TAG):
+            pass  # what the server said meanwhile: the poll that follows reads the folder anew
+
+
+def _wait_for_mail(imap: imaplib.IMAP4, *, stop: threading.Event, until: float) -> bool:
+    """True when the server announces a new message before `until`; its keep-alives ("* OK
+    Still here") are read and let pass. Looks at `stop` every second."""
+    while not stop.is_set() and (left := until - time.monotonic()) > 0:
+        pending = isinstance(imap.sock, ssl.SSLSocket) and imap.sock.pending()
+        if pending or select.select([imap.sock], [], [], min(left, 1.0))[0]:
+            line = imap.readline()
+            if not line or line.upper().startswith(b"* BYE"):
+                said = line.decode(errors="replace").strip()
+                raise MailboxError(_("the server ended the session: %(said)s") % {"said": said})
+            if NEW_MAIL.match(line):
+                return True
+    return False
 
 
 def session(*, url: str) -> contextlib.AbstractContextManager[imaplib.IMAP4]:

@@ -2,7 +2,7 @@
 # The main job on the embedded default: install everything, start SecantusDB, Redis and the
 # support mailbox (Dovecot), ingest the shared sample CSVs (or the CSV paths given as
 # arguments), fill the mailbox with demo e-mails, then serve the back-office at
-# http://127.0.0.1:8000 with its django-q2 workers (which read the mailbox every minute).
+# http://127.0.0.1:8000 with its django-q2 workers and the mailbox watcher (IMAP IDLE).
 # Ctrl-C stops it all.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,7 +18,7 @@ if [ "${DALLOSH_MAILBOX_PORT:-9993}" != 0 ] && [ -z "${DALLOSH_IMAP_URL:-}" ]; t
 fi
 
 "$PY" -m config.embedded start
-WORKER_PID="" LABEL_PID="" REFINE_PID="" WEB_PID=""
+WORKER_PID="" LABEL_PID="" REFINE_PID="" WEB_PID="" WATCH_PID=""
 stop_groups() {  # SIGTERM to each process group (qcluster forks workers) at once, SIGKILL after 15 s
   local pid i alive
   for pid in "$@"; do
@@ -37,7 +37,7 @@ stop_groups() {  # SIGTERM to each process group (qcluster forks workers) at onc
   done
 }
 cleanup() {
-  stop_groups "$WEB_PID" "$WORKER_PID" "$LABEL_PID" "$REFINE_PID"
+  stop_groups "$WEB_PID" "$WORKER_PID" "$LABEL_PID" "$REFINE_PID" "$WATCH_PID"
   "$PY" -m config.embedded stop || true
 }
 trap cleanup EXIT
@@ -70,6 +70,10 @@ Q_CLUSTER_NAME=label setsid "$PY" manage.py qcluster >var/log/qcluster-label.log
 LABEL_PID=$!
 Q_CLUSTER_NAME=refine setsid "$PY" manage.py qcluster >var/log/qcluster-refine.log 2>&1 &
 REFINE_PID=$!
+if [ -n "${DALLOSH_IMAP_URL:-}" ]; then  # new mail read as it arrives (IMAP IDLE); the minute poll stays as the net
+  setsid "$PY" manage.py poll_mailbox --watch >var/log/mailbox-watch.log 2>&1 &
+  WATCH_PID=$!
+fi
 echo "Serving Dallosh at http://127.0.0.1:8000 (Ctrl-C to stop)"
 setsid "$ROOT/.venv/bin/daphne" -b 127.0.0.1 -p 8000 config.asgi:application &
 WEB_PID=$!

@@ -13,6 +13,8 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from django.core.management import CommandError, call_command
 
 from config.embedded import ROOT, free_port, start_dovecot
 from dallosh.leases import Lease, LeaseTaken
-from ingestion.mailbox import MailboxError, poll_mailbox
+from ingestion.mailbox import MailboxError, PollOutcome, poll_mailbox, watch_mailbox
 from ingestion.models import IngestJob, MailboxCheckpoint, Tweet
 from tests.helpers import email_bytes
 from tests.steps import wait_for
@@ -123,6 +125,46 @@ def test_a_poller_killed_mid_fetch_resumes_with_nothing_lost_or_doubled(dovecot,
     assert resumed.last_uid == count and Tweet.objects.count() == count and Ticket.objects.count() == count
     stored = sorted(tweet.mail["message_id"].strip("<>") for tweet in Tweet.objects)
     assert stored == sorted(f"n{n}@example.fr" for n in range(count))
+
+
+def test_a_watcher_reads_a_mail_as_it_arrives_over_idle_and_stops_when_told(dovecot, folder):
+    url, name = folder
+    deliver(dovecot, name, email_bytes(message_id="<before@example.fr>"))
+    stop, reports = threading.Event(), []
+    # No fallback poll within the test's time: only the server's IDLE announcement can wake it.
+    watcher = threading.Thread(target=watch_mailbox, kwargs={"url": url, "stop": stop, "report": reports.append,
+                                                             "fallback_s": 600}, daemon=True)
+    watcher.start()
+    try:
+        assert wait_for(lambda: Tweet.objects.count(), until=lambda n: n == 1, timeout=20) == 1  # the backlog first
+        time.sleep(1)  # the watcher is idling now
+        deliver(dovecot, name, email_bytes(message_id="<live@example.fr>", subject="Coupure", body="Plus de réseau."))
+        assert wait_for(lambda: Tweet.objects.count(), until=lambda n: n == 2, timeout=20) == 2
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+    assert not watcher.is_alive()
+    assert [report.fetched for report in reports if isinstance(report, PollOutcome) and report.fetched] == [1, 1]
+    assert not [report for report in reports if isinstance(report, Exception)]
+    assert unseen(dovecot, name) == 2 and Ticket.objects.count() == 2
+
+
+def test_the_watch_command_reads_new_mail_and_ends_cleanly_on_sigterm(dovecot, folder, servers, settings):
+    url, name = folder
+    env = {**os.environ, "MONGODB_URI": servers["mongodb"], "REDIS_URL": servers["redis"],
+           "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
+           "DALLOSH_IMAP_CAFILE": str(dovecot.cafile)}
+    watcher = subprocess.Popen([sys.executable, "manage.py", "poll_mailbox", "--watch", "--url", url], cwd=ROOT,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deliver(dovecot, name, email_bytes(message_id="<w1@example.fr>"))
+        assert wait_for(lambda: Tweet.objects.count(), until=lambda n: n == 1, timeout=30) == 1
+        watcher.send_signal(signal.SIGTERM)
+        out, err = watcher.communicate(timeout=15)
+    finally:
+        watcher.kill()
+    assert watcher.returncode == 0, err
+    assert f":{dovecot.password}@" not in out and "1 message(s) read, 1 new" in out
 
 
 def test_a_wrong_password_or_url_is_a_clear_error(dovecot, folder):
