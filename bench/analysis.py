@@ -108,19 +108,16 @@ def tier_run(*, tier: str, url: str, model: str, batch_size: int, texts: list[st
 
 def end_to_end(args) -> None:
     """Ingest with real fast-tier workers running; time until every ticket is routed."""
-    import subprocess
     import threading
 
     import psutil
 
-    from bench.common import embedded_stack
+    from bench.common import embedded_stack, wait_until_routed, worker_clusters
     from bench.ingest import build_scaled_csv
-    from config.embedded import stop_group
 
     with embedded_stack(args.workdir, prefix="bench-e2e-") as stack:
         from django.conf import settings
 
-        from analysis import work
         from ingestion.services import ingest_file
         from tickets.models import Ticket
 
@@ -132,11 +129,6 @@ def end_to_end(args) -> None:
             print(f"SCALED DATA: twcs_sample.csv repeated to {args.rows:,} rows with shifted ids", flush=True)
         else:
             files = [DATA / "twcs_sample.csv", DATA / "free_tweets_fr.csv"]
-        env = {**os.environ, "DALLOSH_ANALYSIS_AUTO_ENQUEUE": "1", "DALLOSH_LOCAL_MODEL_AUTOSTART": "0"}
-        workers = [subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, start_new_session=True,
-                                    env={**env, **extra}, stdout=(stack.workdir / f"qcluster{name}.log").open("w"),
-                                    stderr=subprocess.STDOUT)
-                   for name, extra in (("", {}), ("-label", {"Q_CLUSTER_NAME": work.LABEL_CLUSTER}))]
         peak = {"rss": 0.0}
         done = threading.Event()
 
@@ -153,22 +145,16 @@ def end_to_end(args) -> None:
 
         threading.Thread(target=sample_memory, daemon=True).start()
         try:
-            started = time.perf_counter()
-            rows = 0
-            for path in files:
-                rows += ingest_file(path=path).counters.rows_read
-            ingested_s = time.perf_counter() - started
-            tickets = Ticket._get_collection()
-            while tickets.count_documents({"needs_analysis": True}, limit=1):
-                if time.perf_counter() - started > args.timeout:
-                    raise SystemExit(f"not every ticket was routed within {args.timeout} s")
-                work.enqueue_pending()  # what the housekeeping sweeper does every minute
-                time.sleep(0.5)
-            routed_s = time.perf_counter() - started
+            with worker_clusters(stack):
+                started = time.perf_counter()
+                rows = 0
+                for path in files:
+                    rows += ingest_file(path=path).counters.rows_read
+                ingested_s = time.perf_counter() - started
+                routed_s = wait_until_routed(started=started, timeout=args.timeout)
         finally:
             done.set()
-            for worker in workers:
-                stop_group(worker, timeout=30)
+        tickets = Ticket._get_collection()
         total = tickets.estimated_document_count()
         unsure = tickets.count_documents({"needs_refinement": True})
         fast = tickets.count_documents({"analysis.provider": "fast"})

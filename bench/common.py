@@ -48,6 +48,42 @@ class Stack:
                                           log=self.workdir / "redis.log")
 
 
+@contextmanager
+def worker_clusters(stack: Stack, **env: str) -> Iterator[None]:
+    """The housekeeping and fast-tier clusters as real `manage.py qcluster` processes, as
+    production runs them (labelling enqueued after each ingest job), stopped on exit."""
+    import subprocess
+
+    from analysis import work
+    from config.embedded import stop_group
+
+    env = {**os.environ, "DALLOSH_ANALYSIS_AUTO_ENQUEUE": "1", "DALLOSH_LOCAL_MODEL_AUTOSTART": "0", **env}
+    workers = [subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, start_new_session=True,
+                                env={**env, **extra}, stdout=(stack.workdir / f"qcluster{name}.log").open("w"),
+                                stderr=subprocess.STDOUT)
+               for name, extra in (("", {}), ("-label", {"Q_CLUSTER_NAME": work.LABEL_CLUSTER}))]
+    try:
+        yield
+    finally:
+        for worker in workers:
+            stop_group(worker, timeout=30)
+
+
+def wait_until_routed(*, started: float, timeout: float) -> float:
+    """Seconds from `started` until no ticket awaits the fast tier (the sweeper's nudge
+    repeated meanwhile, as the housekeeping cluster does every minute)."""
+    from analysis import work
+    from tickets.models import Ticket
+
+    tickets = Ticket._get_collection()
+    while tickets.count_documents({"needs_analysis": True}, limit=1):
+        if time.perf_counter() - started > timeout:
+            raise SystemExit(f"not every ticket was routed within {timeout} s")
+        work.enqueue_pending()
+        time.sleep(0.5)
+    return time.perf_counter() - started
+
+
 def _stop(server, *, hard: bool) -> None:
     if hard:
         server.process.kill()
