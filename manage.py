@@ -8,8 +8,14 @@ import sys
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from django.core.management import execute_from_command_line
+    from pymongo.errors import ServerSelectionTimeoutError
 
-    execute_from_command_line(sys.argv)
+    try:
+        execute_from_command_line(sys.argv)
+    except ServerSelectionTimeoutError as error:  # any command, when the database is not up
+        from dallosh.mongo import unreachable
+
+        sys.exit(unreachable(error))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import mongoengine
 from django.conf import settings
 from pymongo.database import Database
+from pymongo.errors import ServerSelectionTimeoutError
 
 ALIAS = "default"
 
@@ -21,6 +22,14 @@ def connect(uri: str | None = None) -> None:
     mongoengine.disconnect(alias=ALIAS)
     mongoengine.connect(host=uri, alias=ALIAS, connect=False, tz_aware=True, uuidRepresentation="standard")
     _forget_cached_collections()
+
+
+def unreachable(error: ServerSelectionTimeoutError) -> str:
+    """What a command says when MongoDB does not answer: where it looked and what to do, not
+    the driver's topology dump (nor the URI, which may hold a password)."""
+    first = str(error).split(" (configured timeouts", 1)[0].split(", Timeout:", 1)[0]
+    return (f"MongoDB does not answer ({first}): start it (python -m config.embedded start, "
+            "as scripts/demo.sh does) or point MONGODB_URI at a running server")
 
 
 def as_utc(moment: datetime) -> datetime:

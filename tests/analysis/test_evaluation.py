@@ -71,7 +71,7 @@ def test_emails_are_read_by_subject_then_body_and_their_queues_mapped_to_teams(u
                  "--map", "Billing and Payments=billing", "--map", "Technical Support=tech",
                  "--map", "Sales and Pre-Sales=commercial", stdout=out)
     report = out.getvalue()
-    assert "3 labelled rows" in report and "tweets: 3" in report  # Human Resources maps to no team
+    assert "3 labelled rows" in report and "e-mails: 3" in report  # Human Resources maps to no team
     # The scripted model reads "bill" in the first subject and "down" in the second; the third is commercial.
     assert "accuracy: 1.000" in report
     requests = [m["content"] for r in fault_server.requests for m in r["messages"] if m["role"] == "user"]

@@ -74,6 +74,7 @@ class Command(BaseCommand):
             chain = default_chain(only=options["provider"])
         except ValueError as error:
             raise CommandError(str(error)) from error
+        self.noun = "e-mails" if options["emails"] else "tweets"  # what the report counts
         predicted, providers, seconds = self._analyse(chain, frame, field)
         scores = evaluation.score(list(frame["label"]), predicted, labels=vocabulary.VOCABULARY[field])
         self._report(scores, providers, seconds, field)
@@ -116,7 +117,7 @@ class Command(BaseCommand):
                     providers["(of which needed more than one call)"] += 1
             done = min(start + CHUNK, len(items))
             rate = done / max(time.monotonic() - started, 1e-9)
-            print(f"\r{done}/{len(items)} tweets, {rate:.2f}/s", end="", file=sys.stderr, flush=True)
+            print(f"\r{done}/{len(items)} {self.noun}, {rate:.2f}/s", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
         missing = len(items) - len(answers)
         if missing:
@@ -125,7 +126,7 @@ class Command(BaseCommand):
 
     def _report(self, scores: evaluation.Scores, providers: Counter, seconds: float, field: str) -> None:
         write = self.stdout.write
-        write(f"field: {field}   tweets: {scores.total}")
+        write(f"field: {field}   {self.noun}: {scores.total}")
         write(f"accuracy: {scores.accuracy:.3f}")
         write(f"macro-F1: {scores.macro_f1:.3f}")
         for c in scores.per_class:
@@ -133,7 +134,7 @@ class Command(BaseCommand):
                   f"support {c.support}")
         write("confusion matrix (rows: labels in the file, columns: answers):")
         write(evaluation.confusion_table(scores))
-        write(f"throughput: {scores.total / seconds:.2f} tweets/s ({seconds:.1f} s)")
+        write(f"throughput: {scores.total / seconds:.2f} {self.noun}/s ({seconds:.1f} s)")
         write("providers: " + ", ".join(f"{name} {count}" for name, count in providers.most_common()))
 
 
