@@ -384,6 +384,22 @@ def test_every_service_connects_with_the_credentials(compose):
     assert "-p \"$MONGO_ROOT_PASSWORD\"" in interpolate(command_line(services["mongo-init"]), OPERATOR_ENV)
 
 
+def test_the_mail_channel_is_configured_from_the_environment_and_watched_under_its_profile(compose):
+    services = compose["services"]
+    mail_env = {**OPERATOR_ENV, "DALLOSH_IMAP_URL": "imaps://support:pw@mail.example.fr/INBOX",
+                "DALLOSH_SMTP_URL": "smtps://support:pw@mail.example.fr"}
+    for name, service in services.items():
+        if "build" in service:
+            env = environment(service, mail_env)
+            assert env["DALLOSH_IMAP_URL"] == "imaps://support:pw@mail.example.fr/INBOX", name
+            assert env["DALLOSH_SMTP_URL"] == "smtps://support:pw@mail.example.fr", name
+            assert environment(service, OPERATOR_ENV)["DALLOSH_IMAP_URL"] == "", name  # optional: none by default
+    watcher = services["mailbox-watcher"]
+    assert command_line(watcher) == "python manage.py poll_mailbox --watch" and watcher["profiles"] == ["mail"]
+    example = (ROOT / "deploy" / "env.example").read_text()
+    assert all(f"\n{name}=" in example for name in ("DALLOSH_IMAP_URL", "DALLOSH_SMTP_URL"))
+
+
 def test_the_proxy_matches_the_web_service(compose):
     services = compose["services"]
     web, proxy = services["web"], services["proxy"]
