@@ -10,11 +10,11 @@ def main() -> None:
     from django.core.management import execute_from_command_line
     from pymongo.errors import ServerSelectionTimeoutError
 
+    from dallosh.mongo import unreachable
+
     try:
         execute_from_command_line(sys.argv)
     except ServerSelectionTimeoutError as error:  # any command, when the database is not up
-        from dallosh.mongo import unreachable
-
         sys.exit(unreachable(error))
 
 

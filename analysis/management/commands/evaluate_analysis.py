@@ -74,10 +74,10 @@ class Command(BaseCommand):
             chain = default_chain(only=options["provider"])
         except ValueError as error:
             raise CommandError(str(error)) from error
-        self.noun = "e-mails" if options["emails"] else "tweets"  # what the report counts
-        predicted, providers, seconds = self._analyse(chain, frame, field)
+        noun = "e-mails" if options["emails"] else "tweets"  # what the report counts
+        predicted, providers, seconds = self._analyse(chain, frame, field, noun=noun)
         scores = evaluation.score(list(frame["label"]), predicted, labels=vocabulary.VOCABULARY[field])
-        self._report(scores, providers, seconds, field)
+        self._report(scores, providers, seconds, field, noun=noun)
         wrong = [(g, p, t) for g, p, t in zip(frame["label"], predicted, frame["text"], strict=True) if g != p]
         for gold, answer, text in wrong[:options["show_errors"]]:
             self.stdout.write(f"  label {gold:<9} answer {answer:<9} {text[:150]}")
@@ -98,7 +98,7 @@ class Command(BaseCommand):
         self.stdout.write(f"now re-analysing the {len(tickets)} corrected tickets:")
         return pd.DataFrame({"text": [t["analysis"]["input_text"] for t in tickets], "label": labels})
 
-    def _analyse(self, chain, frame: pd.DataFrame, field: str) -> tuple[list[str], Counter, float]:
+    def _analyse(self, chain, frame: pd.DataFrame, field: str, *, noun: str) -> tuple[list[str], Counter, float]:
         items = [Item(id=str(row), text=text) for row, text in zip(frame.index, frame["text"], strict=True)]
         answers: dict[str, str] = {}
         providers: Counter = Counter()
@@ -117,16 +117,17 @@ class Command(BaseCommand):
                     providers["(of which needed more than one call)"] += 1
             done = min(start + CHUNK, len(items))
             rate = done / max(time.monotonic() - started, 1e-9)
-            print(f"\r{done}/{len(items)} {self.noun}, {rate:.2f}/s", end="", file=sys.stderr, flush=True)
+            print(f"\r{done}/{len(items)} {noun}, {rate:.2f}/s", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
         missing = len(items) - len(answers)
         if missing:
             providers["no answer (every tier failed)"] = missing
         return [answers.get(item.id, evaluation.NO_ANSWER) for item in items], providers, time.monotonic() - started
 
-    def _report(self, scores: evaluation.Scores, providers: Counter, seconds: float, field: str) -> None:
+    def _report(self, scores: evaluation.Scores, providers: Counter, seconds: float, field: str, *,
+                noun: str) -> None:
         write = self.stdout.write
-        write(f"field: {field}   {self.noun}: {scores.total}")
+        write(f"field: {field}   {noun}: {scores.total}")
         write(f"accuracy: {scores.accuracy:.3f}")
         write(f"macro-F1: {scores.macro_f1:.3f}")
         for c in scores.per_class:
@@ -134,7 +135,7 @@ class Command(BaseCommand):
                   f"support {c.support}")
         write("confusion matrix (rows: labels in the file, columns: answers):")
         write(evaluation.confusion_table(scores))
-        write(f"throughput: {scores.total / seconds:.2f} {self.noun}/s ({seconds:.1f} s)")
+        write(f"throughput: {scores.total / seconds:.2f} {noun}/s ({seconds:.1f} s)")
         write("providers: " + ", ".join(f"{name} {count}" for name, count in providers.most_common()))
 
 
