@@ -124,31 +124,37 @@ def watch_mailbox(*, url: str, stop: threading.Event, report: Callable[[PollOutc
         try:
             with _connected(mailbox, config.imap_cafile, config.timeout_s) as imap:
                 _open_folder(imap, mailbox.folder)
-                if not _offers_idle(imap):
-                    _read_all(url, report)
-                    stop.wait(fallback_s)
-                    continue
-                with _idling(imap):
-                    _read_all(url, report)  # what arrived before the server listened for us
-                    announced = _wait_for_mail(imap, stop=stop, until=time.monotonic() + IDLE_RENEW_S)
-            if announced:
-                _read_all(url, report)
+                idle = _offers_idle(imap)
+                if idle:
+                    with _idling(imap):
+                        _read_backlog_beside(url, report)  # what arrived before the server listened for us
+                        announced = _wait_for_mail(imap, stop=stop, until=time.monotonic() + IDLE_RENEW_S)
+            if not idle:  # no session held while waiting for the next poll
+                _read_backlog_beside(url, report)
+                stop.wait(fallback_s)
+            elif announced:
+                _read_backlog_beside(url, report)
         except (MailboxError, OSError, imaplib.IMAP4.error) as exc:
             report(exc)
             stop.wait(fallback_s)
 
 
-def _read_all(url: str, report: Callable[[PollOutcome | Exception], None]) -> None:
-    """Polls until the backlog is read; a poll already running elsewhere reads it instead."""
+def read_backlog(*, url: str, report: Callable[[PollOutcome], None]) -> None:
+    """Poll until every message past the checkpoint is read (each poll stops at its batch
+    limit), each poll's outcome to `report`; LeaseTaken where another poll is reading."""
     while True:
-        try:
-            outcome = poll_mailbox(url=url)
-        except leases.LeaseTaken as exc:
-            report(exc)
-            return
+        outcome = poll_mailbox(url=url)
         report(outcome)
         if not outcome.more:
             return
+
+
+def _read_backlog_beside(url: str, report: Callable[[PollOutcome | Exception], None]) -> None:
+    """The watcher's read: a poll already running elsewhere (the minute poll) reads it instead."""
+    try:
+        read_backlog(url=url, report=report)
+    except leases.LeaseTaken as exc:
+        report(exc)
 
 
 def _offers_idle(imap: imaplib.IMAP4) -> bool:

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from dallosh.leases import LeaseTaken
-from ingestion.mailbox import MailboxError, PollOutcome, poll_mailbox, watch_mailbox
+from ingestion.mailbox import MailboxError, PollOutcome, read_backlog, watch_mailbox
 
 
 class Command(BaseCommand):
@@ -28,14 +28,10 @@ class Command(BaseCommand):
             raise CommandError("no mailbox: set DALLOSH_IMAP_URL or pass --url")
         if watch:
             return self._watch(url)
-        while True:
-            try:
-                outcome = poll_mailbox(url=url)
-            except (MailboxError, LeaseTaken) as exc:
-                raise CommandError(str(exc)) from exc
-            self._report(outcome, even_empty=True)
-            if not outcome.more:
-                return
+        try:
+            read_backlog(url=url, report=lambda outcome: self._report(outcome, even_empty=True))
+        except (MailboxError, LeaseTaken) as exc:
+            raise CommandError(str(exc)) from exc
 
     def _watch(self, url: str) -> None:
         stop = threading.Event()
