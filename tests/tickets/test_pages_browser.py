@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.conf import settings as django_settings
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -28,7 +29,11 @@ pytestmark = pytest.mark.django_db(transaction=True)  # Daphne and the worker re
 
 
 def queue_order(browser):
-    return [row.get_attribute("data-id") for row in browser.find_elements(By.CSS_SELECTOR, "#queue-rows tr")]
+    """The queue's rows, top first; None while a page load or a live update is replacing them."""
+    try:
+        return [row.get_attribute("data-id") for row in browser.find_elements(By.CSS_SELECTOR, "#queue-rows tr")]
+    except StaleElementReferenceException:
+        return None
 
 
 def test_agent_sees_a_ticket_arrive_live_claims_and_resolves_it(browser, daphne_server, start_qcluster, fault_server,
@@ -46,7 +51,8 @@ def test_agent_sees_a_ticket_arrive_live_claims_and_resolves_it(browser, daphne_
                    DALLOSH_LOCAL_MODEL="off", DALLOSH_FAST_TIER="off")
     settings.DALLOSH_ANALYSIS = django_settings.DALLOSH_ANALYSIS.replace(auto_enqueue=True, fast_tier=False)
     ingest_records(records=[twcs_record(900, "fibre down since this morning", minute=5)], source="twcs")
-    arrived = wait_for(lambda: queue_order(browser), until=lambda order: len(order) == 3, timeout=90)
+    arrived = wait_for(lambda: queue_order(browser), until=lambda order: order is not None and len(order) == 3,
+                       timeout=90)
     browser.save_screenshot(str(tmp_path / "queue.png"))
     assert arrived == ["twcs:900", high, low]  # high urgency, and older than the other high one
     assert Ticket.objects.get(id="twcs:900").analysis.provider == "openai"
