@@ -16,7 +16,7 @@ from config.embedded import stop_group
 from dallosh import mongo
 from dallosh.conf import TierSettings
 from tests.helpers import twcs_record
-from tests.steps import empty_collections, wait_for
+from tests.steps import child_env, empty_collections, wait_for
 
 pytest_plugins = ["tests.alert_data"]
 
@@ -134,17 +134,17 @@ def broker(servers, monkeypatch):
 
 
 @pytest.fixture
-def start_qcluster(servers, settings, broker):
+def start_qcluster(servers, broker):
     """Start real `manage.py qcluster` processes on the test Redis broker, MongoDB and SQL
     database, with extra environment; each is stopped at the end of the test."""
     started = []
 
     def start(cluster: str | None = None, **extra_env: str) -> subprocess.Popen:
-        env = {**os.environ, "MONGODB_URI": servers["mongodb"], "REDIS_URL": servers["redis"],
-               "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}", "DALLOSH_Q_WORKERS": "1",
-               # The scheduled sweeper may analyse leftover tickets: it must never start a
-               # detached model server that outlives the test session.
-               "DALLOSH_LOCAL_MODEL_AUTOSTART": "0", **({"Q_CLUSTER_NAME": cluster} if cluster else {}), **extra_env}
+        env = child_env(servers, DALLOSH_Q_WORKERS="1",
+                        # The scheduled sweeper may analyse leftover tickets: it must never start a
+                        # detached model server that outlives the test session.
+                        DALLOSH_LOCAL_MODEL_AUTOSTART="0", **({"Q_CLUSTER_NAME": cluster} if cluster else {}),
+                        **extra_env)
         worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         started.append(worker)
@@ -302,13 +302,9 @@ def daphne_server(servers, django_db_setup, tmp_path_factory):
     One for the session (each start cost seconds); it keeps no state of its own between
     tests (MongoDB is emptied and users made again by each test). Its log is daphne.log
     in the session's temporary folder."""
-    from django.conf import settings
-
     port = embedded.free_port()
     log = (tmp_path_factory.mktemp("daphne") / "daphne.log").open("wb")
-    env = {**os.environ, "MONGODB_URI": servers["mongodb"], "REDIS_URL": servers["redis"],
-           "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}", "DJANGO_DEBUG": "1",
-           "DALLOSH_QUEUE_SCAN_BUDGET_MS": "60000"}
+    env = child_env(servers, DJANGO_DEBUG="1", DALLOSH_QUEUE_SCAN_BUDGET_MS="60000")
     process = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                                 "config.asgi:application"], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True)

@@ -1,10 +1,15 @@
 """Steps the tests share: waiting for an outcome, logging in (browser and websocket),
-uploading a file in slices, reading a queue, emptying the stores. Factories for records are in tests/helpers.py."""
+uploading a file in slices, reading a queue, emptying the stores, starting a child process
+on them. Factories for records are in tests/helpers.py."""
 
 from __future__ import annotations
 
+import os
+import threading
 import time
+from collections.abc import Callable, Iterable
 
+from django.conf import settings
 from django.test import Client
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
@@ -14,12 +19,30 @@ from tickets import queue_pages
 from tickets.queue_pages import QueueFilters
 
 
+def child_env(servers: dict[str, str], **extra: str) -> dict[str, str]:
+    """The environment of a process the test starts (a worker, a server, a command) on the
+    session's MongoDB, Redis and SQL database, with `extra` on top."""
+    return {**os.environ, "MONGODB_URI": servers["mongodb"], "REDIS_URL": servers["redis"],
+            "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}", **extra}
+
+
 def empty_collections() -> None:
     """Every collection emptied, indexes kept (between tests, or a property test's examples)."""
     for document in mongo.document_classes():
         document._get_collection().delete_many({})
     for name in ("classifier_blobs.files", "classifier_blobs.chunks"):
         mongo.database()[name].delete_many({})
+
+
+def all_at_once(target: Callable[..., object], arguments: Iterable[object], *, timeout: float = 60) -> None:
+    """Call `target(argument)` for each argument in threads started together (a race), and
+    wait for every one; one still running after `timeout` fails the test."""
+    threads = [threading.Thread(target=target, args=(argument,)) for argument in arguments]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not any(thread.is_alive() for thread in threads), f"a racer still runs after {timeout} s"
 
 
 def wait_for(read, *, until, timeout: float, every: float = 0.3):

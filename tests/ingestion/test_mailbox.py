@@ -26,7 +26,7 @@ from dallosh.leases import Lease, LeaseTaken
 from ingestion.mailbox import MailboxError, PollOutcome, poll_mailbox, watch_mailbox
 from ingestion.models import IngestJob, MailboxCheckpoint, Tweet
 from tests.helpers import email_bytes
-from tests.steps import wait_for
+from tests.steps import child_env, wait_for
 from tickets.models import Ticket
 
 
@@ -105,9 +105,7 @@ def test_a_poller_killed_mid_fetch_resumes_with_nothing_lost_or_doubled(dovecot,
     count = 400
     deliver(dovecot, name, *(email_bytes(message_id=f"<n{n}@example.fr>", sender=f"client{n} <c{n}@example.fr>",
                                          body=f"Ma box redémarre sans cesse, cas {n}.") for n in range(count)))
-    env = {**os.environ, "MONGODB_URI": servers["mongodb"], "REDIS_URL": servers["redis"],
-           "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
-           "DALLOSH_IMAP_CAFILE": str(dovecot.cafile), "DALLOSH_IMAP_FETCH_BATCH": "10"}
+    env = child_env(servers, DALLOSH_IMAP_CAFILE=str(dovecot.cafile), DALLOSH_IMAP_FETCH_BATCH="10")
     poller = subprocess.Popen([sys.executable, "manage.py", "poll_mailbox", "--url", url], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
@@ -149,11 +147,9 @@ def test_a_watcher_reads_a_mail_as_it_arrives_over_idle_and_stops_when_told(dove
     assert unseen(dovecot, name) == 2 and Ticket.objects.count() == 2
 
 
-def test_the_watch_command_reads_new_mail_and_ends_cleanly_on_sigterm(dovecot, folder, servers, settings):
+def test_the_watch_command_reads_new_mail_and_ends_cleanly_on_sigterm(dovecot, folder, servers):
     url, name = folder
-    env = {**os.environ, "MONGODB_URI": servers["mongodb"], "REDIS_URL": servers["redis"],
-           "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
-           "DALLOSH_IMAP_CAFILE": str(dovecot.cafile)}
+    env = child_env(servers, DALLOSH_IMAP_CAFILE=str(dovecot.cafile))
     watcher = subprocess.Popen([sys.executable, "manage.py", "poll_mailbox", "--watch", "--url", url], cwd=ROOT,
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

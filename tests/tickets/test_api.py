@@ -14,6 +14,7 @@ import pytest
 from dallosh import tokens
 from ingestion.services import ingest_records
 from tests.helpers import twcs_record
+from tests.steps import all_at_once
 from tickets import services
 from tickets.models import Ticket
 
@@ -71,11 +72,7 @@ def test_concurrent_claims_over_http_one_wins(daphne_server, make_user, analysed
         except urllib.error.HTTPError as refusal:
             answers[name] = (refusal.code, json.load(refusal))
 
-    threads = [threading.Thread(target=claim, args=(name,)) for name in keys]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    all_at_once(claim, keys)
     holder = Ticket.objects.get(id=ticket_id).assignee
     other = ({"ana", "bob"} - {holder}).pop()
     assert answers[holder][0] == 200 and answers[holder][1]["assignee"] == holder

@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.test import Client
 
-from tests.steps import queue_ids
+from tests.steps import all_at_once, queue_ids
 from tickets import actions, selectors, services
 from tickets.models import Ticket
 
@@ -49,11 +49,7 @@ def test_two_agents_claiming_at_once_one_wins_the_other_is_told(analysed, make_u
         except services.AlreadyClaimed as refusal:
             outcomes[user.username] = refusal.holder
 
-    threads = [threading.Thread(target=claim, args=(user,)) for user in (ana, bob)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    all_at_once(claim, (ana, bob))
     winner = Ticket.objects.get(id=ticket_id).assignee
     loser = ({"ana", "bob"} - {winner}).pop()
     assert outcomes == {winner: "won", loser: winner}
